@@ -1,0 +1,33 @@
+# The targets are exactly what CI runs: .ci/run calls `make test`.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+
+.PHONY: install run test bench clean
+
+install: $(STAMP)
+
+$(STAMP): setup.cfg pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	touch $(STAMP)
+
+## make run: create the database, load the demo population once, print demo credentials, serve.
+run: install
+	$(BIN)/gateway db upgrade
+	$(BIN)/gateway demo load
+	$(BIN)/gateway accounts demo
+	@echo "Serving on http$${GATEWAY_TLS_CERT:+s}://$${GATEWAY_BIND:-127.0.0.1:8080} (Ctrl-C stops)"
+	exec $(BIN)/gunicorn -c gunicorn.conf.py
+
+## make test: the whole suite.
+test: install
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+bench: install
+	$(BIN)/python -m bench
+
+clean:
+	rm -rf $(VENV) var .pytest_cache .hypothesis *.egg-info

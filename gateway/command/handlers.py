@@ -1,0 +1,47 @@
+"""The command actions: plain functions from loaded parameters to plain results (no Flask, no XML)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from ..clock import Clock
+from ..oauth.models import Account
+from ..registry.model import Appliance, ClientQuery
+from ..registry.service import ClientList, LoggedInRep, Registry
+from ..xml.appliances import ApiInfo
+
+
+@dataclass
+class Context:
+    registry: Registry
+    clock: Clock
+    account: Account
+    config: dict
+
+
+def get_connected_clients(ctx: Context, query: ClientQuery) -> Iterator[bytes]:
+    """The selected clients' cached elements, from one snapshot of the registry."""
+    return ctx.registry.fragments(query)
+
+
+def get_connected_client_list(ctx: Context, args: dict) -> ClientList:
+    return ctx.registry.client_list(args["query"], summary_only=args["summary_only"], include_pinned=args["include_pinned"])
+
+
+def get_api_info(ctx: Context, _args) -> ApiInfo:
+    return ApiInfo(ctx.config["API_VERSION"], ctx.clock.now_int(), ctx.account.permissions())
+
+
+def check_health(ctx: Context, _args) -> Appliance:
+    return ctx.registry.health_appliance(
+        ctx.config["APPLIANCE_ID"], fallback_hostname=ctx.config.get("SERVER_NAME") or "localhost", version=ctx.config["PRODUCT_VERSION"]
+    )
+
+
+def get_logged_in_reps(ctx: Context, _args) -> list[LoggedInRep]:
+    return ctx.registry.logged_in_reps()
+
+
+def get_appliances(ctx: Context, _args) -> list[Appliance]:
+    return ctx.registry.appliances()

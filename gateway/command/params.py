@@ -1,0 +1,124 @@
+"""Parameter schemas of the command actions (marshmallow), and how a request's parameters are gathered.
+
+Parameters come from the query string and an urlencoded body, both at once if the client likes.
+A list parameter given several times is the union of its values (``id=1&id=2`` = ``id=1,2``); a
+scalar given twice with different values is an error. Unknown parameters are ignored, as an
+appliance does. Empty values count as absent.
+"""
+
+from __future__ import annotations
+
+from marshmallow import EXCLUDE, Schema, ValidationError, fields, post_load
+from werkzeug.datastructures import MultiDict
+
+from ..errors import ParameterError
+from ..registry.model import CLIENT_TYPES, MAX_CLIENT_ID, ClientQuery, ClientType
+
+MAX_IDS = 100
+ALL = "all"
+TYPE_NAMES = (ALL,) + tuple(ct.value for ct in CLIENT_TYPES)
+
+
+def _items(value) -> list[str]:
+    if not isinstance(value, str):
+        raise ValidationError("must be a comma-separated list")
+    return [item.strip() for item in value.split(",") if item.strip()]
+
+
+class ClientTypes(fields.Field):
+    """``all`` (default) or a comma list of client types; returns (set of types, whether all was meant)."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        items = _items(value)
+        unknown = [item for item in items if item not in TYPE_NAMES]
+        if unknown:
+            raise ValidationError(f"unknown client type {unknown[0]!r}; use a comma-separated list of {', '.join(TYPE_NAMES)}")
+        if not items or ALL in items:
+            return frozenset(CLIENT_TYPES), True
+        types = frozenset(ClientType(item) for item in items)
+        return types, types == frozenset(CLIENT_TYPES)
+
+
+class ClientIds(fields.Field):
+    """A comma list of at most 100 client ids (integers 1..2147483647)."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        items = _items(value)
+        if len(items) > MAX_IDS:
+            raise ValidationError(f"at most {MAX_IDS} ids are supported, {len(items)} were given")
+        ids = []
+        for item in items:
+            if not (item.isascii() and item.isdigit()) or not 1 <= int(item) <= MAX_CLIENT_ID:
+                raise ValidationError(f"{item[:40]!r} is not a client id (an integer from 1 to {MAX_CLIENT_ID})")
+            ids.append(int(item))
+        return tuple(sorted(set(ids))) if ids else None
+
+
+class ZeroOrOne(fields.Field):
+    def _deserialize(self, value, attr, data, **kwargs):
+        if value in ("0", "1"):
+            return value == "1"
+        raise ValidationError(f"must be 0 or 1, not {str(value)[:40]!r}")
+
+
+class ActionParams(Schema):
+    class Meta:
+        unknown = EXCLUDE
+
+    #: Parameters that may be given several times or as comma lists.
+    list_params: tuple[str, ...] = ()
+
+
+class ConnectedClientsParams(ActionParams):
+    list_params = ("type", "id")
+    types = ClientTypes(data_key="type", load_default=None)
+    ids = ClientIds(data_key="id", load_default=None)
+    include_connections = ZeroOrOne(load_default=False)
+
+    @post_load
+    def to_query(self, data, **kwargs) -> ClientQuery:
+        types, _ = data["types"] or (frozenset(CLIENT_TYPES), True)
+        return ClientQuery(types=types, ids=data["ids"], include_connections=data["include_connections"])
+
+
+class ConnectedClientListParams(ActionParams):
+    list_params = ("type",)
+    types = ClientTypes(data_key="type", load_default=None)
+    summary_only = ZeroOrOne(load_default=False)
+
+    @post_load
+    def to_query(self, data, **kwargs) -> dict:
+        types, all_types = data["types"] or (frozenset(CLIENT_TYPES), True)
+        return {"query": ClientQuery(types=types), "summary_only": data["summary_only"], "include_pinned": all_types}
+
+
+class NoParams(ActionParams):
+    pass
+
+
+def gather(values: MultiDict, schema: ActionParams) -> dict[str, str]:
+    """Flatten a request's parameters for ``schema``: list parameters joined, scalars checked for conflicts."""
+    known = {f.data_key or name for name, f in schema.fields.items()}
+    flat: dict[str, str] = {}
+    for key in values.keys():
+        if key not in known:
+            continue
+        given = [v for v in values.getlist(key) if v != ""]
+        if not given:
+            continue
+        if key in schema.list_params:
+            flat[key] = ",".join(given)
+        elif len(set(given)) > 1:
+            raise ParameterError(f"Parameter {key!r} was given more than once with different values.")
+        else:
+            flat[key] = given[0]
+    return flat
+
+
+def load(schema: ActionParams, values: MultiDict):
+    try:
+        return schema.load(gather(values, schema))
+    except ValidationError as exc:
+        key, messages = next(iter(exc.normalized_messages().items()))
+        message = messages[0] if isinstance(messages, list) else messages
+        raise ParameterError(f"Invalid value for parameter {key!r}: {message}.") from None

@@ -1,0 +1,85 @@
+"""HTTP routes of the command face; every action goes through the one dispatch table."""
+
+from __future__ import annotations
+
+from flask import Blueprint, Response, current_app, request, stream_with_context
+
+from ..errors import ParameterError, PermissionDeniedError, UnknownActionError, UnsupportedMediaTypeError
+from ..services import services
+from ..xml import xsd
+from ..xml.document import CONTENT_TYPE
+from . import params as params_module
+from .dispatch import ACTIONS, READ, Action
+from .handlers import Context
+
+blueprint = Blueprint("command", __name__)
+
+PERMITTED = {READ: ("read_only", "full_access"), "write": ("full_access",)}
+
+
+def xml_response(body, status: int = 200) -> Response:
+    if not isinstance(body, (bytes, str)):
+        body = stream_with_context(body)
+    response = Response(body, status=status, content_type=CONTENT_TYPE)
+    if current_app.config["CONNECTION_CLOSE"]:
+        response.headers["Connection"] = "close"
+    return response
+
+
+def request_parameters():
+    """Query string and urlencoded body together; other body types are refused."""
+    mimetype = request.mimetype
+    if request.method == "POST" and (request.content_length or request.headers.get("Transfer-Encoding")):
+        if mimetype != "application/x-www-form-urlencoded":
+            raise UnsupportedMediaTypeError(
+                "Send parameters in the query string or as an application/x-www-form-urlencoded body "
+                f"(multipart and other bodies are not supported; got {mimetype or 'no content type'})."
+            )
+    return request.values
+
+
+@blueprint.route("/api/command", methods=["GET", "POST"])
+@blueprint.route("/api/command.ns", methods=["GET", "POST"])
+def command():
+    svc = services()
+    values = request_parameters()
+    account = svc.authenticate(values, "Authorization" in request.headers)
+    name = values.get("action", "")
+    action: Action | None = ACTIONS.get(name)
+    if action is None:
+        if not name:
+            raise UnknownActionError("The required parameter 'action' is missing.")
+        raise UnknownActionError(f"Unknown action {name[:60]!r}.")
+    if account.permission not in PERMITTED[action.permission]:
+        raise PermissionDeniedError(
+            f"The API account {account.name!r} has {account.permission!r} command API permission; "
+            f"{action.name} needs {' or '.join(PERMITTED[action.permission])}."
+        )
+    try:
+        args = params_module.load(action.params(), values)
+    except ParameterError as error:
+        error.root = action.root
+        raise
+    ctx = Context(registry=svc.registry, clock=svc.clock, account=account, config=current_app.config)
+    result = action.handler(ctx, args)
+    return xml_response(action.serializer(result, current_app.config["NAMESPACE_URI"]))
+
+
+@blueprint.route("/api/command.xsd", methods=["GET"])
+def command_xsd():
+    return Response(xsd.schema_document(current_app.config["NAMESPACE_URI"]), content_type=CONTENT_TYPE)
+
+
+@blueprint.route("/check_health", methods=["GET"])
+def check_health():
+    """Unauthenticated liveness as the appliance offers it: a short text, 500 when unhealthy."""
+    svc = services()
+    try:
+        svc.store.ping()
+        appliance = svc.registry.health_appliance(current_app.config["APPLIANCE_ID"])
+    except Exception:  # noqa: BLE001 - any failure means unhealthy, never a stack trace
+        current_app.logger.exception("check_health failed")
+        return Response("unhealthy: the registry database is unavailable\n", status=500, content_type="text/plain; charset=UTF-8")
+    if not appliance.healthy:
+        return Response(f"unhealthy: {appliance.error_message or 'the appliance reported a problem'}\n", status=500, content_type="text/plain; charset=UTF-8")
+    return Response("OK\n", content_type="text/plain; charset=UTF-8")

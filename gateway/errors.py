@@ -1,0 +1,81 @@
+"""One exception root for every error the gateway reports on the wire.
+
+Each error carries the HTTP status, a short wire code and a human message. The faces render them:
+the command API as XML ``<error>`` (nested in the action's root for list actions), the OAuth and
+JSON APIs as ``{"error": code, "message": text}``.
+"""
+
+from __future__ import annotations
+
+
+class GatewayError(Exception):
+    status = 500
+    code = "server_error"
+
+    def __init__(self, message: str, *, status: int | None = None, headers: dict | None = None):
+        super().__init__(message)
+        self.message = message
+        if status is not None:
+            self.status = status
+        self.headers = headers or {}
+
+
+class ParameterError(GatewayError):
+    """A parameter a real appliance would reject: HTTP 200 with an <error> body."""
+
+    status = 200
+    code = "invalid_parameter"
+
+
+class UnknownActionError(GatewayError):
+    status = 200
+    code = "invalid_action"
+
+
+class AuthenticationError(GatewayError):
+    status = 401
+    code = "invalid_token"
+
+    def __init__(self, message: str, **kwargs):
+        kwargs.setdefault("headers", {"WWW-Authenticate": 'Bearer realm="api"'})
+        super().__init__(message, **kwargs)
+
+
+class PermissionDeniedError(GatewayError):
+    status = 403
+    code = "insufficient_permission"
+
+
+class NotFoundError(GatewayError):
+    status = 404
+    code = "not_found"
+
+
+class MethodNotAllowedError(GatewayError):
+    status = 405
+    code = "method_not_allowed"
+
+
+class RequestTooLargeError(GatewayError):
+    status = 413
+    code = "request_too_large"
+
+
+class UnsupportedMediaTypeError(GatewayError):
+    status = 415
+    code = "unsupported_media_type"
+
+
+class ConflictError(GatewayError):
+    status = 409
+    code = "conflict"
+
+
+class StorageUnavailableError(GatewayError):
+    status = 503
+    code = "storage_unavailable"
+
+
+class InternalError(GatewayError):
+    status = 500
+    code = "server_error"

@@ -1,0 +1,77 @@
+"""One place that renders every error: the gateway's own, werkzeug's and unexpected ones.
+
+The command face answers in XML (``<error>``, nested in a list action's root for parameter errors),
+the OAuth and JSON faces in JSON (``{"error": code, "message": text}``). Never HTML, never a trace.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+
+from flask import Flask, Response, current_app, request
+from werkzeug.exceptions import HTTPException
+
+from .errors import (
+    GatewayError,
+    InternalError,
+    MethodNotAllowedError,
+    NotFoundError,
+    RequestTooLargeError,
+    StorageUnavailableError,
+)
+from .xml.document import CONTENT_TYPE, error_document
+
+JSON_PREFIXES = ("/oauth2/", "/api/v1/", "/api/v1")
+
+
+def wants_json() -> bool:
+    return request.path.startswith(JSON_PREFIXES)
+
+
+def render(error: GatewayError) -> Response:
+    if wants_json():
+        body = json.dumps({"error": error.code, "message": error.message})
+        response = Response(body, status=error.status, mimetype="application/json")
+    else:
+        root = getattr(error, "root", None)
+        body = error_document(error.message, current_app.config["NAMESPACE_URI"], root)
+        response = Response(body, status=error.status, content_type=CONTENT_TYPE)
+    for name, value in error.headers.items():
+        response.headers[name] = value
+    if isinstance(error, StorageUnavailableError):
+        response.headers.setdefault("Retry-After", "1")
+    return response
+
+
+def _from_http(exc: HTTPException) -> GatewayError:
+    if exc.code == 404:
+        return NotFoundError(f"No such resource: {request.path[:200]}")
+    if exc.code == 405:
+        allowed = exc.valid_methods if hasattr(exc, "valid_methods") and exc.valid_methods else []
+        error = MethodNotAllowedError(f"{request.method} is not allowed here; use {', '.join(allowed) or 'another method'}.")
+        if allowed:
+            error.headers["Allow"] = ", ".join(allowed)
+        return error
+    if exc.code == 413:
+        return RequestTooLargeError("The request is too large.")
+    message = exc.description if isinstance(exc.description, str) else exc.name
+    error = GatewayError(f"{exc.name}: {message}", status=exc.code or 400)
+    error.code = exc.name.lower().replace(" ", "_")
+    return error
+
+
+def init_app(app: Flask) -> None:
+    @app.errorhandler(GatewayError)
+    def _gateway(error: GatewayError):
+        return render(error)
+
+    @app.errorhandler(HTTPException)
+    def _http(exc: HTTPException):
+        return render(_from_http(exc))
+
+    @app.errorhandler(Exception)
+    def _unexpected(exc: Exception):
+        incident = uuid.uuid4().hex[:12]
+        app.logger.exception("unexpected error, incident %s", incident)
+        return render(InternalError(f"The gateway failed to answer (incident {incident}); see its log."))

@@ -1,0 +1,106 @@
+"""API accounts: create, list, disable, regenerate secrets; issue and check access tokens.
+
+Secrets and tokens are shown once, at creation, and stored only as hashes.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from ..clock import Clock
+from ..errors import ConflictError, NotFoundError
+from ..storage.interface import Store
+from .models import COMMAND_PERMISSIONS, AccessToken, Account
+from .secrets import digest, hash_secret, new_client_id, new_client_secret
+
+NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 ._@-]{0,127}$")
+
+
+@dataclass
+class Credentials:
+    account: Account
+    client_secret: str
+
+    def public(self) -> dict:
+        return {**self.account.public(), "client_secret": self.client_secret}
+
+
+class AccountService:
+    def __init__(self, store: Store, clock: Clock, token_lifetime: int = 3600, token_cap: int = 30):
+        self.store = store
+        self.clock = clock
+        self.token_lifetime = token_lifetime
+        self.token_cap = token_cap
+
+    # --- accounts -----------------------------------------------------------------------------
+    def create(self, name: str, permission: str = "read_only", *, legacy_login: bool = False) -> Credentials:
+        if not NAME_PATTERN.match(name or ""):
+            raise ValueError("An account name is 1-128 letters, digits, spaces or ._@- and starts with a letter or digit.")
+        if permission not in COMMAND_PERMISSIONS:
+            raise ValueError(f"permission must be one of {', '.join(COMMAND_PERMISSIONS)}")
+        secret = new_client_secret()
+        account = Account(
+            client_id=new_client_id(),
+            name=name,
+            secret_hash=hash_secret(secret),
+            permission=permission,
+            legacy_login=legacy_login,
+            created_at=self.clock.now_int(),
+        )
+        return Credentials(self.store.create_account(account), secret)
+
+    def get(self, name_or_client_id: str) -> Account:
+        account = self.store.find_account(name_or_client_id)
+        if account is None:
+            raise NotFoundError(f"No API account is named or has the client id {name_or_client_id!r}.")
+        return account
+
+    def list(self) -> list[Account]:
+        return self.store.list_accounts()
+
+    def set_enabled(self, name_or_client_id: str, enabled: bool) -> Account:
+        """Disabling revokes every token of the account at once."""
+        account = self.get(name_or_client_id)
+        self.store.update_account(account.client_id, enabled=enabled, revoke_tokens=not enabled)
+        account.enabled = enabled
+        return account
+
+    def set_permission(self, name_or_client_id: str, permission: str) -> Account:
+        if permission not in COMMAND_PERMISSIONS:
+            raise ValueError(f"permission must be one of {', '.join(COMMAND_PERMISSIONS)}")
+        account = self.get(name_or_client_id)
+        self.store.update_account(account.client_id, permission=permission)
+        account.permission = permission
+        return account
+
+    def regenerate_secret(self, name_or_client_id: str) -> Credentials:
+        """A new secret; every token issued under the old one stops working in the same commit."""
+        account = self.get(name_or_client_id)
+        secret = new_client_secret()
+        account.secret_hash = hash_secret(secret)
+        if not self.store.update_account(account.client_id, secret_hash=account.secret_hash, revoke_tokens=True):
+            raise ConflictError("The account was removed while its secret was being regenerated.")
+        return Credentials(account, secret)
+
+    # --- tokens -------------------------------------------------------------------------------
+    def lookup_client(self, client_id: str) -> Account | None:
+        """The enabled account with this client id (what the token endpoint may authenticate)."""
+        if not isinstance(client_id, str) or len(client_id) > 64:
+            return None
+        account = self.store.get_account(client_id)
+        return account if account and account.enabled else None
+
+    def save_token(self, account: Account, access_token: str) -> None:
+        now = self.clock.now_int()
+        self.store.issue_token(account.key, digest(access_token), now, now + self.token_lifetime, self.token_cap)
+
+    def find_token(self, access_token: str) -> AccessToken | None:
+        found = self.store.find_token(digest(access_token))
+        if found is None:
+            return None
+        account, issued_at, expires_at, revoked = found
+        return AccessToken(account=account, issued_at=issued_at, expires_at=expires_at, revoked=revoked, clock=self.clock)
+
+    def valid_token_count(self, name_or_client_id: str) -> int:
+        return self.store.count_valid_tokens(self.get(name_or_client_id).client_id, self.clock.now_int())

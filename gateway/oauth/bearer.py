@@ -1,0 +1,63 @@
+"""Who is calling: the bearer token (Authlib's resource protector) or, where an account allows it,
+the legacy ``username`` + ``password`` parameters of pre-OAuth appliances."""
+
+from __future__ import annotations
+
+from authlib.integrations.flask_oauth2 import ResourceProtector
+from authlib.oauth2 import OAuth2Error
+from authlib.oauth2.rfc6749 import MissingAuthorizationError
+from authlib.oauth2.rfc6750 import BearerTokenValidator
+from werkzeug.datastructures import MultiDict
+
+from ..errors import AuthenticationError
+from .accounts import AccountService
+from .models import AccessToken, Account
+
+MAX_TOKEN_LENGTH = 512
+
+
+class _Validator(BearerTokenValidator):
+    def __init__(self, accounts: AccountService):
+        super().__init__(realm="api")
+        self.accounts = accounts
+
+    def authenticate_token(self, token_string: str) -> AccessToken | None:
+        if len(token_string) > MAX_TOKEN_LENGTH:
+            return None
+        return self.accounts.find_token(token_string.strip())
+
+    def validate_token(self, token: AccessToken | None, scopes, request):
+        if token is None:
+            raise AuthenticationError("The access token is not valid; request a new one at /oauth2/token.")
+        if token.is_revoked():
+            raise AuthenticationError("The access token has been revoked; request a new one at /oauth2/token.")
+        if token.is_expired():
+            raise AuthenticationError("The access token has expired; request a new one at /oauth2/token.")
+
+
+class Authenticator:
+    def __init__(self, accounts: AccountService):
+        self.accounts = accounts
+        self.protector = ResourceProtector()
+        self.protector.register_token_validator(_Validator(accounts))
+
+    def __call__(self, params: MultiDict, has_authorization: bool) -> Account:
+        if not has_authorization and "username" in params and "password" in params:
+            return self._legacy(params.get("username", ""), params.get("password", ""))
+        try:
+            token = self.protector.acquire_token()
+        except MissingAuthorizationError:
+            raise AuthenticationError(
+                "This API needs an access token: send \"Authorization: Bearer TOKEN\" (get one at /oauth2/token)."
+            ) from None
+        except OAuth2Error as error:  # unsupported token type, malformed header
+            raise AuthenticationError(f"The Authorization header is not usable: {error.description or error.error}.") from None
+        return token.account
+
+    def _legacy(self, username: str, password: str) -> Account:
+        account = self.accounts.store.find_account(username) if 0 < len(username) <= 128 else None
+        ok = account is not None and account.check_client_secret(password)
+        if not ok or not account.enabled or not account.legacy_login:
+            # One answer whatever failed, so the parameters reveal nothing about accounts.
+            raise AuthenticationError("Invalid username or password for a legacy API login.")
+        return account

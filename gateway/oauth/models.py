@@ -1,0 +1,91 @@
+"""API accounts and their access tokens, as plain objects (Authlib's mixins give the protocol hooks)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from authlib.oauth2.rfc6749 import ClientMixin, TokenMixin
+
+from ..clock import Clock
+from .secrets import verify_secret
+
+#: The command-API permission of an API account, as the vendor names it.
+COMMAND_PERMISSIONS = ("full_access", "read_only", "deny")
+GRANT_TYPE = "client_credentials"
+AUTH_METHODS = ("client_secret_basic", "client_secret_post")
+
+
+@dataclass
+class Account(ClientMixin):
+    client_id: str
+    name: str
+    secret_hash: str
+    permission: str = "read_only"
+    enabled: bool = True
+    legacy_login: bool = False
+    created_at: int = 0
+    key: int | None = None
+
+    # --- Authlib ClientMixin -------------------------------------------------------------------
+    def get_client_id(self) -> str:
+        return self.client_id
+
+    def get_default_redirect_uri(self):  # not used by client_credentials
+        return None
+
+    def get_allowed_scope(self, scope):
+        return ""
+
+    def check_redirect_uri(self, redirect_uri) -> bool:
+        return False
+
+    def check_client_secret(self, client_secret: str) -> bool:
+        return verify_secret(client_secret, self.secret_hash)
+
+    def check_endpoint_auth_method(self, method: str, endpoint: str) -> bool:
+        return endpoint == "token" and method in AUTH_METHODS
+
+    def check_response_type(self, response_type) -> bool:
+        return False
+
+    def check_grant_type(self, grant_type: str) -> bool:
+        return grant_type == GRANT_TYPE
+
+    # --- gateway -------------------------------------------------------------------------------
+    def permissions(self) -> dict[str, str]:
+        """Permission name -> value, as get_api_info lists them."""
+        return {"perm_command": self.permission}
+
+    def public(self) -> dict:
+        return {
+            "client_id": self.client_id,
+            "name": self.name,
+            "permission": self.permission,
+            "enabled": self.enabled,
+            "legacy_login": self.legacy_login,
+            "created_at": self.created_at,
+        }
+
+
+@dataclass
+class AccessToken(TokenMixin):
+    account: Account
+    issued_at: int
+    expires_at: int
+    revoked: bool = False
+    clock: Clock = field(default_factory=Clock, repr=False)
+
+    def check_client(self, client) -> bool:
+        return client.get_client_id() == self.account.client_id
+
+    def get_scope(self) -> str:
+        return ""
+
+    def get_expires_in(self) -> int:
+        return max(0, self.expires_at - self.clock.now_int())
+
+    def is_expired(self) -> bool:
+        return self.clock.now() >= self.expires_at
+
+    def is_revoked(self) -> bool:
+        return self.revoked or not self.account.enabled

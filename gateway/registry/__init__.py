@@ -1,0 +1,1 @@
+"""The registry of appliances and connected clients: domain model, service and demo population."""

@@ -1,0 +1,26 @@
+"""The components one app is wired from, kept on ``app.extensions["gateway"]``."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from flask import current_app
+
+from .clock import Clock
+from .oauth.accounts import AccountService
+from .oauth.bearer import Authenticator
+from .registry.service import Registry
+from .storage.interface import Store
+
+
+@dataclass
+class Services:
+    store: Store
+    clock: Clock
+    registry: Registry
+    accounts: AccountService
+    authenticate: Authenticator
+
+
+def services() -> Services:
+    return current_app.extensions["gateway"]

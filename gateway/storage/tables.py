@@ -1,0 +1,142 @@
+"""The relational schema shared by every engine (SQLAlchemy Core). Migrations create it; see migrations/."""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Table,
+    Text,
+    text,
+)
+
+metadata = MetaData()
+
+# SQLite only auto-increments an INTEGER PRIMARY KEY; PostgreSQL gets a BIGINT identity.
+RowKey = BigInteger().with_variant(Integer(), "sqlite")
+
+meta = Table(
+    "meta",
+    metadata,
+    Column("name", String(64), primary_key=True),
+    Column("value", Text, nullable=False),
+)
+
+counters = Table(
+    "counters",
+    metadata,
+    Column("name", String(64), primary_key=True),
+    Column("value", BigInteger, nullable=False),
+)
+
+appliances = Table(
+    "appliances",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("position", Integer, nullable=False),
+    Column("name", Text, nullable=False),
+    Column("hostname", Text, nullable=False),
+    Column("public_hostname", Text, nullable=False),
+    Column("cluster_role", String(16), nullable=False),
+    Column("failover_role", String(16), nullable=False),
+    Column("accepting_connections", Boolean, nullable=False),
+    Column("timezone_offset", Integer, nullable=False),
+    Column("version", Text, nullable=False),
+    Column("healthy", Boolean, nullable=False),
+    Column("error_message", Text),
+    Column("enabled_shared_ips", Text, nullable=False),  # JSON list
+    Column("last_data_sync_time", BigInteger),
+    Column("last_data_sync_status", Text),
+    Column("pinned_clients", Integer, nullable=False),
+)
+
+clients = Table(
+    "clients",
+    metadata,
+    Column("key", RowKey, primary_key=True, autoincrement=True),
+    Column("id", BigInteger, nullable=False),
+    Column("type", String(32), nullable=False),
+    Column("connected", Boolean, nullable=False),
+    Column("hostname", Text, nullable=False),
+    Column("platform", Text, nullable=False),
+    Column("platform_id", Text, nullable=False),
+    Column("timezone_offset", Integer, nullable=False),
+    Column("connected_since", BigInteger, nullable=False),
+    Column("name", Text),
+    Column("username", Text),
+    Column("primary_appliance", String(36)),
+    Column("details", Text, nullable=False),  # JSON: type-specific fields
+    Column("last_activity", BigInteger, nullable=False),
+    Column("disconnected_at", BigInteger),
+    Column("disconnect_reason", Text),
+    Column("disconnect_initiator", String(16)),
+    # The client's XML element, rendered at write time: without and with include_connections.
+    Column("xml_brief", LargeBinary, nullable=False),
+    Column("xml_full", LargeBinary, nullable=False),
+)
+Index("ix_clients_connected_id", clients.c.connected, clients.c.id)
+# A client id is unique among connected clients; a disconnected client keeps its id in history.
+Index(
+    "ux_clients_connected_id",
+    clients.c.id,
+    unique=True,
+    sqlite_where=text("connected"),
+    postgresql_where=text("connected"),
+)
+
+connections = Table(
+    "connections",
+    metadata,
+    Column("client_key", RowKey, ForeignKey("clients.key", ondelete="CASCADE"), primary_key=True),
+    Column("position", Integer, primary_key=True),
+    Column("appliance_id", String(36), nullable=False),
+    Column("purpose", String(16), nullable=False),
+    Column("receive_traffic_node", Boolean, nullable=False),
+    Column("connected_since", BigInteger, nullable=False),
+    Column("private_ip", Text, nullable=False),
+)
+Index("ix_connections_appliance", connections.c.appliance_id)
+
+events = Table(
+    "events",
+    metadata,
+    Column("seq", RowKey, primary_key=True, autoincrement=True),
+    Column("client_key", RowKey, ForeignKey("clients.key", ondelete="CASCADE"), nullable=False),
+    Column("ts", BigInteger, nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("text", Text, nullable=False),
+)
+Index("ix_events_client_seq", events.c.client_key, events.c.seq)
+
+accounts = Table(
+    "accounts",
+    metadata,
+    Column("key", RowKey, primary_key=True, autoincrement=True),
+    Column("client_id", String(64), nullable=False, unique=True),
+    Column("name", String(128), nullable=False, unique=True),
+    Column("secret_hash", String(128), nullable=False),
+    Column("permission", String(16), nullable=False),
+    Column("enabled", Boolean, nullable=False),
+    Column("legacy_login", Boolean, nullable=False),
+    Column("created_at", BigInteger, nullable=False),
+)
+
+tokens = Table(
+    "tokens",
+    metadata,
+    # Issue order: the oldest valid token is the one evicted when the cap is reached.
+    Column("key", RowKey, primary_key=True, autoincrement=True),
+    Column("token_hash", String(64), nullable=False, unique=True),
+    Column("account_key", RowKey, ForeignKey("accounts.key", ondelete="CASCADE"), nullable=False),
+    Column("issued_at", BigInteger, nullable=False),
+    Column("expires_at", BigInteger, nullable=False),
+    Column("revoked", Boolean, nullable=False),
+)
+Index("ix_tokens_account", tokens.c.account_key, tokens.c.revoked, tokens.c.expires_at)

@@ -1,0 +1,80 @@
+"""Serializers of the appliance-level actions: check_health, get_appliances, get_logged_in_reps, get_api_info."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ..clock import iso8601
+from ..registry.model import Appliance
+from ..registry.service import LoggedInRep
+from .document import Builder, document, flag
+
+
+@dataclass
+class ApiInfo:
+    api_version: str
+    timestamp: int
+    permissions: dict[str, str]
+
+
+def api_information(info: ApiInfo, namespace: str) -> bytes:
+    b = Builder(namespace)
+    root = b.root("api_information")
+    b.sub(root, "api_version", info.api_version)
+    b.sub(root, "timestamp", info.timestamp)
+    perms = b.sub(root, "permissions")
+    for name, value in info.permissions.items():
+        b.sub(perms, "permission", perm_name=name, value=value)
+    return document(root)
+
+
+def check_health(appliance: Appliance, namespace: str) -> bytes:
+    b = Builder(namespace)
+    root = b.root("check_health")
+    b.sub(root, "appliance", appliance.hostname, id=appliance.id)
+    b.sub(root, "version", appliance.version)
+    b.sub(root, "success", flag(appliance.healthy))
+    if not appliance.healthy or appliance.error_message:
+        b.sub(root, "error_message", appliance.error_message or "The appliance reported a problem.")
+    b.sub(root, "failover_role", appliance.failover_role)
+    if appliance.enabled_shared_ips:
+        ips = b.sub(root, "enabled_shared_ips")
+        for ip in appliance.enabled_shared_ips:
+            b.sub(ips, "ip", ip)
+    if appliance.failover_role != "none" and appliance.last_data_sync_time is not None:
+        b.sub(root, "last_data_sync_time", iso8601(appliance.last_data_sync_time), ts=appliance.last_data_sync_time)
+        if appliance.last_data_sync_status:
+            b.sub(root, "last_data_sync_status", appliance.last_data_sync_status)
+    return document(root)
+
+
+def appliances(items: list[Appliance], namespace: str) -> bytes:
+    b = Builder(namespace)
+    root = b.root("appliances")
+    for a in items:
+        el = b.sub(root, "appliance", id=a.id)
+        b.sub(el, "name", a.name)
+        b.sub(el, "public_hostname", a.public_hostname)
+        b.sub(el, "cluster_role", a.cluster_role)
+        b.sub(el, "failover_role", a.failover_role)
+        b.sub(el, "accepting_connections", flag(a.accepting_connections))
+        b.sub(el, "timezone_offset", a.timezone_offset)
+    return document(root)
+
+
+def logged_in_reps(reps: list[LoggedInRep], namespace: str) -> bytes:
+    b = Builder(namespace)
+    root = b.root("logged_in_reps")
+    for entry in reps:
+        rep, client = entry.client.rep, entry.client
+        el = b.sub(root, "rep", id=entry.user_id)
+        b.sub(el, "display_name", rep.public_display_name)
+        b.sub(el, "public_display_name", rep.public_display_name)
+        b.sub(el, "private_display_name", rep.private_display_name)
+        b.sub(el, "type", rep.type)
+        b.sub(el, "direct_link", rep.start_session_url)
+        b.sub(el, "logged_in_since", iso8601(client.connected_since), ts=client.connected_since)
+        b.sub(el, "presentation_count", rep.presentation_count)
+        b.sub(el, "support_session_count", rep.support_session_count)
+        b.sub(el, "showing_on_rep_list", flag(rep.showing_on_rep_list))
+    return document(root)

@@ -1,0 +1,96 @@
+"""One ``<connected_*>`` element per client, in the vendor's documented field order.
+
+Rendered once when a client is written (with and without its connections) and kept beside it,
+so that serving a dump costs no serialization.
+"""
+
+from __future__ import annotations
+
+from lxml import etree
+
+from ..clock import iso8601
+from ..registry.model import Client, ClientType
+from ..registry.service import ClientList
+from .document import Builder, document, flag, stream, to_bytes
+
+_FRAGMENT = Builder(None)
+
+
+def _timestamped(parent: etree._Element, name: str, ts: int) -> None:
+    _FRAGMENT.sub(parent, name, iso8601(ts), ts=ts)
+
+
+def _connections(parent: etree._Element, client: Client) -> None:
+    sub = _FRAGMENT.sub
+    holder = sub(parent, "client_connections")
+    for conn in client.connections:
+        el = sub(holder, "client_connection")
+        sub(el, "appliance_id", conn.appliance_id)
+        sub(el, "purpose", conn.purpose)
+        sub(el, "receive_traffic_node", flag(conn.receive_traffic_node))
+        _timestamped(el, "connected_since", conn.connected_since)
+        sub(el, "private_ip", conn.private_ip)
+    log = sub(holder, "event_log")
+    for event in client.recent_events():
+        sub(log, "event", event.text, ts=event.ts)
+
+
+def client_element(client: Client, include_connections: bool) -> etree._Element:
+    sub = _FRAGMENT.sub
+    root = etree.Element(client.type.element, id=str(client.id))
+    if include_connections:
+        _connections(root, client)
+    sub(root, "hostname", client.hostname)
+    sub(root, "platform", client.platform, id=client.platform_id)
+    sub(root, "timezone_offset", client.timezone_offset)
+    if include_connections:
+        _timestamped(root, "connected_since", client.connected_since)
+    if client.type is ClientType.REPRESENTATIVE:
+        rep = client.rep
+        sub(root, "user_id", rep.user_id)
+        sub(root, "type", rep.type)
+        sub(root, "username", rep.username)
+        sub(root, "public_display_name", rep.public_display_name)
+        sub(root, "private_display_name", rep.private_display_name)
+        sub(root, "start_session_url", rep.start_session_url)
+        sub(root, "presentation_count", rep.presentation_count)
+        sub(root, "support_session_count", rep.support_session_count)
+        sub(root, "showing_on_rep_list", flag(rep.showing_on_rep_list))
+        sub(root, "routing_idle", flag(rep.routing_idle))
+        sub(root, "routing_busy", flag(rep.routing_busy))
+        sub(root, "routing_enabled", flag(rep.routing_enabled))
+        sub(root, "routing_available", flag(rep.routing_available))
+        sub(root, "support_license", rep.support_license)
+        lsids = sub(root, "support_session_lsids")
+        for lsid in rep.support_session_lsids:
+            sub(lsids, "lsid", lsid)
+    else:
+        sub(root, "name", client.name or "")
+        if client.type is ClientType.SUPPORT_CUSTOMER:
+            if client.non_interactive:
+                sub(root, "non_interactive", client.non_interactive)
+            sub(root, "lsid", client.lsid or "")
+    return root
+
+
+def render_client(client: Client) -> tuple[bytes, bytes]:
+    """The client's fragment without and with ``include_connections``."""
+    return to_bytes(client_element(client, False)), to_bytes(client_element(client, True))
+
+
+def connected_clients(fragments, namespace: str):
+    """``<connected_clients>`` streamed around cached client fragments."""
+    return stream("connected_clients", namespace, fragments)
+
+
+def connected_client_list(result: ClientList, namespace: str) -> bytes:
+    b = Builder(namespace)
+    root = b.root("connected_client_list")
+    summary = b.sub(root, "connected_client_summary")
+    for appliance in result.summaries:
+        el = b.sub(summary, "appliance_summary", id=appliance.appliance_id)
+        for ctype, count in appliance.counts.items():
+            b.sub(el, "count", count, type=ctype)
+    for ctype, client_id in result.clients or ():
+        b.sub(root, "connected_client", type=ctype, id=client_id)
+    return document(root)
