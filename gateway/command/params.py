@@ -26,7 +26,7 @@ def _items(value) -> list[str]:
 
 
 class ClientTypes(fields.Field):
-    """``all`` (default) or a comma list of client types; returns (set of types, whether all was meant)."""
+    """``all`` (default) or a comma list of client types; returns (set of types, whether ``all`` was asked)."""
 
     def _deserialize(self, value, attr, data, **kwargs):
         items = _items(value)
@@ -35,8 +35,8 @@ class ClientTypes(fields.Field):
             raise ValidationError(f"unknown client type {unknown[0]!r}; use a comma-separated list of {', '.join(TYPE_NAMES)}")
         if not items or ALL in items:
             return frozenset(CLIENT_TYPES), True
-        types = frozenset(ClientType(item) for item in items)
-        return types, types == frozenset(CLIENT_TYPES)
+        # Listing the four types is not "all": pinned clients are counted only for type=all.
+        return frozenset(ClientType(item) for item in items), False
 
 
 class ClientIds(fields.Field):

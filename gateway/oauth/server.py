@@ -57,6 +57,11 @@ class TokenRequest(FlaskOAuth2Request):
                 raise InvalidRequestError("The JSON body must be an object, for example {'grant_type': 'client_credentials'}.")
             self.payload = _JsonPayload(request, body)
 
+    @property
+    def form(self):
+        """client_secret_post reads credentials here; a JSON body may carry them too."""
+        return self.payload.data
+
 
 class ClientCredentialsGrant(grants.ClientCredentialsGrant):
     TOKEN_ENDPOINT_AUTH_METHODS = list(AUTH_METHODS)
@@ -81,6 +86,8 @@ class TokenServer(AuthorizationServer):
 
     def handle_response(self, status_code, payload, headers):
         if isinstance(payload, dict):
+            if payload.get("error") == "invalid_client":
+                status_code = 401  # bad client credentials, however they were sent
             if "error" in payload:
                 described = payload.get("error_description") if payload["error"] != "invalid_client" else None
                 message = described or MESSAGES.get(payload["error"], "The token request failed.")

@@ -1,0 +1,136 @@
+"""Shared fixtures: a fresh app per test on its own database, credentials, and a test client that
+validates every XML body it sees against the served XSD."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Callable
+
+import pytest
+from flask.testing import FlaskClient
+
+from gateway import create_app
+from gateway.registry import demo
+from gateway.storage import open_store
+from gateway.storage.migrate import upgrade
+from gateway.xml import xsd
+
+#: A fixed "now" for populations whose bytes are compared with golden files.
+FIXED_NOW = 1_790_000_000
+
+
+class ValidatingClient(FlaskClient):
+    """A Flask test client that refuses HTML and XSD-invalid XML in any response."""
+
+    def open(self, *args, **kwargs):
+        response = super().open(*args, **kwargs)
+        assert_wire_body(response.status_code, response.headers.get("Content-Type", ""), response.get_data(),
+                         self.application.config["NAMESPACE_URI"], kwargs.get("path") or (args[0] if args else ""))
+        return response
+
+
+def assert_wire_body(status: int, content_type: str, body: bytes, namespace: str, path: str = "") -> None:
+    assert "html" not in content_type.lower(), f"HTML reached a client: {body[:200]!r}"
+    assert b"Traceback" not in body, body[:500]
+    assert status != 500 or str(path).startswith("/check_health"), f"a 500 reached a client: {body[:300]!r}"
+    if content_type.startswith("text/xml") and not str(path).startswith("/api/command.xsd"):
+        xsd.validate(body, namespace)
+
+
+@pytest.fixture(scope="session")
+def migrated_sqlite(tmp_path_factory) -> str:
+    """A migrated SQLite database file, copied for each test (migrating per test would be slow)."""
+    path = tmp_path_factory.mktemp("template") / "template.db"
+    store = open_store(f"sqlite:///{path}")
+    upgrade(store)
+    store.close()
+    return str(path)
+
+
+@pytest.fixture
+def database_url(tmp_path, migrated_sqlite) -> str:
+    path = tmp_path / "gateway.db"
+    shutil.copyfile(migrated_sqlite, path)
+    return f"sqlite:///{path}"
+
+
+@pytest.fixture
+def app_config(database_url) -> dict:
+    return {"DATABASE_URL": database_url, "TESTING": True}
+
+
+@pytest.fixture
+def app(app_config):
+    app = create_app(app_config)
+    app.test_client_class = ValidatingClient
+    yield app
+    app.extensions["gateway"].store.close()
+
+
+@pytest.fixture
+def svc(app):
+    return app.extensions["gateway"]
+
+
+@pytest.fixture
+def client(app) -> ValidatingClient:
+    return app.test_client()
+
+
+@pytest.fixture
+def namespace(app) -> str:
+    return app.config["NAMESPACE_URI"]
+
+
+@pytest.fixture
+def make_account(svc) -> Callable:
+    """make_account(permission="read_only", **options) -> Credentials."""
+    counter = iter(range(1, 10_000))
+
+    def make(permission: str = "read_only", name: str | None = None, **options):
+        return svc.accounts.create(name or f"account-{permission}-{next(counter)}", permission, **options)
+
+    return make
+
+
+@pytest.fixture
+def get_token(client) -> Callable[..., str]:
+    def get(creds) -> str:
+        response = client.post(
+            "/oauth2/token",
+            data={"grant_type": "client_credentials"},
+            auth=(creds.account.client_id, creds.client_secret),
+        )
+        assert response.status_code == 200, response.get_json()
+        return response.get_json()["access_token"]
+
+    return get
+
+
+@pytest.fixture
+def auth(make_account, get_token) -> dict:
+    """Authorization headers of a fresh read_only account."""
+    return {"Authorization": f"Bearer {get_token(make_account('read_only'))}"}
+
+
+@pytest.fixture
+def command(client, auth) -> Callable:
+    """command(action, method="GET", headers=auth, **params) -> response."""
+
+    def call(action: str | None = None, method: str = "GET", headers: dict | None = None, path: str = "/api/command", **params):
+        if action is not None:
+            params = {"action": action, **params}
+        headers = auth if headers is None else headers
+        if method == "GET":
+            return client.get(path, query_string=params, headers=headers)
+        return client.post(path, data=params, headers=headers)
+
+    return call
+
+
+@pytest.fixture
+def demo_population(svc):
+    """The demo population, built at a fixed time with the default seed."""
+    appliances, clients = demo.build(FIXED_NOW)
+    svc.registry.replace_population(appliances, clients)
+    return appliances, clients
