@@ -13,7 +13,7 @@ graceful_timeout = 10
 keepalive = 5
 # A request line holds at most 100 ids and a token; keep gunicorn's limits generous but finite.
 limit_request_line = 8190
-accesslog = os.environ.get("GATEWAY_ACCESS_LOG", "-")
+accesslog = os.environ.get("GATEWAY_ACCESS_LOG", "-") or None  # empty: no access log
 errorlog = "-"
 loglevel = os.environ.get("GATEWAY_LOG_LEVEL", "info")
 

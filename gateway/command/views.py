@@ -20,7 +20,12 @@ PERMITTED = {READ: ("read_only", "full_access"), "write": ("full_access",)}
 def xml_response(body, status: int = 200) -> Response:
     if not isinstance(body, (bytes, str)):
         body = stream_with_context(body)
-    response = Response(body, status=status, content_type=CONTENT_TYPE)
+    return Response(body, status=status, content_type=CONTENT_TYPE)
+
+
+@blueprint.after_app_request
+def _connection_close(response: Response) -> Response:
+    """The vendor tells clients to close after each call; optionally make the gateway insist."""
     if current_app.config["CONNECTION_CLOSE"]:
         response.headers["Connection"] = "close"
     return response

@@ -9,6 +9,7 @@ so a fragment's bytes are the same whatever the configured namespace.
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
+import re
 from functools import lru_cache
 
 from lxml import etree
@@ -78,8 +79,22 @@ def stream(root_name: str, namespace: str, fragments: Iterable[bytes]) -> Iterat
     yield b"".join(chunk)
 
 
+# Characters XML 1.0 cannot carry (C0 controls but tab, CR, LF; surrogates; U+FFFE/U+FFFF).
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+
+
+def xml_safe(text: str) -> str:
+    """``text`` with every character XML cannot carry replaced by U+FFFD (for echoing request input)."""
+    return _NOT_XML.sub("\ufffd", text)
+
+
+def is_xml_safe(text: str) -> bool:
+    return _NOT_XML.search(text) is None
+
+
 def error_document(message: str, namespace: str, root_name: str | None = None) -> bytes:
     """An error: ``<error xmlns="NS">text</error>``, or nested in a list action's root."""
+    message = xml_safe(message)
     builder = Builder(namespace)
     if root_name is None:
         root = builder.root("error")

@@ -1,0 +1,126 @@
+"""The storage contract, the same for every backend (the database_url fixture names the engine)."""
+
+from __future__ import annotations
+
+import concurrent.futures
+
+import pytest
+
+from gateway.errors import ConflictError
+from gateway.oauth.models import Account
+from gateway.registry.model import ClientQuery, ClientType
+from gateway.storage import open_store
+from gateway.xml.clients import render_client
+from tests import populations
+
+
+@pytest.fixture
+def store(database_url):
+    store = open_store(database_url)
+    yield store
+    store.close()
+
+
+def account(name: str = "a") -> Account:
+    return Account(client_id=f"id-{name}", name=name, secret_hash="sha256$" + "0" * 64, created_at=1)
+
+
+def test_meta_round_trip(store):
+    assert store.get_meta("missing", 5) == 5
+    store.set_meta("clock", {"offset": 12.5})
+    store.set_meta("clock", {"offset": 13})
+    assert store.get_meta("clock") == {"offset": 13}
+
+
+def test_accounts(store):
+    created = store.create_account(account("ops"))
+    assert created.key is not None
+    with pytest.raises(ConflictError):
+        store.create_account(account("ops"))
+    assert store.get_account("id-ops").name == "ops"
+    assert store.find_account("ops").client_id == store.find_account("id-ops").client_id == "id-ops"
+    assert store.find_account("nobody") is None
+    assert store.update_account("id-ops", permission="deny")
+    assert store.get_account("id-ops").permission == "deny"
+    assert not store.update_account("id-ghost", permission="deny")
+    assert [a.name for a in store.list_accounts()] == ["ops"]
+
+
+def test_token_cap_evicts_oldest_and_revocation(store):
+    key = store.create_account(account()).key
+    for i in range(35):
+        store.issue_token(key, f"h{i}", issued_at=100, expires_at=4000, cap=30)
+    assert store.count_valid_tokens("id-a", now=200) == 30
+    assert [store.find_token(f"h{i}")[3] for i in range(5)] == [True] * 5
+    assert store.find_token("h5")[3] is False and store.find_token("h34")[3] is False
+    assert store.find_token("nope") is None
+    store.update_account("id-a", revoke_tokens=True, enabled=False)
+    assert store.count_valid_tokens("id-a", now=200) == 0
+
+
+def test_expired_tokens_are_dropped_when_issuing(store):
+    key = store.create_account(account()).key
+    store.issue_token(key, "old", issued_at=0, expires_at=10, cap=30)
+    store.issue_token(key, "new", issued_at=20, expires_at=3620, cap=30)
+    assert store.find_token("old") is None
+    assert store.count_valid_tokens("id-a", now=30) == 1
+
+
+def test_parallel_token_issue_keeps_the_cap(store):
+    key = store.create_account(account()).key
+
+    def issue(i):
+        store.issue_token(key, f"p{i}", issued_at=100, expires_at=4000, cap=30)
+
+    with concurrent.futures.ThreadPoolExecutor(8) as pool:
+        list(pool.map(issue, range(80)))
+    assert store.count_valid_tokens("id-a", now=200) == 30
+
+
+def test_population_ids_order_and_fragments(store):
+    clients = populations.clients()
+    for client in clients:
+        client.id = 0
+    store.replace_population(populations.appliances(), clients, render_client)
+    assert [c.id for c in clients] == [1, 2, 3, 4, 5]
+    everything = list(store.iter_fragments(ClientQuery()))
+    assert len(everything) == 5 and everything[0].startswith(b'<connected_representative id="1">')
+    customers = list(store.iter_fragments(ClientQuery(types=frozenset({ClientType.SUPPORT_CUSTOMER}), ids=(2, 3, 99),
+                                                      include_connections=True)))
+    assert len(customers) == 2 and all(b"<client_connections>" in f for f in customers)
+    assert store.list_client_summaries(ClientQuery(ids=(5,))) == [(5, "push_agent", populations.PRIMARY)]
+    assert store.count_clients() == 5 and store.count_clients(connected=False) == 0
+
+
+def test_hydrated_clients_equal_what_was_written(store):
+    written = populations.clients()
+    store.replace_population(populations.appliances(), written, render_client)
+    read = store.list_clients(ClientQuery(), with_events=True)
+    for before, after in zip(written, read):
+        assert after.id == before.id and after.type is before.type
+        assert after.connections == before.connections
+        assert [(e.ts, e.text, e.kind) for e in after.events] == [(e.ts, e.text, e.kind) for e in before.events]
+        assert after.rep == before.rep and after.lsid == before.lsid and after.non_interactive == before.non_interactive
+        assert render_client(after) == render_client(before)
+    assert [a.id for a in store.list_appliances()] == [populations.PRIMARY, populations.TRAFFIC]
+
+
+def test_explicit_id_conflict_changes_nothing(store):
+    store.replace_population(populations.appliances(), populations.clients(), render_client)
+    clash = populations.clients()[:1]
+    with pytest.raises(ConflictError):
+        store.insert_clients(clash, render_client)
+    with pytest.raises(ConflictError):
+        store.replace_population([], populations.clients() + populations.clients()[:1], render_client)
+    assert store.count_clients() == 5 and len(store.list_appliances()) == 2
+
+
+def test_new_ids_skip_connected_explicit_ids(store):
+    store.insert_clients(populations.clients()[:1], render_client)  # id 101 held
+    fresh = populations.clients()[1:]
+    for client in fresh:
+        client.id = 0
+    store.insert_clients(fresh, render_client)
+    assert sorted(c.id for c in fresh) == [1, 2, 3, 4]
+    store.clear_clients()
+    assert store.count_clients() == 0
