@@ -103,13 +103,15 @@ def accounts() -> None:
 @click.argument("name")
 @click.option("--permission", type=click.Choice(COMMAND_PERMISSIONS), default="read_only", show_default=True,
               help="Command API permission.")
+@click.option("--feed", is_flag=True, help="May write the registry through the feed API.")
+@click.option("--admin", is_flag=True, help="May use the admin surface (reset, faults, clock, journal).")
 @click.option("--legacy-login", is_flag=True, help="Also accept username=NAME&password=SECRET parameters.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 @with_appcontext
-def accounts_create(name: str, permission: str, legacy_login: bool, as_json: bool) -> None:
+def accounts_create(name: str, permission: str, feed: bool, admin: bool, legacy_login: bool, as_json: bool) -> None:
     """Create an API account and print its client id and secret (once)."""
     try:
-        creds = services().accounts.create(name, permission, legacy_login=legacy_login)
+        creds = services().accounts.create(name, permission, legacy_login=legacy_login, feed=feed, admin=admin)
     except (ValueError, GatewayError) as exc:
         _fail(str(exc))
     _print_credentials(creds, as_json, "Created")
@@ -128,10 +130,11 @@ def accounts_list(as_json: bool) -> None:
     if not items:
         click.echo("No API accounts yet: gateway accounts create NAME")
         return
-    click.echo(f"{'NAME':<24} {'CLIENT ID':<42} {'PERMISSION':<12} {'STATE':<9} TOKENS")
+    click.echo(f"{'NAME':<24} {'CLIENT ID':<42} {'COMMAND':<12} {'FEED':<5} {'ADMIN':<6} {'STATE':<9} TOKENS")
     for a in items:
         state = "enabled" if a.enabled else "disabled"
-        click.echo(f"{a.name:<24} {a.client_id:<42} {a.permission:<12} {state:<9} {svc.accounts.valid_token_count(a.client_id)}")
+        flags = f"{'yes' if a.feed else 'no':<5} {'yes' if a.admin else 'no':<6}"
+        click.echo(f"{a.name:<24} {a.client_id:<42} {a.permission:<12} {flags} {state:<9} {svc.accounts.valid_token_count(a.client_id)}")
 
 
 @accounts.command("disable")
@@ -160,15 +163,17 @@ def accounts_enable(name: str) -> None:
 
 @accounts.command("set-permission")
 @click.argument("name")
-@click.argument("permission", type=click.Choice(COMMAND_PERMISSIONS))
+@click.option("--command", "command_permission", type=click.Choice(COMMAND_PERMISSIONS), help="Command API permission.")
+@click.option("--feed/--no-feed", default=None, help="May write the registry through the feed API.")
+@click.option("--admin/--no-admin", default=None, help="May use the admin surface.")
 @with_appcontext
-def accounts_set_permission(name: str, permission: str) -> None:
-    """Change an account's command API permission."""
+def accounts_set_permission(name: str, command_permission: str | None, feed: bool | None, admin: bool | None) -> None:
+    """Change an account's permissions; its live tokens follow at once."""
     try:
-        account = services().accounts.set_permission(name, permission)
+        a = services().accounts.set_permissions(name, command=command_permission, feed=feed, admin=admin)
     except GatewayError as exc:
         _fail(exc.message)
-    click.echo(f"{account.name!r} now has {permission} command API permission.")
+    click.echo(f"{a.name!r}: command {a.permission}, feed {'yes' if a.feed else 'no'}, admin {'yes' if a.admin else 'no'}.")
 
 
 @accounts.command("regenerate-secret")

@@ -80,13 +80,13 @@ def test_read_only_and_full_access_may_read(command, make_account, get_token, pe
     response = command("get_api_info", headers=bearer(token))
     assert response.status_code == 200
     permissions = {p.get("perm_name"): p.get("value") for p in parse(response.data).iter("{*}permission")}
-    assert permissions["perm_command"] == permission
+    assert permissions == {"perm_command": permission, "perm_feed": "0", "perm_admin": "0"}
 
 
 def test_permission_change_applies_to_live_tokens(command, make_account, get_token, svc):
     creds = make_account("read_only")
     token = get_token(creds)
-    svc.accounts.set_permission(creds.account.name, "deny")
+    svc.accounts.set_permissions(creds.account.name, command="deny")
     assert_xml_error(command("get_api_info", headers=bearer(token)), 403)
 
 

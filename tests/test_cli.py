@@ -66,8 +66,12 @@ def test_accounts_list_disable_enable_regenerate(cli, client):
 
 def test_set_permission(cli, svc):
     cli("accounts", "create", "p")
-    cli("accounts", "set-permission", "p", "deny")
-    assert svc.accounts.get("p").permission == "deny"
+    cli("accounts", "set-permission", "p", "--command", "deny", "--feed")
+    account = svc.accounts.get("p")
+    assert (account.permission, account.feed, account.admin) == ("deny", True, False)
+    cli("accounts", "set-permission", "p", "--no-feed", "--admin")
+    account = svc.accounts.get("p")
+    assert (account.permission, account.feed, account.admin) == ("deny", False, True)
 
 
 def test_db_upgrade_is_idempotent(cli):

@@ -34,7 +34,9 @@ class AccountService:
         self.token_cap = token_cap
 
     # --- accounts -----------------------------------------------------------------------------
-    def create(self, name: str, permission: str = "read_only", *, legacy_login: bool = False) -> Credentials:
+    def create(
+        self, name: str, permission: str = "read_only", *, legacy_login: bool = False, feed: bool = False, admin: bool = False
+    ) -> Credentials:
         if not NAME_PATTERN.match(name or ""):
             raise ValueError("An account name is 1-128 letters, digits, spaces or ._@- and starts with a letter or digit.")
         if permission not in COMMAND_PERMISSIONS:
@@ -46,6 +48,8 @@ class AccountService:
             secret_hash=hash_secret(secret),
             permission=permission,
             legacy_login=legacy_login,
+            feed=feed,
+            admin=admin,
             created_at=self.clock.now_int(),
         )
         return Credentials(self.store.create_account(account), secret)
@@ -66,12 +70,18 @@ class AccountService:
         account.enabled = enabled
         return account
 
-    def set_permission(self, name_or_client_id: str, permission: str) -> Account:
-        if permission not in COMMAND_PERMISSIONS:
+    def set_permissions(
+        self, name_or_client_id: str, *, command: str | None = None, feed: bool | None = None, admin: bool | None = None
+    ) -> Account:
+        """Change any of the command permission and the feed and admin flags; live tokens follow at once."""
+        if command is not None and command not in COMMAND_PERMISSIONS:
             raise ValueError(f"permission must be one of {', '.join(COMMAND_PERMISSIONS)}")
         account = self.get(name_or_client_id)
-        self.store.update_account(account.client_id, permission=permission)
-        account.permission = permission
+        values = {k: v for k, v in (("permission", command), ("feed", feed), ("admin", admin)) if v is not None}
+        if values:
+            self.store.update_account(account.client_id, **values)
+            for key, value in values.items():
+                setattr(account, key, value)
         return account
 
     def regenerate_secret(self, name_or_client_id: str) -> Credentials:

@@ -23,6 +23,10 @@ class Account(ClientMixin):
     permission: str = "read_only"
     enabled: bool = True
     legacy_login: bool = False
+    #: May write the registry through the feed API.
+    feed: bool = False
+    #: May use the admin surface.
+    admin: bool = False
     created_at: int = 0
     key: int | None = None
 
@@ -54,7 +58,8 @@ class Account(ClientMixin):
     # --- gateway -------------------------------------------------------------------------------
     def permissions(self) -> dict[str, str]:
         """Permission name -> value, as get_api_info lists them."""
-        return {"perm_command": self.permission}
+        return {"perm_command": self.permission, "perm_feed": "1" if self.feed else "0",
+                "perm_admin": "1" if self.admin else "0"}
 
     def public(self) -> dict:
         return {
@@ -63,6 +68,8 @@ class Account(ClientMixin):
             "permission": self.permission,
             "enabled": self.enabled,
             "legacy_login": self.legacy_login,
+            "feed": self.feed,
+            "admin": self.admin,
             "created_at": self.created_at,
         }
 

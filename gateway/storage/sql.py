@@ -125,6 +125,8 @@ class SQLStore:
             permission=row.permission,
             enabled=bool(row.enabled),
             legacy_login=bool(row.legacy_login),
+            feed=bool(row.feed),
+            admin=bool(row.admin),
             created_at=row.created_at,
         )
 
@@ -136,6 +138,8 @@ class SQLStore:
             "permission": account.permission,
             "enabled": account.enabled,
             "legacy_login": account.legacy_login,
+            "feed": account.feed,
+            "admin": account.admin,
             "created_at": account.created_at,
         }
         try:

@@ -125,6 +125,8 @@ accounts = Table(
     Column("permission", String(16), nullable=False),
     Column("enabled", Boolean, nullable=False),
     Column("legacy_login", Boolean, nullable=False),
+    Column("feed", Boolean, nullable=False),  # may write the registry through the feed API
+    Column("admin", Boolean, nullable=False),  # may use the admin surface (reset, faults, clock, journal)
     Column("created_at", BigInteger, nullable=False),
 )
 
