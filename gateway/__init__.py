@@ -10,6 +10,7 @@ from flask import Flask
 from . import config as gateway_config
 from . import http_errors
 from .clock import Clock
+from .admin import blueprint as admin_blueprint
 from .command.views import blueprint as command_blueprint
 from .oauth import server as oauth_server
 from .oauth.accounts import AccountService
@@ -41,5 +42,6 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     )
     oauth_server.init_app(app, accounts)
     app.register_blueprint(command_blueprint)
+    app.register_blueprint(admin_blueprint)
     http_errors.init_app(app)
     return app

@@ -33,6 +33,8 @@ DEFAULTS: dict[str, Any] = {
     "APPLIANCE_ID": "",
     # Validate every XML body against the XSD before it leaves (slow; for debugging integrations).
     "VALIDATE_RESPONSES": False,
+    # The admin surface (/api/v1/admin): off removes it entirely.
+    "ADMIN_ENABLED": True,
     # SQLite busy timeout in milliseconds, shared by every worker.
     "SQLITE_BUSY_TIMEOUT_MS": 10000,
 }

@@ -20,6 +20,17 @@ class GatewayError(Exception):
         self.headers = headers or {}
 
 
+class InvalidRequestError(GatewayError):
+    """A JSON-face request that cannot be accepted; ``details`` names the offending field."""
+
+    status = 400
+    code = "invalid_request"
+
+    def __init__(self, message: str, *, details: dict | None = None, **kwargs):
+        super().__init__(message, **kwargs)
+        self.details = details or {}
+
+
 class ParameterError(GatewayError):
     """A parameter a real appliance would reject: HTTP 200 with an <error> body."""
 

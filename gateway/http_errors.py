@@ -31,7 +31,10 @@ def wants_json() -> bool:
 
 def render(error: GatewayError) -> Response:
     if wants_json():
-        body = json.dumps({"error": error.code, "message": error.message})
+        payload = {"error": error.code, "message": error.message}
+        if getattr(error, "details", None):
+            payload["details"] = error.details
+        body = json.dumps(payload)
         response = Response(body, status=error.status, mimetype="application/json")
     else:
         root = getattr(error, "root", None)
