@@ -43,12 +43,14 @@ class Server:
         return [int(p) for p in out.stdout.split()]
 
 
-def start(env_overrides: dict, log: Path, scheme: str = "http", workers: int = 2, verify=None, timeout: float = 30) -> Server:
+def start(env_overrides: dict, log: Path, scheme: str = "http", workers: int = 2, verify=None, timeout: float = 30,
+          app: str | None = None, ready_path: str = "/check_health") -> Server:
+    """Start gunicorn with gunicorn.conf.py (``app``: another WSGI app than wsgi:app) and wait until it answers."""
     port = free_port()
     env = {**os.environ, "GATEWAY_BIND": f"127.0.0.1:{port}", "GATEWAY_WORKERS": str(workers),
            "GATEWAY_ACCESS_LOG": "", **env_overrides}
     handle = open(log, "ab")
-    process = subprocess.Popen([sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py"], cwd=ROOT, env=env,
+    process = subprocess.Popen([sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py"] + ([app] if app else []), cwd=ROOT, env=env,
                                stdout=handle, stderr=subprocess.STDOUT)
     url = f"{scheme}://127.0.0.1:{port}" if scheme == "http" else f"https://localhost:{port}"
     deadline = time.monotonic() + timeout
@@ -56,7 +58,7 @@ def start(env_overrides: dict, log: Path, scheme: str = "http", workers: int = 2
         if process.poll() is not None:
             raise RuntimeError(f"gunicorn exited with {process.returncode}: {log.read_text()[-3000:]}")
         try:
-            if requests.get(f"{url}/check_health", timeout=2, verify=verify).status_code == 200:
+            if requests.get(f"{url}{ready_path}", timeout=2, verify=verify).status_code == 200:
                 return Server(process, url, log, env)
         except requests.RequestException:
             pass
