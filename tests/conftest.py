@@ -3,9 +3,11 @@ validates every XML body it sees against the served XSD."""
 
 from __future__ import annotations
 
+import os
 import shutil
 from collections.abc import Callable
 
+import psycopg
 import pytest
 from flask.testing import FlaskClient
 
@@ -14,6 +16,7 @@ from gateway.registry import demo
 from gateway.storage import open_store
 from gateway.storage.migrate import upgrade
 from gateway.xml import xsd
+from tests import postgres
 
 #: A fixed "now" for populations whose bytes are compared with golden files.
 FIXED_NOW = 1_790_000_000
@@ -47,8 +50,44 @@ def migrated_sqlite(tmp_path_factory) -> str:
     return str(path)
 
 
+@pytest.fixture(scope="session")
+def postgres_server():
+    """The PostgreSQL server of GATEWAY_TEST_POSTGRES_URL; PostgreSQL variants skip, saying how to enable them, without it."""
+    url = os.environ.get(postgres.ENV)
+    if not url:
+        pytest.skip(f"PostgreSQL variants need a server: {postgres.HOW}")
+    try:
+        server = postgres.PostgresServer(url)
+    except psycopg.Error as exc:
+        pytest.skip(f"PostgreSQL at {postgres.describe(url)} is not reachable ({str(exc).strip()[:120]}); "
+                    f"start it, or run {postgres.HOW}")
+    server.drop_abandoned()
+    yield server
+    server.close()
+
+
+@pytest.fixture(scope="session")
+def migrated_postgres(postgres_server) -> str:
+    """The name of a migrated template database, copied for each test."""
+    name = postgres_server.create_migrated_template()
+    yield name
+    postgres_server.drop(name)
+
+
 @pytest.fixture
-def database_url(tmp_path, migrated_sqlite) -> str:
+def postgres_url(postgres_server, migrated_postgres) -> str:
+    """A fresh, migrated PostgreSQL database of this test's own, dropped afterwards."""
+    name = postgres_server.new_name()
+    url = postgres_server.create(name, template=migrated_postgres)
+    yield url
+    postgres_server.drop(name)
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def database_url(request, tmp_path, migrated_sqlite) -> str:
+    """A migrated database of this test's own, once per engine: every test using it runs on both."""
+    if request.param == "postgresql":
+        return request.getfixturevalue("postgres_url")
     path = tmp_path / "gateway.db"
     shutil.copyfile(migrated_sqlite, path)
     return f"sqlite:///{path}"
