@@ -68,19 +68,16 @@ def postgres_server():
 
 @pytest.fixture(scope="session")
 def migrated_postgres(postgres_server) -> str:
-    """The name of a migrated template database, copied for each test."""
-    name = postgres_server.create_migrated_template()
+    """The name of the session's migrated PostgreSQL database (see tests/postgres.py)."""
+    name = postgres_server.create_migrated("db")
     yield name
     postgres_server.drop(name)
 
 
 @pytest.fixture
 def postgres_url(postgres_server, migrated_postgres) -> str:
-    """A fresh, migrated PostgreSQL database of this test's own, dropped afterwards."""
-    name = postgres_server.new_name()
-    url = postgres_server.create(name, template=migrated_postgres)
-    yield url
-    postgres_server.drop(name)
+    """The migrated PostgreSQL database, emptied for this test (no session of an earlier test survives)."""
+    return postgres_server.empty(migrated_postgres)
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])

@@ -1,7 +1,9 @@
-"""PostgreSQL databases for the tests: one migrated template per session, a copy of it per test.
+"""PostgreSQL databases for the tests: one migrated database per session, emptied before each test.
 
-``CREATE DATABASE ... TEMPLATE`` copies a migrated schema in about 0.1 s, far less than migrating,
-and each test gets a database of its own (dropped afterwards), so tests never see each other's rows.
+Emptying (end any session a previous test left, then ``TRUNCATE`` every table of tables.py and restart
+its sequences) takes about 0.04 s; copying a migrated template with ``CREATE DATABASE ... TEMPLATE``
+took 0.2-0.35 s per test on the two-core machine, and migrating per test longer still. Tests run one
+after the other, so each one starts from an empty, migrated schema of its own.
 Names start with ``pg_test_<pid>_``; databases left by a run that was killed are dropped by the next.
 """
 
@@ -17,6 +19,7 @@ from sqlalchemy.engine import make_url
 from gateway.storage import open_store
 from gateway.storage.migrate import upgrade
 from gateway.storage.postgresql import engine_url
+from gateway.storage.tables import metadata
 
 ENV = "GATEWAY_TEST_POSTGRES_URL"
 HOW = f"{ENV}=postgresql://postgres@127.0.0.1:5432/postgres make test"
@@ -30,6 +33,7 @@ class PostgresServer:
         self.base = engine_url(url).set(drivername="postgresql")
         self.admin = psycopg.connect(self.base.render_as_string(hide_password=False), autocommit=True, connect_timeout=3)
         self.pid = os.getpid()
+        self._resetters: dict[str, psycopg.Connection] = {}
 
     def url(self, database: str) -> str:
         return self.base.set(database=database).render_as_string(hide_password=False)
@@ -37,25 +41,37 @@ class PostgresServer:
     def new_name(self, label: str = "") -> str:
         return f"{PREFIX}{self.pid}_{label or uuid.uuid4().hex[:12]}"
 
-    def create(self, name: str, template: str | None = None) -> str:
-        statement = sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name))
-        if template:
-            statement += sql.SQL(" TEMPLATE {}").format(sql.Identifier(template))
-        self.admin.execute(statement)
+    def create(self, name: str) -> str:
+        self.admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
         return self.url(name)
 
     def drop(self, name: str) -> None:
+        if name in self._resetters:
+            self._resetters.pop(name).close()
         self.admin.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
 
-    def create_migrated_template(self) -> str:
-        name = self.new_name("template")
+    def create_migrated(self, label: str) -> str:
+        name = self.new_name(label)
         self.drop(name)
         store = open_store(self.create(name))
         try:
             upgrade(store)
         finally:
-            store.close()  # a template must have no open sessions to be copied
+            store.close()
         return name
+
+    def empty(self, name: str) -> str:
+        """End every other session on database ``name``, empty all its tables; its URL."""
+        conn = self._resetters.get(name)
+        if conn is None:
+            conn = self._resetters[name] = psycopg.connect(self.url(name), autocommit=True)
+        conn.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()",
+            [name],
+        )
+        tables = sql.SQL(", ").join(sql.Identifier(table.name) for table in metadata.sorted_tables)
+        conn.execute(sql.SQL("TRUNCATE {} RESTART IDENTITY CASCADE").format(tables))
+        return self.url(name)
 
     def drop_abandoned(self) -> None:
         """Drop test databases of runs whose process is gone (a killed run leaves its databases behind)."""
@@ -69,6 +85,8 @@ class PostgresServer:
                     pass  # still in use by someone: leave it
 
     def close(self) -> None:
+        for conn in self._resetters.values():
+            conn.close()
         self.admin.close()
 
 

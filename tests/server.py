@@ -13,6 +13,14 @@ from pathlib import Path
 
 import requests
 
+from gateway.clock import Clock
+from gateway.oauth.accounts import AccountService, Credentials
+from gateway.registry.service import Registry
+from gateway.storage import open_store
+from gateway.storage.migrate import upgrade
+from gateway.xml.clients import render_client
+from tests import populations
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -20,6 +28,17 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+def prepare(url: str, name: str = "integration", permission: str = "read_only", **options) -> Credentials:
+    """Migrate the database at ``url``, load the small population, create an API account; its credentials."""
+    store = open_store(url)
+    try:
+        upgrade(store)
+        populations.load(Registry(store, Clock(), render_client))
+        return AccountService(store, Clock()).create(name, permission, **options)
+    finally:
+        store.close()
 
 
 @dataclass
@@ -43,7 +62,9 @@ class Server:
         return [int(p) for p in out.stdout.split()]
 
 
-def start(env_overrides: dict, log: Path, scheme: str = "http", workers: int = 2, verify=None, timeout: float = 30) -> Server:
+def start(env_overrides: dict, log: Path, scheme: str = "http", workers: int = 2, verify=None, timeout: float = 30,
+          healthy: bool = True) -> Server:
+    """Start gunicorn and wait until /check_health answers 200 (any answer when ``healthy`` is False)."""
     port = free_port()
     env = {**os.environ, "GATEWAY_BIND": f"127.0.0.1:{port}", "GATEWAY_WORKERS": str(workers),
            "GATEWAY_ACCESS_LOG": "", **env_overrides}
@@ -56,7 +77,7 @@ def start(env_overrides: dict, log: Path, scheme: str = "http", workers: int = 2
         if process.poll() is not None:
             raise RuntimeError(f"gunicorn exited with {process.returncode}: {log.read_text()[-3000:]}")
         try:
-            if requests.get(f"{url}/check_health", timeout=2, verify=verify).status_code == 200:
+            if requests.get(f"{url}/check_health", timeout=5, verify=verify).status_code == 200 or not healthy:
                 return Server(process, url, log, env)
         except requests.RequestException:
             pass
