@@ -50,6 +50,15 @@ def migrated_sqlite(tmp_path_factory) -> str:
     return str(path)
 
 
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item, call):
+    """Report every "PostgreSQL is not there" skip at one place, so the summary shows it once, with a count."""
+    report = yield
+    if report.skipped and isinstance(report.longrepr, tuple) and postgres.HOW in str(report.longrepr[2]):
+        report.longrepr = (postgres.__file__, 1, report.longrepr[2])
+    return report
+
+
 @pytest.fixture(scope="session")
 def postgres_server():
     """The PostgreSQL server of GATEWAY_TEST_POSTGRES_URL; PostgreSQL variants skip, saying how to enable them, without it."""
@@ -59,7 +68,7 @@ def postgres_server():
     try:
         server = postgres.PostgresServer(url)
     except psycopg.Error as exc:
-        pytest.skip(f"PostgreSQL at {postgres.describe(url)} is not reachable ({str(exc).strip()[:120]}); "
+        pytest.skip(f"PostgreSQL at {postgres.describe(url)} is not reachable ({' '.join(str(exc).split())[:120]}); "
                     f"start it, or run {postgres.HOW}")
     server.drop_abandoned()
     yield server
