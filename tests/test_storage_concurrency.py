@@ -2,6 +2,8 @@
 SQLite; several workers on several nodes on PostgreSQL): the token cap, unique client ids.
 
 Jobs run through tests.processes.run_in_processes; a job is a module-level function ``job(store, *args)``.
+Parallel event appends (exactly the last 20 per client survive) belong here too, as a job that appends
+through the feed's store method to a few shared clients, followed by a check of every client's log.
 """
 
 from __future__ import annotations
