@@ -30,7 +30,13 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.config["MAX_CONTENT_LENGTH"] = MAX_CONTENT_LENGTH
     gateway_config.load(app.config, config)
 
-    store = open_store(app.config["DATABASE_URL"], sqlite_busy_timeout_ms=app.config["SQLITE_BUSY_TIMEOUT_MS"])
+    store = open_store(
+        app.config["DATABASE_URL"],
+        sqlite_busy_timeout_ms=app.config["SQLITE_BUSY_TIMEOUT_MS"],
+        pool_size=app.config["DB_POOL_SIZE"],
+        timeout=app.config["DB_TIMEOUT"],
+        statement_timeout=app.config["DB_STATEMENT_TIMEOUT"],
+    )
     clock = Clock()
     accounts = AccountService(store, clock, app.config["TOKEN_LIFETIME"], app.config["TOKEN_CAP"])
     app.extensions["gateway"] = Services(

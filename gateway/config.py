@@ -37,6 +37,12 @@ DEFAULTS: dict[str, Any] = {
     "ADMIN_ENABLED": True,
     # SQLite busy timeout in milliseconds, shared by every worker.
     "SQLITE_BUSY_TIMEOUT_MS": 10000,
+    # PostgreSQL: connections each gateway process may hold (workers x this, per node, must fit the server).
+    "DB_POOL_SIZE": 5,
+    # PostgreSQL: seconds to connect or to wait for a pooled connection before answering 503 (libpq: at least 2).
+    "DB_TIMEOUT": 5,
+    # PostgreSQL: seconds one statement may run on the server before it is cancelled (and the request gets 503).
+    "DB_STATEMENT_TIMEOUT": 15,
 }
 
 
@@ -68,7 +74,7 @@ def load(app_config: dict, overrides: Mapping[str, Any] | None = None) -> None:
     if overrides:
         app_config.update(overrides)
     app_config["NAMESPACE_URI"] = resolve_namespace(app_config["NAMESPACE"])
-    for key in ("TOKEN_LIFETIME", "TOKEN_CAP", "SQLITE_BUSY_TIMEOUT_MS"):
+    for key in ("TOKEN_LIFETIME", "TOKEN_CAP", "SQLITE_BUSY_TIMEOUT_MS", "DB_POOL_SIZE", "DB_TIMEOUT", "DB_STATEMENT_TIMEOUT"):
         try:
             app_config[key] = int(app_config[key])
         except (TypeError, ValueError):

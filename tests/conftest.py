@@ -3,9 +3,11 @@ validates every XML body it sees against the served XSD."""
 
 from __future__ import annotations
 
+import os
 import shutil
 from collections.abc import Callable
 
+import psycopg
 import pytest
 from flask.testing import FlaskClient
 
@@ -14,6 +16,7 @@ from gateway.registry import demo
 from gateway.storage import open_store
 from gateway.storage.migrate import upgrade
 from gateway.xml import xsd
+from tests import postgres
 
 #: A fixed "now" for populations whose bytes are compared with golden files.
 FIXED_NOW = 1_790_000_000
@@ -47,8 +50,50 @@ def migrated_sqlite(tmp_path_factory) -> str:
     return str(path)
 
 
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item, call):
+    """Report every "PostgreSQL is not there" skip at one place, so the summary shows it once, with a count."""
+    report = yield
+    if report.skipped and isinstance(report.longrepr, tuple) and postgres.HOW in str(report.longrepr[2]):
+        report.longrepr = (postgres.__file__, 1, report.longrepr[2])
+    return report
+
+
+@pytest.fixture(scope="session")
+def postgres_server():
+    """The PostgreSQL server of GATEWAY_TEST_POSTGRES_URL; PostgreSQL variants skip, saying how to enable them, without it."""
+    url = os.environ.get(postgres.ENV)
+    if not url:
+        pytest.skip(f"PostgreSQL variants need a server: {postgres.HOW}")
+    try:
+        server = postgres.PostgresServer(url)
+    except psycopg.Error as exc:
+        pytest.skip(f"PostgreSQL at {postgres.describe(url)} is not reachable ({' '.join(str(exc).split())[:120]}); "
+                    f"start it, or run {postgres.HOW}")
+    server.drop_abandoned()
+    yield server
+    server.close()
+
+
+@pytest.fixture(scope="session")
+def migrated_postgres(postgres_server) -> str:
+    """The name of the session's migrated PostgreSQL database (see tests/postgres.py)."""
+    name = postgres_server.create_migrated("db")
+    yield name
+    postgres_server.drop(name)
+
+
 @pytest.fixture
-def database_url(tmp_path, migrated_sqlite) -> str:
+def postgres_url(postgres_server, migrated_postgres) -> str:
+    """The migrated PostgreSQL database, emptied for this test (no session of an earlier test survives)."""
+    return postgres_server.empty(migrated_postgres)
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def database_url(request, tmp_path, migrated_sqlite) -> str:
+    """A migrated database of this test's own, once per engine: every test using it runs on both."""
+    if request.param == "postgresql":
+        return request.getfixturevalue("postgres_url")
     path = tmp_path / "gateway.db"
     shutil.copyfile(migrated_sqlite, path)
     return f"sqlite:///{path}"

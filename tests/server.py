@@ -13,6 +13,14 @@ from pathlib import Path
 
 import requests
 
+from gateway.clock import Clock
+from gateway.oauth.accounts import AccountService, Credentials
+from gateway.registry.service import Registry
+from gateway.storage import open_store
+from gateway.storage.migrate import upgrade
+from gateway.xml.clients import render_client
+from tests import populations
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -20,6 +28,17 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+def prepare(url: str, name: str = "integration", permission: str = "read_only", **options) -> Credentials:
+    """Migrate the database at ``url``, load the small population, create an API account; its credentials."""
+    store = open_store(url)
+    try:
+        upgrade(store)
+        populations.load(Registry(store, Clock(), render_client))
+        return AccountService(store, Clock()).create(name, permission, **options)
+    finally:
+        store.close()
 
 
 @dataclass
@@ -44,8 +63,9 @@ class Server:
 
 
 def start(env_overrides: dict, log: Path, scheme: str = "http", workers: int = 2, verify=None, timeout: float = 30,
-          app: str | None = None, ready_path: str = "/check_health") -> Server:
-    """Start gunicorn with gunicorn.conf.py (``app``: another WSGI app than wsgi:app) and wait until it answers."""
+          healthy: bool = True, app: str | None = None, ready_path: str = "/check_health") -> Server:
+    """Start gunicorn (``app``: another WSGI app than wsgi:app) and wait until ``ready_path`` answers 200
+    (any answer when ``healthy`` is False)."""
     port = free_port()
     env = {**os.environ, "GATEWAY_BIND": f"127.0.0.1:{port}", "GATEWAY_WORKERS": str(workers),
            "GATEWAY_ACCESS_LOG": "", **env_overrides}
@@ -58,7 +78,7 @@ def start(env_overrides: dict, log: Path, scheme: str = "http", workers: int = 2
         if process.poll() is not None:
             raise RuntimeError(f"gunicorn exited with {process.returncode}: {log.read_text()[-3000:]}")
         try:
-            if requests.get(f"{url}{ready_path}", timeout=2, verify=verify).status_code == 200:
+            if requests.get(f"{url}{ready_path}", timeout=5, verify=verify).status_code == 200 or not healthy:
                 return Server(process, url, log, env)
         except requests.RequestException:
             pass

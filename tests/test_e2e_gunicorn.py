@@ -10,26 +10,11 @@ import pytest
 import requests
 
 from gateway.config import NAMESPACE_PRESETS
-from gateway.storage import open_store
-from gateway.storage.migrate import upgrade
-from gateway.oauth.accounts import AccountService
-from gateway.clock import Clock
-from gateway.registry.service import Registry
-from gateway.xml.clients import render_client
 from tests import populations
 from tests.conftest import assert_wire_body
-from tests.server import start
+from tests.server import prepare, start
 
 pytestmark = pytest.mark.e2e
-
-
-def prepare(url: str):
-    store = open_store(url)
-    upgrade(store)
-    populations.load(Registry(store, Clock(), render_client))
-    creds = AccountService(store, Clock()).create("integration", "read_only")
-    store.close()
-    return creds
 
 
 class LegacyIntegration:
@@ -62,9 +47,8 @@ class LegacyIntegration:
 
 
 @pytest.fixture
-def database(tmp_path):
-    url = f"sqlite:///{tmp_path / 'e2e.db'}"
-    return url, prepare(url)
+def database(database_url):
+    return database_url, prepare(database_url)
 
 
 @pytest.mark.parametrize("preset", sorted(NAMESPACE_PRESETS))

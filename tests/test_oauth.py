@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import base64
-import sqlite3
 
 import pytest
+from sqlalchemy import select
+
+from gateway.storage.tables import metadata
 
 
 def token_request(client, creds=None, **kwargs):
@@ -140,12 +142,11 @@ def test_disabling_revokes_and_blocks_new_tokens(client, make_account, command, 
     assert token_request(client, creds).status_code == 200
 
 
-def test_secrets_and_tokens_are_stored_only_as_hashes(client, make_account, database_url):
+def test_secrets_and_tokens_are_stored_only_as_hashes(client, make_account, svc):
     creds = make_account()
     token = token_request(client, creds).get_json()["access_token"]
-    path = database_url.removeprefix("sqlite:///")
-    with sqlite3.connect(path) as db:
-        dump = "\n".join(db.iterdump())
+    with svc.store.engine.connect() as conn:
+        dump = "\n".join(repr(tuple(row)) for table in metadata.sorted_tables for row in conn.execute(select(table)))
     assert creds.client_secret not in dump
     assert token not in dump
     assert creds.account.client_id in dump

@@ -124,3 +124,39 @@ def test_new_ids_skip_connected_explicit_ids(store):
     assert sorted(c.id for c in fresh) == [1, 2, 3, 4]
     store.clear_clients()
     assert store.count_clients() == 0
+
+
+def test_other_databases_are_refused_with_the_variable_named():
+    with pytest.raises(ValueError, match="GATEWAY_DATABASE_URL"):
+        open_store("mysql://root@localhost/gateway")
+
+
+def test_a_dump_reads_one_snapshot_while_writers_commit(store, database_url):
+    many = []
+    for n in range(1200):  # more than one fetch of a server-side cursor
+        client = populations.clients()[n % 5]
+        client.id = 0
+        many.append(client)
+    store.replace_population(populations.appliances(), many, render_client)
+    dump = store.iter_fragments(ClientQuery())
+    first = next(dump)
+    writer = open_store(database_url)
+    try:
+        late = populations.clients()[4]
+        late.id = 0
+        writer.insert_clients([late], render_client)
+        writer.clear_clients()
+    finally:
+        writer.close()
+    rest = list(dump)
+    assert 1 + len(rest) == 1200 and first.startswith(b'<connected_representative id="1">')
+    assert store.count_clients() == 0
+
+
+def test_an_unfinished_dump_gives_its_connection_back(store):
+    store.replace_population(populations.appliances(), populations.clients(), render_client)
+    for _ in range(20):  # more than any pool holds
+        dump = store.iter_fragments(ClientQuery())
+        next(dump)
+        dump.close()
+    assert len(list(store.iter_fragments(ClientQuery()))) == 5

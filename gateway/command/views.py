@@ -4,7 +4,13 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, current_app, request, stream_with_context
 
-from ..errors import ParameterError, PermissionDeniedError, UnknownActionError, UnsupportedMediaTypeError
+from ..errors import (
+    ParameterError,
+    PermissionDeniedError,
+    StorageUnavailableError,
+    UnknownActionError,
+    UnsupportedMediaTypeError,
+)
 from ..services import services
 from ..xml import xsd
 from ..xml.document import CONTENT_TYPE
@@ -82,9 +88,16 @@ def check_health():
     try:
         svc.store.ping()
         appliance = svc.registry.health_appliance(current_app.config["APPLIANCE_ID"])
+    except StorageUnavailableError:  # expected during an outage, and a load balancer asks every few seconds
+        current_app.logger.warning("check_health: the registry database is unavailable")
+        return _unhealthy("the registry database is unavailable")
     except Exception:  # noqa: BLE001 - any failure means unhealthy, never a stack trace
         current_app.logger.exception("check_health failed")
-        return Response("unhealthy: the registry database is unavailable\n", status=500, content_type="text/plain; charset=UTF-8")
+        return _unhealthy("the registry database is unavailable")
     if not appliance.healthy:
-        return Response(f"unhealthy: {appliance.error_message or 'the appliance reported a problem'}\n", status=500, content_type="text/plain; charset=UTF-8")
+        return _unhealthy(appliance.error_message or "the appliance reported a problem")
     return Response("OK\n", content_type="text/plain; charset=UTF-8")
+
+
+def _unhealthy(reason: str) -> Response:
+    return Response(f"unhealthy: {reason}\n", status=500, content_type="text/plain; charset=UTF-8")

@@ -21,10 +21,14 @@ def _config() -> Config:
 
 
 def upgrade(store: SQLStore, revision: str = "head") -> None:
+    """Migrate in one transaction; nodes upgrading at once take turns (the second finds nothing to do)."""
     config = _config()
     with store.engine.connect() as conn:
-        config.attributes["connection"] = conn
-        command.upgrade(config, revision)
+        conn = conn.execution_options(**store.write_options)
+        with conn.begin():
+            store.lock_migrations(conn)
+            config.attributes["connection"] = conn
+            command.upgrade(config, revision)
 
 
 def current_revision(store: SQLStore) -> str | None:

@@ -14,6 +14,7 @@ from sqlalchemy import Engine, and_, delete, func, insert, select, update
 from sqlalchemy.engine import Connection as SAConnection
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.exc import InterfaceError as SAInterfaceError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 
 from ..errors import ConflictError, StorageUnavailableError
 from ..oauth.models import Account
@@ -45,8 +46,15 @@ class SQLStore:
     # ----------------------------------------------------------------------------------------
     @contextmanager
     def _read(self) -> Iterator[SAConnection]:
-        with self._guard(), self.engine.connect() as conn, conn.begin():
-            yield conn
+        """A read transaction: every statement in it sees one snapshot (engine permitting, see read_options)."""
+        with self._guard(), self.engine.connect() as conn:
+            if self.read_options:
+                conn = conn.execution_options(**self.read_options)
+            with conn.begin():
+                yield conn
+
+    #: Execution options of read transactions (engine specific: PostgreSQL reads in REPEATABLE READ READ ONLY).
+    read_options: dict = {}
 
     @contextmanager
     def _write(self) -> Iterator[SAConnection]:
@@ -63,13 +71,17 @@ class SQLStore:
     def _guard(self) -> Iterator[None]:
         try:
             yield
-        except (OperationalError, SAInterfaceError) as exc:
+        except (OperationalError, SAInterfaceError, PoolTimeoutError) as exc:
             if self.is_outage(exc):
                 raise StorageUnavailableError("The registry database is unavailable; try again shortly.") from exc
             raise
 
     def is_outage(self, exc: Exception) -> bool:
+        """Whether a driver error (or a pool timeout) means "the database is unavailable right now" (503)."""
         return True
+
+    def lock_migrations(self, conn: SAConnection) -> None:
+        """Serialise schema migrations run by several nodes at once (SQLite's write lock already does)."""
 
     def ping(self) -> None:
         with self._read() as conn:
@@ -206,6 +218,14 @@ class SQLStore:
 
     def _lock_account(self, conn: SAConnection, account_key: int) -> None:
         """Serialise token issue per account (SQLite's write lock already does)."""
+
+    def _lock_client(self, conn: SAConnection, client_key: int) -> None:
+        """Serialise writes to one client's rows (its event log above all) inside a write transaction.
+
+        Call it first in any write that reads then trims or re-renders a client (appending events and
+        keeping the last 20, say), so parallel writers on several nodes queue instead of interleaving.
+        SQLite's single writer already serialises them; PostgreSQL locks the client row.
+        """
 
     def find_token(self, token_hash: str) -> tuple[Account, int, int, bool] | None:
         """(account, issued_at, expires_at, revoked) for a token hash, or None."""
@@ -422,12 +442,22 @@ class SQLStore:
     def iter_fragments(self, query: ClientQuery) -> Iterator[bytes]:
         """Yield the rendered elements of the selected connected clients, by id, from one snapshot.
 
-        A generator: the read transaction stays open until it is exhausted or closed.
+        The query runs before this returns, so an unavailable database fails here (a 503) and not
+        after the response has begun; the read transaction then stays open until the iterator is
+        exhausted or closed. A whole dump streams through a server-side cursor where the engine has one.
         """
         column = t.clients.c.xml_full if query.include_connections else t.clients.c.xml_brief
         statement = select(column).where(self._selection(query)).order_by(t.clients.c.id)
+        fragments = self._stream(statement, server_side=query.ids is None)
+        next(fragments)
+        return fragments
+
+    def _stream(self, statement, server_side: bool) -> Iterator:
         with self._read() as conn:
-            result = conn.execution_options(stream_results=True, yield_per=500).execute(statement)
+            if server_side:
+                conn = conn.execution_options(stream_results=True, yield_per=500)
+            result = conn.execute(statement)
+            yield None
             for (fragment,) in result:
                 yield bytes(fragment)
 

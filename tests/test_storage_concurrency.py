@@ -1,0 +1,73 @@
+"""Invariants under parallel writers in several OS processes, on every engine (several gunicorn workers on
+SQLite; several workers on several nodes on PostgreSQL): the token cap, unique client ids.
+
+Jobs run through tests.processes.run_in_processes; a job is a module-level function ``job(store, *args)``.
+Parallel event appends (exactly the last 20 per client survive) belong here too, as a job that appends
+through the feed's store method to a few shared clients, followed by a check of every client's log.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from gateway.oauth.models import Account
+from gateway.storage import open_store
+from gateway.storage import tables as t
+from gateway.xml.clients import render_client
+from tests import populations
+from tests.processes import run_in_processes
+
+PROCESSES = 4
+
+
+def issue_tokens(store, account_key: int, prefix: str, count: int) -> int:
+    """Issue tokens; return the most valid tokens this process saw the account hold after any commit."""
+    most = 0
+    for i in range(count):
+        store.issue_token(account_key, f"{prefix}-{i}", issued_at=100, expires_at=4000, cap=30)
+        most = max(most, store.count_valid_tokens("id-cap", now=200))
+    return most
+
+
+def insert_new_clients(store, batches: int, batch_size: int) -> list[int]:
+    """Insert clients with id 0 (the store picks the id), ``batch_size`` per transaction."""
+    ids = []
+    for _ in range(batches):
+        batch = populations.clients()[:batch_size]
+        for client in batch:
+            client.id = 0
+        store.insert_clients(batch, render_client)
+        ids.extend(c.id for c in batch)
+    return ids
+
+
+def test_token_cap_holds_across_processes(database_url):
+    store = open_store(database_url)
+    try:
+        key = store.create_account(Account(client_id="id-cap", name="cap", secret_hash="x", created_at=1)).key
+        most = run_in_processes(database_url, issue_tokens, [(key, f"p{n}", 60) for n in range(PROCESSES)])
+        with store.engine.connect() as conn:
+            rows = conn.execute(select(t.tokens.c.key, t.tokens.c.revoked).order_by(t.tokens.c.key)).all()
+    finally:
+        store.close()
+    assert max(most) == 30, "no writer ever saw more than the cap valid"
+    assert len(rows) == PROCESSES * 60
+    valid = [k for k, revoked in rows if not revoked]
+    assert len(valid) == 30, "exactly the cap survives"
+    assert valid == [k for k, _ in rows[-30:]], "the survivors are the 30 issued last"
+
+
+def test_new_client_ids_are_unique_across_processes(database_url):
+    batch_sizes = [1, 1, 3, 5]
+    results = run_in_processes(database_url, insert_new_clients, [(12, size) for size in batch_sizes])
+    ids = [i for result in results for i in result]
+    expected = sum(12 * size for size in batch_sizes)
+    assert len(ids) == expected
+    assert sorted(ids) == list(range(1, expected + 1)), "unique, and no id handed out twice or skipped"
+    for result in results:
+        assert result == sorted(result), "each writer sees ids grow"
+    store = open_store(database_url)
+    try:
+        assert store.count_clients() == expected
+    finally:
+        store.close()
