@@ -8,7 +8,8 @@ reloads the rest only then (see gateway.controls).
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 from sqlalchemy import and_, case, delete, func, insert, select, update
@@ -104,11 +105,11 @@ class ControlsQueries:
             self._bump_controls(conn)
         return deleted
 
-    def hit_fault_rule(self, rule_id: int, fires: Callable[[int], bool]) -> bool:
+    def hit_fault_rule(self, rule_id: int, fires: Callable[[int], bool]) -> int | None:
         """Count one request matched by a rule; ``fires(n)`` decides for the rule's n-th match.
 
-        A rule that has fired ``times`` times fires no more; the match that spends it bumps the
-        controls version so that every worker drops it.
+        Returns n when the rule fires, else None. A rule that has fired ``times`` times fires no more;
+        the match that spends it bumps the controls version so that every worker drops it.
         """
         rules = t.fault_rules
         with self._write() as conn:
@@ -119,17 +120,38 @@ class ControlsQueries:
                 .returning(rules.c.matched, rules.c.fired, rules.c.times)
             ).first()
             if row is None or (row.times is not None and row.fired >= row.times) or not fires(row.matched):
-                return False
+                return None
             conn.execute(update(rules).where(rules.c.id == rule_id).values(fired=rules.c.fired + 1))
             if row.times is not None and row.fired + 1 >= row.times:
                 self._bump_controls(conn)
-        return True
+        return row.matched
 
     # --- journal --------------------------------------------------------------------------------
+    @contextmanager
+    def _lazy_write(self) -> Iterator[SAConnection]:
+        """A write transaction that does not wait for the disk (journal entries, once per request).
+
+        SQLite: synchronous=NORMAL for this commit (WAL stays consistent; a killed worker loses nothing,
+        a power cut may lose the last entries). PostgreSQL: synchronous_commit=off, the same trade.
+        """
+        with self._guard(), self.engine.connect() as conn:
+            raw = conn.connection.driver_connection if conn.dialect.name == "sqlite" else None
+            if raw is not None:
+                raw.execute("PRAGMA synchronous = NORMAL")
+            try:
+                conn = conn.execution_options(**self.write_options)
+                with conn.begin():
+                    if conn.dialect.name == "postgresql":
+                        conn.exec_driver_sql("SET LOCAL synchronous_commit = off")
+                    yield conn
+            finally:
+                if raw is not None:
+                    raw.execute("PRAGMA synchronous = FULL")
+
     def append_journal(self, entry: dict, keep: int) -> None:
         """Add one entry and drop those older than the newest ``keep``."""
         values = {**entry, "params": json.dumps(entry.get("params") or {})}
-        with self._write() as conn:
+        with self._lazy_write() as conn:
             seq = conn.execute(insert(t.journal).values(**values).returning(t.journal.c.seq)).scalar()
             if seq > keep:
                 conn.execute(delete(t.journal).where(t.journal.c.seq <= seq - keep))
