@@ -134,3 +134,9 @@ def demo_population(svc):
     appliances, clients = demo.build(FIXED_NOW)
     svc.registry.replace_population(appliances, clients)
     return appliances, clients
+
+
+@pytest.fixture
+def admin_auth(make_account, get_token) -> dict:
+    """Authorization headers of a fresh account with the admin permission (and nothing else)."""
+    return {"Authorization": f"Bearer {get_token(make_account('deny', admin=True))}"}

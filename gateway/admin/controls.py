@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from flask import Response
-
 from ..controls.clock import AdvanceSchema, SetSchema
 from ..controls.faults import FaultRuleSchema
 from ..controls.journal import QuerySchema
@@ -37,7 +35,7 @@ def faults_add():
 def faults_delete(rule_id: int):
     if not _controls().faults.delete(rule_id):
         raise NotFoundError(f"No fault rule has the id {rule_id}.")
-    return Response(status=204)
+    return {"removed": 1}
 
 
 @blueprint.route("/faults", methods=["DELETE"])
@@ -63,11 +61,7 @@ def clock_advance():
 @requires(ADMIN)
 def clock_set():
     args = json_body(SetSchema())
-    clock = _controls().clock_control
-    state = clock.set(args["time"])
-    if "frozen" in args:
-        state = clock.freeze() if args["frozen"] else clock.unfreeze()
-    return state
+    return _controls().clock_control.set(args["time"], args.get("frozen"))
 
 
 @blueprint.route("/clock/freeze", methods=["POST"])

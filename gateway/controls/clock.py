@@ -86,11 +86,12 @@ class ClockControl:
 
     def describe(self) -> dict:
         now = self.clock.now()
+        frozen = self.clock.frozen_at is not None
         return {
             "now": now,
             "iso": iso8601(int(now)),
-            "offset": round(now - time.time(), 3),
-            "frozen": self.clock.frozen_at is not None,
+            "offset": round(now - time.time() if frozen else self.clock.offset, 3) + 0.0,
+            "frozen": frozen,
         }
 
     def _change(self, change: Callable[[dict], dict | None], field: str = "time") -> dict:
@@ -113,13 +114,13 @@ class ClockControl:
 
         return self._change(change, "seconds")
 
-    def set(self, instant: float) -> dict:
-        """Make "now" ``instant`` (UNIX seconds); a frozen clock stays frozen there."""
+    def set(self, instant: float, frozen: bool | None = None) -> dict:
+        """Make "now" ``instant`` (UNIX seconds), frozen there or running from there (None: as it was)."""
 
         def change(state: dict) -> dict:
-            if state["frozen_at"] is not None:
-                return {**state, "frozen_at": float(instant)}
-            return {**state, "offset": float(instant) - time.time()}
+            if frozen or (frozen is None and state["frozen_at"] is not None):
+                return {"offset": 0.0, "frozen_at": float(instant)}
+            return {"offset": float(instant) - time.time(), "frozen_at": None}
 
         return self._change(change)
 

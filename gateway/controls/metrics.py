@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 
 from flask import Blueprint, Response, current_app
-from prometheus_client import REGISTRY, CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client import REGISTRY, CollectorRegistry, Counter, Histogram, disable_created_metrics, generate_latest
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 from prometheus_client.multiprocess import MultiProcessCollector
@@ -18,6 +18,8 @@ from prometheus_client.multiprocess import MultiProcessCollector
 from ..errors import NotFoundError
 from ..registry.model import CLIENT_TYPES
 from ..services import services
+
+disable_created_metrics()  # no *_created series: they only add noise to every scrape
 
 REQUESTS = Counter("gateway_requests", "Requests answered, by face, action and status.", ["face", "action", "status"])
 LATENCY = Histogram(
