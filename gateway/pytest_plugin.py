@@ -40,6 +40,12 @@ def pytest_addoption(parser):
                     help="CLIENT_ID:SECRET of an admin API account on --gateway-url (env GATEWAY_TEST_ADMIN)")
 
 
+def pytest_configure(config):
+    admin = config.getoption("--gateway-admin")
+    if config.getoption("--gateway-url") and (not admin or ":" not in admin):
+        raise pytest.UsageError("--gateway-url needs --gateway-admin CLIENT_ID:SECRET (or GATEWAY_TEST_ADMIN)")
+
+
 @dataclass(frozen=True)
 class Credentials:
     """An API account's OAuth client credentials."""
@@ -310,10 +316,7 @@ def gateway_server(request, tmp_path_factory, gateway_config):
     """The session's gateway: in-process on a free port, or the one at --gateway-url."""
     url = request.config.getoption("--gateway-url")
     if url:
-        admin = request.config.getoption("--gateway-admin")
-        if not admin or ":" not in admin:
-            raise pytest.UsageError("--gateway-url needs --gateway-admin CLIENT_ID:SECRET (or GATEWAY_TEST_ADMIN)")
-        client_id, secret = admin.split(":", 1)
+        client_id, secret = request.config.getoption("--gateway-admin").split(":", 1)
         yield Server(url, Credentials("admin", client_id, secret))
         return
     server, http_server = _start_in_process(tmp_path_factory.mktemp("gateway"), gateway_config)
