@@ -6,19 +6,12 @@ import json
 
 import pytest
 
-from gateway.cli import main
 
 
 @pytest.fixture
-def cli(app):
-    runner = app.test_cli_runner()
-
-    def run(*args: str, ok: bool = True):
-        result = runner.invoke(main, list(args), catch_exceptions=False)
-        assert (result.exit_code == 0) == ok, result.output
-        return result.output
-
-    return run
+def cli(cli):
+    """The gateway command's output."""
+    return lambda *args, ok=True: cli(*args, ok=ok).output
 
 
 def test_faults_add_list_clear(cli, command, make_account):

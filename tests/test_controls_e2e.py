@@ -28,6 +28,27 @@ pytestmark = pytest.mark.e2e
 NAMESPACE = "https://www.beyondtrust.com/namespaces/API/command"
 
 
+class Harness:
+    """A gateway on three workers, an admin account and a read_only one."""
+
+    def __init__(self, server, admin, reader):
+        self.server, self.admin_creds, self.reader_creds = server, admin, reader
+        self.base = server.url
+        self.bearer = token(self.base, reader)
+        self.admin_token = token(self.base, admin)
+
+    def admin(self, method: str, path: str, **kwargs) -> dict:
+        """An admin call; a new admin token when the clock has expired the old one."""
+        for attempt in (1, 2):
+            response = requests.request(method, f"{self.base}/api/v1/admin{path}", timeout=10,
+                                        headers={"Authorization": f"Bearer {self.admin_token}"}, **kwargs)
+            if response.status_code == 401 and attempt == 1:
+                self.admin_token = token(self.base, self.admin_creds)
+                continue
+            assert response.status_code in (200, 201), response.text
+            return response.json()
+
+
 @pytest.fixture
 def gateway(tmp_path):
     url = f"sqlite:///{tmp_path / 'e2e.db'}"
@@ -40,7 +61,7 @@ def gateway(tmp_path):
     server = start({"GATEWAY_DATABASE_URL": url}, tmp_path / "gunicorn.log", workers=3)
     try:
         assert len(server.worker_pids()) == 3
-        yield server, admin, reader
+        yield Harness(server, admin, reader)
     finally:
         server.stop()
 
@@ -64,16 +85,7 @@ def fresh_connections(base: str, bearer: str, count: int, action: str = "get_api
 
 
 def test_controls_hold_on_every_worker_at_once(gateway):
-    server, admin_creds, reader_creds = gateway
-    base = server.url
-    admin = {"Authorization": f"Bearer {token(base, admin_creds)}"}
-    bearer = token(base, reader_creds)
-
-    def admin_call(method, path, **kwargs):
-        response = requests.request(method, f"{base}/api/v1/admin{path}", headers=admin, timeout=10, **kwargs)
-        assert response.status_code in (200, 201), response.text
-        return response.json()
-
+    base, bearer, admin_call = gateway.base, gateway.bearer, gateway.admin
     rule = admin_call("POST", "/faults", json={"match": {"action": "get_api_info"}, "error": {"status": 503}})
     assert {r.status_code for r in fresh_connections(base, bearer, 12)} == {503}
     admin_call("DELETE", f"/faults/{rule['id']}")
@@ -100,24 +112,19 @@ def test_controls_hold_on_every_worker_at_once(gateway):
 
     admin_call("POST", "/clock/advance", json={"seconds": 3700})
     assert {r.status_code for r in fresh_connections(base, bearer, 9)} == {401}, "every worker's clock moved"
-    admin = {"Authorization": f"Bearer {token(base, admin_creds)}"}  # the old admin token expired too
     admin_call("POST", "/controls/reset")
     assert {r.status_code for r in fresh_connections(base, bearer, 9)} == {200}
 
 
 def test_journal_metrics_and_logs_add_up_across_workers(gateway):
-    server, admin_creds, reader_creds = gateway
-    base = server.url
-    admin = {"Authorization": f"Bearer {token(base, admin_creds)}"}
-    bearer = token(base, reader_creds)
+    server, base, bearer = gateway.server, gateway.base, gateway.bearer
     before = requests.get(f"{base}/metrics", timeout=10).text
     responses = fresh_connections(base, bearer, 20)
     after = requests.get(f"{base}/metrics", timeout=10).text
     labels = {"face": "command", "action": "get_api_info", "status": "200"}
     assert sample(after, "gateway_requests_total", **labels) - sample(before, "gateway_requests_total", **labels) == 20
     assert sample(after, "gateway_connected_clients", type="push_agent") == 1
-    entries = requests.get(f"{base}/api/v1/admin/journal", params={"action": "get_api_info"}, headers=admin,
-                           timeout=10).json()["entries"]
+    entries = gateway.admin("GET", "/journal", params={"action": "get_api_info"})["entries"]
     assert [e["request_id"] for e in entries] == [r.headers["X-Request-ID"] for r in responses], \
         "each call is in the journal before its client has the answer"
     assert requests.get(f"{base}/readyz", timeout=10).json() == {"status": "ready", "schema": "0004"}
@@ -138,20 +145,14 @@ def raw_get(base: str, path: str, bearer: str) -> bytes:
 
 
 def test_dropped_and_truncated_answers_on_the_socket(gateway):
-    server, admin_creds, reader_creds = gateway
-    base = server.url
-    admin = {"Authorization": f"Bearer {token(base, admin_creds)}"}
-    bearer = token(base, reader_creds)
-    requests.post(f"{base}/api/v1/admin/faults", json={"match": {"action": "get_api_info"}, "drop": True, "times": 1},
-                  headers=admin, timeout=10).raise_for_status()
+    server, base, bearer = gateway.server, gateway.base, gateway.bearer
+    gateway.admin("POST", "/faults", json={"match": {"action": "get_api_info"}, "drop": True, "times": 1})
     assert raw_get(base, "/api/command?action=get_api_info", bearer) == b"", "no status line at all"
-    requests.post(f"{base}/api/v1/admin/faults", json={"match": {"action": "token"}, "drop": True, "times": 1},
-                  headers=admin, timeout=10).raise_for_status()
+    gateway.admin("POST", "/faults", json={"match": {"action": "token"}, "drop": True, "times": 1})
     with pytest.raises(requests.ConnectionError):
-        token(base, reader_creds)
-    assert token(base, reader_creds), "the rule was spent"
-    requests.post(f"{base}/api/v1/admin/faults", json={"match": {"action": "get_connected_clients"},
-                                                        "truncate": {"fraction": 0.25}}, headers=admin, timeout=10)
+        token(base, gateway.reader_creds)
+    assert token(base, gateway.reader_creds), "the rule was spent"
+    gateway.admin("POST", "/faults", json={"match": {"action": "get_connected_clients"}, "truncate": {"fraction": 0.25}})
     received = raw_get(base, "/api/command?action=get_connected_clients&include_connections=1", bearer)
     head, _, body = received.partition(b"\r\n\r\n")
     declared = int(re.search(rb"(?i)content-length: (\d+)", head)[1])

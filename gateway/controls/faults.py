@@ -20,7 +20,7 @@ from marshmallow.validate import Length, OneOf, Range, Regexp
 
 from ..clock import Clock
 from ..errors import GatewayError, InvalidRequestError, RateLimitedError
-from ..inspect.input import validation_error
+from ..inspect.input import load_object
 from ..storage.interface import Store
 from ..xml.document import is_xml_safe
 
@@ -154,12 +154,7 @@ class FaultRuleSchema(Schema):
 
 def validate(data) -> dict:
     """A rule as the admin API and the CLI take it, checked; InvalidRequestError names the field."""
-    if not isinstance(data, dict):
-        raise InvalidRequestError("A fault rule is a JSON object.", details={"field": "body"})
-    try:
-        spec = FaultRuleSchema().load(data)
-    except ValidationError as exc:
-        raise validation_error(exc) from None
+    spec = load_object(FaultRuleSchema(), data)
     if spec.get("drop") is False:
         del spec["drop"]
     if "truncate" in spec and not spec["truncate"]:

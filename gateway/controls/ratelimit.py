@@ -12,12 +12,11 @@ from __future__ import annotations
 import math
 from dataclasses import asdict, dataclass, replace
 
-from marshmallow import RAISE, Schema, ValidationError, fields
+from marshmallow import RAISE, Schema, fields
 from marshmallow.validate import Range
 
 from ..clock import Clock
-from ..errors import InvalidRequestError
-from ..inspect.input import validation_error
+from ..inspect.input import load_object
 from ..storage.interface import Store
 
 RATE_LIMIT = "controls.rate_limit"
@@ -80,12 +79,7 @@ class RateLimiter:
     # --- admin ----------------------------------------------------------------------------------
     def configure(self, data) -> dict:
         """Override some settings for every worker (until reset); returns the settings in force."""
-        if not isinstance(data, dict):
-            raise InvalidRequestError("Rate-limit settings are a JSON object.", details={"field": "body"})
-        try:
-            changes = SettingsSchema().load(data)
-        except ValidationError as exc:
-            raise validation_error(exc) from None
+        changes = load_object(SettingsSchema(), data)
         self.load(self.store.update_control(RATE_LIMIT, lambda current: {**(current or {}), **changes}))
         return self.describe()
 
