@@ -18,6 +18,7 @@ Override the ``gateway_config`` fixture to configure the in-process gateway.
 
 from __future__ import annotations
 
+import base64
 import itertools
 import json
 import os
@@ -55,7 +56,7 @@ class Credentials:
     client_secret: str
 
 
-class GatewayError(AssertionError):
+class AdminCallError(AssertionError):
     """The gateway refused a helper's request (the message holds its answer)."""
 
 
@@ -94,7 +95,7 @@ class Server:
         status, body = self.http("POST", "/oauth2/token", form={"grant_type": "client_credentials"},
                                  headers={"Authorization": _basic(creds)})
         if status != 200:
-            raise GatewayError(f"no token for {creds.name!r}: {status} {body}")
+            raise AdminCallError(f"no token for {creds.name!r}: {status} {body}")
         return body["access_token"]
 
     def admin_call(self, method: str, path: str, body: Any = None, *, expect: tuple[int, ...] = (200, 201, 204)):
@@ -108,7 +109,7 @@ class Server:
                 self._admin_token = None
                 continue
             if status not in expect:
-                raise GatewayError(f"{method} /api/v1/admin{path} answered {status}: {answer}")
+                raise AdminCallError(f"{method} /api/v1/admin{path} answered {status}: {answer}")
             return answer
 
     def admin_token(self) -> str:
@@ -136,8 +137,6 @@ class Server:
 
 
 def _basic(creds: Credentials) -> str:
-    import base64
-
     return "Basic " + base64.b64encode(f"{creds.client_id}:{creds.client_secret}".encode()).decode()
 
 

@@ -8,6 +8,7 @@ from flask.testing import FlaskClient
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from gateway import create_app
 from gateway.controls.faults import FaultRule
 from gateway.controls.middleware import ConnectionDropped
 from tests import populations
@@ -164,10 +165,14 @@ def test_deleting_rules(client, add_fault, admin_auth, command):
     assert command("get_api_info").status_code == 200
 
 
-def test_fault_admin_needs_the_admin_permission(client, make_account, get_token):
+def test_fault_admin_needs_the_admin_permission(client, make_account, get_token, app_config, admin_auth):
     assert client.get("/api/v1/admin/faults").status_code == 401
     reader = {"Authorization": f"Bearer {get_token(make_account('full_access'))}"}
     assert client.post("/api/v1/admin/faults", json={"drop": True}, headers=reader).status_code == 403
+    disabled = create_app({**app_config, "ADMIN_ENABLED": False})
+    for path in ("/api/v1/admin/faults", "/api/v1/admin/clock", "/api/v1/admin/journal", "/api/v1/admin/accounts"):
+        assert disabled.test_client().get(path, headers=admin_auth).status_code == 404
+    disabled.extensions["gateway"].store.close()
 
 
 @pytest.mark.parametrize(

@@ -16,6 +16,11 @@ RowKey = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 
 
 def upgrade() -> None:
+    # The change counter every worker reads per request; created here so that bumping it is always an UPDATE
+    # (two first bumps at once on PostgreSQL could otherwise both try to INSERT it).
+    counters = sa.table("counters", sa.column("name", sa.String), sa.column("value", sa.BigInteger))
+    op.execute(counters.delete().where(counters.c.name == "controls_version"))
+    op.bulk_insert(counters, [{"name": "controls_version", "value": 0}])
     op.create_table(
         "fault_rules",
         sa.Column("id", RowKey, primary_key=True, autoincrement=True),
@@ -52,3 +57,4 @@ def upgrade() -> None:
 def downgrade() -> None:
     for table in ("rate_counters", "journal", "fault_rules"):
         op.drop_table(table)
+    op.execute("DELETE FROM counters WHERE name = 'controls_version'")
