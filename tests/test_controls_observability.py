@@ -35,6 +35,8 @@ def test_liveness_needs_no_database_and_readiness_checks_the_schema(tmp_path):
     response = broken.test_client().get("/readyz")
     assert response.status_code == 503 and response.get_json()["reason"] == "the database is unavailable"
     assert broken.test_client().get("/healthz").status_code == 200
+    outage = broken.test_client().get("/api/command?action=get_api_info")
+    assert outage.status_code == 503 and outage.headers["Retry-After"] == "1" and b"<error" in outage.data
     broken.extensions["gateway"].store.close()
 
 

