@@ -2,6 +2,9 @@
 
 import multiprocessing
 import os
+import shutil
+import tempfile
+from pathlib import Path
 
 wsgi_app = "wsgi:app"
 bind = [os.environ.get("GATEWAY_BIND", "127.0.0.1:8080")]
@@ -14,8 +17,35 @@ keepalive = 5
 # A request line holds at most 100 ids and a token; keep gunicorn's limits generous but finite.
 limit_request_line = 8190
 accesslog = os.environ.get("GATEWAY_ACCESS_LOG", "-") or None  # empty: no access log
+# The path without the query string (legacy clients send password=... there), and the request id.
+access_log_format = '%(h)s %(l)s %(u)s %(t)s "%(m)s %(U)s %(H)s" %(s)s %(b)s "%(f)s" "%(a)s" %({x-request-id}o)s'
 errorlog = "-"
 loglevel = os.environ.get("GATEWAY_LOG_LEVEL", "info")
 
 certfile = os.environ.get("GATEWAY_TLS_CERT") or None
 keyfile = os.environ.get("GATEWAY_TLS_KEY") or None
+
+# Prometheus multiprocess mode: every worker writes its samples to files in this directory and a scrape
+# of /metrics on any worker adds them up. Set here, before workers import prometheus_client.
+_METRICS_DIR_OWNED = not os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+if _METRICS_DIR_OWNED:
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="gateway-metrics-")
+
+
+def on_starting(server):
+    """Samples of an earlier run must not count in this one."""
+    directory = Path(os.environ["PROMETHEUS_MULTIPROC_DIR"])
+    directory.mkdir(parents=True, exist_ok=True)
+    for stale in directory.glob("*.db"):
+        stale.unlink()
+
+
+def child_exit(server, worker):
+    from prometheus_client import multiprocess
+
+    multiprocess.mark_process_dead(worker.pid)
+
+
+def on_exit(server):
+    if _METRICS_DIR_OWNED:
+        shutil.rmtree(os.environ["PROMETHEUS_MULTIPROC_DIR"], ignore_errors=True)

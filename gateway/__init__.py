@@ -11,10 +11,11 @@ from . import config as gateway_config
 from . import http_errors
 from .clock import Clock
 from .admin import blueprint as admin_blueprint
+from .controls import Controls
+from .controls import hooks as controls_hooks
 from .command.views import blueprint as command_blueprint
 from .oauth import server as oauth_server
 from .oauth.accounts import AccountService
-from .oauth.bearer import Authenticator
 from .registry.service import Registry
 from .services import Services
 from .storage import open_store
@@ -38,16 +39,29 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         statement_timeout=app.config["DB_STATEMENT_TIMEOUT"],
     )
     clock = Clock()
+    controls = Controls(store, clock, app.config)
     accounts = AccountService(store, clock, app.config["TOKEN_LIFETIME"], app.config["TOKEN_CAP"])
     app.extensions["gateway"] = Services(
         store=store,
         clock=clock,
         registry=Registry(store, clock, render=render_client),
         accounts=accounts,
-        authenticate=Authenticator(accounts),
+        authenticate=controls_hooks.ControlledAuthenticator(accounts, controls),
+        controls=controls,
     )
+    controls_hooks.init_app(app)
+    _load_controls(app, controls)
     oauth_server.init_app(app, accounts)
     app.register_blueprint(command_blueprint)
     app.register_blueprint(admin_blueprint)
     http_errors.init_app(app)
     return app
+
+
+def _load_controls(app: Flask, controls: Controls) -> None:
+    """Take the shared clock and controls now (CLI commands read the clock); a database that is not
+    migrated yet (``gateway db upgrade`` builds an app first) is loaded on the first request instead."""
+    try:
+        controls.reload()
+    except Exception:  # noqa: BLE001 - the first request syncs again, and reports an outage properly
+        app.logger.debug("controls not loaded at startup", exc_info=True)

@@ -11,6 +11,7 @@ from flask import current_app
 from flask.cli import FlaskGroup, with_appcontext
 
 from . import create_app
+from .controls.cli import COMMANDS as CONTROL_COMMANDS
 from .errors import GatewayError
 from .oauth.accounts import Credentials
 from .oauth.models import COMMAND_PERMISSIONS
@@ -37,6 +38,10 @@ def _print_credentials(creds: Credentials, as_json: bool, verb: str) -> None:
 @click.group(cls=FlaskGroup, create_app=lambda: create_app(), add_default_commands=False)
 def main() -> None:
     """connected-clients gateway: a BeyondTrust command API emulator."""
+
+
+for _command in CONTROL_COMMANDS:  # faults, clock, journal, ratelimit, controls (gateway/controls/cli.py)
+    main.add_command(_command)
 
 
 # --------------------------------------------------------------------------------------------

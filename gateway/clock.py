@@ -1,7 +1,8 @@
-"""The gateway's notion of "now": token lifetimes, ``ts`` attributes and demo timestamps all read it.
+"""The gateway's notion of "now": token lifetimes, ``ts`` attributes, the journal and demo timestamps all read it.
 
-The system clock can be shifted by an offset (a test or an operator advancing time to expire tokens);
-the offset lives in the store so that every worker and node sees the same time.
+The system clock can be shifted by an offset or frozen at an instant (a test or an operator advancing
+time to expire tokens); that state lives in the store so that every worker and node sees the same time
+(gateway.controls.clock keeps it and updates this object when it changes).
 """
 
 from __future__ import annotations
@@ -11,13 +12,15 @@ from datetime import datetime, timezone
 
 
 class Clock:
-    """Wall-clock seconds plus an adjustable offset."""
+    """Wall-clock seconds plus an adjustable offset, or a frozen instant."""
 
-    def __init__(self, offset: float = 0.0):
+    def __init__(self, offset: float = 0.0, frozen_at: float | None = None):
         self.offset = offset
+        self.frozen_at = frozen_at
 
     def now(self) -> float:
-        return time.time() + self.offset
+        frozen_at = self.frozen_at
+        return time.time() + self.offset if frozen_at is None else frozen_at
 
     def now_int(self) -> int:
         return int(self.now())

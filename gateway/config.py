@@ -43,7 +43,25 @@ DEFAULTS: dict[str, Any] = {
     "DB_TIMEOUT": 5,
     # PostgreSQL: seconds one statement may run on the server before it is cancelled (and the request gets 503).
     "DB_STATEMENT_TIMEOUT": 15,
+    # The request journal (one entry per API call, queried at /api/v1/admin/journal): off for load tests.
+    "JOURNAL": True,
+    # How many journal entries are kept (the oldest are pruned).
+    "JOURNAL_MAX_ENTRIES": 10000,
+    # Rate limits per API account (429 with Retry-After); the documented third-party figures are the defaults.
+    "RATE_LIMIT": False,
+    "RATE_LIMIT_PER_SECOND": 20,
+    "RATE_LIMIT_PER_HOUR": 15000,
+    # One JSON line per request on stderr (request id, method, path, action, status, duration, account).
+    "REQUEST_LOG": True,
+    # Serve Prometheus metrics at /metrics.
+    "METRICS": True,
 }
+
+#: Settings that are switches: true/false, 1/0, yes/no, on/off.
+BOOLEAN_SETTINGS = ("ALLOW_HTTP", "CONNECTION_CLOSE", "VALIDATE_RESPONSES", "ADMIN_ENABLED", "JOURNAL", "RATE_LIMIT",
+                    "REQUEST_LOG", "METRICS")
+_TRUE = ("true", "1", "yes", "on")
+_FALSE = ("false", "0", "no", "off")
 
 
 class ConfigError(ValueError):
@@ -66,6 +84,15 @@ def resolve_namespace(value: str) -> str:
     return value
 
 
+def boolean(key: str, value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in _TRUE or text in _FALSE:
+        return text in _TRUE
+    raise ConfigError(f"GATEWAY_{key} must be true or false, not {value!r}")
+
+
 def load(app_config: dict, overrides: Mapping[str, Any] | None = None) -> None:
     """Fill a Flask config: defaults, then GATEWAY_* environment, then ``overrides``."""
     for key, value in DEFAULTS.items():
@@ -74,7 +101,10 @@ def load(app_config: dict, overrides: Mapping[str, Any] | None = None) -> None:
     if overrides:
         app_config.update(overrides)
     app_config["NAMESPACE_URI"] = resolve_namespace(app_config["NAMESPACE"])
-    for key in ("TOKEN_LIFETIME", "TOKEN_CAP", "SQLITE_BUSY_TIMEOUT_MS", "DB_POOL_SIZE", "DB_TIMEOUT", "DB_STATEMENT_TIMEOUT"):
+    for key in BOOLEAN_SETTINGS:
+        app_config[key] = boolean(key, app_config[key])
+    for key in ("TOKEN_LIFETIME", "TOKEN_CAP", "SQLITE_BUSY_TIMEOUT_MS", "DB_POOL_SIZE", "DB_TIMEOUT", "DB_STATEMENT_TIMEOUT",
+                "JOURNAL_MAX_ENTRIES", "RATE_LIMIT_PER_SECOND", "RATE_LIMIT_PER_HOUR"):
         try:
             app_config[key] = int(app_config[key])
         except (TypeError, ValueError):

@@ -82,6 +82,13 @@ class ConflictError(GatewayError):
     code = "conflict"
 
 
+class RateLimitedError(GatewayError):
+    """Too many requests (a rate limit or an injected 429); ``headers`` carry Retry-After."""
+
+    status = 429
+    code = "rate_limited"
+
+
 class StorageUnavailableError(GatewayError):
     status = 503
     code = "storage_unavailable"

@@ -22,7 +22,7 @@ from .errors import (
 )
 from .xml.document import CONTENT_TYPE, error_document
 
-JSON_PREFIXES = ("/oauth2/", "/api/v1/", "/api/v1")
+JSON_PREFIXES = ("/oauth2/", "/api/v1/", "/api/v1", "/healthz", "/readyz", "/metrics")
 
 
 def wants_json() -> bool:

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from flask import current_app
 
 from .clock import Clock
+from .controls import Controls
 from .oauth.accounts import AccountService
 from .oauth.bearer import Authenticator
 from .registry.service import Registry
@@ -20,6 +21,8 @@ class Services:
     registry: Registry
     accounts: AccountService
     authenticate: Authenticator
+    #: Emulator controls: faults, shared clock, journal, rate limits (gateway.controls).
+    controls: Controls
 
 
 def services() -> Services:

@@ -12,6 +12,7 @@ import pytest
 from flask.testing import FlaskClient
 
 from gateway import create_app
+from gateway.cli import main
 from gateway.registry import demo
 from gateway.storage import open_store
 from gateway.storage.migrate import upgrade
@@ -179,3 +180,22 @@ def demo_population(svc):
     appliances, clients = demo.build(FIXED_NOW)
     svc.registry.replace_population(appliances, clients)
     return appliances, clients
+
+
+@pytest.fixture
+def admin_auth(make_account, get_token) -> dict:
+    """Authorization headers of a fresh account with the admin permission (and nothing else)."""
+    return {"Authorization": f"Bearer {get_token(make_account('deny', admin=True))}"}
+
+
+@pytest.fixture
+def cli(app):
+    """cli(*args, ok=True) runs the gateway command in the app's context and checks its exit code."""
+    runner = app.test_cli_runner()
+
+    def run(*args: str, ok: bool = True):
+        result = runner.invoke(main, list(args), catch_exceptions=False)
+        assert (result.exit_code == 0) == ok, result.output
+        return result
+
+    return run

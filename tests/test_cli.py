@@ -6,22 +6,8 @@ import json
 import ssl
 import stat
 
-import pytest
 from cryptography import x509
 
-from gateway.cli import main
-
-
-@pytest.fixture
-def cli(app):
-    runner = app.test_cli_runner()
-
-    def run(*args: str, ok: bool = True):
-        result = runner.invoke(main, list(args), catch_exceptions=False)
-        assert (result.exit_code == 0) == ok, result.output
-        return result
-
-    return run
 
 
 def test_accounts_create_json_then_use_it(cli, client):

@@ -44,3 +44,13 @@ def query(schema: Schema) -> Any:
         return schema.load(request.args)
     except ValidationError as exc:
         raise validation_error(exc) from None
+
+
+def load_object(schema: Schema, data: Any) -> Any:
+    """A JSON object already parsed (admin API, CLI) loaded by ``schema``; 400 naming the field if invalid."""
+    if not isinstance(data, dict):
+        raise InvalidRequestError("Send a JSON object.", details={"field": "body"})
+    try:
+        return schema.load(data)
+    except ValidationError as exc:
+        raise validation_error(exc) from None

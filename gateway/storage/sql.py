@@ -28,12 +28,13 @@ from ..registry.model import (
     RepresentativeInfo,
 )
 from . import tables as t
+from .controls import ControlsQueries
 
 #: Renders a client's XML element without and with its connections.
 Renderer = Callable[[Client], tuple[bytes, bytes]]
 
 
-class SQLStore:
+class SQLStore(ControlsQueries):
     """Storage on a SQLAlchemy engine; see :mod:`gateway.storage.interface` for the contract."""
 
     engine: Engine

@@ -6,6 +6,7 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     Column,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -142,3 +143,47 @@ tokens = Table(
     Column("revoked", Boolean, nullable=False),
 )
 Index("ix_tokens_account", tokens.c.account_key, tokens.c.revoked, tokens.c.expires_at)
+
+# --- Emulator controls (migration 0004): shared by every worker and node ---------------------------
+
+# Injected faults. ``spec`` is the rule as the admin API took it (JSON); ``matched`` counts requests the
+# rule matched and ``fired`` the times it acted, both shared so "every Nth" and seeded modes agree
+# across workers; ``times`` caps ``fired`` (NULL: no cap).
+fault_rules = Table(
+    "fault_rules",
+    metadata,
+    Column("id", RowKey, primary_key=True, autoincrement=True),
+    Column("spec", Text, nullable=False),
+    Column("times", Integer),
+    Column("matched", BigInteger, nullable=False),
+    Column("fired", BigInteger, nullable=False),
+    Column("created_at", Float, nullable=False),
+)
+
+# The request journal: one row per API call, bounded (the oldest rows are pruned).
+journal = Table(
+    "journal",
+    metadata,
+    Column("seq", RowKey, primary_key=True, autoincrement=True),
+    Column("ts", Float, nullable=False),
+    Column("request_id", String(128), nullable=False),
+    Column("face", String(16), nullable=False),
+    Column("method", String(16), nullable=False),
+    Column("path", Text, nullable=False),
+    Column("action", String(128)),
+    Column("account", String(64)),
+    Column("params", Text),  # JSON object, secrets redacted
+    Column("status", Integer),  # NULL: the connection was dropped
+    Column("duration_ms", Float, nullable=False),
+    Column("fault", String(16)),
+)
+
+# Rate-limit counters: one row per API account and period ("second", "hour"), fixed windows.
+rate_counters = Table(
+    "rate_counters",
+    metadata,
+    Column("account", String(64), primary_key=True),
+    Column("period", String(8), primary_key=True),
+    Column("period_start", BigInteger, nullable=False),
+    Column("hits", BigInteger, nullable=False),
+)

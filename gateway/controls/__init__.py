@@ -1,0 +1,58 @@
+"""Emulator controls: fault injection, the shared clock, the request journal, rate limits, metrics,
+health probes and structured request logs.
+
+Everything an operator or a test changes lives in the store, so every worker and node behaves alike.
+Per request a worker reads one counter, the controls version, which every change bumps in its own
+transaction; only when it moved does the worker reload fault rules, clock and settings. So a change
+made through any worker (or the CLI) holds from the next request on, everywhere.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from ..clock import Clock
+from ..storage.interface import Store
+from .clock import CLOCK, ClockControl
+from .clock import apply as apply_clock
+from .faults import Faults
+from .journal import Journal
+from .ratelimit import RATE_LIMIT, RateLimiter, RateLimitSettings
+
+
+class Controls:
+    def __init__(self, store: Store, clock: Clock, config: Mapping[str, Any]):
+        self.store = store
+        self.clock = clock
+        self.faults = Faults(store, clock)
+        self.clock_control = ClockControl(store, clock)
+        self.journal = Journal(store, enabled=config["JOURNAL"], keep=config["JOURNAL_MAX_ENTRIES"])
+        defaults = RateLimitSettings(config["RATE_LIMIT"], config["RATE_LIMIT_PER_SECOND"], config["RATE_LIMIT_PER_HOUR"])
+        self.rate_limits = RateLimiter(store, clock, defaults)
+        #: The controls version this worker's snapshot reflects (None: not loaded yet).
+        self.version: int | None = None
+
+    def sync(self) -> None:
+        """One indexed read; reload the shared state only when someone changed it."""
+        if self.store.controls_version() != self.version:
+            self.reload()
+
+    def reload(self) -> None:
+        version, rules, values = self.store.load_controls((CLOCK, RATE_LIMIT))
+        apply_clock(self.clock, values[CLOCK])
+        self.faults.load(rules)
+        self.rate_limits.load(values[RATE_LIMIT])
+        self.version = version
+
+    def reset(self) -> dict:
+        """Every control back to its configured state: no faults, system clock, empty journal, fresh counters."""
+        return {
+            "faults_removed": self.faults.clear(),
+            "journal_entries_removed": self.journal.clear(),
+            "clock": self.clock_control.reset(),
+            "rate_limit": self.rate_limits.reset(),
+        }
+
+
+__all__ = ["Controls"]

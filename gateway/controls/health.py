@@ -1,0 +1,38 @@
+"""Probes for compose and Kubernetes: ``/healthz`` (liveness: the process answers, no database) and
+``/readyz`` (readiness: the database answers and its schema is at the newest revision)."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+from flask import Blueprint, current_app
+
+from ..services import services
+from ..storage import migrate
+
+blueprint = Blueprint("health", __name__)
+
+
+@lru_cache(maxsize=1)
+def _head() -> str:
+    return migrate.head_revision()
+
+
+@blueprint.route("/healthz", methods=["GET"])
+def healthz():
+    return {"status": "ok"}
+
+
+@blueprint.route("/readyz", methods=["GET"])
+def readyz():
+    store = services().store
+    try:
+        store.ping()
+        revision = migrate.current_revision(store)
+    except Exception:  # noqa: BLE001 - any failure means not ready, never a trace
+        current_app.logger.warning("readiness check: the database is unavailable", exc_info=True)
+        return {"status": "unavailable", "reason": "the database is unavailable"}, 503
+    if revision != _head():
+        reason = f"the database schema is at revision {revision or 'none'}, not {_head()}: run gateway db upgrade"
+        return {"status": "unavailable", "reason": reason, "schema": revision}, 503
+    return {"status": "ready", "schema": revision}

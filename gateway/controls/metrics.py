@@ -1,0 +1,70 @@
+"""Prometheus metrics at ``/metrics``: requests by face, action and status, latency histograms, and the
+connected clients by type (counted from the store at each scrape).
+
+Under gunicorn, gunicorn.conf.py points PROMETHEUS_MULTIPROC_DIR at a fresh directory, so every worker
+writes its samples there and a scrape on any worker adds them all up (prometheus-client's multiprocess mode).
+"""
+
+from __future__ import annotations
+
+import os
+
+from flask import Blueprint, Response, current_app
+from prometheus_client import REGISTRY, CollectorRegistry, Counter, Histogram, disable_created_metrics, generate_latest
+from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.exposition import CONTENT_TYPE_LATEST
+from prometheus_client.multiprocess import MultiProcessCollector
+
+from ..errors import NotFoundError
+from ..registry.model import CLIENT_TYPES
+from ..services import services
+
+disable_created_metrics()  # no *_created series: they only add noise to every scrape
+
+REQUESTS = Counter("gateway_requests", "Requests answered, by face, action and status.", ["face", "action", "status"])
+LATENCY = Histogram(
+    "gateway_request_duration_seconds",
+    "Time to answer a request, by face and action.",
+    ["face", "action"],
+    buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
+)
+
+blueprint = Blueprint("metrics", __name__)
+
+
+def observe(face: str, action: str, status: int | None, seconds: float) -> None:
+    REQUESTS.labels(face, action, "dropped" if status is None else str(status)).inc()
+    LATENCY.labels(face, action).observe(seconds)
+
+
+class ConnectedClients:
+    """A collector that counts connected clients by type when scraped."""
+
+    def __init__(self, store):
+        self.store = store
+
+    def collect(self):
+        counts = self.store.count_clients_by_type()
+        family = GaugeMetricFamily("gateway_connected_clients", "Connected clients by client type.", labels=["type"])
+        for ctype in CLIENT_TYPES:
+            family.add_metric([ctype.value], counts.get(ctype.value, 0))
+        yield family
+
+
+def exposition(store) -> bytes:
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        registry = CollectorRegistry()
+        MultiProcessCollector(registry)
+        body = generate_latest(registry)
+    else:
+        body = generate_latest(REGISTRY)
+    clients = CollectorRegistry(auto_describe=False)
+    clients.register(ConnectedClients(store))
+    return body + generate_latest(clients)
+
+
+@blueprint.route("/metrics", methods=["GET"])
+def metrics():
+    if not current_app.config["METRICS"]:
+        raise NotFoundError("Metrics are disabled on this gateway (GATEWAY_METRICS=false).")
+    return Response(exposition(services().store), content_type=CONTENT_TYPE_LATEST)

@@ -1,0 +1,137 @@
+"""The WSGI layer of the controls: request ids, dropped connections, truncated bodies, and the one
+place where a finished request is recorded (journal, metrics, log).
+
+A request is recorded before its last chunk leaves, so a client that has read a whole response finds
+it in the journal on its very next request, whichever worker answers.
+"""
+
+from __future__ import annotations
+
+import socket
+import time
+from collections.abc import Callable, Iterable
+
+from .logging import request_id
+
+REQUEST_ID = "gateway.request_id"
+#: Set by the Flask hooks: ("drop", None) or ("truncate", {"fraction": f} | {"bytes": n}).
+TRANSPORT_FAULT = "gateway.transport_fault"
+_NOTHING = object()
+
+#: finish(environ, status or None when dropped, seconds)
+Finish = Callable[[dict, "int | None", float], None]
+
+
+class ConnectionDropped(ConnectionError):
+    """An injected fault dropped the connection where there is no socket to close (the Flask test client)."""
+
+
+def _close(body) -> None:
+    close = getattr(body, "close", None)
+    if close is not None:
+        close()
+
+
+def _socket(environ: dict):
+    return environ.get("gunicorn.socket") or environ.get("werkzeug.socket")
+
+
+def _hang_up(sock) -> None:
+    try:
+        sock.shutdown(socket.SHUT_RDWR)
+    except OSError:
+        pass
+
+
+class _Recorded:
+    """The response body, recorded once: before its last chunk, or when closed early."""
+
+    def __init__(self, body: Iterable[bytes], finish: Callable[[], None]):
+        self.body = body
+        self._finish = finish
+        self.done = False
+
+    def finish(self) -> None:
+        if not self.done:
+            self.done = True
+            self._finish()
+
+    def __iter__(self):
+        previous = _NOTHING
+        for chunk in self.body:
+            if previous is not _NOTHING:
+                yield previous
+            previous = chunk
+        self.finish()
+        if previous is not _NOTHING:
+            yield previous
+
+    def close(self) -> None:
+        try:
+            self.finish()
+        finally:
+            _close(self.body)
+
+
+class ControlsMiddleware:
+    def __init__(self, app, finish: Finish):
+        self.app = app
+        self.finish = finish
+
+    def __call__(self, environ, start_response):
+        started = time.perf_counter()
+        rid = environ[REQUEST_ID] = request_id(environ.get("HTTP_X_REQUEST_ID"))
+        response: dict = {}
+
+        def start(status: str, headers: list, exc_info=None):
+            headers = [*headers, ("X-Request-ID", rid)]
+            response.update(status=status, headers=headers)
+            if TRANSPORT_FAULT in environ:
+                return lambda data: None  # answered below, or not at all
+            return start_response(status, headers, exc_info)
+
+        def finish(status: int | None = None) -> None:
+            if status is None and "status" in response and TRANSPORT_FAULT not in environ:
+                status = int(response["status"].split(" ", 1)[0])
+            self.finish(environ, status, time.perf_counter() - started)
+
+        try:
+            body = self.app(environ, start)
+        except BaseException:
+            finish(500)
+            raise
+        fault = environ.get(TRANSPORT_FAULT)
+        if fault is None:
+            return _Recorded(body, finish)
+        if fault[0] == "drop":
+            _close(body)
+            finish(None)
+            sock = _socket(environ)
+            if sock is None:
+                raise ConnectionDropped("An injected fault dropped the connection without a response.")
+            _hang_up(sock)
+            start_response("503 Service Unavailable", [("Content-Length", "0")])
+            return []
+        return self._truncate(environ, body, response, start_response, fault[1], finish)
+
+    @staticmethod
+    def _truncate(environ, body, response, start_response, spec: dict, finish) -> Iterable[bytes]:
+        """Declare the whole body's length, send only part of it, then hang up."""
+        try:
+            data = b"".join(body)
+        finally:
+            _close(body)
+        keep = spec["bytes"] if "bytes" in spec else int(len(data) * spec["fraction"])
+        keep = min(keep, max(0, len(data) - 1))
+        headers = [(k, v) for k, v in response["headers"] if k.lower() not in ("content-length", "transfer-encoding")]
+        headers.append(("Content-Length", str(len(data))))
+        finish(int(response["status"].split(" ", 1)[0]))
+        start_response(response["status"], headers)
+        sock = _socket(environ)
+
+        def send():
+            yield data[:keep]
+            if sock is not None:
+                _hang_up(sock)
+
+        return send()

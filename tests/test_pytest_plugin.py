@@ -1,0 +1,100 @@
+"""The pytest plugin as a project using it runs it: a separate pytest process, in-process or remote gateway."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+from gateway.clock import Clock
+from gateway.oauth.accounts import AccountService
+from gateway.storage import open_store
+from gateway.storage.migrate import upgrade
+from tests.server import start
+
+INNER_TESTS = '''
+import json
+import urllib.request
+
+import pytest
+
+
+def call(gateway, creds, action):
+    token = gateway.token(creds)
+    request = urllib.request.Request(f"{gateway.url}/api/command?action={action}",
+                                     headers={"Authorization": f"Bearer {token}"})
+    try:
+        with urllib.request.urlopen(request) as response:
+            return response.status, response.read()
+    except urllib.error.HTTPError as error:
+        return error.code, error.read()
+
+
+def test_first_changes_everything(gateway):
+    creds = gateway.account("read_only")
+    rule = gateway.fault(action="get_api_info", error=503, account=creds)
+    assert rule["match"]["account"] == creds.client_id
+    assert call(gateway, creds, "get_api_info")[0] == 503
+    gateway.clock.advance(86400)
+    gateway.rate_limit(per_second=5)
+    assert [e["status"] for e in gateway.journal(action="get_api_info")] == [503]
+    LOAD
+
+
+def test_second_starts_clean(gateway):
+    assert gateway.faults() == []
+    assert abs(gateway.clock.now() - __import__("time").time()) < 60
+    assert gateway.journal() == []
+    creds = gateway.account("read_only")
+    status, body = call(gateway, creds, "get_connected_clients")
+    assert status == 200 and b"NAMESPACE" in body
+    assert CLIENTS_GONE
+'''
+
+
+def run_pytest(tmp_path, source: str, *args: str, conftest: str = "") -> subprocess.CompletedProcess:
+    (tmp_path / "test_inner.py").write_text(source)
+    (tmp_path / "conftest.py").write_text(conftest)
+    return subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *args], cwd=tmp_path,
+                          capture_output=True, text=True, timeout=120)
+
+
+def test_in_process_gateway_is_isolated_per_test(tmp_path):
+    source = (INNER_TESTS.replace("LOAD", textwrap.dedent('''
+        gateway.load_clients(appliances=[{"id": "6f1c2a9e-4b7d-4e1a-9c3f-2d5e8a7b1c00", "name": "a", "hostname": "a",
+                                          "public_hostname": "a"}],
+                             clients=[{"id": 5, "type": "push_agent", "hostname": "jp", "platform": "Linux",
+                                       "platform_id": "linux", "timezone_offset": 0, "connected_since": 1,
+                                       "name": "Jumpoint"}])''').strip().replace("\n", "\n    "))
+              .replace("NAMESPACE", "http://www.bomgar.com/namespaces/API/command")
+              .replace("CLIENTS_GONE", "b\"connected_push_agent\" not in body"))
+    conftest = 'import pytest\n\n@pytest.fixture(scope="session")\ndef gateway_config():\n    return {"NAMESPACE": "bomgar"}\n'
+    result = run_pytest(tmp_path, source, conftest=conftest)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "2 passed" in result.stdout
+
+
+@pytest.mark.e2e
+def test_a_running_gateway_through_its_admin_api(tmp_path):
+    url = f"sqlite:///{tmp_path / 'remote.db'}"
+    store = open_store(url)
+    upgrade(store)
+    admin = AccountService(store, Clock()).create("harness", "deny", admin=True)
+    store.close()
+    server = start({"GATEWAY_DATABASE_URL": url}, tmp_path / "gunicorn.log", workers=2)
+    try:
+        source = (INNER_TESTS.replace("LOAD", "with pytest.raises(NotImplementedError):\n        gateway.load_clients()")
+                  .replace("NAMESPACE", "https://www.beyondtrust.com/namespaces/API/command")
+                  .replace("CLIENTS_GONE", "True"))
+        inner = tmp_path / "inner"
+        inner.mkdir()
+        result = run_pytest(inner, source, "--gateway-url", server.url, "--gateway-admin",
+                            f"{admin.account.client_id}:{admin.client_secret}")
+        assert result.returncode == 0, result.stdout + result.stderr
+        assert "2 passed" in result.stdout
+        missing = run_pytest(inner, source, "--gateway-url", server.url)
+        assert missing.returncode != 0 and "--gateway-admin" in missing.stderr
+    finally:
+        server.stop()
