@@ -199,3 +199,17 @@ def cli(app):
         return result
 
     return run
+
+
+@pytest.fixture
+def stored_text(svc):
+    """stored_text() -> every row of every table as text, on either engine (to prove secrets never reach it)."""
+    from sqlalchemy import select
+
+    from gateway.storage.tables import metadata
+
+    def dump() -> str:
+        with svc.store.engine.connect() as conn:
+            return "\n".join(repr(tuple(row)) for table in metadata.sorted_tables for row in conn.execute(select(table)))
+
+    return dump
