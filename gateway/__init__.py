@@ -12,6 +12,8 @@ from . import http_errors
 from .clock import Clock
 from .admin import blueprint as admin_blueprint
 from .command.views import blueprint as command_blueprint
+from .inspect import representation
+from .inspect.feed import blueprint as feed_blueprint
 from .oauth import server as oauth_server
 from .oauth.accounts import AccountService
 from .oauth.bearer import Authenticator
@@ -36,12 +38,20 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.extensions["gateway"] = Services(
         store=store,
         clock=clock,
-        registry=Registry(store, clock, render=render_client),
+        registry=Registry(
+            store,
+            clock,
+            render=render_client,
+            describe=representation.change,
+            disconnected_retention=app.config["DISCONNECTED_RETENTION"],
+            keep_changes=app.config["CHANGES_KEEP"],
+        ),
         accounts=accounts,
         authenticate=Authenticator(accounts),
     )
     oauth_server.init_app(app, accounts)
     app.register_blueprint(command_blueprint)
     app.register_blueprint(admin_blueprint)
+    app.register_blueprint(feed_blueprint)
     http_errors.init_app(app)
     return app

@@ -37,6 +37,14 @@ DEFAULTS: dict[str, Any] = {
     "ADMIN_ENABLED": True,
     # SQLite busy timeout in milliseconds, shared by every worker.
     "SQLITE_BUSY_TIMEOUT_MS": 10000,
+    # Seconds a disconnected client stays in the registry (history) before writes purge it.
+    "DISCONNECTED_RETENTION": 86400,
+    # Newest entries kept in the change log (the live event stream reads it).
+    "CHANGES_KEEP": 100_000,
+    # Largest body of the feed's batch and XML import routes, in bytes (other routes: 1 MiB).
+    "FEED_MAX_BODY": 16 << 20,
+    # Where named fixtures (reset, clients load NAME) are looked up; empty: the project's examples/.
+    "FIXTURES_DIR": "",
 }
 
 
@@ -68,7 +76,8 @@ def load(app_config: dict, overrides: Mapping[str, Any] | None = None) -> None:
     if overrides:
         app_config.update(overrides)
     app_config["NAMESPACE_URI"] = resolve_namespace(app_config["NAMESPACE"])
-    for key in ("TOKEN_LIFETIME", "TOKEN_CAP", "SQLITE_BUSY_TIMEOUT_MS"):
+    for key in ("TOKEN_LIFETIME", "TOKEN_CAP", "SQLITE_BUSY_TIMEOUT_MS", "DISCONNECTED_RETENTION", "CHANGES_KEEP",
+                "FEED_MAX_BODY"):
         try:
             app_config[key] = int(app_config[key])
         except (TypeError, ValueError):

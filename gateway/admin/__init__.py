@@ -26,3 +26,6 @@ def index():
     """What the admin surface offers (each control module registers its routes on this blueprint)."""
     rules = sorted({r.rule for r in current_app.url_map.iter_rules() if r.endpoint.startswith("admin.")})
     return {"endpoints": rules}
+
+
+from . import reset  # noqa: E402,F401 - registers the reset routes on the blueprint
