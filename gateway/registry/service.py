@@ -143,9 +143,12 @@ class Registry:
         return self.store.upsert_appliances(appliances)
 
     def prepare(self, appliances: Sequence[Appliance], clients: Sequence[Client]) -> Population:
-        """Assign the ids clients lack (after the largest given, in order) and render every fragment."""
+        """Assign the ids clients lack (after the largest given, in order), fill times left out (now)
+        and render every fragment."""
+        now = self.clock.now_int()
         next_id = max((c.id for c in clients), default=0)
         for client in clients:
+            fill_defaults(Connect(client), now)
             if not client.id:
                 next_id += 1
                 client.id = next_id
