@@ -142,11 +142,12 @@ def _format(path: Path, fmt: str | None = None) -> str:
 
 
 def read(path: Path, fmt: str | None = None) -> Fixture:
+    fmt = _format(path, fmt)
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise FixtureError(str(path), [f"{path}: cannot be read ({exc})"]) from None
-    return parse(text, _format(path, fmt), str(path))
+    return parse(text, fmt, str(path))
 
 
 def document(appliances: list[Appliance], clients: list[Client]) -> dict:

@@ -639,22 +639,26 @@ class SQLStore:
         if key is None or row is None:
             raise NotFoundError(f"No connected client has id {client_id}.", details={"field": "id"})
         client = self._hydrate(conn, [row], with_events=False)[0]
-        recent = conn.execute(
-            select(t.events).where(t.events.c.client_key == key).order_by(t.events.c.seq.desc()).limit(EVENT_LOG_LIMIT)
-        ).all()
+        recent = conn.execute(self._recent_events(key)).all()
         client.events = [Event(ts=r.ts, text=r.text, kind=r.kind, seq=r.seq) for r in reversed(recent)]
         return client
+
+    @staticmethod
+    def _recent_events(client_key: int):
+        """The newest EVENT_LOG_LIMIT events of a client, newest first (an index range scan)."""
+        return (select(t.events).where(t.events.c.client_key == client_key)
+                .order_by(t.events.c.seq.desc()).limit(EVENT_LOG_LIMIT))
 
     def _lock_client(self, conn: SAConnection, client_key: int) -> None:
         """Serialise writes to one client (SQLite's write lock already does; PostgreSQL: FOR UPDATE)."""
 
     def _ensure_appliances(self, conn: SAConnection, connections: Sequence[Connection]) -> None:
         """Create a placeholder for every appliance a connection names that the registry does not know."""
-        wanted = {c.appliance_id for c in connections}
+        wanted = list(dict.fromkeys(c.appliance_id for c in connections))
         if not wanted:
             return
         known = set(conn.execute(select(t.appliances.c.id).where(t.appliances.c.id.in_(wanted))).scalars())
-        missing = sorted(wanted - known)
+        missing = [guid for guid in wanted if guid not in known]
         if missing:
             position = conn.execute(select(func.coalesce(func.max(t.appliances.c.position), -1))).scalar_one() + 1
             conn.execute(insert(t.appliances), [
