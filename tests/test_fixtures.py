@@ -252,3 +252,41 @@ def test_prepared_fixtures_are_reread_when_their_file_changes(app_config, tmp_pa
     os.utime(path, ns=(path.stat().st_atime_ns, path.stat().st_mtime_ns + 1_000_000))
     assert fixtures.reset(registry, "live", configured=str(tmp_path))["clients"] == 1
     app.extensions["gateway"].store.close()
+
+
+def test_a_reset_after_any_write_gives_back_the_fixture(client, admin, feed, svc, command):
+    """A reset to the fixture loaded last replaces only the clients written since: whatever the
+    writes were, the registry ends as a full reset leaves it."""
+    assert client.post("/api/v1/admin/reset", json={"fixture": "demo"}, headers=admin).status_code == 200
+    pristine = registry_document(svc)
+    xml = command("get_connected_clients", include_connections=1).data
+    reps = [c.id for c in svc.store.list_clients(ClientQuery()) if c.type.value == "representative"]
+    writes = [
+        ("post", "/api/v1/clients/1/events", {"text": "appended"}),
+        ("patch", "/api/v1/clients/2", {"hostname": "changed"}),
+        ("patch", "/api/v1/clients/3", {"connections": []}),
+        ("patch", f"/api/v1/clients/{reps[0]}", {"representative": {"support_session_lsids": []}}),
+        ("post", "/api/v1/clients/4/disconnect", {"reason": "test"}),
+        ("post", "/api/v1/clients", {"type": "push_agent", "id": 4, "hostname": "reused id", "platform": "p",
+                                     "platform_id": "p", "name": "n"}),
+        ("post", "/api/v1/clients", {"type": "push_agent", "hostname": "new", "platform": "p", "platform_id": "p",
+                                     "name": "n", "connections": [{"appliance_id": "11111111-2222-4333-8444-555555555555"}]}),
+        ("post", "/api/v1/batch", {"operations": [{"op": "disconnect", "id": 5}, {"op": "events", "id": 6,
+                                                                                  "events": [{"text": "x"}]}]}),
+    ]
+    for method, path, body in writes:
+        response = getattr(client, method)(path, json=body, headers=feed)
+        assert response.status_code in (200, 201), (path, response.get_json())
+    svc.registry.disconnected_retention = -1  # the next write purges the clients disconnected until now
+    later = client.post("/api/v1/clients/7/events", json={"text": "later"}, headers=feed)
+    assert later.status_code == 200, later.get_json()
+    assert svc.store.count_clients(connected=False) == 0
+    assert registry_document(svc) != pristine
+    assert client.post("/api/v1/admin/reset", json={"fixture": "demo"}, headers=admin).status_code == 200
+    assert registry_document(svc) == pristine
+    assert command("get_connected_clients", include_connections=1).data == xml
+    assert [c.kind for c in svc.registry.changes_after(0)] == ["reset"]
+    population = fixtures.prepared(svc.registry, "demo")
+    svc.store.reset(population.appliances, population.clients, population.fragments, drop_accounts=False,
+                    now=0, note={}, token=None)  # the full way
+    assert registry_document(svc) == pristine

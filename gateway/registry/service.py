@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
@@ -40,6 +41,8 @@ class Population:
     appliances: list[Appliance]
     clients: list[Client]
     fragments: list[tuple[bytes, bytes]]
+    #: Names the content: a reset to the population loaded last keeps the clients nothing wrote since.
+    token: str = ""
 
 
 def _no_payload(kind: str, client: Client, detail: object) -> dict:
@@ -152,11 +155,15 @@ class Registry:
             if not client.id:
                 next_id += 1
                 client.id = next_id
-        return Population(list(appliances), list(clients), [self.render(c) for c in clients])
+        fragments = [self.render(c) for c in clients]
+        digest = hashlib.sha256(repr((appliances, clients)).encode())
+        for brief, full in fragments:
+            digest.update(full)
+        return Population(list(appliances), list(clients), fragments, digest.hexdigest()[:32])
 
     def reset(self, population: Population, *, drop_accounts: bool = False, note: dict | None = None) -> None:
         """Replace the registry with a prepared population in one transaction (see Store.reset)."""
-        self.store.reset(population.appliances, population.clients, population.fragments,
+        self.store.reset(population.appliances, population.clients, population.fragments, token=population.token,
                          drop_accounts=drop_accounts, now=self.clock.now_int(), note=note or {})
 
     def changes_after(self, seq: int, limit: int = 1000) -> list[Change]:

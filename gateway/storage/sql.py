@@ -10,7 +10,7 @@ import json
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 
-from sqlalchemy import Engine, and_, delete, func, insert, select, update
+from sqlalchemy import Engine, and_, bindparam, delete, func, insert, select, update
 from sqlalchemy.engine import Connection as SAConnection
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.exc import InterfaceError as SAInterfaceError
@@ -93,8 +93,8 @@ class SQLStore:
     # ----------------------------------------------------------------------------------------
     def get_meta(self, name: str, default=None):
         with self._read() as conn:
-            value = conn.execute(select(t.meta.c.value).where(t.meta.c.name == name)).scalar()
-        return default if value is None else json.loads(value)
+            value = self._meta(conn, name)
+        return default if value is None else value
 
     def set_meta(self, name: str, value) -> None:
         with self._write() as conn:
@@ -350,6 +350,8 @@ class SQLStore:
             "disconnect_initiator": client.disconnect_initiator,
             "xml_brief": brief,
             "xml_full": full,
+            # Any write clears it: the row no longer is what a reset loaded (see reset).
+            "fixture_row": None,
         }
 
     def insert_clients(self, clients: Iterable[Client], render: Renderer) -> list[Client]:
@@ -375,22 +377,42 @@ class SQLStore:
             return out
 
     def reset(self, appliances: Sequence[Appliance], clients: Sequence[Client], fragments: Sequence[tuple[bytes, bytes]],
-              *, drop_accounts: bool, now: int, note: dict) -> None:
+              *, drop_accounts: bool, now: int, note: dict, token: str | None = None) -> None:
         """Replace the registry with a prepared population (ids given, fragments rendered), in one transaction.
 
         The change log restarts with one ``reset`` change (its ``seq`` keeps growing); new clients get
         ids after the largest one loaded. ``drop_accounts`` also deletes every API account and token.
+
+        With a ``token`` naming the population's content, a reset to the population loaded last only
+        replaces the clients written since: a loaded client keeps its ``fixture_row`` until any write
+        to its row (which every write makes through ``_client_values``) clears it.
         """
         with self._write() as conn:
-            self._clear_registry(conn)
+            for table in (t.appliances, t.changes):
+                conn.execute(delete(table))
             if drop_accounts:
                 conn.execute(delete(t.tokens))
                 conn.execute(delete(t.accounts))
             if appliances:
                 conn.execute(insert(t.appliances), [self._appliance_values(a) for a in appliances])
-            self._insert_clients(conn, list(clients), fragments=fragments)
+            kept: set[int] = set()
+            if token is not None and self._meta(conn, "fixture_token") == token:
+                conn.execute(delete(t.clients).where(t.clients.c.fixture_row.is_(None)))  # cascades
+                kept = set(conn.execute(select(t.clients.c.fixture_row)).scalars())
+            else:
+                for table in (t.events, t.connections, t.clients):
+                    conn.execute(delete(table))
+            rows = [i for i in range(len(clients)) if i not in kept]
+            self._insert_clients(conn, [clients[i] for i in rows], fragments=[fragments[i] for i in rows],
+                                 fixture_rows=rows)
+            self._set_meta(conn, "fixture_token", token)
             self._set_counter(conn, "client_id", max((c.id for c in clients), default=0))
             self._log_changes(conn, [(now, "reset", None, note)])
+
+    @staticmethod
+    def _meta(conn: SAConnection, name: str):
+        value = conn.execute(select(t.meta.c.value).where(t.meta.c.name == name)).scalar()
+        return None if value is None else json.loads(value)
 
     @staticmethod
     def _clear_registry(conn: SAConnection) -> None:
@@ -398,8 +420,10 @@ class SQLStore:
             conn.execute(delete(table))
 
     def _insert_clients(self, conn: SAConnection, out: list[Client], render: Renderer | None = None,
-                        fragments: Sequence[tuple[bytes, bytes]] | None = None) -> list[Client]:
-        """Bulk-insert clients (ids 0 get free ids first) with their connections and events."""
+                        fragments: Sequence[tuple[bytes, bytes]] | None = None,
+                        fixture_rows: Sequence[int] | None = None) -> list[Client]:
+        """Bulk-insert clients (ids 0 get free ids first) with their connections and events;
+        ``fixture_rows``: their positions in a reset's population (see reset)."""
         if not out:
             return out
         missing = [c for c in out if not c.id]
@@ -408,19 +432,41 @@ class SQLStore:
         if fragments is None:
             fragments = [render(client) for client in out]
         rows = [self._client_values(client, brief, full) for client, (brief, full) in zip(out, fragments)]
+        for row, fixture_row in zip(rows, fixture_rows or ()):
+            row["fixture_row"] = fixture_row
         try:
-            keys = conn.execute(
-                insert(t.clients).returning(t.clients.c.key, sort_by_parameter_order=True), rows
-            ).scalars().all()
+            self._bulk_insert(conn, t.clients, rows)
         except IntegrityError:
             ids = [c.id for c in out]
             clash = next((i for i in ids if ids.count(i) > 1), None) or ids[0]
             raise ConflictError(f"Client id {clash} is already connected.", details={"field": "id"}) from None
-        for client, key in zip(out, keys):
-            client.key = key
+        # Connected ids are unique (ux_clients_connected_id): they find the keys just assigned.
+        by_id = {c.id: c for c in out}
+        ids = list(by_id)
+        for start in range(0, len(ids), 500):
+            chunk = ids[start:start + 500]
+            for client_id, key in conn.execute(
+                select(t.clients.c.id, t.clients.c.key).where(t.clients.c.connected, t.clients.c.id.in_(chunk))
+            ):
+                by_id[client_id].key = key
         self._insert_connections(conn, [(c.key, c.connections) for c in out])
         self._insert_events(conn, [(c.key, e) for c in out for e in c.events])
         return out
+
+    @staticmethod
+    def _bulk_insert(conn: SAConnection, table, rows: list[dict]) -> None:
+        """executemany straight to the driver: the statement is compiled once for the engine and the
+        rows are not processed one by one (a reset inserts thousands of rows in a few milliseconds).
+        Values must already be what the driver takes (ints, str, bytes, bool, None)."""
+        if not rows:
+            return
+        compiled = insert(table).values({name: bindparam(name) for name in rows[0]}).compile(dialect=conn.dialect)
+        if compiled.positional:
+            order = compiled.positiontup
+            params = [tuple(row[name] for name in order) for row in rows]
+        else:
+            params = rows
+        conn.exec_driver_sql(str(compiled), params)
 
     @staticmethod
     def _insert_connections(conn: SAConnection, per_client: list[tuple[int, list[Connection]]]) -> None:
@@ -438,14 +484,12 @@ class SQLStore:
             for key, connections in per_client
             for position, c in enumerate(connections)
         ]
-        if rows:
-            conn.execute(insert(t.connections), rows)
+        SQLStore._bulk_insert(conn, t.connections, rows)
 
     @staticmethod
     def _insert_events(conn: SAConnection, events: list[tuple[int, Event]]) -> None:
-        if events:
-            conn.execute(insert(t.events), [{"client_key": key, "ts": e.ts, "kind": e.kind, "text": e.text}
-                                            for key, e in events])
+        SQLStore._bulk_insert(conn, t.events, [{"client_key": key, "ts": e.ts, "kind": e.kind, "text": e.text}
+                                               for key, e in events])
 
     def _free_ids(self, conn: SAConnection, count: int) -> list[int]:
         """Allocate ``count`` ids not held by a connected client (ids grow, as on the appliance)."""

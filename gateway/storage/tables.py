@@ -81,6 +81,8 @@ clients = Table(
     # The client's XML element, rendered at write time: without and with include_connections.
     Column("xml_brief", LargeBinary, nullable=False),
     Column("xml_full", LargeBinary, nullable=False),
+    # The client's position in the fixture the last reset loaded; NULL once anything wrote the row.
+    Column("fixture_row", Integer),
 )
 Index("ix_clients_connected_id", clients.c.connected, clients.c.id)
 # Disconnected clients older than GATEWAY_DISCONNECTED_RETENTION are purged during writes.

@@ -1,4 +1,5 @@
-"""The feed: the change log, UTC offsets kept from imported captures, the purge of old disconnected clients.
+"""The feed: the change log, UTC offsets kept from imported captures, the purge of old disconnected clients,
+the rows a reset may keep.
 
 Revision ID: 0003
 Revises: 0002
@@ -24,6 +25,7 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("clients") as batch:
         batch.add_column(sa.Column("connected_since_offset", sa.String(6)))
+        batch.add_column(sa.Column("fixture_row", sa.Integer))
     with op.batch_alter_table("connections") as batch:
         batch.add_column(sa.Column("connected_since_offset", sa.String(6)))
     op.create_index("ix_clients_disconnected_at", "clients", ["connected", "disconnected_at"])
@@ -34,5 +36,6 @@ def downgrade() -> None:
     with op.batch_alter_table("connections") as batch:
         batch.drop_column("connected_since_offset")
     with op.batch_alter_table("clients") as batch:
+        batch.drop_column("fixture_row")
         batch.drop_column("connected_since_offset")
     op.drop_table("changes")
