@@ -5,7 +5,7 @@
 Times POST /api/v1/admin/reset as a test suite calls it before every test (Flask test client, a
 real SQLite file in WAL mode with synchronous=FULL), in three situations:
 
-- after a test: the previous test disconnected, changed and appended events to 20 clients and
+- after a test: the previous test appended events to 20 clients, changed 20, disconnected 20 and
   connected 20 more (only those are replaced: the clients nothing wrote keep their rows);
 - unchanged: nothing happened since the last reset;
 - full: the registry held another fixture (every row is deleted and inserted again).
@@ -53,7 +53,7 @@ def main() -> None:
             return elapsed
 
         def a_test() -> None:
-            """What a test might do: touch 20 of the fixture's clients, connect 20 more."""
+            """What a test might do: write to 60 of the fixture's clients, connect 20 more."""
             for client_id in range(1, 61, 3):
                 client.post(f"/api/v1/clients/{client_id}/events", json={"text": "test event"}, headers=headers)
                 client.patch(f"/api/v1/clients/{client_id + 1}", json={"hostname": "changed"}, headers=headers)
