@@ -13,7 +13,7 @@ from gateway.cli import main
 from gateway.config import NAMESPACE_PRESETS
 from gateway.registry.model import ClientQuery
 from tests.conftest import ValidatingClient
-from tests.feeding import admin, bearer, feed, snapshot  # noqa: F401 - fixtures
+from tests.feeding import bearer, feed, snapshot  # noqa: F401 - fixtures
 from tests.xmlutil import canonical, parse
 
 CAPTURES = Path(__file__).parent / "captures"

@@ -6,8 +6,8 @@ import pytest
 
 from gateway.registry.model import ClientQuery
 from tests import populations
-from tests.feeding import admin, bearer, feed, snapshot  # noqa: F401 - fixtures
-from tests.xmlutil import children, local, parse
+from tests.feeding import bearer, feed, snapshot  # noqa: F401 - fixtures
+from tests.xmlutil import local, parse
 
 PRIMARY, TRAFFIC = populations.PRIMARY, populations.TRAFFIC
 

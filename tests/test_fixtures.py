@@ -13,22 +13,11 @@ from gateway.registry import fixtures
 from gateway.registry.model import ClientQuery
 from gateway.registry.writes import Connect
 from tests import populations
-from tests.feeding import admin, bearer, feed, snapshot  # noqa: F401 - fixtures
+from tests.feeding import admin, feed, snapshot  # noqa: F401 - fixtures
+from tests.test_cli import cli  # noqa: F401 - fixture
 from tests.xmlutil import parse
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
-
-
-@pytest.fixture
-def cli(app):
-    runner = app.test_cli_runner()
-
-    def run(*args: str, ok: bool = True):
-        result = runner.invoke(main, list(args), catch_exceptions=False)
-        assert (result.exit_code == 0) == ok, result.output
-        return result
-
-    return run
 
 
 def registry_document(svc) -> dict:

@@ -10,18 +10,18 @@ from marshmallow import Schema, ValidationError
 from ..errors import InvalidRequestError, UnsupportedMediaTypeError
 
 
-def problems(messages: Any, path: str = "") -> list[tuple[str, str]]:
+def all_problems(messages: Any, path: str = "") -> list[tuple[str, str]]:
     """Every (dotted.field.path, message) of marshmallow's nested error messages, in order."""
     if isinstance(messages, dict):
-        return [p for key, value in messages.items() for p in problems(value, f"{path}.{key}" if path else str(key))]
+        return [p for key, value in messages.items() for p in all_problems(value, f"{path}.{key}" if path else str(key))]
     if isinstance(messages, list) and messages:
-        return [p for item in messages for p in problems(item, path)]
+        return [p for item in messages for p in all_problems(item, path)]
     return [(path or "body", str(messages))]
 
 
 def first_problem(messages: Any) -> tuple[str, str]:
     """The first (dotted.field.path, message) of marshmallow's nested error messages."""
-    return problems(messages)[0]
+    return all_problems(messages)[0]
 
 
 def validation_error(exc: ValidationError) -> InvalidRequestError:

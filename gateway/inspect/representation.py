@@ -6,19 +6,15 @@ Plain dicts from domain objects; no Flask. Flags are JSON booleans; times are UN
 
 from __future__ import annotations
 
+from dataclasses import asdict
+
 from ..registry.model import Appliance, Client, ClientType, Connection, Event
 
 
 def connection_json(conn: Connection) -> dict:
-    out = {
-        "appliance_id": conn.appliance_id,
-        "purpose": conn.purpose,
-        "receive_traffic_node": conn.receive_traffic_node,
-        "connected_since": conn.connected_since,
-        "private_ip": conn.private_ip,
-    }
-    if conn.connected_since_offset:
-        out["connected_since_offset"] = conn.connected_since_offset
+    out = asdict(conn)
+    if not out["connected_since_offset"]:
+        del out["connected_since_offset"]
     return out
 
 
@@ -45,24 +41,7 @@ def client_json(client: Client, *, state: bool = True, events: list[Event] | Non
     if client.connected_since_offset:
         out["connected_since_offset"] = client.connected_since_offset
     if client.type is ClientType.REPRESENTATIVE:
-        rep = client.rep
-        out["representative"] = {
-            "user_id": rep.user_id,
-            "type": rep.type,
-            "username": rep.username,
-            "public_display_name": rep.public_display_name,
-            "private_display_name": rep.private_display_name,
-            "start_session_url": rep.start_session_url,
-            "presentation_count": rep.presentation_count,
-            "support_session_count": rep.support_session_count,
-            "showing_on_rep_list": rep.showing_on_rep_list,
-            "routing_idle": rep.routing_idle,
-            "routing_busy": rep.routing_busy,
-            "routing_enabled": rep.routing_enabled,
-            "routing_available": rep.routing_available,
-            "support_license": rep.support_license,
-            "support_session_lsids": list(rep.support_session_lsids),
-        }
+        out["representative"] = asdict(client.rep)
     else:
         out["name"] = client.name or ""
     if client.type is ClientType.SUPPORT_CUSTOMER:
@@ -81,23 +60,10 @@ def client_json(client: Client, *, state: bool = True, events: list[Event] | Non
 
 
 def appliance_json(appliance: Appliance) -> dict:
-    return {
-        "id": appliance.id,
-        "name": appliance.name,
-        "hostname": appliance.hostname,
-        "public_hostname": appliance.public_hostname,
-        "cluster_role": appliance.cluster_role,
-        "failover_role": appliance.failover_role,
-        "accepting_connections": appliance.accepting_connections,
-        "timezone_offset": appliance.timezone_offset,
-        "version": appliance.version,
-        "healthy": appliance.healthy,
-        "error_message": appliance.error_message,
-        "enabled_shared_ips": list(appliance.enabled_shared_ips),
-        "last_data_sync_time": appliance.last_data_sync_time,
-        "last_data_sync_status": appliance.last_data_sync_status,
-        "pinned_clients": appliance.pinned_clients,
-    }
+    """An appliance as the feed takes it (its position is its place in the list)."""
+    out = asdict(appliance)
+    del out["position"]
+    return out
 
 
 def change(kind: str, client: Client, detail: object) -> dict:

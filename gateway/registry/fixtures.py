@@ -19,7 +19,7 @@ import yaml
 from marshmallow import ValidationError
 
 from ..errors import GatewayError, NotFoundError
-from ..inspect.input import problems as schema_problems
+from ..inspect.input import all_problems
 from ..inspect.representation import appliance_json, client_json
 from ..inspect.schemas import FixtureSchema
 from . import demo
@@ -44,11 +44,11 @@ class FixtureError(GatewayError):
     status = 400
     code = "invalid_fixture"
 
-    def __init__(self, source: str, problems: list[str]):
+    def __init__(self, source: str, problems: list[str], field: str = "body"):
         shown = problems[:MAX_PROBLEMS]
         more = f"\n... and {len(problems) - len(shown)} more" if len(problems) > len(shown) else ""
         super().__init__(f"{source} cannot be loaded:\n" + "\n".join(shown) + more,
-                         details={"problems": shown, "field": shown[0].split(": ")[1] if shown else "body"})
+                         details={"problems": shown, "field": field})
         self.problems = problems
 
 
@@ -104,7 +104,11 @@ def parse(text: str, fmt: str, source: str) -> Fixture:
         except yaml.YAMLError:
             node = None
 
+    found: list[str] = []
+    first: list[str] = []
+
     def at(path: str, message: str) -> str:
+        first.append(path)
         line = _line_of(node, path)
         return f"{source}:{line if line is not None else '?'}: {path}: {message}"
 
@@ -113,8 +117,8 @@ def parse(text: str, fmt: str, source: str) -> Fixture:
     try:
         loaded = FixtureSchema().load(data)
     except ValidationError as exc:
-        raise FixtureError(source, [at(path, message) for path, message in schema_problems(exc.normalized_messages())]) from None
-    found: list[str] = []
+        found = [at(path, message) for path, message in all_problems(exc.normalized_messages())]
+        raise FixtureError(source, found, first[0]) from None
     appliance_ids = {a.id for a in loaded["appliances"]}
     seen: dict[int, int] = {}
     for index, client in enumerate(loaded["clients"]):
@@ -128,7 +132,7 @@ def parse(text: str, fmt: str, source: str) -> Fixture:
                 found.append(at(f"clients.{index}.connections.{position}.appliance_id",
                                 f"{conn.appliance_id} is not one of the fixture's appliances"))
     if found:
-        raise FixtureError(source, found)
+        raise FixtureError(source, found, first[0])
     for position, appliance in enumerate(loaded["appliances"]):
         appliance.position = position
     return Fixture(loaded["appliances"], loaded["clients"])

@@ -11,7 +11,7 @@ from ..clock import Clock
 from ..errors import GatewayError
 from ..storage.interface import Describer, Renderer, Store
 from .model import CLIENT_TYPES, PINNED_CLIENT, Appliance, Change, Client, ClientQuery, ClientType
-from .writes import Connect, Operation, at_operation, check, fill_defaults
+from .writes import Connect, Operation, at_operation, fill_defaults, prepare
 
 
 @dataclass
@@ -127,14 +127,7 @@ class Registry:
         """
         now = self.clock.now_int()
         try:
-            for index, op in enumerate(ops):
-                fill_defaults(op, now)
-                if isinstance(op, Connect):
-                    try:
-                        check(op.client)
-                    except GatewayError as exc:
-                        exc.operation = index
-                        raise
+            prepare(ops, now)
             return self.store.apply_writes(ops, self.render, self.describe, now=now,
                                            purge_before=now - self.disconnected_retention, keep_changes=self.keep_changes)
         except GatewayError as exc:

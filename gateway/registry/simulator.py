@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import itertools
 import json
-import random
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 

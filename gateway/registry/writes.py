@@ -87,6 +87,19 @@ def fill_defaults(op: Operation, now: int) -> None:
         op.ts = now
 
 
+def prepare(ops: list[Operation], now: int) -> None:
+    """Fill the times left out and check every client to connect; an error carries ``operation``
+    (the index of the operation it is about), as the store's errors do."""
+    for index, op in enumerate(ops):
+        fill_defaults(op, now)
+        if isinstance(op, Connect):
+            try:
+                check(op.client)
+            except GatewayError as exc:
+                exc.operation = index
+                raise
+
+
 def problems(client: Client) -> list[Problem]:
     """What makes a client inconsistent (the feed, fixtures and imports refuse such a client)."""
     found: list[Problem] = []

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import asdict
 
 from sqlalchemy import Engine, and_, bindparam, delete, func, insert, select, update
 from sqlalchemy.engine import Connection as SAConnection
@@ -305,23 +306,8 @@ class SQLStore:
     @staticmethod
     def _details(client: Client) -> str:
         if client.type is ClientType.REPRESENTATIVE:
-            rep = client.rep
-            details = {
-                "user_id": rep.user_id,
-                "type": rep.type,
-                "public_display_name": rep.public_display_name,
-                "private_display_name": rep.private_display_name,
-                "start_session_url": rep.start_session_url,
-                "presentation_count": rep.presentation_count,
-                "support_session_count": rep.support_session_count,
-                "showing_on_rep_list": rep.showing_on_rep_list,
-                "routing_idle": rep.routing_idle,
-                "routing_busy": rep.routing_busy,
-                "routing_enabled": rep.routing_enabled,
-                "routing_available": rep.routing_available,
-                "support_license": rep.support_license,
-                "support_session_lsids": rep.support_session_lsids,
-            }
+            details = asdict(client.rep)
+            del details["username"]  # a column of its own
         elif client.type is ClientType.SUPPORT_CUSTOMER:
             details = {"non_interactive": client.non_interactive, "lsid": client.lsid}
         else:
