@@ -156,6 +156,8 @@ def _every_type() -> str:
      "connected_since", "another instant"),
     (lambda x: x.replace("2026-09-21T14:03:20+00:00", "2026-09-21T14:03:20.000+00:00", 1),
      "client_connection/connected_since", "YYYY-MM-DDTHH:MM:SS"),
+    (lambda x: x.replace("2026-09-21T14:03:20+00:00", "9999-12-31T23:59:59-14:00", 1),
+     "client_connection/connected_since", "out of range"),
     (lambda x: x.replace('<connected_presentation_attendee id="9">', '<connected_presentation_attendee id="8">'),
      "id", "listed twice"),
     (lambda x: x.replace("<support_session_count>2</support_session_count>", "<support_session_count>3</support_session_count>"),

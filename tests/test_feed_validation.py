@@ -130,6 +130,8 @@ def test_bad_writes_to_a_client_name_the_field(client, feed, svc, route, body, f
     (b"[1, 2]", "application/json", 400),
     (b"null", "application/json", 400),
     (b"\xff\xfe", "application/json", 400),
+    (b"[" * 500_000, "application/json", 400),
+    (b'{"a": ' * 100_000, "application/json", 400),
     (b"type=representative", "application/x-www-form-urlencoded", 415),
     (b"{}", "text/plain", 415),
 ])
@@ -202,3 +204,20 @@ def test_random_json_never_writes_nor_fails_badly(client, feed, svc, route, body
         (response.status_code == 404 and route.startswith("/api/v1/clients/1")), response.get_json()
     assert response.get_json()["details"]["field"]
     assert snapshot(svc) == before
+
+
+@pytest.mark.parametrize("path", ["/api/v1/clients/0/events", "/api/v1/clients/2147483648/events",
+                                  "/api/v1/clients/99999999999999999999999/events", "/api/v1/clients/-1/events",
+                                  "/api/v1/clients/1.5/events", "/api/v1/clients/x/events"])
+def test_ids_in_paths_out_of_range_are_404(client, feed, svc, path):
+    client.post("/api/v1/clients", json=named_body("push_agent"), headers=feed)
+    before = snapshot(svc)
+    response = client.post(path, json={"text": "x"}, headers=feed)
+    assert response.status_code == 404 and response.mimetype == "application/json"
+    assert snapshot(svc) == before
+
+
+@pytest.mark.parametrize("path", ["/oauth2/token", "/api/v1/clients", "/api/v1/batch", "/api/v1/admin/reset"])
+def test_json_nested_deeper_than_the_decoder_goes_is_a_400(client, feed, path):
+    response = client.post(path, data=b"[" * 500_000, content_type="application/json", headers=feed)
+    assert response.status_code in (400, 403) and response.get_json()["error"] != "server_error"

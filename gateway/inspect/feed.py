@@ -51,19 +51,19 @@ def connect():
     return _client(_apply_one(Connect(json_body(ClientSchema()))), 201)
 
 
-@blueprint.route("/clients/<int:client_id>", methods=["PATCH"])
+@blueprint.route("/clients/<int(min=1, max=2147483647):client_id>", methods=["PATCH"])
 @requires(FEED)
 def update(client_id: int):
     return _client(_apply_one(Update(client_id, json_body(update_schema()))))
 
 
-@blueprint.route("/clients/<int:client_id>/events", methods=["POST"])
+@blueprint.route("/clients/<int(min=1, max=2147483647):client_id>/events", methods=["POST"])
 @requires(FEED)
 def append_events(client_id: int):
     return _client(_apply_one(AppendEvents(client_id, json_body(EventsSchema())["events"])))
 
 
-@blueprint.route("/clients/<int:client_id>/disconnect", methods=["POST"])
+@blueprint.route("/clients/<int(min=1, max=2147483647):client_id>/disconnect", methods=["POST"])
 @requires(FEED)
 def disconnect(client_id: int):
     args = json_body(DisconnectSchema(), optional=True)

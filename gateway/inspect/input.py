@@ -39,7 +39,10 @@ def json_body(schema: Schema, *, optional: bool = False) -> Any:
     else:
         if not request.is_json:
             raise UnsupportedMediaTypeError("Send a JSON body with Content-Type: application/json.")
-        data = request.get_json(silent=True)
+        try:
+            data = request.get_json(silent=True)
+        except RecursionError:
+            raise InvalidRequestError("The body nests too deeply.", details={"field": "body"}) from None
         if data is None:
             raise InvalidRequestError("The body is not valid JSON.", details={"field": "body"})
     try:
