@@ -14,6 +14,8 @@ from .admin import blueprint as admin_blueprint
 from .controls import Controls
 from .controls import hooks as controls_hooks
 from .command.views import blueprint as command_blueprint
+from .inspect import representation
+from .inspect.feed import blueprint as feed_blueprint
 from .oauth import server as oauth_server
 from .oauth.accounts import AccountService
 from .registry.service import Registry
@@ -44,7 +46,14 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.extensions["gateway"] = Services(
         store=store,
         clock=clock,
-        registry=Registry(store, clock, render=render_client),
+        registry=Registry(
+            store,
+            clock,
+            render=render_client,
+            describe=representation.change,
+            disconnected_retention=app.config["DISCONNECTED_RETENTION"],
+            keep_changes=app.config["CHANGES_KEEP"],
+        ),
         accounts=accounts,
         authenticate=controls_hooks.ControlledAuthenticator(accounts, controls),
         controls=controls,
@@ -54,6 +63,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     oauth_server.init_app(app, accounts)
     app.register_blueprint(command_blueprint)
     app.register_blueprint(admin_blueprint)
+    app.register_blueprint(feed_blueprint)
     http_errors.init_app(app)
     return app
 

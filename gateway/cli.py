@@ -1,4 +1,5 @@
-"""The ``gateway`` command (Flask's click integration): database, demo data, API accounts, TLS."""
+"""The ``gateway`` command (Flask's click integration): database, demo data, fixtures and captures,
+reset, the simulator, API accounts, TLS."""
 
 from __future__ import annotations
 
@@ -17,6 +18,9 @@ from .oauth.accounts import Credentials
 from .oauth.models import COMMAND_PERMISSIONS
 from .oauth.secrets import verify_secret
 from .registry import demo as demo_population
+from .registry import fixtures
+from .registry.model import ClientQuery
+from .registry.writes import Connect
 from .services import services
 from .storage import migrate
 
@@ -96,6 +100,156 @@ def demo_load(replace: bool, seed: int) -> None:
         counts[client.type.value] = counts.get(client.type.value, 0) + 1
     summary = ", ".join(f"{n} {t}" for t, n in counts.items())
     click.echo(f"Loaded {len(appliances)} appliances and {len(clients)} clients ({summary}).")
+
+
+# --------------------------------------------------------------------------------------------
+@main.group()
+def clients() -> None:
+    """The registry's clients: fixture files (YAML, JSON) and captures of real appliances."""
+
+
+FORMAT = click.option("--format", "fmt", type=click.Choice(["yaml", "json"]),
+                      help="File format (default: from the file name).")
+
+
+@clients.command("load")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--merge", is_flag=True,
+              help="Connect the fixture's clients beside the current ones (default: the fixture replaces the registry).")
+@FORMAT
+@with_appcontext
+def clients_load(file: Path, merge: bool, fmt: str | None) -> None:
+    """Load a fixture file, validated whole before anything is written (API accounts stay)."""
+    registry = services().registry
+    try:
+        fixture = fixtures.read(file, fmt)
+        if merge:
+            try:
+                registry.apply([Connect(c) for c in fixture.clients])
+            except GatewayError as exc:
+                index = getattr(exc, "operation", None)
+                _fail(f"{file}: clients.{index}: {exc.message}" if index is not None else exc.message)
+            registry.upsert_appliances(fixture.appliances)
+        else:
+            registry.reset(registry.prepare(fixture.appliances, fixture.clients), note={"source": str(file)})
+    except GatewayError as exc:
+        _fail(exc.message)
+    verb = "Added" if merge else "Loaded"
+    click.echo(f"{verb} {len(fixture.appliances)} appliances and {len(fixture.clients)} clients from {file}.")
+
+
+@clients.command("dump")
+@click.argument("file", type=click.Path(dir_okay=False, allow_dash=True))
+@FORMAT
+@with_appcontext
+def clients_dump(file: str, fmt: str | None) -> None:
+    """Write the appliances and connected clients as a fixture ("-": standard output, YAML unless --format)."""
+    svc = services()
+    appliances, connected = svc.registry.appliances(), svc.store.list_clients(ClientQuery(), with_events=True)
+    try:
+        if file == "-":
+            click.echo(fixtures.dumps(appliances, connected, fmt or "yaml"), nl=False)
+            return
+        fixtures.write(Path(file), appliances, connected, fmt)
+    except GatewayError as exc:
+        _fail(exc.message)
+    click.echo(f"Wrote {len(appliances)} appliances and {len(connected)} clients to {file}.")
+
+
+@clients.command("import-xml")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--merge", is_flag=True, help="Connect the captured clients beside the current ones "
+                                            "(default: they replace the registry's clients; appliances stay).")
+@with_appcontext
+def clients_import_xml(file: Path, merge: bool) -> None:
+    """Import a get_connected_clients capture of a real appliance (include_connections=1, any namespace)."""
+    from .registry.imports import import_capture
+
+    try:
+        result = import_capture(services().registry, file.read_bytes(), replace=not merge,
+                                max_bytes=current_app.config["FEED_MAX_BODY"])
+    except GatewayError as exc:
+        _fail(f"{file}: {exc.message}")
+    created = f"; placeholder appliances for {', '.join(result.appliances_created)}" if result.appliances_created else ""
+    click.echo(f"Imported {result.clients} clients from {file} ({result.namespace}){created}.")
+
+
+# --------------------------------------------------------------------------------------------
+@main.group()
+def registry() -> None:
+    """Reset and seed the registry (for tests)."""
+
+
+@registry.command("reset")
+@click.option("--fixture", default="empty", show_default=True, help="A named fixture (see `gateway registry fixtures`).")
+@click.option("--drop-accounts", is_flag=True, help="Also delete every API account and token.")
+@with_appcontext
+def registry_reset(fixture: str, drop_accounts: bool) -> None:
+    """Clear the registry and load a named fixture, in one transaction."""
+    try:
+        result = fixtures.reset(services().registry, fixture, drop_accounts=drop_accounts,
+                                configured=current_app.config["FIXTURES_DIR"])
+    except GatewayError as exc:
+        _fail(exc.message)
+    click.echo(f"Reset the registry to fixture {fixture!r}: {result['appliances']} appliances, "
+               f"{result['clients']} clients; API accounts {result['accounts']}.")
+
+
+@registry.command("fixtures")
+@with_appcontext
+def registry_fixtures() -> None:
+    """List the named fixtures."""
+    for name in fixtures.names(current_app.config["FIXTURES_DIR"]):
+        click.echo(name)
+
+
+# --------------------------------------------------------------------------------------------
+@main.command("simulate")
+@click.option("--seed", default=1, show_default=True, help="Same seed, start and rate: the same writes.")
+@click.option("--rate", default=5.0, show_default=True, type=click.FloatRange(min=0.001),
+              help="Steps per second (each step is one feed batch).")
+@click.option("--steps", type=click.IntRange(min=1), help="Stop after this many steps.")
+@click.option("--duration", type=click.FloatRange(min=0), help="Stop after this many simulated seconds.")
+@click.option("--start", type=int, help="Simulated time of the first step, UNIX seconds (default: now).")
+@click.option("--fast", is_flag=True, help="Do not wait between steps (the simulated times stay the same).")
+@click.option("--url", help="A remote gateway to feed over HTTP (default: this gateway's database).")
+@click.option("--client-id", envvar="GATEWAY_FEED_CLIENT_ID", help="Feed account for --url [env GATEWAY_FEED_CLIENT_ID].")
+@click.option("--client-secret", envvar="GATEWAY_FEED_CLIENT_SECRET",
+              help="Its secret [env GATEWAY_FEED_CLIENT_SECRET].")
+@click.option("--quiet", is_flag=True, help="Only print the summary.")
+@with_appcontext
+def simulate(seed: int, rate: float, steps: int | None, duration: float | None, start: int | None, fast: bool,
+             url: str | None, client_id: str | None, client_secret: str | None, quiet: bool) -> None:
+    """Drive realistic churn: representatives log in and out, customers queue and join sessions,
+    attendees watch presentations, Jumpoints stay up, traffic nodes fail."""
+    from .registry.simulator import Simulator
+    from .registry.sinks import HttpSink, LocalSink, SimulationError, run
+
+    svc = services()
+    if url:
+        if not (client_id and client_secret):
+            _fail("--url needs --client-id and --client-secret of an account with the feed permission.")
+        sink = HttpSink(url, client_id, client_secret)
+    else:
+        sink = LocalSink(svc.registry)
+    start = svc.clock.now_int() if start is None else start
+    if duration is not None:
+        steps = max(1, int(duration * rate)) if steps is None else min(steps, max(1, int(duration * rate)))
+
+    def report(step, counts) -> None:
+        if not quiet:
+            click.echo(f"{step.number:>6} {step.ts} {step.action:<18} {len(step.operations)} operation(s)")
+
+    try:
+        counts = run(Simulator(seed, start, rate), sink, steps=steps, pace=not fast, report=report)
+    except SimulationError as exc:
+        _fail(str(exc))
+    except KeyboardInterrupt:
+        click.echo("Interrupted.")
+        return
+    operations = counts.pop("operations", 0)
+    done = ", ".join(f"{n} {action}" for action, n in sorted(counts.items()))
+    click.echo(f"Simulated {sum(counts.values())} steps ({operations} feed operations): {done}.")
 
 
 # --------------------------------------------------------------------------------------------

@@ -55,6 +55,14 @@ DEFAULTS: dict[str, Any] = {
     "REQUEST_LOG": True,
     # Serve Prometheus metrics at /metrics.
     "METRICS": True,
+    # Seconds a disconnected client stays in the registry (history) before writes purge it.
+    "DISCONNECTED_RETENTION": 86400,
+    # Newest entries kept in the change log (the live event stream reads it).
+    "CHANGES_KEEP": 100_000,
+    # Largest body of the feed's batch and XML import routes, in bytes (other routes: 1 MiB).
+    "FEED_MAX_BODY": 16 << 20,
+    # Where named fixtures (reset, clients load NAME) are looked up; empty: the project's examples/.
+    "FIXTURES_DIR": "",
 }
 
 #: Settings that are switches: true/false, 1/0, yes/no, on/off.
@@ -104,7 +112,8 @@ def load(app_config: dict, overrides: Mapping[str, Any] | None = None) -> None:
     for key in BOOLEAN_SETTINGS:
         app_config[key] = boolean(key, app_config[key])
     for key in ("TOKEN_LIFETIME", "TOKEN_CAP", "SQLITE_BUSY_TIMEOUT_MS", "DB_POOL_SIZE", "DB_TIMEOUT", "DB_STATEMENT_TIMEOUT",
-                "JOURNAL_MAX_ENTRIES", "RATE_LIMIT_PER_SECOND", "RATE_LIMIT_PER_HOUR"):
+                "JOURNAL_MAX_ENTRIES", "RATE_LIMIT_PER_SECOND", "RATE_LIMIT_PER_HOUR", "DISCONNECTED_RETENTION",
+                "CHANGES_KEEP", "FEED_MAX_BODY"):
         try:
             app_config[key] = int(app_config[key])
         except (TypeError, ValueError):

@@ -12,12 +12,15 @@ class GatewayError(Exception):
     status = 500
     code = "server_error"
 
-    def __init__(self, message: str, *, status: int | None = None, headers: dict | None = None):
+    def __init__(self, message: str, *, status: int | None = None, headers: dict | None = None,
+                 details: dict | None = None):
         super().__init__(message)
         self.message = message
         if status is not None:
             self.status = status
         self.headers = headers or {}
+        #: Machine-readable context for the JSON faces, e.g. ``{"field": "id"}``.
+        self.details = details or {}
 
 
 class InvalidRequestError(GatewayError):
@@ -25,10 +28,6 @@ class InvalidRequestError(GatewayError):
 
     status = 400
     code = "invalid_request"
-
-    def __init__(self, message: str, *, details: dict | None = None, **kwargs):
-        super().__init__(message, **kwargs)
-        self.details = details or {}
 
 
 class ParameterError(GatewayError):

@@ -29,4 +29,4 @@ def index():
 
 
 # Route modules register on ``blueprint`` when imported.
-from . import accounts, controls  # noqa: E402,F401
+from . import accounts, controls, reset  # noqa: E402,F401

@@ -10,28 +10,41 @@ from marshmallow import Schema, ValidationError
 from ..errors import InvalidRequestError, UnsupportedMediaTypeError
 
 
-def _first_problem(messages: Any, path: str = "") -> tuple[str, str]:
-    """The first (dotted.field.path, message) of marshmallow's nested error messages."""
+def all_problems(messages: Any, path: str = "") -> list[tuple[str, str]]:
+    """Every (dotted.field.path, message) of marshmallow's nested error messages, in order."""
     if isinstance(messages, dict):
-        key, value = next(iter(messages.items()))
-        return _first_problem(value, f"{path}.{key}" if path else str(key))
+        return [p for key, value in messages.items() for p in all_problems(value, f"{path}.{key}" if path else str(key))]
     if isinstance(messages, list) and messages:
-        return _first_problem(messages[0], path)
-    return path or "body", str(messages)
+        return [p for item in messages for p in all_problems(item, path)]
+    return [(path or "body", str(messages))]
+
+
+def first_problem(messages: Any) -> tuple[str, str]:
+    """The first (dotted.field.path, message) of marshmallow's nested error messages."""
+    return all_problems(messages)[0]
 
 
 def validation_error(exc: ValidationError) -> InvalidRequestError:
-    field, message = _first_problem(exc.normalized_messages())
+    field, message = first_problem(exc.normalized_messages())
     return InvalidRequestError(f"{field}: {message}", details={"field": field, "errors": exc.normalized_messages()})
 
 
-def json_body(schema: Schema) -> Any:
-    """The request's JSON body loaded by ``schema``; 415 if it is not JSON, 400 naming the field if invalid."""
-    if not request.is_json:
-        raise UnsupportedMediaTypeError("Send a JSON body with Content-Type: application/json.")
-    data = request.get_json(silent=True)
-    if data is None:
-        raise InvalidRequestError("The body is not valid JSON.", details={"field": "body"})
+def json_body(schema: Schema, *, optional: bool = False) -> Any:
+    """The request's JSON body loaded by ``schema``; 415 if it is not JSON, 400 naming the field if invalid.
+
+    With ``optional``, a request without a body loads as an empty object (every field's default).
+    """
+    if optional and not request.content_length and not request.headers.get("Transfer-Encoding"):
+        data = {}
+    else:
+        if not request.is_json:
+            raise UnsupportedMediaTypeError("Send a JSON body with Content-Type: application/json.")
+        try:
+            data = request.get_json(silent=True)
+        except RecursionError:
+            raise InvalidRequestError("The body nests too deeply.", details={"field": "body"}) from None
+        if data is None:
+            raise InvalidRequestError("The body is not valid JSON.", details={"field": "body"})
     try:
         return schema.load(data)
     except ValidationError as exc:

@@ -52,7 +52,10 @@ class TokenRequest(FlaskOAuth2Request):
     def __init__(self, request):
         super().__init__(request)
         if request.is_json and request.content_length:
-            body = request.get_json(silent=True)
+            try:
+                body = request.get_json(silent=True)
+            except RecursionError:  # nested deeper than the JSON decoder goes
+                body = None
             if not isinstance(body, dict):
                 raise InvalidRequestError("The JSON body must be an object, for example {'grant_type': 'client_credentials'}.")
             self.payload = _JsonPayload(request, body)

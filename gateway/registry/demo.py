@@ -51,7 +51,9 @@ class DemoSize:
     push_agents: int = 9
 
 
-class _Generator:
+class Generator:
+    """The vocabulary of realistic clients (people, hosts, lsids, appliance connections), from one seeded RNG."""
+
     def __init__(self, seed: int, now: int):
         self.rng = random.Random(seed)
         self.now = now
@@ -162,7 +164,7 @@ class _Generator:
 
 def build(now: int, seed: int = 2026, size: DemoSize = DemoSize()) -> tuple[list[Appliance], list[Client]]:
     """The demo appliances and clients (ids left 0: the store assigns them)."""
-    g = _Generator(seed, now)
+    g = Generator(seed, now)
     rng = g.rng
     appliances = g.appliances()
     host = appliances[0].public_hostname

@@ -60,6 +60,8 @@ class Connection:
     receive_traffic_node: bool = False
     connected_since: int = 0
     private_ip: str = ""
+    #: The UTC offset ``connected_since`` is written with (``-05:00``, ``Z``); None: ``+00:00``.
+    connected_since_offset: str | None = None
 
 
 @dataclass
@@ -107,6 +109,8 @@ class Client:
     lsid: str | None = None
     #: representative only.
     rep: RepresentativeInfo | None = None
+    #: The UTC offset ``connected_since`` is written with (``-05:00``, ``Z``); None: ``+00:00``.
+    connected_since_offset: str | None = None
     connections: list[Connection] = field(default_factory=list)
     #: Most recent events, oldest first; the store keeps the whole history.
     events: list[Event] = field(default_factory=list)
@@ -129,6 +133,21 @@ class Client:
 
     def recent_events(self) -> list[Event]:
         return self.events[-EVENT_LOG_LIMIT:]
+
+
+#: What a change of the registry was (the ``changes`` log, read by live event streams).
+CHANGE_KINDS = ("connect", "update", "event", "disconnect", "reset")
+
+
+@dataclass
+class Change:
+    """One accepted write, in commit order: ``seq`` only grows, also across resets."""
+
+    seq: int
+    ts: int
+    kind: str  # one of CHANGE_KINDS
+    client_id: int | None  # None for a reset
+    payload: dict
 
 
 @dataclass(frozen=True)

@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
+import hashlib
 import uuid
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 
 from ..clock import Clock
-from ..storage.interface import Store
-from .model import CLIENT_TYPES, PINNED_CLIENT, Appliance, Client, ClientQuery, ClientType
-
-Renderer = Callable[[Client], tuple[bytes, bytes]]
+from ..errors import GatewayError
+from ..storage.interface import Describer, Renderer, Store
+from .model import CLIENT_TYPES, PINNED_CLIENT, Appliance, Change, Client, ClientQuery, ClientType
+from .writes import Connect, Operation, at_operation, fill_defaults, prepare
 
 
 @dataclass
@@ -33,11 +34,33 @@ class LoggedInRep:
     client: Client
 
 
+@dataclass
+class Population:
+    """A population ready to load: ids assigned, fragments rendered (a reset reuses it as it is)."""
+
+    appliances: list[Appliance]
+    clients: list[Client]
+    fragments: list[tuple[bytes, bytes]]
+    #: Names the content: a reset to the population loaded last keeps the clients nothing wrote since.
+    token: str = ""
+
+
+def _no_payload(kind: str, client: Client, detail: object) -> dict:
+    return {}
+
+
 class Registry:
-    def __init__(self, store: Store, clock: Clock, render: Renderer):
+    """``render`` gives a client's XML fragments, ``describe`` the JSON payload of a change-log entry
+    (the app passes gateway.inspect.representation.change)."""
+
+    def __init__(self, store: Store, clock: Clock, render: Renderer, describe: Describer = _no_payload, *,
+                 disconnected_retention: int = 86400, keep_changes: int = 100_000):
         self.store = store
         self.clock = clock
         self.render = render
+        self.describe = describe
+        self.disconnected_retention = disconnected_retention
+        self.keep_changes = keep_changes
 
     # --- command API reads --------------------------------------------------------------------
     def fragments(self, query: ClientQuery) -> Iterator[bytes]:
@@ -95,7 +118,49 @@ class Registry:
 
     # --- writes -------------------------------------------------------------------------------
     def replace_population(self, appliances: Sequence[Appliance], clients: Sequence[Client]) -> list[Client]:
-        return self.store.replace_population(appliances, clients, self.render)
+        return self.store.replace_population(appliances, clients, self.render, now=self.clock.now_int())
+
+    def apply(self, ops: Sequence[Operation], *, batch: bool = False) -> list[Client]:
+        """Apply feed operations in one transaction (all or nothing), durable when this returns.
+
+        Times left out are now; with ``batch`` an error names ``operations.N.field``.
+        """
+        now = self.clock.now_int()
+        try:
+            prepare(ops, now)
+            return self.store.apply_writes(ops, self.render, self.describe, now=now,
+                                           purge_before=now - self.disconnected_retention, keep_changes=self.keep_changes)
+        except GatewayError as exc:
+            if batch and getattr(exc, "operation", None) is not None:
+                raise at_operation(exc, exc.operation) from None
+            raise
+
+    def upsert_appliances(self, appliances: Sequence[Appliance]) -> list[bool]:
+        return self.store.upsert_appliances(appliances)
+
+    def prepare(self, appliances: Sequence[Appliance], clients: Sequence[Client]) -> Population:
+        """Assign the ids clients lack (after the largest given, in order), fill times left out (now)
+        and render every fragment."""
+        now = self.clock.now_int()
+        next_id = max((c.id for c in clients), default=0)
+        for client in clients:
+            fill_defaults(Connect(client), now)
+            if not client.id:
+                next_id += 1
+                client.id = next_id
+        fragments = [self.render(c) for c in clients]
+        digest = hashlib.sha256(repr((appliances, clients)).encode())
+        for brief, full in fragments:
+            digest.update(full)
+        return Population(list(appliances), list(clients), fragments, digest.hexdigest()[:32])
+
+    def reset(self, population: Population, *, drop_accounts: bool = False, note: dict | None = None) -> None:
+        """Replace the registry with a prepared population in one transaction (see Store.reset)."""
+        self.store.reset(population.appliances, population.clients, population.fragments, token=population.token,
+                         drop_accounts=drop_accounts, now=self.clock.now_int(), note=note or {})
+
+    def changes_after(self, seq: int, limit: int = 1000) -> list[Change]:
+        return self.store.changes_after(seq, limit)
 
     def count(self) -> int:
         return self.store.count_clients()

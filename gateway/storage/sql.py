@@ -7,19 +7,22 @@ connections are set up, how a write transaction begins, how outages are recognis
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import asdict
 
-from sqlalchemy import Engine, and_, delete, func, insert, select, update
+from sqlalchemy import Engine, and_, bindparam, delete, func, insert, select, update
 from sqlalchemy.engine import Connection as SAConnection
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.exc import InterfaceError as SAInterfaceError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 
-from ..errors import ConflictError, StorageUnavailableError
+from ..errors import ConflictError, GatewayError, NotFoundError, StorageUnavailableError
 from ..oauth.models import Account
 from ..registry.model import (
+    EVENT_LOG_LIMIT,
     Appliance,
+    Change,
     Client,
     ClientQuery,
     ClientType,
@@ -27,11 +30,19 @@ from ..registry.model import (
     Event,
     RepresentativeInfo,
 )
+from ..registry.writes import (
+    AppendEvents,
+    Connect,
+    Disconnect,
+    Operation,
+    Update,
+    apply_update,
+    disconnect_event,
+    placeholder_appliance,
+)
 from . import tables as t
 from .controls import ControlsQueries
-
-#: Renders a client's XML element without and with its connections.
-Renderer = Callable[[Client], tuple[bytes, bytes]]
+from .interface import Describer, Renderer
 
 
 class SQLStore(ControlsQueries):
@@ -96,8 +107,8 @@ class SQLStore(ControlsQueries):
     # ----------------------------------------------------------------------------------------
     def get_meta(self, name: str, default=None):
         with self._read() as conn:
-            value = conn.execute(select(t.meta.c.value).where(t.meta.c.name == name)).scalar()
-        return default if value is None else json.loads(value)
+            value = self._meta(conn, name)
+        return default if value is None else value
 
     def set_meta(self, name: str, value) -> None:
         with self._write() as conn:
@@ -124,6 +135,11 @@ class SQLStore(ControlsQueries):
         else:
             last = row[0]
         return range(last - count + 1, last + 1)
+
+    @staticmethod
+    def _set_counter(conn: SAConnection, name: str, value: int) -> None:
+        if conn.execute(update(t.counters).where(t.counters.c.name == name).values(value=value)).rowcount == 0:
+            conn.execute(insert(t.counters).values(name=name, value=value))
 
     # ----------------------------------------------------------------------------------------
     # Accounts and tokens
@@ -311,23 +327,8 @@ class SQLStore(ControlsQueries):
     @staticmethod
     def _details(client: Client) -> str:
         if client.type is ClientType.REPRESENTATIVE:
-            rep = client.rep
-            details = {
-                "user_id": rep.user_id,
-                "type": rep.type,
-                "public_display_name": rep.public_display_name,
-                "private_display_name": rep.private_display_name,
-                "start_session_url": rep.start_session_url,
-                "presentation_count": rep.presentation_count,
-                "support_session_count": rep.support_session_count,
-                "showing_on_rep_list": rep.showing_on_rep_list,
-                "routing_idle": rep.routing_idle,
-                "routing_busy": rep.routing_busy,
-                "routing_enabled": rep.routing_enabled,
-                "routing_available": rep.routing_available,
-                "support_license": rep.support_license,
-                "support_session_lsids": rep.support_session_lsids,
-            }
+            details = asdict(client.rep)
+            del details["username"]  # a column of its own
         elif client.type is ClientType.SUPPORT_CUSTOMER:
             details = {"non_interactive": client.non_interactive, "lsid": client.lsid}
         else:
@@ -345,6 +346,7 @@ class SQLStore(ControlsQueries):
             "platform_id": client.platform_id,
             "timezone_offset": client.timezone_offset,
             "connected_since": client.connected_since,
+            "connected_since_offset": client.connected_since_offset,
             "name": client.name,
             "username": client.username,
             "primary_appliance": client.primary_appliance_id(),
@@ -355,6 +357,8 @@ class SQLStore(ControlsQueries):
             "disconnect_initiator": client.disconnect_initiator,
             "xml_brief": brief,
             "xml_full": full,
+            # Any write clears it: the row no longer is what a reset loaded (see reset).
+            "fixture_row": None,
         }
 
     def insert_clients(self, clients: Iterable[Client], render: Renderer) -> list[Client]:
@@ -365,48 +369,134 @@ class SQLStore(ControlsQueries):
         with self._write() as conn:
             return self._insert_clients(conn, list(clients), render)
 
-    def replace_population(self, appliances: Sequence[Appliance], clients: Iterable[Client], render: Renderer) -> list[Client]:
-        """Replace every appliance and client in one transaction (accounts and tokens stay)."""
+    def replace_population(self, appliances: Sequence[Appliance], clients: Iterable[Client], render: Renderer,
+                           *, now: int = 0) -> list[Client]:
+        """Replace every appliance and client in one transaction (accounts and tokens stay).
+
+        The change log restarts with one ``reset`` change; new ids continue where they were.
+        """
         with self._write() as conn:
-            for table in (t.events, t.connections, t.clients, t.appliances):
-                conn.execute(delete(table))
+            self._clear_registry(conn)
             if appliances:
                 conn.execute(insert(t.appliances), [self._appliance_values(a) for a in appliances])
-            return self._insert_clients(conn, list(clients), render)
+            out = self._insert_clients(conn, list(clients), render)
+            self._log_changes(conn, [(now, "reset", None, {"clients": len(out)})])
+            return out
 
-    def _insert_clients(self, conn: SAConnection, out: list[Client], render: Renderer) -> list[Client]:
+    def reset(self, appliances: Sequence[Appliance], clients: Sequence[Client], fragments: Sequence[tuple[bytes, bytes]],
+              *, drop_accounts: bool, now: int, note: dict, token: str | None = None) -> None:
+        """Replace the registry with a prepared population (ids given, fragments rendered), in one transaction.
+
+        The change log restarts with one ``reset`` change (its ``seq`` keeps growing); new clients get
+        ids after the largest one loaded. ``drop_accounts`` also deletes every API account and token.
+
+        With a ``token`` naming the population's content, a reset to the population loaded last only
+        replaces the clients written since: a loaded client keeps its ``fixture_row`` until any write
+        to its row (which every write makes through ``_client_values``) clears it.
+        """
+        with self._write() as conn:
+            for table in (t.appliances, t.changes):
+                conn.execute(delete(table))
+            if drop_accounts:
+                conn.execute(delete(t.tokens))
+                conn.execute(delete(t.accounts))
+            if appliances:
+                conn.execute(insert(t.appliances), [self._appliance_values(a) for a in appliances])
+            kept: set[int] = set()
+            if token is not None and self._meta(conn, "fixture_token") == token:
+                conn.execute(delete(t.clients).where(t.clients.c.fixture_row.is_(None)))  # cascades
+                kept = set(conn.execute(select(t.clients.c.fixture_row)).scalars())
+            else:
+                for table in (t.events, t.connections, t.clients):
+                    conn.execute(delete(table))
+            rows = [i for i in range(len(clients)) if i not in kept]
+            self._insert_clients(conn, [clients[i] for i in rows], fragments=[fragments[i] for i in rows],
+                                 fixture_rows=rows)
+            self._set_meta(conn, "fixture_token", token)
+            self._set_counter(conn, "client_id", max((c.id for c in clients), default=0))
+            self._log_changes(conn, [(now, "reset", None, note)])
+
+    @staticmethod
+    def _meta(conn: SAConnection, name: str):
+        value = conn.execute(select(t.meta.c.value).where(t.meta.c.name == name)).scalar()
+        return None if value is None else json.loads(value)
+
+    @staticmethod
+    def _clear_registry(conn: SAConnection) -> None:
+        for table in (t.events, t.connections, t.clients, t.appliances, t.changes):
+            conn.execute(delete(table))
+
+    def _insert_clients(self, conn: SAConnection, out: list[Client], render: Renderer | None = None,
+                        fragments: Sequence[tuple[bytes, bytes]] | None = None,
+                        fixture_rows: Sequence[int] | None = None) -> list[Client]:
+        """Bulk-insert clients (ids 0 get free ids first) with their connections and events;
+        ``fixture_rows``: their positions in a reset's population (see reset)."""
+        if not out:
+            return out
         missing = [c for c in out if not c.id]
         for client, value in zip(missing, self._free_ids(conn, len(missing)) if missing else ()):
             client.id = value
-        for client in out:
-            brief, full = render(client)
-            try:
-                client.key = conn.execute(
-                    insert(t.clients).values(**self._client_values(client, brief, full)).returning(t.clients.c.key)
-                ).scalar()
-            except IntegrityError:
-                raise ConflictError(f"Client id {client.id} is already connected.") from None
-        connection_rows = [
+        if fragments is None:
+            fragments = [render(client) for client in out]
+        rows = [self._client_values(client, brief, full) for client, (brief, full) in zip(out, fragments)]
+        for row, fixture_row in zip(rows, fixture_rows or ()):
+            row["fixture_row"] = fixture_row
+        try:
+            self._bulk_insert(conn, t.clients, rows)
+        except IntegrityError:
+            ids = [c.id for c in out]
+            clash = next((i for i in ids if ids.count(i) > 1), None) or ids[0]
+            raise ConflictError(f"Client id {clash} is already connected.", details={"field": "id"}) from None
+        # Connected ids are unique (ux_clients_connected_id): they find the keys just assigned.
+        by_id = {c.id: c for c in out}
+        ids = list(by_id)
+        for start in range(0, len(ids), 500):
+            chunk = ids[start:start + 500]
+            for client_id, key in conn.execute(
+                select(t.clients.c.id, t.clients.c.key).where(t.clients.c.connected, t.clients.c.id.in_(chunk))
+            ):
+                by_id[client_id].key = key
+        self._insert_connections(conn, [(c.key, c.connections) for c in out])
+        self._insert_events(conn, [(c.key, e) for c in out for e in c.events])
+        return out
+
+    @staticmethod
+    def _bulk_insert(conn: SAConnection, table, rows: list[dict]) -> None:
+        """executemany straight to the driver: the statement is compiled once for the engine and the
+        rows are not processed one by one (a reset inserts thousands of rows in a few milliseconds).
+        Values must already be what the driver takes (ints, str, bytes, bool, None)."""
+        if not rows:
+            return
+        compiled = insert(table).values({name: bindparam(name) for name in rows[0]}).compile(dialect=conn.dialect)
+        if compiled.positional:
+            order = compiled.positiontup
+            params = [tuple(row[name] for name in order) for row in rows]
+        else:
+            params = rows
+        conn.exec_driver_sql(str(compiled), params)
+
+    @staticmethod
+    def _insert_connections(conn: SAConnection, per_client: list[tuple[int, list[Connection]]]) -> None:
+        rows = [
             {
-                "client_key": client.key,
+                "client_key": key,
                 "position": position,
                 "appliance_id": c.appliance_id,
                 "purpose": c.purpose,
                 "receive_traffic_node": c.receive_traffic_node,
                 "connected_since": c.connected_since,
                 "private_ip": c.private_ip,
+                "connected_since_offset": c.connected_since_offset,
             }
-            for client in out
-            for position, c in enumerate(client.connections)
+            for key, connections in per_client
+            for position, c in enumerate(connections)
         ]
-        if connection_rows:
-            conn.execute(insert(t.connections), connection_rows)
-        event_rows = [
-            {"client_key": client.key, "ts": e.ts, "kind": e.kind, "text": e.text} for client in out for e in client.events
-        ]
-        if event_rows:
-            conn.execute(insert(t.events), event_rows)
-        return out
+        SQLStore._bulk_insert(conn, t.connections, rows)
+
+    @staticmethod
+    def _insert_events(conn: SAConnection, events: list[tuple[int, Event]]) -> None:
+        SQLStore._bulk_insert(conn, t.events, [{"client_key": key, "ts": e.ts, "kind": e.kind, "text": e.text}
+                                               for key, e in events])
 
     def _free_ids(self, conn: SAConnection, count: int) -> list[int]:
         """Allocate ``count`` ids not held by a connected client (ids grow, as on the appliance)."""
@@ -498,6 +588,7 @@ class SQLStore(ControlsQueries):
                         receive_traffic_node=bool(r.receive_traffic_node),
                         connected_since=r.connected_since,
                         private_ip=r.private_ip,
+                        connected_since_offset=r.connected_since_offset,
                     )
                 )
             if with_events:
@@ -520,6 +611,7 @@ class SQLStore(ControlsQueries):
             platform_id=row.platform_id,
             timezone_offset=row.timezone_offset,
             connected_since=row.connected_since,
+            connected_since_offset=row.connected_since_offset,
             name=row.name,
             connected=bool(row.connected),
             disconnected_at=row.disconnected_at,
@@ -532,3 +624,142 @@ class SQLStore(ControlsQueries):
             client.non_interactive = details.get("non_interactive")
             client.lsid = details.get("lsid")
         return client
+
+    # ----------------------------------------------------------------------------------------
+    # Feed writes: connect, update, events, disconnect (one transaction per call, however many)
+    # ----------------------------------------------------------------------------------------
+    def apply_writes(self, ops: Sequence[Operation], render: Renderer, describe: Describer, *, now: int,
+                     purge_before: int, keep_changes: int) -> list[Client]:
+        """Apply operations in ONE transaction: all are durable when this returns, or none is.
+
+        Returns each operation's client after it (``events``: the last 20, as the XML face shows
+        them). An error carries ``operation`` (the index of the failing operation). Disconnected
+        clients that left before ``purge_before`` and changes beyond the newest ``keep_changes`` go.
+        """
+        with self._write() as conn:
+            results, changes = [], []
+            for index, op in enumerate(ops):
+                try:
+                    client, kind, detail = self._apply(conn, op, render, now)
+                except GatewayError as exc:
+                    exc.operation = index
+                    raise
+                results.append(client)
+                changes.append((now, kind, client.id, describe(kind, client, detail)))
+            self._log_changes(conn, changes, keep=keep_changes)
+            conn.execute(delete(t.clients).where(~t.clients.c.connected, t.clients.c.disconnected_at < purge_before))
+        return results
+
+    def _apply(self, conn: SAConnection, op: Operation, render: Renderer, now: int) -> tuple[Client, str, object]:
+        if isinstance(op, Connect):
+            client = op.client
+            self._ensure_appliances(conn, client.connections)
+            if client.id and conn.execute(
+                select(t.clients.c.key).where(t.clients.c.connected, t.clients.c.id == client.id)
+            ).first():
+                raise ConflictError(f"Client id {client.id} is already connected.", details={"field": "id"})
+            self._insert_clients(conn, [client], render)
+            client.events = client.recent_events()
+            return client, "connect", None
+        client = self._load_connected(conn, op.id)
+        if isinstance(op, Update):
+            changed = apply_update(client, op.fields, now)
+            if "connections" in op.fields:
+                self._ensure_appliances(conn, client.connections)
+                conn.execute(delete(t.connections).where(t.connections.c.client_key == client.key))
+                self._insert_connections(conn, [(client.key, client.connections)])
+            kind, detail = "update", changed
+        elif isinstance(op, AppendEvents):
+            kind, detail = "event", op.events
+            self._append(conn, client, op.events)
+        elif isinstance(op, Disconnect):
+            client.connected = False
+            client.disconnected_at, client.disconnect_reason, client.disconnect_initiator = op.ts, op.reason, op.initiator
+            self._append(conn, client, [disconnect_event(op)])
+            kind, detail = "disconnect", None
+        else:  # pragma: no cover - the operation types are closed
+            raise TypeError(op)
+        brief, full = render(client)
+        values = self._client_values(client, brief, full)
+        conn.execute(update(t.clients).where(t.clients.c.key == client.key).values(**values))
+        return client, kind, detail
+
+    def _append(self, conn: SAConnection, client: Client, events: list[Event]) -> None:
+        self._insert_events(conn, [(client.key, e) for e in events])
+        client.events = (client.events + events)[-EVENT_LOG_LIMIT:]
+
+    def _load_connected(self, conn: SAConnection, client_id: int) -> Client:
+        """The connected client ``client_id``, locked for this transaction, with its connections and
+        its last 20 events (read through the (client_key, seq) index, never the whole history)."""
+        key = conn.execute(
+            select(t.clients.c.key).where(t.clients.c.connected, t.clients.c.id == client_id)
+        ).scalar()
+        if key is not None:
+            self._lock_client(conn, key)
+            row = conn.execute(select(t.clients).where(t.clients.c.key == key, t.clients.c.connected)).first()
+        if key is None or row is None:
+            raise NotFoundError(f"No connected client has id {client_id}.", details={"field": "id"})
+        client = self._hydrate(conn, [row], with_events=False)[0]
+        recent = conn.execute(self._recent_events(key)).all()
+        client.events = [Event(ts=r.ts, text=r.text, kind=r.kind, seq=r.seq) for r in reversed(recent)]
+        return client
+
+    @staticmethod
+    def _recent_events(client_key: int):
+        """The newest EVENT_LOG_LIMIT events of a client, newest first (an index range scan)."""
+        return (select(t.events).where(t.events.c.client_key == client_key)
+                .order_by(t.events.c.seq.desc()).limit(EVENT_LOG_LIMIT))
+
+    def _ensure_appliances(self, conn: SAConnection, connections: Sequence[Connection]) -> None:
+        """Create a placeholder for every appliance a connection names that the registry does not know."""
+        wanted = list(dict.fromkeys(c.appliance_id for c in connections))
+        if not wanted:
+            return
+        known = set(conn.execute(select(t.appliances.c.id).where(t.appliances.c.id.in_(wanted))).scalars())
+        missing = [guid for guid in wanted if guid not in known]
+        if missing:
+            position = conn.execute(select(func.coalesce(func.max(t.appliances.c.position), -1))).scalar_one() + 1
+            conn.execute(insert(t.appliances), [
+                self._appliance_values(placeholder_appliance(guid, position + i)) for i, guid in enumerate(missing)
+            ])
+
+    def upsert_appliances(self, appliances: Sequence[Appliance]) -> list[bool]:
+        """Create or replace appliances by id (a new one goes last); True for each one created."""
+        created = []
+        with self._write() as conn:
+            for appliance in appliances:
+                values = self._appliance_values(appliance)
+                position = conn.execute(select(t.appliances.c.position).where(t.appliances.c.id == appliance.id)).scalar()
+                if position is None:
+                    values["position"] = conn.execute(
+                        select(func.coalesce(func.max(t.appliances.c.position), -1))
+                    ).scalar_one() + 1
+                    conn.execute(insert(t.appliances).values(**values))
+                else:
+                    values["position"] = position
+                    conn.execute(update(t.appliances).where(t.appliances.c.id == appliance.id).values(**values))
+                created.append(position is None)
+        return created
+
+    # ----------------------------------------------------------------------------------------
+    # The change log
+    # ----------------------------------------------------------------------------------------
+    def _log_changes(self, conn: SAConnection, changes: list[tuple[int, str, int | None, dict]], keep: int = 0) -> None:
+        """Append changes with seqs from the "change_seq" counter (its row lock orders concurrent
+        writers, so seq order is commit order); with ``keep``, drop all but the newest ``keep``."""
+        if not changes:
+            return
+        seqs = self._next_values(conn, "change_seq", len(changes))
+        conn.execute(insert(t.changes), [
+            {"seq": seq, "ts": ts, "kind": kind, "client_id": client_id, "payload": json.dumps(payload, separators=(",", ":"))}
+            for seq, (ts, kind, client_id, payload) in zip(seqs, changes)
+        ])
+        if keep:
+            conn.execute(delete(t.changes).where(t.changes.c.seq <= seqs[-1] - keep))
+
+    def changes_after(self, seq: int, limit: int = 1000) -> list[Change]:
+        """Changes with a seq greater than ``seq``, oldest first, at most ``limit``."""
+        statement = select(t.changes).where(t.changes.c.seq > seq).order_by(t.changes.c.seq).limit(limit)
+        with self._read() as conn:
+            return [Change(r.seq, r.ts, r.kind, r.client_id, json.loads(r.payload)) for r in conn.execute(statement)]
+

@@ -70,6 +70,7 @@ clients = Table(
     Column("platform_id", Text, nullable=False),
     Column("timezone_offset", Integer, nullable=False),
     Column("connected_since", BigInteger, nullable=False),
+    Column("connected_since_offset", String(6)),  # as written in ISO 8601 (-05:00, Z); NULL: +00:00
     Column("name", Text),
     Column("username", Text),
     Column("primary_appliance", String(36)),
@@ -81,8 +82,12 @@ clients = Table(
     # The client's XML element, rendered at write time: without and with include_connections.
     Column("xml_brief", LargeBinary, nullable=False),
     Column("xml_full", LargeBinary, nullable=False),
+    # The client's position in the fixture the last reset loaded; NULL once anything wrote the row.
+    Column("fixture_row", Integer),
 )
 Index("ix_clients_connected_id", clients.c.connected, clients.c.id)
+# Disconnected clients older than GATEWAY_DISCONNECTED_RETENTION are purged during writes.
+Index("ix_clients_disconnected_at", clients.c.connected, clients.c.disconnected_at)
 # A client id is unique among connected clients; a disconnected client keeps its id in history.
 Index(
     "ux_clients_connected_id",
@@ -102,6 +107,7 @@ connections = Table(
     Column("receive_traffic_node", Boolean, nullable=False),
     Column("connected_since", BigInteger, nullable=False),
     Column("private_ip", Text, nullable=False),
+    Column("connected_since_offset", String(6)),
 )
 Index("ix_connections_appliance", connections.c.appliance_id)
 
@@ -115,6 +121,18 @@ events = Table(
     Column("text", Text, nullable=False),
 )
 Index("ix_events_client_seq", events.c.client_key, events.c.seq)
+
+# Every accepted registry write, in commit order, for live event streams. ``seq`` comes from the
+# "change_seq" counter, so it only grows (also across resets) and follows commit order on every engine.
+changes = Table(
+    "changes",
+    metadata,
+    Column("seq", BigInteger, primary_key=True, autoincrement=False),
+    Column("ts", BigInteger, nullable=False),
+    Column("kind", String(16), nullable=False),  # connect | update | event | disconnect | reset
+    Column("client_id", BigInteger),
+    Column("payload", Text, nullable=False),  # JSON
+)
 
 accounts = Table(
     "accounts",

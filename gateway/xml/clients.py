@@ -8,16 +8,16 @@ from __future__ import annotations
 
 from lxml import etree
 
-from ..clock import iso8601
 from ..registry.model import Client, ClientType
 from ..registry.service import ClientList
 from .document import Builder, document, flag, stream, to_bytes
+from .timestamps import format_time
 
 _FRAGMENT = Builder(None)
 
 
-def _timestamped(parent: etree._Element, name: str, ts: int) -> None:
-    _FRAGMENT.sub(parent, name, iso8601(ts), ts=ts)
+def _timestamped(parent: etree._Element, name: str, ts: int, offset: str | None) -> None:
+    _FRAGMENT.sub(parent, name, format_time(ts, offset), ts=ts)
 
 
 def _connections(parent: etree._Element, client: Client) -> None:
@@ -28,7 +28,7 @@ def _connections(parent: etree._Element, client: Client) -> None:
         sub(el, "appliance_id", conn.appliance_id)
         sub(el, "purpose", conn.purpose)
         sub(el, "receive_traffic_node", flag(conn.receive_traffic_node))
-        _timestamped(el, "connected_since", conn.connected_since)
+        _timestamped(el, "connected_since", conn.connected_since, conn.connected_since_offset)
         sub(el, "private_ip", conn.private_ip)
     log = sub(holder, "event_log")
     for event in client.recent_events():
@@ -44,7 +44,7 @@ def client_element(client: Client, include_connections: bool) -> etree._Element:
     sub(root, "platform", client.platform, id=client.platform_id)
     sub(root, "timezone_offset", client.timezone_offset)
     if include_connections:
-        _timestamped(root, "connected_since", client.connected_since)
+        _timestamped(root, "connected_since", client.connected_since, client.connected_since_offset)
     if client.type is ClientType.REPRESENTATIVE:
         rep = client.rep
         sub(root, "user_id", rep.user_id)

@@ -1,0 +1,170 @@
+"""Reading a ``get_connected_clients`` capture of a real appliance (``include_connections=1`` or not,
+any namespace) into clients the feed schemas accept.
+
+Parsing is safe: a size cap before parsing, no DTD (a DOCTYPE is refused), no entity expansion, no
+network. The capture must match the command XSD retargeted to its own namespace; every
+``connected_since`` must say the same instant in its text and its ``ts`` and be writable back
+identically (its UTC offset is kept). Errors name the element and its line.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from lxml import etree
+from marshmallow import ValidationError
+
+from ..errors import InvalidRequestError, RequestTooLargeError
+from ..inspect.input import first_problem
+from ..inspect.schemas import CLIENT_SCHEMAS
+from ..registry.model import Client
+from ..registry.writes import problems
+from . import xsd
+from .timestamps import parse_time
+
+PREFIX = "connected_"
+REP_FIELDS = (
+    "user_id", "type", "username", "public_display_name", "private_display_name", "start_session_url",
+    "presentation_count", "support_session_count", "showing_on_rep_list", "routing_idle", "routing_busy",
+    "routing_enabled", "routing_available", "support_license",
+)
+INTEGERS = {"user_id", "presentation_count", "support_session_count", "timezone_offset"}
+FLAGS = {"showing_on_rep_list", "routing_idle", "routing_busy", "routing_enabled", "routing_available",
+         "receive_traffic_node"}
+
+
+@dataclass
+class CapturedClient:
+    client: Client
+    element: str
+    line: int
+
+
+@dataclass
+class Capture:
+    namespace: str
+    clients: list[CapturedClient]
+
+
+def _fail(message: str, line: int | None, field: str) -> InvalidRequestError:
+    details = {"field": field}
+    if line is not None:
+        details["line"] = line
+    return InvalidRequestError(message, details=details)
+
+
+def _parse(data: bytes, max_bytes: int) -> etree._Element:
+    if len(data) > max_bytes:
+        raise RequestTooLargeError(f"The capture is larger than {max_bytes} bytes (GATEWAY_FEED_MAX_BODY).")
+    parser = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, dtd_validation=False,
+                             huge_tree=False, remove_blank_text=True, remove_comments=True, remove_pis=True)
+    try:
+        root = etree.fromstring(data, parser)
+    except etree.XMLSyntaxError as exc:
+        raise _fail(f"The capture is not well-formed XML: {exc}", exc.lineno, "body") from None
+    if root.getroottree().docinfo.doctype or root.getroottree().docinfo.internalDTD is not None:
+        raise _fail("A capture may not carry a DOCTYPE (no DTDs, no entities).", 1, "body")
+    return root
+
+
+def _time(element: etree._Element, field: str) -> tuple[int, str | None]:
+    ts = int(element.get("ts"))
+    try:
+        parsed, offset = parse_time(element.text or "")
+    except ValueError as exc:
+        raise _fail(f"line {element.sourceline}: <{field}>: {exc}", element.sourceline, field) from None
+    if parsed != ts:
+        raise _fail(f"line {element.sourceline}: <{field}> says {element.text} but ts={ts} (that is another instant).",
+                    element.sourceline, field)
+    return ts, offset
+
+
+def _value(name: str, element: etree._Element):
+    text = element.text or ""
+    if name in INTEGERS:
+        return int(text)
+    if name in FLAGS:
+        return text == "1"
+    return text
+
+
+def event_kind(text: str) -> str:
+    """The kind of a captured event (the XML face does not show kinds), guessed from its wording."""
+    lowered = text.lower()
+    if lowered.startswith("failed") or "failed to" in lowered:
+        return "failure"
+    if lowered.startswith("disconnected") or "lost" in lowered:
+        return "disconnect"
+    if lowered.startswith("connected") or lowered.startswith("reconnected"):
+        return "connect"
+    return "info"
+
+
+def _client_fields(element: etree._Element, ctype: str) -> dict:
+    """The capture's element as the feed's JSON (the XSD already vouched for names, order and types)."""
+    data: dict = {"id": int(element.get("id")), "type": ctype}
+    rep: dict = {}
+    for child in element:
+        name = etree.QName(child).localname
+        if name == "client_connections":
+            data["connections"], data["events"] = [], []
+            for item in child:
+                if etree.QName(item).localname == "event_log":
+                    data["events"] = [{"ts": int(e.get("ts")), "text": e.text or "", "kind": event_kind(e.text or "")}
+                                      for e in item]
+                    continue
+                conn: dict = {}
+                for part in item:
+                    part_name = etree.QName(part).localname
+                    if part_name == "connected_since":
+                        conn["connected_since"], conn["connected_since_offset"] = _time(part, "client_connection/connected_since")
+                    else:
+                        conn[part_name] = _value(part_name, part)
+                data["connections"].append(conn)
+        elif name == "platform":
+            data["platform"], data["platform_id"] = child.text or "", child.get("id")
+        elif name == "connected_since":
+            data["connected_since"], data["connected_since_offset"] = _time(child, "connected_since")
+        elif name == "support_session_lsids":
+            rep["support_session_lsids"] = [lsid.text or "" for lsid in child]
+        elif name in REP_FIELDS:
+            rep[name] = _value(name, child)
+        else:
+            data[name] = _value(name, child)
+    if ctype == "representative":
+        data["representative"] = rep
+    return data
+
+
+def parse_capture(data: bytes, max_bytes: int) -> Capture:
+    """The clients of a capture, validated whole; InvalidRequestError names the first problem."""
+    root = _parse(data, max_bytes)
+    qname = etree.QName(root)
+    if qname.localname != "connected_clients" or not qname.namespace:
+        raise _fail(f"The root element is <{qname.localname}>; a capture is a namespaced <connected_clients> document.",
+                    root.sourceline, "connected_clients")
+    checker = xsd.schema(qname.namespace)
+    if not checker.validate(root):
+        error = checker.error_log[0]
+        raise _fail(f"line {error.line}: {error.message}", error.line, "body")
+    if len(root) and etree.QName(root[0]).localname == "error":
+        raise _fail("The capture is an <error> answer, not a list of clients.", root[0].sourceline, "error")
+    captured: list[CapturedClient] = []
+    seen: dict[int, int] = {}
+    for element in root:
+        name = etree.QName(element).localname
+        fields = _client_fields(element, name[len(PREFIX):])
+        where = f"<{name} id=\"{fields['id']}\"> (line {element.sourceline})"
+        if fields["id"] in seen:
+            raise _fail(f"{where}: id {fields['id']} is listed twice (first on line {seen[fields['id']]}).",
+                        element.sourceline, "id")
+        seen[fields["id"]] = element.sourceline
+        try:
+            client = CLIENT_SCHEMAS[fields["type"]].load(fields)
+        except ValidationError as exc:
+            field, message = first_problem(exc.normalized_messages())
+            raise _fail(f"{where}: {field}: {message}", element.sourceline, field) from None
+        for problem in problems(client):
+            raise _fail(f"{where}: {problem.field}: {problem.message}", element.sourceline, problem.field)
+        captured.append(CapturedClient(client, name, element.sourceline))
+    return Capture(qname.namespace, captured)
