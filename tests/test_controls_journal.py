@@ -28,7 +28,7 @@ def test_every_api_call_is_recorded_with_its_account_and_parameters(client, jour
     assert response.headers["X-Request-ID"] == "my-trace-42"
     client.get("/api/command?action=nonsense", headers={"Authorization": f"Bearer {token}"})
     client.get("/api/command?action=get_api_info", headers={"Authorization": "Bearer junk"})
-    client.get("/api/v1/clients?limit=3")
+    client.get("/api/v1/no-such-thing?limit=3")
     page = journal()
     entries = page["entries"][1:]  # the first is the admin_auth fixture's token request
     assert page["enabled"] is True and page["next_after"] is None

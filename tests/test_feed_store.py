@@ -57,8 +57,14 @@ def test_parallel_appends_keep_exactly_the_last_20(store):
 def test_the_last_20_are_read_through_the_index(store):
     statement = store._recent_events(1).compile(store.engine, compile_kwargs={"literal_binds": True})
     with store.engine.connect() as conn:
-        plan = " ".join(row[-1] for row in conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {statement}"))
-    assert "ix_events_client_seq" in plan and "TEMP B-TREE" not in plan, plan
+        if store.engine.dialect.name == "sqlite":
+            plan = " ".join(row[-1] for row in conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {statement}"))
+            assert "ix_events_client_seq" in plan and "TEMP B-TREE" not in plan, plan
+        else:  # an empty table would be scanned; ask whether the index can serve the query without a sort
+            conn.exec_driver_sql("SET LOCAL enable_seqscan = off")
+            conn.exec_driver_sql("SET LOCAL enable_bitmapscan = off")
+            plan = " ".join(row[0] for row in conn.exec_driver_sql(f"EXPLAIN {statement}"))
+            assert "ix_events_client_seq" in plan and "Sort" not in plan, plan
 
 
 def test_errors_name_the_failing_operation_and_roll_everything_back(store):
@@ -108,11 +114,12 @@ def test_reset_restarts_ids_and_the_log_but_seq_keeps_growing(store):
 
 def test_migration_0003_goes_down_and_up(tmp_path):
     store = open_store(f"sqlite:///{tmp_path / 'm.db'}")
-    upgrade(store)
-    assert current_revision(store) == "0003"
     from alembic import command
 
-    from gateway.storage.migrate import _config
+    from gateway.storage.migrate import _config, head_revision
+
+    upgrade(store)
+    assert current_revision(store) == head_revision()
 
     config = _config()
     with store.engine.connect() as conn:
