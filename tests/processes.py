@@ -29,6 +29,11 @@ def _run(url: str, barrier, results, index: int, job: Callable, args: tuple) -> 
         store.close()
 
 
+def processes_barrier(parties: int):
+    """A barrier jobs can take as an argument, to line up a second moment inside the job."""
+    return _CONTEXT.Barrier(parties)
+
+
 def run_in_processes(url: str, job: Callable, args_per_process: Sequence[tuple], timeout: float = 120) -> list:
     """Run ``job(store, *args)`` once per entry of ``args_per_process``, each in its own process; results in order."""
     barrier = _CONTEXT.Barrier(len(args_per_process))

@@ -9,7 +9,6 @@ from lxml import etree
 
 from gateway import create_app
 from gateway.config import NAMESPACE_PRESETS
-from gateway.xml.clients import render_client
 from tests import populations
 from tests.conftest import assert_wire_body
 from tests.server import prepare, start
@@ -56,14 +55,27 @@ def test_a_token_from_one_node_works_on_the_other(nodes):
 def test_a_client_written_through_one_node_is_served_by_the_other_at_once(nodes):
     creds, a, b, app_a = nodes
     token = get_token(b.url, creds.account.client_id, creds.client_secret).json()["access_token"]
-    newcomer = populations.clients()[4]
-    newcomer.id = 0
-    # Written with node A's configuration through its store (the feed API of node A, once it exists).
-    app_a.extensions["gateway"].store.insert_clients([newcomer], render_client)
-    status, root = command(b.url, token, id=newcomer.id)
+    feeder = app_a.extensions["gateway"].accounts.create("feeder", "read_only", feed=True)
+    feed_token = get_token(a.url, feeder.account.client_id, feeder.client_secret).json()["access_token"]
+    headers = {"Authorization": f"Bearer {feed_token}"}
+    body = {"type": "push_agent", "hostname": "jp-new", "name": "Jumpoint New", "platform_id": "linux-x86_64",
+            "platform": "Debian GNU/Linux 12 (x86_64)", "timezone_offset": 0,
+            "connections": [{"appliance_id": populations.PRIMARY, "purpose": "primary", "receive_traffic_node": True,
+                             "private_ip": "10.0.0.77"}]}
+    created = requests.post(f"{a.url}/api/v1/clients", json=body, headers=headers, timeout=10)
+    assert created.status_code == 201, created.text
+    new_id = created.json()["id"]
+    status, root = command(b.url, token, id=new_id, include_connections=1)
     assert status == 200
-    assert [el.get("id") for el in root] == [str(newcomer.id)]
+    assert [el.get("id") for el in root] == [str(new_id)]
+    assert root[0].findtext(f"{{{NAMESPACE}}}name") == "Jumpoint New"
     assert len(command(b.url, token)[1]) == 6
+    events = requests.post(f"{a.url}/api/v1/clients/{new_id}/events", json={"text": "Failed to connect to node x"},
+                           headers=headers, timeout=10)
+    assert events.status_code in (200, 201), events.text
+    log = command(b.url, token, id=new_id, include_connections=1)[1][0].find(
+        f"{{{NAMESPACE}}}client_connections/{{{NAMESPACE}}}event_log")
+    assert log[-1].text == "Failed to connect to node x"
 
 
 def test_a_secret_regenerated_on_one_node_revokes_on_the_other(nodes):

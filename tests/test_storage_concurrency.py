@@ -1,9 +1,9 @@
 """Invariants under parallel writers in several OS processes, on every engine (several gunicorn workers on
-SQLite; several workers on several nodes on PostgreSQL): the token cap, unique client ids.
+SQLite; several workers on several nodes on PostgreSQL): the token cap, unique client ids, the last 20 events.
 
 Jobs run through tests.processes.run_in_processes; a job is a module-level function ``job(store, *args)``.
-Parallel event appends (exactly the last 20 per client survive) belong here too, as a job that appends
-through the feed's store method to a few shared clients, followed by a check of every client's log.
+Parallel event appends: several processes append to the same few clients through the feed's store path;
+exactly the last 20 events of each client's whole history reach its XML.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from gateway.storage import open_store
 from gateway.storage import tables as t
 from gateway.xml.clients import render_client
 from tests import populations
-from tests.processes import run_in_processes
+from tests.processes import processes_barrier, run_in_processes
 
 PROCESSES = 4
 
@@ -71,3 +71,46 @@ def test_new_client_ids_are_unique_across_processes(database_url):
         assert store.count_clients() == expected
     finally:
         store.close()
+
+
+def append_events(store, process: int, client_ids: list[int], rounds: int, last_barrier=None) -> int:
+    """Append one event per client per round, each its own transaction (as feed requests are); then all
+    processes append to the first client at the same moment (the write whose render the XML keeps)."""
+    from gateway.clock import Clock
+    from gateway.inspect import representation
+    from gateway.registry.model import Event
+    from gateway.registry.service import Registry
+    from gateway.registry.writes import AppendEvents
+
+    registry = Registry(store, Clock(), render=render_client, describe=representation.change)
+    for round_ in range(rounds):
+        for client_id in client_ids:
+            registry.apply([AppendEvents(client_id, [Event(ts=0, text=f"p{process} r{round_}")])])
+    last_barrier.wait(timeout=60)
+    registry.apply([AppendEvents(client_ids[0], [Event(ts=0, text=f"p{process} last")])])
+    return rounds * len(client_ids) + 1
+
+
+def test_parallel_event_appends_keep_exactly_the_last_20(database_url):
+    from lxml import etree
+
+    from gateway.registry.model import ClientQuery
+
+    store = open_store(database_url)
+    try:
+        store.replace_population(populations.appliances(), populations.clients(), render_client)
+        ids = [101, 102, 105]
+        last = processes_barrier(PROCESSES)
+        written = run_in_processes(database_url, append_events, [(p, ids, 15, last) for p in range(PROCESSES)])
+        assert sum(written) == PROCESSES * (15 * len(ids) + 1)
+        history = {c.id: c.events for c in store.list_clients(ClientQuery(ids=tuple(ids)), with_events=True)}
+        fragments = list(store.iter_fragments(ClientQuery(ids=tuple(ids), include_connections=True)))
+    finally:
+        store.close()
+    for fragment in fragments:
+        element = etree.fromstring(fragment)
+        shown = [e.text for e in element.find("client_connections/event_log")]
+        full = history[int(element.get("id"))]
+        assert len(shown) == 20
+        assert shown == [e.text for e in full[-20:]], "the XML shows exactly the newest 20 of the history"
+        assert sum(1 for e in full if e.text.startswith("p")) == PROCESSES * (16 if element.get("id") == "101" else 15)

@@ -39,6 +39,8 @@ _UNAVAILABLE_STATES = ("55P03",)
 
 #: Key of the advisory lock that serialises schema migrations across nodes.
 _MIGRATION_LOCK = 0x6761746577617921  # "gateway!"
+#: Key of the advisory lock that serialises creating appliances (two writers may name the same new GUID).
+_APPLIANCES_LOCK = _MIGRATION_LOCK + 1
 
 
 def engine_url(url: str):
@@ -104,6 +106,9 @@ class PostgreSQLStore(SQLStore):
 
     def _lock_client(self, conn: SAConnection, client_key: int) -> None:
         conn.execute(select(t.clients.c.key).where(t.clients.c.key == client_key).with_for_update())
+
+    def _lock_appliances(self, conn: SAConnection) -> None:
+        conn.execute(select(func.pg_advisory_xact_lock(_APPLIANCES_LOCK)))
 
     def lock_migrations(self, conn: SAConnection) -> None:
         conn.execute(select(func.pg_advisory_xact_lock(_MIGRATION_LOCK)))

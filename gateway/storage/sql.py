@@ -710,11 +710,16 @@ class SQLStore(ControlsQueries):
         return (select(t.events).where(t.events.c.client_key == client_key)
                 .order_by(t.events.c.seq.desc()).limit(EVENT_LOG_LIMIT))
 
+    def _lock_appliances(self, conn: SAConnection) -> None:
+        """Serialise creating appliances, so two writers naming the same new GUID don't both insert it
+        (SQLite's single writer already does; PostgreSQL takes an advisory transaction lock)."""
+
     def _ensure_appliances(self, conn: SAConnection, connections: Sequence[Connection]) -> None:
         """Create a placeholder for every appliance a connection names that the registry does not know."""
         wanted = list(dict.fromkeys(c.appliance_id for c in connections))
         if not wanted:
             return
+        self._lock_appliances(conn)
         known = set(conn.execute(select(t.appliances.c.id).where(t.appliances.c.id.in_(wanted))).scalars())
         missing = [guid for guid in wanted if guid not in known]
         if missing:
@@ -727,6 +732,7 @@ class SQLStore(ControlsQueries):
         """Create or replace appliances by id (a new one goes last); True for each one created."""
         created = []
         with self._write() as conn:
+            self._lock_appliances(conn)
             for appliance in appliances:
                 values = self._appliance_values(appliance)
                 position = conn.execute(select(t.appliances.c.position).where(t.appliances.c.id == appliance.id)).scalar()
