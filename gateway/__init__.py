@@ -21,6 +21,7 @@ from .oauth.accounts import AccountService
 from .registry.service import Registry
 from .services import Services
 from .storage import open_store
+from .versions import Versions
 from .xml.clients import render_client
 
 #: Request bodies larger than this are refused with 413 (command parameters and token requests are small).
@@ -42,7 +43,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     )
     clock = Clock()
     controls = Controls(store, clock, app.config)
-    accounts = AccountService(store, clock, app.config["TOKEN_LIFETIME"], app.config["TOKEN_CAP"])
+    versions = Versions(store)
+    accounts = AccountService(store, clock, app.config["TOKEN_LIFETIME"], app.config["TOKEN_CAP"], versions=versions)
     app.extensions["gateway"] = Services(
         store=store,
         clock=clock,
@@ -57,6 +59,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         accounts=accounts,
         authenticate=controls_hooks.ControlledAuthenticator(accounts, controls),
         controls=controls,
+        versions=versions,
     )
     controls_hooks.init_app(app)
     _load_controls(app, controls)

@@ -12,6 +12,7 @@ from .oauth.accounts import AccountService
 from .oauth.bearer import Authenticator
 from .registry.service import Registry
 from .storage.interface import Store
+from .versions import Versions
 
 
 @dataclass
@@ -23,6 +24,8 @@ class Services:
     authenticate: Authenticator
     #: Emulator controls: faults, shared clock, journal, rate limits (gateway.controls).
     controls: Controls
+    #: The shared change counters read once per API request (gateway.versions).
+    versions: Versions
 
 
 def services() -> Services:

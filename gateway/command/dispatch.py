@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 from ..xml import appliances as appliance_xml
@@ -28,6 +29,11 @@ class Action:
     permission: str = READ
     #: The root element that holds this action's results; parameter errors are nested in it.
     root: str | None = None
+
+    @cached_property
+    def schema(self) -> ActionParams:
+        """One instance of the parameter schema (marshmallow schemas keep no state between loads)."""
+        return self.params()
 
 
 ACTIONS: dict[str, Action] = {

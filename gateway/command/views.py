@@ -67,7 +67,7 @@ def command():
             f"{action.name} needs {' or '.join(PERMITTED[action.permission])}."
         )
     try:
-        args = params_module.load(action.params(), values)
+        args = params_module.load(action.schema, values)
     except ParameterError as error:
         error.root = action.root
         raise

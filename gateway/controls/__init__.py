@@ -33,9 +33,10 @@ class Controls:
         #: The controls version this worker's snapshot reflects (None: not loaded yet).
         self.version: int | None = None
 
-    def sync(self) -> None:
-        """One indexed read; reload the shared state only when someone changed it."""
-        if self.store.controls_version() != self.version:
+    def sync(self, version: int | None = None) -> None:
+        """Reload the shared state only when someone changed it (``version``: the controls counter this
+        request already read, see gateway.versions; else one indexed read)."""
+        if (self.store.controls_version() if version is None else version) != self.version:
             self.reload()
 
     def reload(self) -> None:

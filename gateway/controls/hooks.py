@@ -21,6 +21,7 @@ from . import health, metrics
 from .faults import FaultRequest, injected_error
 from .journal import redact
 from .logging import log_request
+from ..storage.counters import CONTROLS_VERSION
 from .middleware import REQUEST_ID, TRANSPORT_FAULT, ControlsMiddleware
 
 # Values the hooks leave in the WSGI environ for the middleware, which records the request.
@@ -109,8 +110,9 @@ def _before():
     if face is None:
         environ[ACTION] = request.endpoint
         return None
-    controls = services().controls
-    controls.sync()
+    svc = services()
+    controls = svc.controls
+    controls.sync(svc.versions.refresh()[CONTROLS_VERSION])
     environ[TS] = controls.clock.now()
     action = environ[ACTION] = _action(face)
     if face == "admin" or not controls.faults.rules:

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from ..clock import Clock
 from ..errors import ConflictError, NotFoundError
 from ..storage.interface import Store
+from ..versions import Versions
 from .models import COMMAND_PERMISSIONS, AccessToken, Account
 from .secrets import digest, hash_secret, new_client_id, new_client_secret
 
@@ -26,12 +27,20 @@ class Credentials:
         return {**self.account.public(), "client_secret": self.client_secret}
 
 
+#: Tokens one worker remembers between requests (each a few hundred bytes).
+TOKEN_CACHE_SIZE = 4096
+
+
 class AccountService:
-    def __init__(self, store: Store, clock: Clock, token_lifetime: int = 3600, token_cap: int = 30):
+    def __init__(self, store: Store, clock: Clock, token_lifetime: int = 3600, token_cap: int = 30,
+                 versions: Versions | None = None):
         self.store = store
         self.clock = clock
         self.token_lifetime = token_lifetime
         self.token_cap = token_cap
+        #: With ``versions``, tokens found are remembered until any account or token changes (gateway.versions).
+        self.versions = versions
+        self._tokens: dict[str, tuple[int, tuple]] = {}
 
     # --- accounts -----------------------------------------------------------------------------
     def create(
@@ -106,9 +115,21 @@ class AccountService:
         self.store.issue_token(account.key, digest(access_token), now, now + self.token_lifetime, self.token_cap)
 
     def find_token(self, access_token: str) -> AccessToken | None:
-        found = self.store.find_token(digest(access_token))
-        if found is None:
-            return None
+        """The token and its account. A token this worker already found is served from memory while the
+        shared accounts counter is unchanged (any revocation, eviction or account change bumps it)."""
+        token_hash = digest(access_token)
+        version = self.versions.accounts if self.versions is not None else None
+        cached = self._tokens.get(token_hash) if version is not None else None
+        if cached is not None and cached[0] == version:
+            found = cached[1]
+        else:
+            found = self.store.find_token(token_hash)
+            if found is None:
+                return None  # never remembered: the token may be issued a moment later
+            if version is not None:
+                if len(self._tokens) >= TOKEN_CACHE_SIZE:
+                    self._tokens.clear()
+                self._tokens[token_hash] = (version, found)
         account, issued_at, expires_at, revoked = found
         return AccessToken(account=account, issued_at=issued_at, expires_at=expires_at, revoked=revoked, clock=self.clock)
 

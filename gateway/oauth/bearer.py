@@ -7,6 +7,7 @@ from authlib.integrations.flask_oauth2 import ResourceProtector
 from authlib.oauth2 import OAuth2Error
 from authlib.oauth2.rfc6749 import MissingAuthorizationError
 from authlib.oauth2.rfc6750 import BearerTokenValidator
+from flask import request
 from werkzeug.datastructures import MultiDict
 
 from ..errors import AuthenticationError
@@ -35,6 +36,15 @@ class _Validator(BearerTokenValidator):
             raise AuthenticationError("The access token has expired; request a new one at /oauth2/token.")
 
 
+class _Headers:
+    """The part of a request Authlib's bearer check reads."""
+
+    __slots__ = ("headers",)
+
+    def __init__(self, headers):
+        self.headers = headers
+
+
 class Authenticator:
     def __init__(self, accounts: AccountService):
         self.accounts = accounts
@@ -45,7 +55,9 @@ class Authenticator:
         if not has_authorization and "username" in params and "password" in params:
             return self._legacy(params.get("username", ""), params.get("password", ""))
         try:
-            token = self.protector.acquire_token()
+            # Authlib's resource protector reads only the headers; handing it just those spares building
+            # the request's URL on every call (acquire_token does).
+            token = self.protector.validate_request(scopes=None, request=_Headers(request.headers))
         except MissingAuthorizationError:
             raise AuthenticationError(
                 "This API needs an access token: send \"Authorization: Bearer TOKEN\" (get one at /oauth2/token)."

@@ -8,19 +8,16 @@ reloads the rest only then (see gateway.controls).
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import and_, case, delete, func, insert, select, update
+from sqlalchemy import and_, bindparam, case, delete, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection as SAConnection
 
-from ..errors import StorageUnavailableError
 from . import tables as t
+from .counters import CONTROLS_VERSION
 
-CONTROLS_VERSION = "controls_version"
-_VERSION_SQL = f"SELECT value FROM counters WHERE name = '{CONTROLS_VERSION}'"
 
 #: The INSERT with ON CONFLICT of each engine (same API in both dialects).
 _UPSERT = {"sqlite": sqlite.insert, "postgresql": postgresql.insert}
@@ -48,25 +45,8 @@ class ControlsQueries:
 
     # --- the change counter and control values (clock, settings) -----------------------------
     def controls_version(self) -> int:
-        """The change counter: read on every request, so straight through the pooled DBAPI connection.
-
-        One constant primary-key SELECT, no SQLAlchemy transaction around it (about 25 µs instead of 250 µs
-        on SQLite); a pooled connection is rolled back when returned, so none is left in a transaction.
-        """
-        dbapi = self.engine.dialect.loaded_dbapi
-        try:
-            with self._guard():
-                raw = self.engine.raw_connection()
-            try:
-                cursor = raw.cursor()
-                cursor.execute(_VERSION_SQL)
-                row = cursor.fetchone()
-                cursor.close()
-            finally:
-                raw.close()
-        except dbapi.Error as exc:
-            raise StorageUnavailableError("The registry database is unavailable; try again shortly.") from exc
-        return row[0] if row else 0
+        """The change counter of the controls (gateway.versions reads it with the others on every request)."""
+        return self.read_counters((CONTROLS_VERSION,))[CONTROLS_VERSION]
 
     def _bump_controls(self, conn: SAConnection) -> None:
         self._next_values(conn, CONTROLS_VERSION, 1)
@@ -146,34 +126,19 @@ class ControlsQueries:
         return row.matched
 
     # --- journal --------------------------------------------------------------------------------
-    @contextmanager
-    def _lazy_write(self) -> Iterator[SAConnection]:
-        """A write transaction that does not wait for the disk (journal entries, once per request).
-
-        SQLite: synchronous=NORMAL for this commit (WAL stays consistent; a killed worker loses nothing,
-        a power cut may lose the last entries). PostgreSQL: synchronous_commit=off, the same trade.
-        """
-        with self._guard(), self.engine.connect() as conn:
-            raw = conn.connection.driver_connection if conn.dialect.name == "sqlite" else None
-            if raw is not None:
-                raw.execute("PRAGMA synchronous = NORMAL")
-            try:
-                conn = conn.execution_options(**self.write_options)
-                with conn.begin():
-                    if conn.dialect.name == "postgresql":
-                        conn.exec_driver_sql("SET LOCAL synchronous_commit = off")
-                    yield conn
-            finally:
-                if raw is not None:
-                    raw.execute("PRAGMA synchronous = FULL")
-
     def append_journal(self, entry: dict, keep: int) -> None:
-        """Add one entry and drop those older than the newest ``keep``."""
+        """Add one entry and drop those older than the newest ``keep`` (once per request: on the hot path,
+        committed without waiting for the disk: a killed worker loses nothing, a power cut the last few)."""
         values = {**entry, "params": json.dumps(entry.get("params") or {})}
-        with self._lazy_write() as conn:
-            seq = conn.execute(insert(t.journal).values(**values).returning(t.journal.c.seq)).scalar()
+        names = tuple(sorted(values))
+        prepared = self._prepare(("journal", names), lambda: (
+            insert(t.journal).values({name: bindparam(name) for name in names}).returning(t.journal.c.seq)
+        ))
+        with self._guard():
+            (seq,) = self.hot.write(prepared, values)
             if seq > keep:
-                conn.execute(delete(t.journal).where(t.journal.c.seq <= seq - keep))
+                prune = self._prepare("journal_prune", lambda: delete(t.journal).where(t.journal.c.seq <= bindparam("cut")))
+                self.hot.write(prune, {"cut": seq - keep})
 
     def query_journal(
         self,

@@ -53,6 +53,8 @@ def engine_url(url: str):
 
 class PostgreSQLStore(SQLStore):
     read_options = {"isolation_level": "REPEATABLE READ", "postgresql_readonly": True}
+    # Hot writes (journal entries) commit without waiting for the WAL flush (a crash may lose the last few).
+    hot_write_prologue = ("SET LOCAL synchronous_commit = off",)
 
     def __init__(self, url: str, *, pool_size: int = 5, timeout: int = 5, statement_timeout: int = 15):
         """``timeout`` (seconds) bounds connecting and waiting for a pooled connection;

@@ -7,13 +7,14 @@ connections are set up, how a write transaction begins, how outages are recognis
 from __future__ import annotations
 
 import json
+from collections import namedtuple
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict
 
 from sqlalchemy import Engine, and_, bindparam, delete, func, insert, select, update
 from sqlalchemy.engine import Connection as SAConnection
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.exc import DatabaseError, IntegrityError, OperationalError
 from sqlalchemy.exc import InterfaceError as SAInterfaceError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 
@@ -42,7 +43,13 @@ from ..registry.writes import (
 )
 from . import tables as t
 from .controls import ControlsQueries
+from .counters import ACCOUNTS_VERSION
+from .hot import HotPath, Prepared
 from .interface import Describer, Renderer
+
+
+#: An accounts row read positionally on the hot path, with the attribute names _account() reads.
+_AccountRow = namedtuple("_AccountRow", [c.name for c in t.accounts.columns])
 
 
 class SQLStore(ControlsQueries):
@@ -52,6 +59,16 @@ class SQLStore(ControlsQueries):
 
     def __init__(self, engine: Engine):
         self.engine = engine
+        self.hot = HotPath(engine, dedicated=self.hot_dedicated, write_prologue=self.hot_write_prologue,
+                           data_version_sql=self.hot_data_version)
+        self._prepared: dict = {}
+
+    def _prepare(self, key, build) -> Prepared:
+        """The statement ``build()`` compiled once for this engine (hot-path statements only)."""
+        prepared = self._prepared.get(key)
+        if prepared is None:
+            prepared = self._prepared[key] = Prepared.of(build(), self.engine)
+        return prepared
 
     # ----------------------------------------------------------------------------------------
     # Transactions
@@ -78,6 +95,18 @@ class SQLStore(ControlsQueries):
 
     #: Execution options that make a connection begin a write transaction (engine specific).
     write_options: dict = {}
+    #: Hot path (gateway.storage.hot): statements that set up a per-thread dedicated connection (None: use the
+    #: pool), and what starts a pooled hot write so its commit does not wait for the disk.
+    hot_dedicated: tuple[str, ...] | None = None
+    hot_write_prologue: tuple[str, ...] = ()
+    #: A statement that tells, on a dedicated connection, whether any other connection committed since it
+    #: was last run (lets a worker skip re-reading the change counters; see gateway.versions).
+    hot_data_version: str | None = None
+
+    def unchanged_since_last_read(self) -> bool:
+        """True when nothing was committed by anyone since this thread's previous call (cheap; False when unsure)."""
+        with self._guard():
+            return not self.hot.changed()
 
     @contextmanager
     def _guard(self) -> Iterator[None]:
@@ -85,6 +114,10 @@ class SQLStore(ControlsQueries):
             yield
         except (OperationalError, SAInterfaceError, PoolTimeoutError) as exc:
             if self.is_outage(exc):
+                raise StorageUnavailableError("The registry database is unavailable; try again shortly.") from exc
+            raise
+        except DatabaseError as exc:
+            if type(exc) is DatabaseError:  # the driver's bare DatabaseError: a file that is not a database, say
                 raise StorageUnavailableError("The registry database is unavailable; try again shortly.") from exc
             raise
 
@@ -100,11 +133,24 @@ class SQLStore(ControlsQueries):
             conn.execute(select(1))
 
     def close(self) -> None:
+        self.hot.close()
         self.engine.dispose()
 
     # ----------------------------------------------------------------------------------------
     # Meta values and counters
     # ----------------------------------------------------------------------------------------
+    def read_counters(self, names: tuple[str, ...]) -> dict[str, int]:
+        """Current values of some counters (0 for one never bumped), in one indexed read on the hot path."""
+        prepared = self._prepare(("counters", names), lambda: (
+            select(t.counters.c.name, t.counters.c.value).where(
+                t.counters.c.name.in_([bindparam(f"n{i}") for i in range(len(names))]))
+        ))
+        with self._guard():
+            rows = self.hot.fetchall(prepared, {f"n{i}": name for i, name in enumerate(names)})
+        values = dict.fromkeys(names, 0)
+        values.update(rows)
+        return values
+
     def get_meta(self, name: str, default=None):
         with self._read() as conn:
             value = self._meta(conn, name)
@@ -208,6 +254,7 @@ class SQLStore(ControlsQueries):
                 conn.execute(
                     update(t.tokens).where(t.tokens.c.account_key == key, ~t.tokens.c.revoked).values(revoked=True)
                 )
+            self._next_values(conn, ACCOUNTS_VERSION, 1)  # workers drop what they cached of this account
         return True
 
     def issue_token(self, account_key: int, token_hash: str, issued_at: int, expires_at: int, cap: int) -> None:
@@ -231,7 +278,9 @@ class SQLStore(ControlsQueries):
                 .order_by(t.tokens.c.key.desc())
                 .offset(cap)
             )
-            conn.execute(update(t.tokens).where(t.tokens.c.key.in_(valid.scalar_subquery())).values(revoked=True))
+            evicted = conn.execute(update(t.tokens).where(t.tokens.c.key.in_(valid.scalar_subquery())).values(revoked=True))
+            if evicted.rowcount:
+                self._next_values(conn, ACCOUNTS_VERSION, 1)  # workers drop the evicted token from their caches
 
     def _lock_account(self, conn: SAConnection, account_key: int) -> None:
         """Serialise token issue per account (SQLite's write lock already does)."""
@@ -245,17 +294,18 @@ class SQLStore(ControlsQueries):
         """
 
     def find_token(self, token_hash: str) -> tuple[Account, int, int, bool] | None:
-        """(account, issued_at, expires_at, revoked) for a token hash, or None."""
-        query = (
+        """(account, issued_at, expires_at, revoked) for a token hash, or None. Every request asks: hot path."""
+        prepared = self._prepare("find_token", lambda: (
             select(t.accounts, t.tokens.c.issued_at, t.tokens.c.expires_at, t.tokens.c.revoked)
             .join(t.tokens, t.tokens.c.account_key == t.accounts.c.key)
-            .where(t.tokens.c.token_hash == token_hash)
-        )
-        with self._read() as conn:
-            row = conn.execute(query).first()
+            .where(t.tokens.c.token_hash == bindparam("token_hash"))
+        ))
+        with self._guard():
+            row = self.hot.fetchone(prepared, {"token_hash": token_hash})
         if row is None:
             return None
-        return self._account(row), row.issued_at, row.expires_at, bool(row.revoked)
+        *account, issued_at, expires_at, revoked = row
+        return self._account(_AccountRow(*account)), issued_at, expires_at, bool(revoked)
 
     def count_valid_tokens(self, client_id: str, now: int) -> int:
         query = (
@@ -400,6 +450,7 @@ class SQLStore(ControlsQueries):
             if drop_accounts:
                 conn.execute(delete(t.tokens))
                 conn.execute(delete(t.accounts))
+                self._next_values(conn, ACCOUNTS_VERSION, 1)  # workers forget every token they remember
             if appliances:
                 conn.execute(insert(t.appliances), [self._appliance_values(a) for a in appliances])
             kept: set[int] = set()
@@ -530,18 +581,37 @@ class SQLStore(ControlsQueries):
             cond.append(t.clients.c.id.in_(query.ids))
         return and_(*cond)
 
-    def iter_fragments(self, query: ClientQuery) -> Iterator[bytes]:
-        """Yield the rendered elements of the selected connected clients, by id, from one snapshot.
+    def iter_fragments(self, query: ClientQuery) -> Iterable[bytes]:
+        """The rendered elements of the selected connected clients, by id, from one snapshot: a list when
+        ``query.ids`` names them (at most 100), else an iterator streaming the whole selection.
 
         The query runs before this returns, so an unavailable database fails here (a 503) and not
         after the response has begun; the read transaction then stays open until the iterator is
         exhausted or closed. A whole dump streams through a server-side cursor where the engine has one.
         """
         column = t.clients.c.xml_full if query.include_connections else t.clients.c.xml_brief
+        if query.ids is not None:
+            return self._fragments_by_ids(query, column)
         statement = select(column).where(self._selection(query)).order_by(t.clients.c.id)
-        fragments = self._stream(statement, server_side=query.ids is None)
+        fragments = self._stream(statement, server_side=True)
         next(fragments)
         return fragments
+
+    def _fragments_by_ids(self, query: ClientQuery, column) -> list[bytes]:
+        """At most 100 ids: one indexed read on the hot path, all rows at once (one statement, one snapshot)."""
+        types = None if len(query.types) == len(ClientType) else tuple(sorted(ct.value for ct in query.types))
+        key = ("fragments", column.name, len(query.ids), types)
+
+        def build():
+            cond = [t.clients.c.connected, t.clients.c.id.in_([bindparam(f"id{i}") for i in range(len(query.ids))])]
+            if types:
+                cond.append(t.clients.c.type.in_([bindparam(f"type{i}") for i in range(len(types))]))
+            return select(column).where(and_(*cond)).order_by(t.clients.c.id)
+
+        values = {f"id{i}": client_id for i, client_id in enumerate(query.ids)}
+        values.update({f"type{i}": value for i, value in enumerate(types or ())})
+        with self._guard():
+            return [bytes(fragment) for (fragment,) in self.hot.fetchall(self._prepare(key, build), values)]
 
     def _stream(self, statement, server_side: bool) -> Iterator:
         with self._read() as conn:

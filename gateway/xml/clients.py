@@ -79,8 +79,10 @@ def render_client(client: Client) -> tuple[bytes, bytes]:
 
 
 def connected_clients(fragments, namespace: str):
-    """``<connected_clients>`` streamed around cached client fragments."""
-    return stream("connected_clients", namespace, fragments)
+    """``<connected_clients>`` around cached client fragments: streamed for a dump, one body (with a
+    Content-Length) when the fragments are already in hand (a request for given ids)."""
+    document_parts = stream("connected_clients", namespace, fragments)
+    return b"".join(document_parts) if isinstance(fragments, list) else document_parts
 
 
 def connected_client_list(result: ClientList, namespace: str) -> bytes:
