@@ -8,10 +8,10 @@ GATEWAY_REQUEST_LOG=false silences it.
 from __future__ import annotations
 
 import json
+import os
 import logging
 import re
 import sys
-import uuid
 from datetime import datetime, timezone
 
 REQUEST_LOGGER = "gateway.request"
@@ -22,7 +22,7 @@ def request_id(given: str | None) -> str:
     """The client's X-Request-ID when it is a sane token, else a new one."""
     if given and _REQUEST_ID.match(given):
         return given
-    return uuid.uuid4().hex
+    return os.urandom(16).hex()
 
 
 class JsonFormatter(logging.Formatter):

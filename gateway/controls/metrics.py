@@ -32,9 +32,18 @@ LATENCY = Histogram(
 blueprint = Blueprint("metrics", __name__)
 
 
+_children: dict = {}
+
+
 def observe(face: str, action: str, status: int | None, seconds: float) -> None:
-    REQUESTS.labels(face, action, "dropped" if status is None else str(status)).inc()
-    LATENCY.labels(face, action).observe(seconds)
+    """Count a request and its latency (label children are looked up once per label set: bounded labels)."""
+    key = (face, action, status)
+    children = _children.get(key)
+    if children is None:
+        children = _children[key] = (REQUESTS.labels(face, action, "dropped" if status is None else str(status)),
+                                     LATENCY.labels(face, action))
+    children[0].inc()
+    children[1].observe(seconds)
 
 
 class ConnectedClients:
