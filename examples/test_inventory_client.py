@@ -12,10 +12,12 @@ APPLIANCE = {"id": "6f1c2a9e-4b7d-4e1a-9c3f-2d5e8a7b1c00", "name": "support", "h
 
 
 def representative(client_id: int, username: str, sessions: int) -> dict:
+    """A representative in the fixture format (what POST /api/v1/clients accepts), in ``sessions`` sessions."""
     return {
         "id": client_id, "type": "representative", "hostname": f"ws-{username}", "platform": "Windows 11",
         "platform_id": "winNT-64", "timezone_offset": 0, "connected_since": 1_790_000_000,
-        "rep": {"user_id": client_id, "username": username, "support_session_count": sessions},
+        "representative": {"user_id": client_id, "username": username,
+                           "support_session_lsids": [f"{client_id:016x}{n:016x}" for n in range(sessions)]},
         "connections": [{"appliance_id": APPLIANCE["id"], "connected_since": 1_790_000_000, "private_ip": "10.0.0.1"}],
     }
 

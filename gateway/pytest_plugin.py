@@ -56,6 +56,10 @@ class Credentials:
     client_secret: str
 
 
+#: Clients per feed batch when loading (the feed takes at most 1000 operations per batch).
+FEED_BATCH = 500
+
+
 class AdminCallError(AssertionError):
     """The gateway refused a helper's request (the message holds its answer)."""
 
@@ -124,11 +128,38 @@ class Server:
         return self.token(self.admin)
 
     # --- state ----------------------------------------------------------------------------------
-    def reset(self) -> None:
-        """Fresh state for a test: controls reset, and (in-process) no clients."""
+    def reset(self, fixture: str = "empty") -> None:
+        """Fresh state for a test: controls reset, the registry reset to ``fixture`` (API accounts stay)."""
         self.admin_call("POST", "/controls/reset")
-        if self.app is not None:
-            self.app.extensions["gateway"].registry.replace_population([], [])
+        self.admin_call("POST", "/reset", {"keep_accounts": True, "fixture": fixture})
+
+    def load(self, document: dict) -> None:
+        """Replace the registry with a fixture document, written through the feed API (the admin account
+        needs the feed permission). The document is validated whole first, so a bad one changes nothing."""
+        from gateway.registry import fixtures
+
+        try:
+            fixtures.parse(json.dumps({"version": 1, **document}), "json", "load_clients")
+        except fixtures.FixtureError as exc:
+            raise AdminCallError(exc.message) from None
+        self.reset_registry()
+        for appliance in document.get("appliances", ()):
+            self.feed_call("PUT", f"/api/v1/appliances/{appliance['id']}", appliance)
+        clients = list(document.get("clients", ()))
+        for start in range(0, len(clients), FEED_BATCH):
+            chunk = clients[start:start + FEED_BATCH]
+            self.feed_call("POST", "/api/v1/batch", {"operations": [{"op": "connect", "client": c} for c in chunk]})
+
+    def reset_registry(self) -> None:
+        self.admin_call("POST", "/reset", {"keep_accounts": True, "fixture": "empty"})
+
+    def feed_call(self, method: str, path: str, body: Any) -> Any:
+        if self._admin_token is None:
+            self._admin_token = self.admin_token()
+        status, answer = self.http(method, path, json_body=body, headers={"Authorization": f"Bearer {self._admin_token}"})
+        if status not in (200, 201):
+            raise AdminCallError(f"{method} {path} answered {status}: {answer}")
+        return answer
 
     def create_account(self, permission: str, **flags) -> Credentials:
         name = flags.pop("name", None) or f"test-{permission}-{os.getpid()}-{next(self._names)}"
@@ -141,22 +172,18 @@ def _basic(creds: Credentials) -> str:
 
 
 # --- clients --------------------------------------------------------------------------------------
-def _as_models(appliances, clients):
-    """Appliance and Client objects from objects or plain dicts (the shape of gateway.registry.model)."""
-    from gateway.registry.model import Appliance, Client, ClientType, Connection, Event, RepresentativeInfo
+def _document(appliances, clients) -> dict:
+    """A fixture document from model objects (gateway.registry.model) or dicts in the fixture format
+    (README, "Fixtures": what POST /api/v1/clients and PUT /api/v1/appliances/<id> accept)."""
+    from gateway.registry import fixtures
+    from gateway.registry.model import Appliance, Client
 
-    def client(item):
-        if isinstance(item, Client):
-            return item
-        fields = dict(item)
-        fields["type"] = ClientType(fields["type"])
-        if isinstance(fields.get("rep"), dict):
-            fields["rep"] = RepresentativeInfo(**fields["rep"])
-        fields["connections"] = [c if isinstance(c, Connection) else Connection(**c) for c in fields.get("connections", ())]
-        fields["events"] = [e if isinstance(e, Event) else Event(**e) for e in fields.get("events", ())]
-        return Client(**fields)
-
-    return ([a if isinstance(a, Appliance) else Appliance(**a) for a in appliances], [client(c) for c in clients])
+    models = fixtures.document([a for a in appliances if isinstance(a, Appliance)],
+                               [c for c in clients if isinstance(c, Client)])
+    return {
+        "appliances": [a for a in appliances if not isinstance(a, Appliance)] + models["appliances"],
+        "clients": [c for c in clients if not isinstance(c, Client)] + models["clients"],
+    }
 
 
 class Clock:
@@ -208,14 +235,15 @@ class Gateway:
 
     # --- clients ---------------------------------------------------------------------------------
     def load_clients(self, clients=(), appliances=()) -> None:
-        """Replace the registry: appliances and connected clients as gateway.registry.model objects or dicts.
+        """Replace the registry with these appliances and connected clients: dicts in the fixture format
+        (what POST /api/v1/clients accepts) or gateway.registry.model objects. Written through the feed
+        API, so it works on an in-process and a remote gateway alike; bad input fails the test with the
+        feed's answer, naming the field."""
+        self.server.load(_document(appliances, clients))
 
-        The one place that loads clients, so the fixture format can change here alone.
-        """
-        if self.server.app is None:
-            raise NotImplementedError("load_clients needs an in-process gateway until the feed API is merged")
-        appliances, clients = _as_models(appliances, clients)
-        self.server.app.extensions["gateway"].registry.replace_population(appliances, clients)
+    def load_fixture(self, name: str) -> None:
+        """Replace the registry with a named fixture (``gateway registry fixtures`` lists them)."""
+        self.server.reset(fixture=name)
 
     # --- faults ----------------------------------------------------------------------------------
     def fault(self, *, error=None, latency=None, rate_limit=None, drop: bool = False, truncate=None, **options) -> dict:

@@ -66,8 +66,11 @@ def test_in_process_gateway_is_isolated_per_test(tmp_path):
         gateway.load_clients(appliances=[{"id": "6f1c2a9e-4b7d-4e1a-9c3f-2d5e8a7b1c00", "name": "a", "hostname": "a",
                                           "public_hostname": "a"}],
                              clients=[{"id": 5, "type": "push_agent", "hostname": "jp", "platform": "Linux",
-                                       "platform_id": "linux", "timezone_offset": 0, "connected_since": 1,
-                                       "name": "Jumpoint"}])''').strip().replace("\n", "\n    "))
+                                       "platform_id": "linux", "timezone_offset": 0, "connected_since": 1790000000,
+                                       "name": "Jumpoint"}])
+        with pytest.raises(AssertionError, match="clients.0.hostname"):
+            gateway.load_clients(clients=[{"type": "push_agent", "name": "no hostname"}])
+        assert b"connected_push_agent" in call(gateway, creds, "get_connected_clients")[1], "a bad load changes nothing"''').strip().replace("\n", "\n    "))
               .replace("NAMESPACE", "http://www.bomgar.com/namespaces/API/command")
               .replace("CLIENTS_GONE", "b\"connected_push_agent\" not in body"))
     conftest = 'import pytest\n\n@pytest.fixture(scope="session")\ndef gateway_config():\n    return {"NAMESPACE": "bomgar"}\n'
@@ -81,13 +84,13 @@ def test_a_running_gateway_through_its_admin_api(tmp_path):
     url = f"sqlite:///{tmp_path / 'remote.db'}"
     store = open_store(url)
     upgrade(store)
-    admin = AccountService(store, Clock()).create("harness", "deny", admin=True)
+    admin = AccountService(store, Clock()).create("harness", "deny", admin=True, feed=True)
     store.close()
     server = start({"GATEWAY_DATABASE_URL": url}, tmp_path / "gunicorn.log", workers=2)
     try:
-        source = (INNER_TESTS.replace("LOAD", "with pytest.raises(NotImplementedError):\n        gateway.load_clients()")
+        source = (INNER_TESTS.replace("LOAD", "gateway.load_fixture(\"small\")")
                   .replace("NAMESPACE", "https://www.beyondtrust.com/namespaces/API/command")
-                  .replace("CLIENTS_GONE", "True"))
+                  .replace("CLIENTS_GONE", "b\"connected_representative\" not in body"))
         inner = tmp_path / "inner"
         inner.mkdir()
         result = run_pytest(inner, source, "--gateway-url", server.url, "--gateway-admin",
