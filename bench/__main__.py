@@ -63,12 +63,17 @@ class Report:
 
 def prepare(path: Path, clients) -> tuple[str, str, str]:
     url = f"sqlite:///{path}"
+    return (url, *prepare_url(url, clients))
+
+
+def prepare_url(url: str, clients) -> tuple[str, str]:
+    """Migrate the database, load the clients, make a read_only account: (client id, secret)."""
     store = open_store(url)
     upgrade(store)
     Registry(store, Clock(), render_client).replace_population(population.APPLIANCES, clients)
     creds = AccountService(store, Clock()).create("bench", "read_only")
     store.close()
-    return url, creds.account.client_id, creds.client_secret
+    return creds.account.client_id, creds.client_secret
 
 
 def clone_clients(path: Path, factor: int) -> int:
@@ -189,6 +194,154 @@ def bench_memory(report: Report, work: Path, big: int) -> None:
                None, "<= 64 MB", growth_mb <= 64)
 
 
+def feed_token(base: str, url: str) -> str:
+    store = open_store(url)
+    creds = AccountService(store, Clock()).create(f"feeder-{time.time_ns()}", "read_only", feed=True)
+    store.close()
+    return token(base, creds.account.client_id, creds.client_secret)
+
+
+def events_batch(client_ids: list[int], per_client: int, tag: str) -> dict:
+    """One feed batch: ``per_client`` events appended to each client (one operation per client)."""
+    return {"operations": [
+        {"op": "events", "id": cid, "events": [{"text": f"{tag} event {n} failed to connect to node2", "kind": "failure"}
+                                              for n in range(per_client)]}
+        for cid in client_ids
+    ]}
+
+
+def measure_feed_writes(base: str, auth: dict, count: int, seconds: int, writers: int = 4) -> tuple[float, int]:
+    """Events per second appended through POST /api/v1/batch (1,000 events per batch: 20 clients x 50)."""
+    import concurrent.futures
+
+    deadline = time.perf_counter() + seconds
+    totals, errors = [0] * writers, [0] * writers
+
+    def writer(index: int) -> None:
+        session = requests.Session()
+        n = 0
+        while time.perf_counter() < deadline:
+            start = (index * 997 + n * 20) % (count - 20) + 1
+            response = session.post(f"{base}/api/v1/batch", json=events_batch(list(range(start, start + 20)), 50,
+                                    f"w{index}b{n}"), headers=auth, timeout=60)
+            if response.status_code == 200:
+                totals[index] += 1000
+            else:
+                errors[index] += 1
+            n += 1
+
+    started = time.perf_counter()
+    with concurrent.futures.ThreadPoolExecutor(writers) as pool:
+        list(pool.map(writer, range(writers)))
+    return sum(totals) / (time.perf_counter() - started), sum(errors)
+
+
+def bench_writes(report: Report, work: Path, seconds: int, postgres_url: str | None) -> None:
+    count = 2_000
+    baseline = baselines.sqlite_executemany(str(work / "baseline.db"))
+    engines = [("SQLite", f"sqlite:///{work / 'writes.db'}", 10_000)]
+    pg_database = None
+    if postgres_url:
+        import psycopg
+        from psycopg import sql
+
+        from gateway.storage.postgresql import engine_url
+
+        server = engine_url(postgres_url).set(drivername="postgresql")
+        pg_database = f"gateway_bench_{os.getpid()}"
+        with psycopg.connect(server.render_as_string(hide_password=False), autocommit=True) as admin:
+            admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(pg_database)))
+        engines.append(("PostgreSQL", server.set(database=pg_database).render_as_string(hide_password=False), 5_000))
+    else:
+        report.notes.append("PostgreSQL write figure skipped: set BENCH_POSTGRES_URL (or GATEWAY_TEST_POSTGRES_URL).")
+    try:
+        for name, url, target in engines:
+            prepare_url(url, population.build(count, events=2))
+            server = start(dict(SERVING_ENV, GATEWAY_DATABASE_URL=url), work / f"writes-{name}.log", workers=2)
+            try:
+                auth = {"Authorization": f"Bearer {feed_token(server.url, url)}"}
+                rate, errors = measure_feed_writes(server.url, auth, count, seconds)
+            finally:
+                server.stop()
+            report.add(f"feed writes on {name}, events/s (batches of 1,000)", f"{rate:,.0f}",
+                       f"{baseline:,.0f} (sqlite3 executemany)", rate / baseline, f">= {target:,}/s and >= 0.2x",
+                       rate >= target and rate >= 0.2 * baseline and errors == 0)
+    finally:
+        if pg_database:
+            with psycopg.connect(server_url := engine_url(postgres_url).set(drivername="postgresql").render_as_string(
+                    hide_password=False), autocommit=True) as admin:
+                admin.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(pg_database)))
+
+
+def bench_churn(report: Report, work: Path, seconds: int, count: int = 2_000, rate: int = 500, readers: int = 8) -> None:
+    """8 readers take full dumps while writers append about ``rate`` events per second; every document must
+    be valid and every client consistent (one moment: its log ordered, at most 20 events, ids unique)."""
+    import concurrent.futures
+
+    from lxml import etree
+
+    from gateway.xml import xsd
+
+    url = f"sqlite:///{work / 'churn.db'}"
+    client_id, secret = prepare_url(url, population.build(count, events=20))
+    server = start(dict(SERVING_ENV, GATEWAY_DATABASE_URL=url, GATEWAY_WORKERS="4"), work / "churn.log", workers=4)
+    problems: list[str] = []
+    documents = [0]
+    appended = [0]
+    try:
+        read_auth = {"Authorization": f"Bearer {token(server.url, client_id, secret)}"}
+        feed_auth = {"Authorization": f"Bearer {feed_token(server.url, url)}"}
+        deadline = time.perf_counter() + seconds
+
+        def churn() -> None:
+            session, n = requests.Session(), 0
+            while time.perf_counter() < deadline:
+                tick = time.perf_counter()
+                start = (n * 10) % (count - 10) + 1
+                response = session.post(f"{server.url}/api/v1/batch", json=events_batch(list(range(start, start + 10)), 5,
+                                        f"c{n}"), headers=feed_auth, timeout=30)
+                if response.status_code != 200:
+                    problems.append(f"feed write {response.status_code}")
+                appended[0] += 50
+                n += 1
+                time.sleep(max(0.0, 50 / rate - (time.perf_counter() - tick)))
+
+        def read() -> None:
+            session = requests.Session()
+            while time.perf_counter() < deadline:
+                response = session.get(f"{server.url}/api/command", params={"action": "get_connected_clients",
+                                       "include_connections": 1}, headers=read_auth, timeout=60)
+                if response.status_code != 200:
+                    problems.append(f"reader got {response.status_code}")
+                    continue
+                try:
+                    root = xsd.validate(response.content, NAMESPACE)
+                except (etree.XMLSyntaxError, xsd.SchemaViolation) as exc:
+                    problems.append(f"invalid document: {exc}"[:200])
+                    continue
+                ids = [el.get("id") for el in root]
+                if len(ids) != len(set(ids)) or len(ids) != count:
+                    problems.append(f"{len(ids)} clients, {len(set(ids))} distinct")
+                for el in root:
+                    stamps = [int(e.get("ts")) for e in el.iterfind("{*}client_connections/{*}event_log/{*}event")]
+                    if stamps != sorted(stamps) or len(stamps) > 20:
+                        problems.append(f"client {el.get('id')}: event log out of order or over 20")
+                documents[0] += 1
+
+        started = time.perf_counter()
+        with concurrent.futures.ThreadPoolExecutor(readers + 1) as pool:
+            futures = [pool.submit(churn)] + [pool.submit(read) for _ in range(readers)]
+            for future in futures:
+                future.result()
+        elapsed = time.perf_counter() - started
+    finally:
+        server.stop()
+    report.add(f"{readers} full-dump readers under {appended[0] / elapsed:,.0f} events/s of churn", f"{documents[0]} docs",
+               "-", None, "no error, consistent", not problems)
+    if problems:
+        report.notes.append(f"Churn problems (first 5 of {len(problems)}): " + "; ".join(problems[:5]))
+
+
 def write_markdown(report: Report, args) -> Path:
     path = ROOT / "docs" / "benchmarks.md"
     path.parent.mkdir(exist_ok=True)
@@ -221,7 +374,7 @@ def main() -> int:
     parser.add_argument("--clients", type=int, default=10_000)
     parser.add_argument("--big", type=int, default=100_000)
     parser.add_argument("--seconds", type=int, default=8)
-    parser.add_argument("--only", choices=["reads", "memory"], action="append")
+    parser.add_argument("--only", choices=["reads", "memory", "writes", "churn"], action="append")
     args = parser.parse_args()
     report = Report()
     print(f"  {'measure':<52} {'gateway':>22} {'baseline':>22} {'ratio':>8}  {'target':<14}")
@@ -231,6 +384,11 @@ def main() -> int:
             bench_reads(report, work, args.clients, args.seconds)
         if not args.only or "memory" in args.only:
             bench_memory(report, work, args.big)
+        if not args.only or "writes" in args.only:
+            postgres = os.environ.get("BENCH_POSTGRES_URL") or os.environ.get("GATEWAY_TEST_POSTGRES_URL")
+            bench_writes(report, work, args.seconds, postgres)
+        if not args.only or "churn" in args.only:
+            bench_churn(report, work, args.seconds)
     path = write_markdown(report, args)
     print(f"\nWrote {path.relative_to(ROOT)}")
     return 0 if all(r.ok is not False for r in report.rows) else 1

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 
 from sqlalchemy import Engine
@@ -47,8 +47,10 @@ class HotPath:
     else pooled connections (``write_prologue`` runs at the start of each write transaction)."""
 
     def __init__(self, engine: Engine, *, dedicated: Sequence[str] | None = None, write_prologue: Sequence[str] = (),
-                 data_version_sql: str | None = None):
+                 data_version_sql: str | None = None, writer=None):
         self.engine = engine
+        #: A context manager a write holds (the engine's writer queue), if it has one.
+        self.writer = writer
         self.data_version_sql = data_version_sql
         self.dedicated = dedicated
         self.write_prologue = tuple(write_prologue)
@@ -157,7 +159,7 @@ class HotPath:
     def write(self, prepared: Prepared, values: Mapping[str, object]):
         """One write in its own transaction, committed without waiting for the disk where the engine
         allows it (the journal, not registry data); its first returned row, if any."""
-        with self.cursor() as cursor:
+        with self.writer() if self.writer else nullcontext(), self.cursor() as cursor:
             if self.dedicated is None:
                 for sql in self.write_prologue:
                     cursor.execute(sql)

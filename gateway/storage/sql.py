@@ -60,7 +60,7 @@ class SQLStore(ControlsQueries):
     def __init__(self, engine: Engine):
         self.engine = engine
         self.hot = HotPath(engine, dedicated=self.hot_dedicated, write_prologue=self.hot_write_prologue,
-                           data_version_sql=self.hot_data_version)
+                           data_version_sql=self.hot_data_version, writer=getattr(self, "writer", None))
         self._prepared: dict = {}
 
     def _prepare(self, key, build) -> Prepared:
