@@ -6,7 +6,7 @@ one transaction, durable when the method returns.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any, Protocol
 
 from ..oauth.models import Account

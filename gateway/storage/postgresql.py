@@ -106,8 +106,8 @@ class PostgreSQLStore(SQLStore):
     def _lock_account(self, conn: SAConnection, account_key: int) -> None:
         conn.execute(select(t.accounts.c.key).where(t.accounts.c.key == account_key).with_for_update())
 
-    def _lock_client(self, conn: SAConnection, client_key: int) -> None:
-        conn.execute(select(t.clients.c.key).where(t.clients.c.key == client_key).with_for_update())
+    def _locked(self, statement):
+        return statement.with_for_update()
 
     def _lock_appliances(self, conn: SAConnection) -> None:
         conn.execute(select(func.pg_advisory_xact_lock(_APPLIANCES_LOCK)))

@@ -285,14 +285,6 @@ class SQLStore(ControlsQueries):
     def _lock_account(self, conn: SAConnection, account_key: int) -> None:
         """Serialise token issue per account (SQLite's write lock already does)."""
 
-    def _lock_client(self, conn: SAConnection, client_key: int) -> None:
-        """Serialise writes to one client's rows (its event log above all) inside a write transaction.
-
-        Call it first in any write that reads then trims or re-renders a client (appending events and
-        keeping the last 20, say), so parallel writers on several nodes queue instead of interleaving.
-        SQLite's single writer already serialises them; PostgreSQL locks the client row.
-        """
-
     def find_token(self, token_hash: str) -> tuple[Account, int, int, bool] | None:
         """(account, issued_at, expires_at, revoked) for a token hash, or None. Every request asks: hot path."""
         prepared = self._prepare("find_token", lambda: (
@@ -511,23 +503,25 @@ class SQLStore(ControlsQueries):
         self._insert_events(conn, [(c.key, e) for c in out for e in c.events])
         return out
 
-    @staticmethod
-    def _bulk_insert(conn: SAConnection, table, rows: list[dict]) -> None:
+    def _exec(self, conn: SAConnection, key, build, values: dict | None = None):
+        """Run a statement compiled once for this engine (``build()`` makes it) inside the transaction of
+        ``conn``: the write path's per-operation statements skip SQLAlchemy's per-call compilation."""
+        prepared = self._prepare(key, build)
+        return conn.exec_driver_sql(prepared.sql, prepared.params(values or {}))
+
+    def _bulk_insert(self, conn: SAConnection, table, rows: list[dict]) -> None:
         """executemany straight to the driver: the statement is compiled once for the engine and the
         rows are not processed one by one (a reset inserts thousands of rows in a few milliseconds).
         Values must already be what the driver takes (ints, str, bytes, bool, None)."""
         if not rows:
             return
-        compiled = insert(table).values({name: bindparam(name) for name in rows[0]}).compile(dialect=conn.dialect)
-        if compiled.positional:
-            order = compiled.positiontup
-            params = [tuple(row[name] for name in order) for row in rows]
-        else:
-            params = rows
-        conn.exec_driver_sql(str(compiled), params)
+        names = tuple(rows[0])
+        prepared = self._prepare(("bulk_insert", table.name, names),
+                                 lambda: insert(table).values({name: bindparam(name) for name in names}))
+        params = [tuple(row[name] for name in prepared.order) for row in rows] if prepared.order is not None else rows
+        conn.exec_driver_sql(prepared.sql, params)
 
-    @staticmethod
-    def _insert_connections(conn: SAConnection, per_client: list[tuple[int, list[Connection]]]) -> None:
+    def _insert_connections(self, conn: SAConnection, per_client: list[tuple[int, list[Connection]]]) -> None:
         rows = [
             {
                 "client_key": key,
@@ -542,12 +536,11 @@ class SQLStore(ControlsQueries):
             for key, connections in per_client
             for position, c in enumerate(connections)
         ]
-        SQLStore._bulk_insert(conn, t.connections, rows)
+        self._bulk_insert(conn, t.connections, rows)
 
-    @staticmethod
-    def _insert_events(conn: SAConnection, events: list[tuple[int, Event]]) -> None:
-        SQLStore._bulk_insert(conn, t.events, [{"client_key": key, "ts": e.ts, "kind": e.kind, "text": e.text}
-                                               for key, e in events])
+    def _insert_events(self, conn: SAConnection, events: list[tuple[int, Event]]) -> None:
+        self._bulk_insert(conn, t.events, [{"client_key": key, "ts": e.ts, "kind": e.kind, "text": e.text}
+                                           for key, e in events])
 
     def _free_ids(self, conn: SAConnection, count: int) -> list[int]:
         """Allocate ``count`` ids not held by a connected client (ids grow, as on the appliance)."""
@@ -652,14 +645,7 @@ class SQLStore(ControlsQueries):
                 .order_by(t.connections.c.client_key, t.connections.c.position)
             ):
                 by_key[r.client_key].connections.append(
-                    Connection(
-                        appliance_id=r.appliance_id,
-                        purpose=r.purpose,
-                        receive_traffic_node=bool(r.receive_traffic_node),
-                        connected_since=r.connected_since,
-                        private_ip=r.private_ip,
-                        connected_since_offset=r.connected_since_offset,
-                    )
+                    self._connection(r)
                 )
             if with_events:
                 for r in conn.execute(
@@ -667,6 +653,17 @@ class SQLStore(ControlsQueries):
                 ):
                     by_key[r.client_key].events.append(Event(ts=r.ts, text=r.text, kind=r.kind, seq=r.seq))
         return clients
+
+    @staticmethod
+    def _connection(row) -> Connection:
+        return Connection(
+            appliance_id=row.appliance_id,
+            purpose=row.purpose,
+            receive_traffic_node=bool(row.receive_traffic_node),
+            connected_since=row.connected_since,
+            private_ip=row.private_ip,
+            connected_since_offset=row.connected_since_offset,
+        )
 
     @staticmethod
     def _client(row) -> Client:
@@ -751,7 +748,9 @@ class SQLStore(ControlsQueries):
             raise TypeError(op)
         brief, full = render(client)
         values = self._client_values(client, brief, full)
-        conn.execute(update(t.clients).where(t.clients.c.key == client.key).values(**values))
+        names = tuple(values)
+        self._exec(conn, ("update_client", names), lambda: update(t.clients).where(t.clients.c.key == bindparam("k")).values(
+            {name: bindparam(f"v_{name}") for name in names}), {"k": client.key, **{f"v_{n}": v for n, v in values.items()}})
         return client, kind, detail
 
     def _append(self, conn: SAConnection, client: Client, events: list[Event]) -> None:
@@ -761,21 +760,28 @@ class SQLStore(ControlsQueries):
     def _load_connected(self, conn: SAConnection, client_id: int) -> Client:
         """The connected client ``client_id``, locked for this transaction, with its connections and
         its last 20 events (read through the (client_key, seq) index, never the whole history)."""
-        key = conn.execute(
-            select(t.clients.c.key).where(t.clients.c.connected, t.clients.c.id == client_id)
-        ).scalar()
-        if key is not None:
-            self._lock_client(conn, key)
-            row = conn.execute(select(t.clients).where(t.clients.c.key == key, t.clients.c.connected)).first()
-        if key is None or row is None:
+        row = self._exec(conn, "load_connected", lambda: self._locked(
+            select(t.clients).where(t.clients.c.connected, t.clients.c.id == bindparam("id"))), {"id": client_id}).first()
+        if row is None:
             raise NotFoundError(f"No connected client has id {client_id}.", details={"field": "id"})
-        client = self._hydrate(conn, [row], with_events=False)[0]
-        recent = conn.execute(self._recent_events(key)).all()
+        client = self._client(row)
+        client.connections = [
+            self._connection(r) for r in self._exec(conn, "connections_of", lambda: (
+                select(t.connections).where(t.connections.c.client_key == bindparam("k")).order_by(t.connections.c.position)
+            ), {"k": client.key})
+        ]
+        recent = self._exec(conn, "recent_events", lambda: self._recent_events(bindparam("k")), {"k": client.key}).all()
         client.events = [Event(ts=r.ts, text=r.text, kind=r.kind, seq=r.seq) for r in reversed(recent)]
         return client
 
+    def _locked(self, statement):
+        """``statement`` (a SELECT of client rows inside a write) locking the rows it reads, so writers of
+        one client on several nodes queue instead of interleaving (appending events and keeping the last
+        20, say). SQLite's single writer already serialises them; PostgreSQL adds FOR UPDATE."""
+        return statement
+
     @staticmethod
-    def _recent_events(client_key: int):
+    def _recent_events(client_key):
         """The newest EVENT_LOG_LIMIT events of a client, newest first (an index range scan)."""
         return (select(t.events).where(t.events.c.client_key == client_key)
                 .order_by(t.events.c.seq.desc()).limit(EVENT_LOG_LIMIT))
