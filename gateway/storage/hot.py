@@ -62,6 +62,14 @@ class HotPath:
     def _translate(self, exc: Exception) -> DBAPIError:
         return DBAPIError.instance(None, None, exc, self._dbapi_error)
 
+    @contextmanager
+    def translated(self) -> Iterator[None]:
+        """Driver errors raised inside come out as SQLAlchemy's exception classes (IntegrityError, ...)."""
+        try:
+            yield
+        except self._dbapi_error as exc:
+            raise self._translate(exc) from exc
+
     # --- connections ------------------------------------------------------------------------
     def _own_connection(self):
         connection = getattr(self._local, "connection", None)

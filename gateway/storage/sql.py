@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from collections import namedtuple
 from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from dataclasses import asdict
 
 from sqlalchemy import Engine, and_, bindparam, delete, func, insert, select, update
@@ -62,6 +62,7 @@ class SQLStore(ControlsQueries):
         self.hot = HotPath(engine, dedicated=self.hot_dedicated, write_prologue=self.hot_write_prologue,
                            data_version_sql=self.hot_data_version, writer=getattr(self, "writer", None))
         self._prepared: dict = {}
+        self._row_types: dict = {}
 
     def _prepare(self, key, build) -> Prepared:
         """The statement ``build()`` compiled once for this engine (hot-path statements only)."""
@@ -503,11 +504,19 @@ class SQLStore(ControlsQueries):
         self._insert_events(conn, [(c.key, e) for c in out for e in c.events])
         return out
 
-    def _exec(self, conn: SAConnection, key, build, values: dict | None = None):
-        """Run a statement compiled once for this engine (``build()`` makes it) inside the transaction of
-        ``conn``: the write path's per-operation statements skip SQLAlchemy's per-call compilation."""
+    def _exec(self, conn: SAConnection, key, build, values: dict | None = None) -> list:
+        """Run a statement compiled once for this engine (``build()`` makes it) on the DBAPI connection of
+        ``conn``, inside its transaction; its rows (attribute access by column name). The write path's
+        per-operation statements so skip SQLAlchemy's per-call compilation and result processing."""
         prepared = self._prepare(key, build)
-        return conn.exec_driver_sql(prepared.sql, prepared.params(values or {}))
+        with self.hot.translated(), closing(conn.connection.dbapi_connection.cursor()) as cursor:
+            cursor.execute(prepared.sql, prepared.params(values or {}))
+            if cursor.description is None:
+                return []
+            row_type = self._row_types.get(key)
+            if row_type is None:
+                row_type = self._row_types[key] = namedtuple("Row", [d[0] for d in cursor.description])
+            return [row_type(*row) for row in cursor.fetchall()]
 
     def _bulk_insert(self, conn: SAConnection, table, rows: list[dict]) -> None:
         """executemany straight to the driver: the statement is compiled once for the engine and the
@@ -761,7 +770,8 @@ class SQLStore(ControlsQueries):
         """The connected client ``client_id``, locked for this transaction, with its connections and
         its last 20 events (read through the (client_key, seq) index, never the whole history)."""
         row = self._exec(conn, "load_connected", lambda: self._locked(
-            select(t.clients).where(t.clients.c.connected, t.clients.c.id == bindparam("id"))), {"id": client_id}).first()
+            select(t.clients).where(t.clients.c.connected, t.clients.c.id == bindparam("id"))), {"id": client_id})
+        row = row[0] if row else None
         if row is None:
             raise NotFoundError(f"No connected client has id {client_id}.", details={"field": "id"})
         client = self._client(row)
@@ -770,7 +780,7 @@ class SQLStore(ControlsQueries):
                 select(t.connections).where(t.connections.c.client_key == bindparam("k")).order_by(t.connections.c.position)
             ), {"k": client.key})
         ]
-        recent = self._exec(conn, "recent_events", lambda: self._recent_events(bindparam("k")), {"k": client.key}).all()
+        recent = self._exec(conn, "recent_events", lambda: self._recent_events(bindparam("k")), {"k": client.key})
         client.events = [Event(ts=r.ts, text=r.text, kind=r.kind, seq=r.seq) for r in reversed(recent)]
         return client
 
