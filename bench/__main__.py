@@ -263,11 +263,14 @@ def store_path_rate(url: str, count: int, seconds: int, clients_per_batch: int, 
 
 def bench_writes(report: Report, work: Path, seconds: int, postgres_url: str | None) -> None:
     count = 2_000
-    baseline = baselines.sqlite_executemany(str(work / "baseline.db"))
-    store_rate = store_path_rate(f"sqlite:///{work / 'store-path.db'}", count, seconds, 10, 100)
+    rounds = []
+    for round_ in range(3):  # interleaved with the baseline: the machine is shared
+        base = baselines.sqlite_executemany(str(work / f"baseline-{round_}.db"))
+        ours = store_path_rate(f"sqlite:///{work / f'store-path-{round_}.db'}", count, max(2, seconds // 2), 10, 100)
+        rounds.append((ours / base, ours, base))
+    ratio, store_rate, base_rate = sorted(rounds)[1]
     report.add("registry write path on SQLite, events/s (in process, 10 clients x 100 events per batch)",
-               f"{store_rate:,.0f}", f"{baseline:,.0f} (sqlite3 executemany)", store_rate / baseline, ">= 0.2x",
-               store_rate >= 0.2 * baseline)
+               f"{store_rate:,.0f}", f"{base_rate:,.0f} (sqlite3 executemany)", ratio, ">= 0.2x", ratio >= 0.2)
     engines = [("SQLite", f"sqlite:///{work / 'writes.db'}", 10_000)]
     pg_database = None
     if postgres_url:
@@ -322,17 +325,21 @@ def bench_churn(report: Report, work: Path, seconds: int, count: int = 2_000, ra
         deadline = time.perf_counter() + seconds
 
         def churn() -> None:
-            session, n = requests.Session(), 0
+            """Keep up ``rate`` events/s: each batch carries what the schedule owes (10 clients, 5+ events each)."""
+            session, n, began = requests.Session(), 0, time.perf_counter()
             while time.perf_counter() < deadline:
-                tick = time.perf_counter()
+                owed = int(rate * (time.perf_counter() - began)) - appended[0]
+                if owed < 50:
+                    time.sleep((50 - owed) / rate)
+                    continue
+                per_client = min(owed // 10, 500)
                 start = (n * 10) % (count - 10) + 1
-                response = session.post(f"{server.url}/api/v1/batch", json=events_batch(list(range(start, start + 10)), 5,
-                                        f"c{n}"), headers=feed_auth, timeout=30)
+                response = session.post(f"{server.url}/api/v1/batch", json=events_batch(list(range(start, start + 10)),
+                                        per_client, f"c{n}"), headers=feed_auth, timeout=30)
                 if response.status_code != 200:
                     problems.append(f"feed write {response.status_code}")
-                appended[0] += 50
+                appended[0] += per_client * 10
                 n += 1
-                time.sleep(max(0.0, 50 / rate - (time.perf_counter() - tick)))
 
         def read() -> None:
             session = requests.Session()
