@@ -42,10 +42,11 @@ from ..registry.writes import (
 )
 from . import tables as t
 from .controls import ControlsQueries
+from .inspection import InspectionQueries
 from .interface import Describer, Renderer
 
 
-class SQLStore(ControlsQueries):
+class SQLStore(ControlsQueries, InspectionQueries):
     """Storage on a SQLAlchemy engine; see :mod:`gateway.storage.interface` for the contract."""
 
     engine: Engine
