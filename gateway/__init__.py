@@ -15,6 +15,9 @@ from .controls import Controls
 from .controls import hooks as controls_hooks
 from .command.views import blueprint as command_blueprint
 from .inspect import representation
+from .inspect.clients import blueprint as inspect_blueprint
+from .inspect.streaming import StreamSlots
+from .inspect.events import blueprint as events_blueprint
 from .inspect.feed import blueprint as feed_blueprint
 from .oauth import server as oauth_server
 from .oauth.accounts import AccountService
@@ -57,6 +60,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         accounts=accounts,
         authenticate=controls_hooks.ControlledAuthenticator(accounts, controls),
         controls=controls,
+        streams=StreamSlots(app.config["STREAMS_PER_WORKER"]),
     )
     controls_hooks.init_app(app)
     _load_controls(app, controls)
@@ -64,6 +68,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(command_blueprint)
     app.register_blueprint(admin_blueprint)
     app.register_blueprint(feed_blueprint)
+    app.register_blueprint(inspect_blueprint)
+    app.register_blueprint(events_blueprint)
     http_errors.init_app(app)
     return app
 
