@@ -8,6 +8,7 @@ from flask import current_app
 
 from .clock import Clock
 from .controls import Controls
+from .inspect.streaming import StreamSlots
 from .oauth.accounts import AccountService
 from .oauth.bearer import Authenticator
 from .registry.service import Registry
@@ -23,6 +24,8 @@ class Services:
     authenticate: Authenticator
     #: Emulator controls: faults, shared clock, journal, rate limits (gateway.controls).
     controls: Controls
+    #: Live event streams this process serves (gateway.inspect.events).
+    streams: StreamSlots
 
 
 def services() -> Services:
