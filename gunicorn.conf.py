@@ -9,8 +9,14 @@ from pathlib import Path
 wsgi_app = "wsgi:app"
 bind = [os.environ.get("GATEWAY_BIND", "127.0.0.1:8080")]
 workers = int(os.environ.get("GATEWAY_WORKERS", min(4, multiprocessing.cpu_count() * 2)))
-threads = int(os.environ.get("GATEWAY_THREADS", "1"))
-worker_class = os.environ.get("GATEWAY_WORKER_CLASS", "sync" if threads == 1 else "gthread")
+# Threaded workers (gthread): a live event stream (GET /api/v1/events) holds one thread for minutes, so a
+# sync worker held by a stream would serve nobody else, and would be killed by the timeout below. A gthread
+# worker keeps answering on its other threads; each serves at most GATEWAY_STREAMS_PER_WORKER streams (8 of
+# its 16 threads by default) and answers more with 503 + Retry-After, so ordinary requests always find threads.
+# Its heartbeat comes from the main loop, not from requests, so a long stream is not a hung worker.
+# (gevent would need psycopg and sqlite3 to yield to its loop; neither does without extra patching.)
+threads = int(os.environ.get("GATEWAY_THREADS", "16"))
+worker_class = os.environ.get("GATEWAY_WORKER_CLASS", "gthread")
 timeout = int(os.environ.get("GATEWAY_WORKER_TIMEOUT", "60"))
 graceful_timeout = 10
 keepalive = 5
@@ -38,6 +44,13 @@ def on_starting(server):
     directory.mkdir(parents=True, exist_ok=True)
     for stale in directory.glob("*.db"):
         stale.unlink()
+
+
+def post_worker_init(worker):
+    """Live event streams end when the worker stops (a graceful shutdown then takes no longer than a request)."""
+    from gateway.inspect import streaming
+
+    streaming.worker_alive = lambda: worker.alive
 
 
 def child_exit(server, worker):

@@ -19,6 +19,7 @@ from .inspect.clients import blueprint as inspect_blueprint
 from .inspect.streaming import StreamSlots
 from .inspect.events import blueprint as events_blueprint
 from .inspect.feed import blueprint as feed_blueprint
+from .inspect.openapi import blueprint as openapi_blueprint
 from .oauth import server as oauth_server
 from .oauth.accounts import AccountService
 from .registry.service import Registry
@@ -70,6 +71,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(feed_blueprint)
     app.register_blueprint(inspect_blueprint)
     app.register_blueprint(events_blueprint)
+    app.register_blueprint(openapi_blueprint)
     http_errors.init_app(app)
     return app
 

@@ -158,13 +158,14 @@ class ChangeEventOut(Schema):
                        "reason, initiator}; reset: what was loaded."})
 
 
-class BatchResultOut(Schema):
-    class _Result(Schema):
-        op = fields.String(required=True, validate=validate.OneOf(("connect", "update", "events", "disconnect")))
-        id = fields.Integer(required=True)
-        connected = fields.Boolean(required=True)
+class BatchItemOut(Schema):
+    op = fields.String(required=True, validate=validate.OneOf(("connect", "update", "events", "disconnect")))
+    id = fields.Integer(required=True)
+    connected = fields.Boolean(required=True)
 
-    results = fields.List(fields.Nested(_Result), required=True)
+
+class BatchResultOut(Schema):
+    results = fields.List(fields.Nested(BatchItemOut), required=True)
 
 
 class ImportResultOut(Schema):
