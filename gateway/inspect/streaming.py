@@ -97,9 +97,13 @@ def resync(reason: str, last_event_id: int, resume_after: int) -> bytes:
 def stream(registry: Registry, cursor: int | None, filters: Filters, timing: Timing) -> Iterator[bytes]:
     """The events after ``cursor`` (None: after the newest change), until the lifetime ends."""
     started = time.monotonic()
+    try:
+        oldest, last = registry.change_bounds()  # before the first chunk: the stream starts when it is asked for
+    except GatewayError as exc:
+        yield frame({"error": exc.code, "message": exc.message}, "error")
+        return
     yield f"retry: {timing.retry_ms}\n: stream open\n\n".encode()
     try:
-        oldest, last = registry.change_bounds()
         if cursor is None:
             cursor = last
         elif cursor > last:
