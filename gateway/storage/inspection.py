@@ -107,15 +107,20 @@ class InspectionQueries:
         return [direction(key).nulls_last(), direction(c.key)]
 
     # --- client records ------------------------------------------------------------------------
+    def client_statements(self, search: ClientSearch, visible_after: int):
+        """(the COUNT, the page) of a client search: the same conditions in both."""
+        cond = and_(*self._client_conditions(search, visible_after))
+        page = (select(*_CLIENT_COLUMNS, _event_count().label("event_count"))
+                .where(cond).order_by(*self._client_order(search))
+                .offset(search.page.offset).limit(search.page.limit))
+        return select(func.count()).select_from(t.clients).where(cond), page
+
     def find_clients(self, search: ClientSearch, *, visible_after: int) -> Found:
         """One page of client records (connections loaded, no events) and the total count."""
-        cond = and_(*self._client_conditions(search, visible_after))
-        statement = (select(*_CLIENT_COLUMNS, _event_count().label("event_count"))
-                     .where(cond).order_by(*self._client_order(search))
-                     .offset(search.page.offset).limit(search.page.limit))
+        count, page = self.client_statements(search, visible_after)
         with self._read() as conn:
-            total = conn.execute(select(func.count()).select_from(t.clients).where(cond)).scalar_one()
-            rows = conn.execute(statement).all() if search.page.offset < total else []
+            total = conn.execute(count).scalar_one()
+            rows = conn.execute(page).all() if search.page.offset < total else []
             return Found(self._records(conn, rows, with_events=False), total)
 
     def client_records(self, client_id: int, *, visible_after: int) -> list[ClientRecord]:
@@ -138,8 +143,8 @@ class InspectionQueries:
         return [ClientRecord(client, row.last_activity, row.event_count) for client, row in zip(clients, rows)]
 
     # --- event logs ----------------------------------------------------------------------------
-    def find_events(self, search: LogSearch, *, visible_after: int) -> Found:
-        """One page of events of visible records (with their client's id, record and type) and the total."""
+    def event_statements(self, search: LogSearch, visible_after: int):
+        """(the COUNT, the page) of an event search: the same conditions in both."""
         e = t.events.c
         cond = [self._visible(visible_after)]
         if search.ids is not None:
@@ -157,11 +162,16 @@ class InspectionQueries:
         joined = t.events.join(t.clients, e.client_key == c.key)
         key = getattr(e, search.order_by)
         order = [key.desc(), e.seq.desc()] if search.descending else [key.asc(), e.seq.asc()]
-        statement = (select(e.seq, e.ts, e.kind, e.text, c.id, c.key, c.type).select_from(joined)
-                     .where(*cond).order_by(*order).offset(search.page.offset).limit(search.page.limit))
+        page = (select(e.seq, e.ts, e.kind, e.text, c.id, c.key, c.type).select_from(joined)
+                .where(*cond).order_by(*order).offset(search.page.offset).limit(search.page.limit))
+        return select(func.count()).select_from(joined).where(*cond), page
+
+    def find_events(self, search: LogSearch, *, visible_after: int) -> Found:
+        """One page of events of visible records (with their client's id, record and type) and the total."""
+        count, page = self.event_statements(search, visible_after)
         with self._read() as conn:
-            total = conn.execute(select(func.count()).select_from(joined).where(*cond)).scalar_one()
-            rows = conn.execute(statement).all() if search.page.offset < total else []
+            total = conn.execute(count).scalar_one()
+            rows = conn.execute(page).all() if search.page.offset < total else []
         return Found([LogEntry(Event(ts=r.ts, text=r.text, kind=r.kind, seq=r.seq), r.id, r.key, ClientType(r.type))
                       for r in rows], total)
 
