@@ -9,6 +9,9 @@ import time
 import pytest
 import requests
 
+from gateway.clock import Clock
+from gateway.oauth.accounts import AccountService
+from gateway.storage import open_store
 from tests import populations
 from tests.conftest import assert_wire_body
 from tests.server import prepare, start
@@ -34,17 +37,20 @@ def open_stream(base: str, auth: dict, **params) -> StreamReader:
     return StreamReader(response)
 
 
+def accounts(url: str):
+    """Migrate and load the small population; (a read_only account, a feed-only account)."""
+    reader = prepare(url)
+    store = open_store(url)
+    try:
+        return reader, AccountService(store, Clock()).create("feeder", "deny", feed=True)
+    finally:
+        store.close()
+
+
 @pytest.fixture
 def server(tmp_path, database_url):
     """One gateway (2 workers, the default worker model) with a read_only and a feed account."""
-    reader = prepare(database_url)
-    from gateway.clock import Clock
-    from gateway.oauth.accounts import AccountService
-    from gateway.storage import open_store
-
-    store = open_store(database_url)
-    feeder = AccountService(store, Clock()).create("feeder", "deny", feed=True)
-    store.close()
+    reader, feeder = accounts(database_url)
     node = start({"GATEWAY_DATABASE_URL": database_url, "GATEWAY_STREAM_MAX_SECONDS": "120",
                   "GATEWAY_REQUEST_LOG": "false"}, tmp_path / "gunicorn.log", workers=2)
     yield node, token(node.url, reader), token(node.url, feeder)
@@ -116,14 +122,7 @@ def test_a_graceful_stop_ends_open_streams(tmp_path, database_url):
 
 @pytest.mark.postgres
 def test_a_write_through_node_a_reaches_a_stream_on_node_b(tmp_path, postgres_url):
-    reader = prepare(postgres_url)
-    from gateway.clock import Clock
-    from gateway.oauth.accounts import AccountService
-    from gateway.storage import open_store
-
-    store = open_store(postgres_url)
-    feeder = AccountService(store, Clock()).create("feeder", "read_only", feed=True)
-    store.close()
+    reader, feeder = accounts(postgres_url)
     env = {"GATEWAY_DATABASE_URL": postgres_url, "GATEWAY_REQUEST_LOG": "false"}
     a = start(env, tmp_path / "node-a.log")
     b = start(env, tmp_path / "node-b.log")

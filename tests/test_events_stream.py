@@ -136,7 +136,7 @@ def test_each_worker_serves_at_most_its_share_of_streams(app, client, auth, svc)
     assert client.get("/api/v1/command", headers=auth).status_code == 404  # other requests are not counted
 
 
-@pytest.mark.parametrize("value", ["x", "-1", "1.5", "9" * 30])
+@pytest.mark.parametrize("value", ["x", "-1", "1.5", "9" * 30, "\u00b2", "1 2"])
 def test_a_bad_last_event_id_is_a_400_naming_it(client, auth, value):
     response = client.get("/api/v1/events", headers={**auth, "Last-Event-ID": value})
     assert response.status_code == 400 and response.get_json()["details"]["field"] == "Last-Event-ID"

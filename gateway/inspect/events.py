@@ -18,6 +18,8 @@ write through any node reaches streams on every node.
 
 from __future__ import annotations
 
+import re
+
 from flask import Blueprint, Response, current_app, request
 
 from ..controls.middleware import STREAMING
@@ -36,7 +38,7 @@ def _resume_point(args: dict) -> int | None:
     if header is None or not header.strip():
         return args.get("last_event_id")
     text = header.strip()
-    if not text.isdigit() or int(text) > MAX_EVENT_ID:
+    if not re.fullmatch(r"[0-9]{1,19}", text) or int(text) > MAX_EVENT_ID:
         raise InvalidRequestError("Last-Event-ID: must be an event id this stream sent (a non-negative integer).",
                                   details={"field": "Last-Event-ID"})
     return int(text)

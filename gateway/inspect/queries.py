@@ -88,8 +88,8 @@ class QuerySchema(Schema):
         out = {}
         for key in data:
             values = data.getlist(key) if hasattr(data, "getlist") else [data[key]]
-            field = self.fields.get(key) or next((f for f in self.fields.values() if f.data_key == key), None)
-            if field is None or field.dump_only:
+            field = self.fields.get(key)
+            if field is None:
                 hint = f" (this API calls it {PEER_NAMES[key]})" if key in PEER_NAMES else ""
                 raise ValidationError({key: [f"Unknown parameter{hint}."]})
             if isinstance(field, Listed):
@@ -105,7 +105,9 @@ class PagedSchema(QuerySchema):
     page = Bounded(1, MAX_PAGE, metadata={"description": "1-based page number (default 1)."})
     page_size = Bounded(1, MAX_PAGE_SIZE, metadata={"description": f"Items per page, 1-{MAX_PAGE_SIZE} (default {DEFAULT_PAGE_SIZE})."})
     offset = Bounded(0, MAX_OFFSET, metadata={"description": "Items to skip (instead of page)."})
-    count = fields.Integer(metadata={"description": f"Items to return, 1-{MAX_PAGE_SIZE} (with offset, instead of page_size)."})
+    # Bounds checked in _page (to explain -1); stated here for the OpenAPI document.
+    count = fields.Integer(metadata={"description": f"Items to return, 1-{MAX_PAGE_SIZE} (with offset, instead of page_size).",
+                                     "minimum": 1, "maximum": MAX_PAGE_SIZE})
     order = fields.String(validate=validate.OneOf(("asc", "desc")), load_default="asc",
                           metadata={"description": "Sort direction (default asc)."})
 
