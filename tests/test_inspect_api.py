@@ -299,6 +299,10 @@ def test_records_past_retention_are_hidden_without_any_write(history, client, ma
     ("/api/v1/clients", {"id": "99999999999999999999"}, "id"),
     ("/api/v1/clients", {"appliance": "not-a-guid"}, "appliance"),
     ("/api/v1/clients", {"hostname": ""}, "hostname"),
+    ("/api/v1/clients", {"hostname": "a\x00b"}, "hostname"),
+    ("/api/v1/clients", {"disconnect_reason": "\x00"}, "disconnect_reason"),
+    ("/api/v1/clients", {"platform_id": "x\x01"}, "platform_id"),
+    ("/api/v1/clients", {"private_ip": "10.0.0.1\x1f"}, "private_ip"),
     ("/api/v1/clients", {"disconnect_initiator": "alien"}, "disconnect_initiator"),
     ("/api/v1/clients/1", {"record": "x"}, "record"),
     ("/api/v1/clients/1/log", {"kind": "party"}, "kind"),
@@ -319,6 +323,7 @@ def test_peer_parameter_names_get_a_hint(history, get):
 
 
 @given(key=st.sampled_from(["page", "page_size", "offset", "count", "type", "status", "id", "record", "hostname",
+                            "name", "username", "platform", "platform_id", "private_ip", "disconnect_reason",
                             "appliance", "connected_after", "disconnected_before", "order_by", "order", "kind"]),
        value=st.text(max_size=40))
 @settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])

@@ -25,7 +25,7 @@ from ..registry.inspection import (
 )
 from ..registry.model import CHANGE_KINDS, MAX_CLIENT_ID, ClientType
 from ..registry.writes import EVENT_KINDS, INITIATORS
-from .schemas import GUID_PATTERN
+from .schemas import GUID_PATTERN, Text
 
 #: Largest list in one parameter (ids, types, ...).
 MAX_LIST = 100
@@ -76,7 +76,8 @@ def Bounded(minimum: int, maximum: int, **kwargs: Any) -> fields.Integer:  # noq
 
 
 def Prefix(**kwargs: Any) -> fields.String:  # noqa: N802
-    return fields.String(validate=validate.Length(1, 255), **kwargs)
+    """1-255 characters XML can carry (stored strings are such; a NUL would not even reach PostgreSQL)."""
+    return Text(255, min_length=1, **kwargs)
 
 
 class QuerySchema(Schema):
@@ -151,17 +152,17 @@ class ClientsQuery(PagedSchema):
     name = Prefix(metadata={"description": "Name prefix (customers, attendees, Jumpoints; case-insensitive)."})
     username = Prefix(metadata={"description": "Representative username prefix (case-insensitive)."})
     platform = Prefix(metadata={"description": "Platform prefix (case-insensitive), e.g. Windows."})
-    platform_id = Listed(fields.String(validate=validate.Length(1, 64)), metadata={"description": "Platform ids (exact)."})
+    platform_id = Listed(Text(64, min_length=1), metadata={"description": "Platform ids (exact)."})
     appliance = fields.String(validate=validate.Regexp(GUID_PATTERN, error="Must be a GUID (8-4-4-4-12 hex digits)."),
                               metadata={"description": "Appliance GUID any of the client's connections goes to."})
-    private_ip = fields.String(validate=validate.Length(1, 64), metadata={"description": "Private IP of any connection (exact)."})
+    private_ip = Text(64, min_length=1, metadata={"description": "Private IP of any connection (exact)."})
     connected_after = Instant(metadata={"description": f"connected_since at or after; {_TIME}"})
     connected_before = Instant(metadata={"description": f"connected_since at or before; {_TIME}"})
     disconnected_after = Instant(metadata={"description": f"disconnected_at at or after; {_TIME}"})
     disconnected_before = Instant(metadata={"description": f"disconnected_at at or before; {_TIME}"})
     last_activity_after = Instant(metadata={"description": f"last_activity at or after; {_TIME}"})
     last_activity_before = Instant(metadata={"description": f"last_activity at or before; {_TIME}"})
-    disconnect_reason = fields.String(validate=validate.Length(0, 255), metadata={"description": "Disconnect reason (exact)."})
+    disconnect_reason = Text(255, metadata={"description": "Disconnect reason (exact)."})
     disconnect_initiator = Choices(INITIATORS, metadata={"description": "Who disconnected: client, server, network."})
     order_by = fields.String(validate=validate.OneOf(CLIENT_ORDERS), load_default="id",
                              metadata={"description": "Field to order by (default id)."})
