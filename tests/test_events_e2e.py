@@ -20,6 +20,8 @@ from tests.sse import StreamReader
 pytestmark = pytest.mark.e2e
 
 NAMESPACE = "https://www.beyondtrust.com/namespaces/API/command"
+#: Frequent heartbeats: closing a stream here waits for the reader thread's pending read, i.e. the next chunk.
+FAST = {"GATEWAY_STREAM_HEARTBEAT_SECONDS": "0.5", "GATEWAY_REQUEST_LOG": "false"}
 JUMPOINT = {"type": "push_agent", "hostname": "jp-new", "name": "Jumpoint New", "platform_id": "linux-x86_64",
             "platform": "Debian GNU/Linux 12 (x86_64)",
             "connections": [{"appliance_id": populations.PRIMARY, "private_ip": "10.0.0.77"}]}
@@ -51,8 +53,8 @@ def accounts(url: str):
 def server(tmp_path, database_url):
     """One gateway (2 workers, the default worker model) with a read_only and a feed account."""
     reader, feeder = accounts(database_url)
-    node = start({"GATEWAY_DATABASE_URL": database_url, "GATEWAY_STREAM_MAX_SECONDS": "120",
-                  "GATEWAY_REQUEST_LOG": "false"}, tmp_path / "gunicorn.log", workers=2)
+    node = start({"GATEWAY_DATABASE_URL": database_url, "GATEWAY_STREAM_MAX_SECONDS": "120", **FAST},
+                 tmp_path / "gunicorn.log", workers=2)
     yield node, token(node.url, reader), token(node.url, feeder)
     node.stop()
 
@@ -81,8 +83,8 @@ def test_more_streams_than_workers_and_ordinary_requests_are_still_answered(serv
 
 def test_a_worker_refuses_streams_beyond_its_cap_but_not_other_requests(tmp_path, database_url):
     creds = prepare(database_url)
-    node = start({"GATEWAY_DATABASE_URL": database_url, "GATEWAY_STREAMS_PER_WORKER": "2",
-                  "GATEWAY_STREAM_HEARTBEAT_SECONDS": "0.5", "GATEWAY_REQUEST_LOG": "false"}, tmp_path / "gunicorn.log", workers=1)
+    node = start({"GATEWAY_DATABASE_URL": database_url, "GATEWAY_STREAMS_PER_WORKER": "2", **FAST},
+                 tmp_path / "gunicorn.log", workers=1)
     try:
         auth = token(node.url, creds)
         streams = [open_stream(node.url, auth) for _ in range(2)]
@@ -108,7 +110,7 @@ def test_a_worker_refuses_streams_beyond_its_cap_but_not_other_requests(tmp_path
 def test_a_graceful_stop_ends_open_streams(tmp_path, database_url):
     creds = prepare(database_url)
     node = start({"GATEWAY_DATABASE_URL": database_url, "GATEWAY_STREAM_MAX_SECONDS": "600",
-                  "GATEWAY_REQUEST_LOG": "false"}, tmp_path / "gunicorn.log", workers=1)
+                  "GATEWAY_REQUEST_LOG": "false"}, tmp_path / "gunicorn.log", workers=1)  # heartbeats every 15 s
     stream = open_stream(node.url, token(node.url, creds))
     try:
         node.stop()
@@ -123,7 +125,7 @@ def test_a_graceful_stop_ends_open_streams(tmp_path, database_url):
 @pytest.mark.postgres
 def test_a_write_through_node_a_reaches_a_stream_on_node_b(tmp_path, postgres_url):
     reader, feeder = accounts(postgres_url)
-    env = {"GATEWAY_DATABASE_URL": postgres_url, "GATEWAY_REQUEST_LOG": "false"}
+    env = {"GATEWAY_DATABASE_URL": postgres_url, **FAST}
     a = start(env, tmp_path / "node-a.log")
     b = start(env, tmp_path / "node-b.log")
     try:
