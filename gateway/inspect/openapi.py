@@ -249,8 +249,9 @@ def _with_member(spec: APISpec, name: str, member: str, value: str) -> None:
 
 
 def schema_name(schema) -> str:
-    """Component names: the class name without Schema (and Out where no request part has the name); faults' ErrorSchema is FaultError, a schema
-    loaded with some fields optional (PUT appliance: the id) gets "Input"."""
+    """Component names: the class name without Schema (and without Out where no request part has the name);
+    faults' ErrorSchema is FaultError; a schema loaded with some fields optional (PUT appliance: the id) gets
+    "Input"."""
     cls = schema if isinstance(schema, type) else type(schema)
     name = cls.__name__.lstrip("_")
     name = name.removesuffix("Schema")

@@ -104,11 +104,13 @@ class QuerySchema(Schema):
 
 class PagedSchema(QuerySchema):
     page = Bounded(1, MAX_PAGE, metadata={"description": "1-based page number (default 1)."})
-    page_size = Bounded(1, MAX_PAGE_SIZE, metadata={"description": f"Items per page, 1-{MAX_PAGE_SIZE} (default {DEFAULT_PAGE_SIZE})."})
+    page_size = Bounded(1, MAX_PAGE_SIZE, metadata={
+        "description": f"Items per page, 1-{MAX_PAGE_SIZE} (default {DEFAULT_PAGE_SIZE})."})
     offset = Bounded(0, MAX_OFFSET, metadata={"description": "Items to skip (instead of page)."})
     # Bounds checked in _page (to explain -1); stated here for the OpenAPI document.
-    count = fields.Integer(metadata={"description": f"Items to return, 1-{MAX_PAGE_SIZE} (with offset, instead of page_size).",
-                                     "minimum": 1, "maximum": MAX_PAGE_SIZE})
+    count = fields.Integer(metadata={
+        "description": f"Items to return, 1-{MAX_PAGE_SIZE} (with offset, instead of page_size).",
+        "minimum": 1, "maximum": MAX_PAGE_SIZE})
     order = fields.String(validate=validate.OneOf(("asc", "desc")), load_default="asc",
                           metadata={"description": "Sort direction (default asc)."})
 
@@ -225,4 +227,5 @@ class EventsQuery(QuerySchema):
     type = Choices(TYPES, metadata={"description": "Client types (a reset is sent whatever the types)."})
     id = Listed(Bounded(1, MAX_CLIENT_ID), metadata={"description": "Client ids (a reset is sent whatever the ids)."})
     last_event_id = Bounded(0, 2**63 - 1, metadata={
-        "description": "Resume after this event id (as the Last-Event-ID header, which wins); 0 replays the retained log."})
+        "description": "Resume after this event id (as the Last-Event-ID header, which wins); "
+                       "0 replays the retained log."})

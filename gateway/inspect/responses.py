@@ -26,7 +26,7 @@ def Ts(**kwargs):  # noqa: N802 - a field factory
 class ErrorOut(Schema):
     error = fields.String(required=True, metadata={"description": "A short code, e.g. invalid_request, not_found."})
     message = fields.String(required=True, metadata={"description": "What went wrong; a 400 starts with the field."})
-    details = fields.Dict(metadata={"description": "e.g. {\"field\": \"page_size\"}: the offending field or parameter."})
+    details = fields.Dict(metadata={"description": "e.g. {\"field\": \"page_size\"}: the offending field."})
 
 
 class ConnectionOut(Schema):
@@ -35,7 +35,7 @@ class ConnectionOut(Schema):
     receive_traffic_node = fields.Boolean(required=True)
     connected_since = Ts(required=True)
     private_ip = fields.String(required=True)
-    connected_since_offset = fields.String(metadata={"description": "The UTC offset its ISO 8601 text is written with."})
+    connected_since_offset = fields.String(metadata={"description": "The UTC offset of its ISO 8601 text."})
 
 
 class EventOut(Schema):
@@ -112,7 +112,8 @@ class RecordSummaryOut(Schema):
 class DetailOut(RecordOut):
     events = fields.List(fields.Nested(EventOut), required=True, metadata={"description": "The last 20, oldest first."})
     last_connected_at = Ts(required=True, metadata={"description": "The id's newest connect (any record)."})
-    last_disconnected_at = _nullable(Ts, required=True, metadata={"description": "The id's newest disconnect; null if never."})
+    last_disconnected_at = _nullable(Ts, required=True,
+                                     metadata={"description": "The id's newest disconnect; null if never."})
     records = fields.List(fields.Nested(RecordSummaryOut), required=True,
                           metadata={"description": "Every visible record of this id, connected first, then newest."})
 
