@@ -1,5 +1,6 @@
 """gunicorn settings for `make run` and the end-to-end tests; GATEWAY_* variables override them."""
 
+import gc
 import multiprocessing
 import os
 import shutil
@@ -9,11 +10,21 @@ from pathlib import Path
 wsgi_app = "wsgi:app"
 bind = [os.environ.get("GATEWAY_BIND", "127.0.0.1:8080")]
 workers = int(os.environ.get("GATEWAY_WORKERS", min(4, multiprocessing.cpu_count() * 2)))
-threads = int(os.environ.get("GATEWAY_THREADS", "1"))
-worker_class = os.environ.get("GATEWAY_WORKER_CLASS", "sync" if threads == 1 else "gthread")
+# Threaded workers (gthread): a live event stream (GET /api/v1/events) holds one thread for minutes, so a
+# sync worker held by a stream would serve nobody else, and would be killed by the timeout below. A gthread
+# worker keeps answering on its other threads; each serves at most GATEWAY_STREAMS_PER_WORKER streams (8 of
+# its 16 threads by default) and answers more with 503 + Retry-After, so ordinary requests always find threads.
+# Its heartbeat comes from the main loop, not from requests, so a long stream is not a hung worker.
+# Ordinary requests still run one at a time per worker (GATEWAY_REQUESTS_PER_WORKER, see gateway/gate.py) and
+# connections are not kept alive, as with sync workers: threads sharing one process tripled the p99 latency of
+# the command API, and kept-alive connections stuck to one worker while another idled.
+# (gevent would need psycopg and sqlite3 to yield to its loop; neither does without extra patching.)
+threads = int(os.environ.get("GATEWAY_THREADS", "16"))
+worker_class = os.environ.get("GATEWAY_WORKER_CLASS", "gthread")
+requests_per_worker = int(os.environ.get("GATEWAY_REQUESTS_PER_WORKER", "1"))
 timeout = int(os.environ.get("GATEWAY_WORKER_TIMEOUT", "60"))
 graceful_timeout = 10
-keepalive = 5
+keepalive = int(os.environ.get("GATEWAY_KEEPALIVE", "0"))  # seconds; 0: close after each response
 # A request line holds at most 100 ids and a token; keep gunicorn's limits generous but finite.
 limit_request_line = 8190
 accesslog = os.environ.get("GATEWAY_ACCESS_LOG", "-") or None  # empty: no access log
@@ -38,6 +49,20 @@ def on_starting(server):
     directory.mkdir(parents=True, exist_ok=True)
     for stale in directory.glob("*.db"):
         stale.unlink()
+
+
+def post_worker_init(worker):
+    """Ordinary requests one at a time beside the streams (gthread), and streams that end when the worker stops
+    (a graceful shutdown then takes no longer than a request)."""
+    from gateway.gate import RequestGate
+    from gateway.inspect import streaming
+
+    if worker_class == "gthread" and threads > 1:
+        worker.wsgi = RequestGate(worker.wsgi, requests_per_worker)
+    streaming.worker_alive = lambda: worker.alive
+    # The app is built: move what it allocated out of the garbage collector's sight, so the full collections
+    # that requests trigger now and then scan only what requests allocate (a p99 matter).
+    gc.freeze()
 
 
 def child_exit(server, worker):

@@ -15,7 +15,11 @@ from .controls import Controls
 from .controls import hooks as controls_hooks
 from .command.views import blueprint as command_blueprint
 from .inspect import representation
+from .inspect.clients import blueprint as inspect_blueprint
+from .inspect.streaming import StreamSlots
+from .inspect.events import blueprint as events_blueprint
 from .inspect.feed import blueprint as feed_blueprint
+from .inspect.openapi import blueprint as openapi_blueprint
 from .oauth import server as oauth_server
 from .oauth.accounts import AccountService
 from .registry.service import Registry
@@ -60,6 +64,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         authenticate=controls_hooks.ControlledAuthenticator(accounts, controls),
         controls=controls,
         versions=versions,
+        streams=StreamSlots(app.config["STREAMS_PER_WORKER"]),
     )
     controls_hooks.init_app(app)
     _load_controls(app, controls)
@@ -67,6 +72,9 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(command_blueprint)
     app.register_blueprint(admin_blueprint)
     app.register_blueprint(feed_blueprint)
+    app.register_blueprint(inspect_blueprint)
+    app.register_blueprint(events_blueprint)
+    app.register_blueprint(openapi_blueprint)
     http_errors.init_app(app)
     return app
 

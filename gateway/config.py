@@ -59,6 +59,14 @@ DEFAULTS: dict[str, Any] = {
     "DISCONNECTED_RETENTION": 86400,
     # Newest entries kept in the change log (the live event stream reads it).
     "CHANGES_KEEP": 100_000,
+    # Live event streams (GET /api/v1/events): most open at once per worker process (more get 503 + Retry-After),
+    # seconds one stream lasts before the client reconnects with Last-Event-ID, seconds between heartbeat
+    # comments, seconds between two reads of the change log, and the reconnection delay sent as "retry:" (ms).
+    "STREAMS_PER_WORKER": 8,
+    "STREAM_MAX_SECONDS": 300.0,
+    "STREAM_HEARTBEAT_SECONDS": 15.0,
+    "STREAM_POLL_SECONDS": 0.25,
+    "STREAM_RETRY_MS": 3000,
     # Largest body of the feed's batch and XML import routes, in bytes (other routes: 1 MiB).
     "FEED_MAX_BODY": 16 << 20,
     # Where named fixtures (reset, clients load NAME) are looked up; empty: the project's examples/.
@@ -113,10 +121,17 @@ def load(app_config: dict, overrides: Mapping[str, Any] | None = None) -> None:
         app_config[key] = boolean(key, app_config[key])
     for key in ("TOKEN_LIFETIME", "TOKEN_CAP", "SQLITE_BUSY_TIMEOUT_MS", "DB_POOL_SIZE", "DB_TIMEOUT", "DB_STATEMENT_TIMEOUT",
                 "JOURNAL_MAX_ENTRIES", "RATE_LIMIT_PER_SECOND", "RATE_LIMIT_PER_HOUR", "DISCONNECTED_RETENTION",
-                "CHANGES_KEEP", "FEED_MAX_BODY"):
+                "CHANGES_KEEP", "FEED_MAX_BODY", "STREAMS_PER_WORKER", "STREAM_RETRY_MS"):
         try:
             app_config[key] = int(app_config[key])
         except (TypeError, ValueError):
             raise ConfigError(f"GATEWAY_{key} must be an integer, not {app_config[key]!r}") from None
         if app_config[key] <= 0:
+            raise ConfigError(f"GATEWAY_{key} must be positive, not {app_config[key]!r}")
+    for key in ("STREAM_MAX_SECONDS", "STREAM_HEARTBEAT_SECONDS", "STREAM_POLL_SECONDS"):
+        try:
+            app_config[key] = float(app_config[key])
+        except (TypeError, ValueError):
+            raise ConfigError(f"GATEWAY_{key} must be a number of seconds, not {app_config[key]!r}") from None
+        if not 0 < app_config[key] < 1e6:
             raise ConfigError(f"GATEWAY_{key} must be positive, not {app_config[key]!r}")

@@ -93,6 +93,13 @@ class StorageUnavailableError(GatewayError):
     code = "storage_unavailable"
 
 
+class TooManyStreamsError(GatewayError):
+    """This worker already serves as many live event streams as it may (GATEWAY_STREAMS_PER_WORKER)."""
+
+    status = 503
+    code = "too_many_streams"
+
+
 class InternalError(GatewayError):
     status = 500
     code = "server_error"

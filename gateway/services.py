@@ -8,6 +8,7 @@ from flask import current_app
 
 from .clock import Clock
 from .controls import Controls
+from .inspect.streaming import StreamSlots
 from .oauth.accounts import AccountService
 from .oauth.bearer import Authenticator
 from .registry.service import Registry
@@ -26,6 +27,8 @@ class Services:
     controls: Controls
     #: The shared change counters read once per API request (gateway.versions).
     versions: Versions
+    #: Live event streams this process serves (gateway.inspect.events).
+    streams: StreamSlots
 
 
 def services() -> Services:

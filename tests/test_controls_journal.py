@@ -106,7 +106,8 @@ def test_reset_empties_it(client, journal, admin_auth, command):
 
 @pytest.mark.parametrize("params, field", [({"limit": 0}, "limit"), ({"limit": "x"}, "limit"), ({"face": "admin"}, "face"),
                                            ({"since": "last week"}, "since"), ({"status": 42}, "status"),
-                                           ({"after": -1}, "after"), ({"colour": "red"}, "colour")])
+                                           ({"after": -1}, "after"), ({"colour": "red"}, "colour"),
+                                           ({"action": "a\x00"}, "action"), ({"account": "\x00"}, "account")])
 def test_bad_queries_name_the_field(client, admin_auth, params, field):
     response = client.get("/api/v1/admin/journal", query_string=params, headers=admin_auth)
     assert response.status_code == 400 and response.get_json()["details"]["field"] == field

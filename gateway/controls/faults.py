@@ -68,8 +68,8 @@ class MatchSchema(Schema):
 
     face = fields.String(validate=OneOf(FACES))
     action = _Actions()
-    account = fields.String(validate=Length(1, 128))
-    path = fields.String(validate=[Length(1, 256), Regexp(r"^/\S*$", error="must be a path glob starting with /")])
+    account = fields.String(validate=[Length(1, 128), _xml_safe])
+    path = fields.String(validate=[Length(1, 256), Regexp(r"^/\S*$", error="must be a path glob starting with /"), _xml_safe])
 
 
 class LatencySchema(Schema):

@@ -16,6 +16,7 @@ from marshmallow import RAISE, Schema, fields
 from marshmallow.validate import Length, OneOf, Range
 
 from ..clock import iso8601
+from ..inspect.schemas import xml_safe
 from ..storage.interface import Store
 from .clock import Instant
 from .faults import FACES
@@ -54,8 +55,8 @@ class QuerySchema(Schema):
     class Meta:
         unknown = RAISE
 
-    action = fields.String(validate=Length(1, 128))
-    account = fields.String(validate=Length(1, 64))
+    action = fields.String(validate=[Length(1, 128), xml_safe])
+    account = fields.String(validate=[Length(1, 64), xml_safe])
     face = fields.String(validate=OneOf(FACES))
     status = fields.Integer(validate=Range(100, 599))
     since = Instant()

@@ -16,6 +16,8 @@ from .logging import request_id
 REQUEST_ID = "gateway.request_id"
 #: Set by the Flask hooks: ("drop", None) or ("truncate", {"fraction": f} | {"bytes": n}).
 TRANSPORT_FAULT = "gateway.transport_fault"
+#: Set by views whose body is a live stream (server-sent events): recorded when it starts, chunks pass at once.
+STREAMING = "gateway.streaming"
 _NOTHING = object()
 
 #: finish(environ, status or None when dropped, seconds)
@@ -101,6 +103,9 @@ class ControlsMiddleware:
             finish(500)
             raise
         fault = environ.get(TRANSPORT_FAULT)
+        if fault is None and environ.get(STREAMING):
+            finish()  # a stream is long and its chunks must not wait for the next one: record it as it opens
+            return body
         if fault is None:
             return _Recorded(body, finish)
         if fault[0] == "drop":

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import asdict
 
+from ..registry.inspection import ClientDetail, ClientRecord, Found, LogEntry, Page
 from ..registry.model import Appliance, Client, ClientType, Connection, Event
 
 
@@ -77,3 +78,54 @@ def change(kind: str, client: Client, detail: object) -> dict:
     if kind == "update":
         payload["fields"] = detail
     return payload
+
+
+# --- the inspection API ---------------------------------------------------------------------------
+def record_json(found: ClientRecord, *, events: list[Event] | None = None) -> dict:
+    """A client record: the client's fields, its state (disconnect fields null while connected), its
+    record number, last activity and how many events its history holds; ``events`` only in details."""
+    out = client_json(found.client, events=events or [])
+    if events is None:
+        del out["events"]
+    out.update(record=found.record, last_activity=found.last_activity, event_count=found.event_count,
+               disconnected_at=found.client.disconnected_at, disconnect_reason=found.client.disconnect_reason,
+               disconnect_initiator=found.client.disconnect_initiator)
+    return out
+
+
+def record_summary(found: ClientRecord) -> dict:
+    client = found.client
+    return {"record": found.record, "connected": client.connected, "connected_since": client.connected_since,
+            "disconnected_at": client.disconnected_at, "disconnect_reason": client.disconnect_reason,
+            "disconnect_initiator": client.disconnect_initiator, "last_activity": found.last_activity}
+
+
+def detail_json(detail: ClientDetail) -> dict:
+    """``/clients/{id}``: the chosen record with its last 20 events, when the id last connected and last
+    disconnected (over all its visible records; null if never), and every record of the id, newest first."""
+    out = record_json(detail.current, events=detail.current.client.recent_events())
+    disconnects = [r.client.disconnected_at for r in detail.records if r.client.disconnected_at is not None]
+    out["last_connected_at"] = max(r.client.connected_since for r in detail.records)
+    out["last_disconnected_at"] = max(disconnects, default=None)
+    out["records"] = [record_summary(r) for r in detail.records]
+    return out
+
+
+def log_entry_json(entry: LogEntry) -> dict:
+    return {**event_json(entry.event), "client_id": entry.client_id, "record": entry.record,
+            "type": entry.client_type.value}
+
+
+def page_json(found: Found, page: Page, items: list[dict]) -> dict:
+    """``{"items", "pagination"}``: the page in both styles (page/page_size and offset/count)."""
+    size = page.limit
+    number = page.offset // size + 1
+    pages = -(-found.total // size)
+    return {
+        "items": items,
+        "pagination": {
+            "page": number, "page_size": size, "pages": pages, "total": found.total,
+            "has_next": page.offset + len(found.items) < found.total, "has_prev": page.offset > 0,
+            "offset": page.offset, "count": len(items),
+        },
+    }

@@ -31,7 +31,8 @@ MAX_APPLIANCES = 1000
 GUID_PATTERN = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
 
 
-def _xml_safe(value: str) -> None:
+def xml_safe(value: str) -> None:
+    """A validator: strings the registry stores are XML-safe (PostgreSQL refuses NUL besides)."""
     if not is_xml_safe(value):
         raise ValidationError("Contains a character XML cannot carry (a control character, a surrogate, U+FFFE or U+FFFF).")
 
@@ -40,7 +41,7 @@ class Text(fields.String):
     """An XML-safe string of at most ``max_length`` characters."""
 
     def __init__(self, max_length: int, *, min_length: int = 0, **kwargs: Any):
-        super().__init__(validate=[validate.Length(min=min_length, max=max_length), _xml_safe], **kwargs)
+        super().__init__(validate=[validate.Length(min=min_length, max=max_length), xml_safe], **kwargs)
 
 
 class Int(fields.Integer):

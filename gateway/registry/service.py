@@ -8,8 +8,9 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 
 from ..clock import Clock
-from ..errors import GatewayError
+from ..errors import GatewayError, NotFoundError
 from ..storage.interface import Describer, Renderer, Store
+from .inspection import ClientDetail, ClientSearch, Found, LogSearch
 from .model import CLIENT_TYPES, PINNED_CLIENT, Appliance, Change, Client, ClientQuery, ClientType
 from .writes import Connect, Operation, at_operation, fill_defaults, prepare
 
@@ -164,3 +165,35 @@ class Registry:
 
     def count(self) -> int:
         return self.store.count_clients()
+
+    # --- the inspection API (records disconnected longer than the retention are hidden) -----------
+    def visible_after(self) -> int:
+        return self.clock.now_int() - self.disconnected_retention
+
+    def search_clients(self, search: ClientSearch) -> Found:
+        return self.store.find_clients(search, visible_after=self.visible_after())
+
+    def client_detail(self, client_id: int, record: int | None = None) -> ClientDetail:
+        """The connected record of ``client_id``, else its newest disconnected one (or the given ``record``
+        of that id), with every visible record of the id."""
+        records = self.store.client_records(client_id, visible_after=self.visible_after())
+        if record is not None:
+            chosen = [r for r in records if r.record == record]
+            if not chosen:
+                raise NotFoundError(f"Client {client_id} has no record {record} (or it is past retention).",
+                                    details={"field": "record"})
+            if chosen[0] is not records[0]:
+                detail = self.store.find_events(LogSearch(record=record, descending=True),
+                                                visible_after=self.visible_after())
+                chosen[0].client.events = [entry.event for entry in reversed(detail.items)]
+            return ClientDetail(chosen[0], records)
+        if not records:
+            raise NotFoundError(f"No client has id {client_id} (connected, or disconnected within retention).",
+                                details={"field": "id"})
+        return ClientDetail(records[0], records)
+
+    def events(self, search: LogSearch) -> Found:
+        return self.store.find_events(search, visible_after=self.visible_after())
+
+    def change_bounds(self) -> tuple[int | None, int]:
+        return self.store.change_bounds()

@@ -10,6 +10,7 @@ from collections.abc import Callable, Iterable, Sequence
 from typing import Any, Protocol
 
 from ..oauth.models import Account
+from ..registry.inspection import ClientRecord, ClientSearch, Found, LogSearch
 from ..registry.model import Appliance, Change, Client, ClientQuery
 from ..registry.writes import Operation
 
@@ -86,3 +87,9 @@ class Store(Protocol):
 
     # the change log (seq only grows; follows commit order)
     def changes_after(self, seq: int, limit: int = 1000) -> list[Change]: ...
+    def change_bounds(self) -> tuple[int | None, int]: ...
+
+    # the inspection API: pages of client records and events (hiding records disconnected before visible_after)
+    def find_clients(self, search: ClientSearch, *, visible_after: int) -> Found: ...
+    def client_records(self, client_id: int, *, visible_after: int) -> list[ClientRecord]: ...
+    def find_events(self, search: LogSearch, *, visible_after: int) -> Found: ...

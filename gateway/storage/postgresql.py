@@ -18,13 +18,15 @@ from __future__ import annotations
 
 import json
 
-from sqlalchemy import create_engine, func, select
+from sqlalchemy import Integer, cast, create_engine, func, select
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.engine import Connection as SAConnection
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
 
 from . import tables as t
+from .inspection import like_prefix
 from .sql import SQLStore
 
 #: URL schemes accepted for PostgreSQL; all of them use psycopg 3.
@@ -114,6 +116,17 @@ class PostgreSQLStore(SQLStore):
 
     def lock_migrations(self, conn: SAConnection) -> None:
         conn.execute(select(func.pg_advisory_xact_lock(_MIGRATION_LOCK)))
+
+    # ----------------------------------------------------------------------------------------
+    # Inspection: prefix matches on lower(column) (the text_pattern_ops indexes of migration 0005), JSON
+    # ----------------------------------------------------------------------------------------
+    @staticmethod
+    def _prefix_match(column, prefix: str):
+        return func.lower(column).like(like_prefix(prefix.lower()), escape="\\")
+
+    @staticmethod
+    def _json_int(column, key: str):
+        return cast(func.jsonb_extract_path_text(cast(column, JSONB), key), Integer)
 
     # ----------------------------------------------------------------------------------------
     # Upserts: the row may be created by another node at the same moment

@@ -45,6 +45,7 @@ from . import tables as t
 from .controls import ControlsQueries
 from .counters import ACCOUNTS_VERSION
 from .hot import HotPath, Prepared
+from .inspection import InspectionQueries
 from .interface import Describer, Renderer
 
 
@@ -52,7 +53,7 @@ from .interface import Describer, Renderer
 _AccountRow = namedtuple("_AccountRow", [c.name for c in t.accounts.columns])
 
 
-class SQLStore(ControlsQueries):
+class SQLStore(ControlsQueries, InspectionQueries):
     """Storage on a SQLAlchemy engine; see :mod:`gateway.storage.interface` for the contract."""
 
     engine: Engine

@@ -97,6 +97,15 @@ Index(
     postgresql_where=text("connected"),
 )
 
+# The inspection API (migration 0005): every record of an id (connected or not), time windows and orders.
+# Case-insensitive prefix searches on hostname, name and username have engine-specific expression indexes
+# that only the migration creates (SQLite: column COLLATE NOCASE; PostgreSQL: lower(column) text_pattern_ops).
+#: Names of those expression indexes (schema comparisons leave them out; see tests/test_inspect_store.py).
+EXPRESSION_INDEXES = ("ix_clients_hostname_prefix", "ix_clients_name_prefix", "ix_clients_username_prefix")
+Index("ix_clients_id", clients.c.id)
+Index("ix_clients_connected_since", clients.c.connected_since)
+Index("ix_clients_last_activity", clients.c.last_activity)
+
 connections = Table(
     "connections",
     metadata,
@@ -121,6 +130,8 @@ events = Table(
     Column("text", Text, nullable=False),
 )
 Index("ix_events_client_seq", events.c.client_key, events.c.seq)
+# The connection log's time windows (migration 0005).
+Index("ix_events_ts", events.c.ts)
 
 # Every accepted registry write, in commit order, for live event streams. ``seq`` comes from the
 # "change_seq" counter, so it only grows (also across resets) and follows commit order on every engine.

@@ -1,0 +1,83 @@
+"""The request gate of gthread workers: ordinary requests one at a time (until their body is closed), event
+streams beside them, and the gate always reopens (errors, hang-ups)."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+
+from gateway.gate import RequestGate
+
+
+class App:
+    """A WSGI app that records which requests run at once and can be told to fail."""
+
+    def __init__(self):
+        self.running = 0
+        self.most = 0
+        self.lock = threading.Lock()
+
+    def __call__(self, environ, start_response):
+        if environ.get("fail"):
+            raise RuntimeError("boom")
+        with self.lock:
+            self.running += 1
+            self.most = max(self.most, self.running)
+        start_response("200 OK", [])
+        return Body(self)
+
+
+class Body(list):
+    def __init__(self, app):
+        super().__init__([b"x"])
+        self.app = app
+
+    def close(self):
+        with self.app.lock:
+            self.app.running -= 1
+
+
+def request(gate, path="/api/command", **extra):
+    return gate({"PATH_INFO": path, **extra}, lambda status, headers: None)
+
+
+def test_ordinary_requests_wait_until_the_body_before_them_is_closed():
+    app = App()
+    gate = RequestGate(app)
+    first = request(gate)
+    started = threading.Event()
+    second = []
+
+    def run():
+        started.set()
+        second.append(request(gate))
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    started.wait()
+    thread.join(timeout=0.2)
+    assert thread.is_alive() and not second, "the second request ran while the first body was open"
+    first.close()
+    thread.join(timeout=5)
+    assert second and app.most == 1
+    second[0].close()
+    second[0].close()  # closing twice opens the gate once
+    request(gate).close()
+
+
+def test_streams_pass_beside_the_gate():
+    app = App()
+    gate = RequestGate(app)
+    held = request(gate)
+    streams = [request(gate, "/api/v1/events") for _ in range(3)]
+    assert app.most == 4
+    for body in streams + [held]:
+        body.close()
+
+
+def test_an_error_reopens_the_gate():
+    gate = RequestGate(App())
+    with pytest.raises(RuntimeError):
+        request(gate, fail=True)
+    request(gate).close()
