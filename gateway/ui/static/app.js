@@ -20,6 +20,7 @@ const state = {
   fresh: new Map(),  // client id -> when the stream last changed it (highlighted rows)
   detail: null,  // {id, record, logPage}
   loads: 0,  // the newest table request; older answers are dropped
+  shown: "",  // what the table shows, to skip re-rendering the same answer
   refreshTimer: null,
   stream: null,
 };
@@ -78,6 +79,7 @@ function onSignedOut(reason) {
   state.detail = null;
   state.fresh.clear();
   state.names.clear();
+  state.shown = "";
   replace($("clients-body"));
   replace($("feed"));
   replace($("chart"));
@@ -109,6 +111,10 @@ async function refreshTable() {
   const now = Date.now();
   for (const [id, at] of state.fresh) if (now - at > FRESH_MS) state.fresh.delete(id);
   for (const client of found.items) state.names.set(client.id, clientName(client));
+  // Unchanged answers leave the rows alone (a selection or a pending click on them survives).
+  const shown = JSON.stringify([found, [...state.fresh.keys()], state.detail && state.detail.id]);
+  if (shown === state.shown) return;
+  state.shown = shown;
   renderClients($("clients-body"), found.items,
     {onOpen: openDetail, fresh: state.fresh, selected: state.detail && state.detail.id});
   renderPager($("page-info"), $("prev-page"), $("next-page"), found.pagination);
@@ -205,9 +211,9 @@ function wire() {
   const form = $("filters");
   let typing = null;
   form.addEventListener("submit", (event) => { event.preventDefault(); filtersChanged(); });
-  form.addEventListener("change", (event) => { if (event.target.tagName !== "INPUT" || event.target.type === "checkbox") filtersChanged(); });
+  form.addEventListener("change", filtersChanged);
   form.addEventListener("input", (event) => {
-    if (event.target.tagName !== "INPUT" || event.target.type === "checkbox") return;
+    if (event.target.tagName !== "INPUT" || event.target.type === "checkbox") return;  // those fire change
     clearTimeout(typing);
     typing = setTimeout(filtersChanged, TYPING_DELAY_MS);
   });
