@@ -15,6 +15,8 @@ import pytest
 CHROMIUM = os.environ.get("GATEWAY_TEST_CHROMIUM", "/usr/bin/chromium")
 CHROMEDRIVER = os.environ.get("GATEWAY_TEST_CHROMEDRIVER", "/usr/bin/chromedriver")
 HOW = "apt-get install -y chromium chromium-driver (.ci/run does), or set GATEWAY_TEST_CHROMIUM/GATEWAY_TEST_CHROMEDRIVER"
+#: Set (by .ci/run) to fail instead of skipping when the browser is missing.
+REQUIRE = "GATEWAY_TEST_REQUIRE_BROWSER"
 ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts"
 FLAGS = (
     "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
@@ -40,7 +42,10 @@ def launch():
     """A headless Chromium with a fresh profile; skips the test when there is none. Returns (driver, profile)."""
     problem = _missing()
     if problem:
-        pytest.skip(f"browser tests need Chromium and its driver: {problem}; {HOW}")
+        message = f"browser tests need Chromium and its driver: {problem}; {HOW}"
+        if os.environ.get(REQUIRE):
+            pytest.fail(f"{message} ({REQUIRE} is set)")
+        pytest.skip(message)
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
 

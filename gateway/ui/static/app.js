@@ -108,6 +108,10 @@ async function refreshTable() {
   const load = ++state.loads;
   const found = await loadClients(queryOf($("filters"), state.page));
   if (load !== state.loads || !signedIn()) return;
+  if (!found.items.length && found.pagination.total && state.page > 1) {  // the page emptied (disconnects)
+    state.page = found.pagination.pages;
+    return refreshTable();
+  }
   const now = Date.now();
   for (const [id, at] of state.fresh) if (now - at > FRESH_MS) state.fresh.delete(id);
   for (const client of found.items) state.names.set(client.id, clientName(client));
