@@ -424,6 +424,9 @@ def test_stored_strings_render_as_text_and_xml_invalid_ones_are_refused(page, ga
     page.wait(lambda: any(item["id"] == "666" for item in page.feed_items()))
     [item] = [item for item in page.feed_items() if item["id"] == "666"]
     assert f"{HOSTILE['name']} {HOSTILE['hostname']}" in item["text"]
+    # A bidi override in a stored string reorders only that string, not the text around it.
+    assert page.js("return getComputedStyle(document.querySelector('#feed li[data-client-id=\"666\"] .who'))"
+                   ".unicodeBidi") == "isolate"
     page.wait(lambda: page.js(f"return !!document.querySelector('#chart g[data-appliance=\"{HOSTILE_APPLIANCE}\"]')"))
     label = page.js(f"return document.querySelector('#chart g[data-appliance=\"{HOSTILE_APPLIANCE}\"] text.label title').textContent")
     assert label.startswith(HOSTILE_APPLIANCE_NAME + " (lab.example.com)")

@@ -97,12 +97,12 @@ export function renderDetail(titleNode, body, detail, log, appliances, {onRecord
   const summary = [
     detail.representative ? null : ["Name", name],
     ["Hostname", detail.hostname],
-    ["Platform", [detail.platform, " ", h("code", null, detail.platform_id)]],
+    ["Platform", [h("span", {class: "data"}, detail.platform), " ", h("code", null, detail.platform_id)]],
     ["Time zone", offset(detail.timezone_offset)],
     ["Status", state(detail)],
     ["Connected since", when(detail.connected_since)],
     ["Last activity", when(detail.last_activity)],
-    ["Record", `#${detail.record} (${detail.event_count} events)`],
+    ["Record", `#${detail.record} (${detail.event_count} ${detail.event_count === 1 ? "event" : "events"})`],
     detail.lsid !== undefined ? ["Session lsid", h("code", null, detail.lsid)] : null,
     detail.non_interactive ? ["Non-interactive", detail.non_interactive] : null,
   ];
