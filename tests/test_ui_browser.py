@@ -215,6 +215,13 @@ class Page:
 
         self.wait(click, message=f"no row {client_id} to click")
 
+    def texts(self, selector: str) -> list[str]:
+        return self.js("return Array.from(document.querySelectorAll(arguments[0]), e => e.textContent)", selector)
+
+    def chart_count(self, appliance: str, client_type: str) -> int:
+        return self.js("const r = document.querySelector(`#chart g[data-appliance=\"${arguments[0]}\"] "
+                       "rect[data-type=${arguments[1]}]`); return r ? Number(r.dataset.count) : 0", appliance, client_type)
+
     def log_rows(self) -> list[list[str]]:
         return self.js("return Array.from(document.querySelectorAll('#event-log tbody tr[data-seq]'), "
                        "tr => Array.from(tr.cells, c => c.textContent))")
@@ -258,7 +265,8 @@ def test_signing_in_shows_connected_clients_and_keeps_the_token_in_memory_only(p
     # The chart: the summary's counts per appliance, drawn as SVG.
     bars = page.js("""return Array.from(document.querySelectorAll('#chart g.appliance'), g => ({
         appliance: g.dataset.appliance, label: g.querySelector('text.label title').textContent,
-        counts: Object.fromEntries(Array.from(g.querySelectorAll('rect'), r => [r.dataset.type, Number(r.dataset.count)]))}))""")
+        counts: Object.fromEntries(Array.from(g.querySelectorAll('rect'),
+                                              r => [r.dataset.type, Number(r.dataset.count)]))}))""")
     support = next(b for b in bars if b["appliance"] == populations.PRIMARY)
     assert support["counts"] == {"representative": 1, "support_customer": 2 + 8, "presentation_attendee": 1,
                                  "push_agent": 1, "pinned_client": 17}
@@ -366,8 +374,7 @@ def test_the_detail_panel_shows_fields_connections_records_and_the_event_log(pag
 def test_connects_and_disconnects_through_the_feed_appear_live(page, gateway):
     page.signed_in()
     page.js("window.sameDocument = true")  # gone if the page reloaded
-    support_before = page.js("return Number(document.querySelector("
-                             f"'#chart g[data-appliance=\"{populations.PRIMARY}\"] rect[data-type=push_agent]').dataset.count)")
+    support_before = page.chart_count(populations.PRIMARY, "push_agent")
     created = gateway.feed("POST", "/api/v1/clients", {
         "id": 300, "type": "push_agent", "hostname": "jp-live", "name": "Jumpoint Live", "platform": "Debian GNU/Linux 12",
         "platform_id": "linux-x86_64", "connections": [{"appliance_id": populations.PRIMARY, "private_ip": "10.0.0.30"}],
@@ -378,9 +385,8 @@ def test_connects_and_disconnects_through_the_feed_appear_live(page, gateway):
     assert row["cells"][2:4] == ["Jumpoint Live", "jp-live"] and row["fresh"]
     [connect] = [item for item in page.feed_items() if item["kind"] == "connect"]
     assert connect["id"] == "300" and "Jumpoint #300 Jumpoint Live jp-live" in connect["text"]
-    page.wait(lambda: page.js("return Number(document.querySelector("
-                              f"'#chart g[data-appliance=\"{populations.PRIMARY}\"] rect[data-type=push_agent]').dataset.count)")
-              == support_before + 1, message="the chart did not count the new client")
+    page.wait(lambda: page.chart_count(populations.PRIMARY, "push_agent") == support_before + 1,
+              message="the chart did not count the new client")
 
     gone = gateway.feed("POST", "/api/v1/clients/300/disconnect", {"reason": "Maintenance window", "initiator": "server"})
     assert gone.status_code == 200, gone.text
@@ -427,18 +433,15 @@ def test_stored_strings_render_as_text_and_xml_invalid_ones_are_refused(page, ga
     # A bidi override in a stored string reorders only that string, not the text around it.
     assert page.js("return getComputedStyle(document.querySelector('#feed li[data-client-id=\"666\"] .who'))"
                    ".unicodeBidi") == "isolate"
-    page.wait(lambda: page.js(f"return !!document.querySelector('#chart g[data-appliance=\"{HOSTILE_APPLIANCE}\"]')"))
-    label = page.js(f"return document.querySelector('#chart g[data-appliance=\"{HOSTILE_APPLIANCE}\"] text.label title').textContent")
+    page.wait(lambda: page.chart_count(HOSTILE_APPLIANCE, "presentation_attendee") == 1)
+    [label] = page.texts(f'#chart g[data-appliance="{HOSTILE_APPLIANCE}"] text.label title')
     assert label.startswith(HOSTILE_APPLIANCE_NAME + " (lab.example.com)")
     page.click_row(666)
     page.wait(lambda: page.el("detail-title").text == "Presentation attendee #666" and page.log_rows())
     assert page.log_rows()[0][2] == HOSTILE["event"]
-    connections = page.js("return Array.from(document.querySelectorAll('table.connections tbody td:first-child'), td => td.textContent)")
-    assert connections == [HOSTILE_APPLIANCE_NAME]
+    assert page.texts("table.connections tbody td:first-child") == [HOSTILE_APPLIANCE_NAME]
     # Nothing became markup: no element but the page's own, no handler ran, no alert.
-    injected = page.js("""return document.querySelectorAll(
-        '#dashboard script, #dashboard img, #dashboard b, #dashboard svg svg, #dashboard [onerror], #dashboard [onload]').length""")
-    assert injected == 0
+    assert page.texts(", ".join(f"#dashboard {s}" for s in ("script", "img", "b", "svg svg", "[onerror]", "[onload]"))) == []
     assert page.js("return window.alerted") == []
     from selenium.common.exceptions import NoAlertPresentException
 
@@ -452,7 +455,8 @@ def test_an_expired_token_signs_the_page_out(page, gateway):
     page.signed_in()
     admin = gateway.token("admin")
     try:
-        advanced = requests.post(f"{gateway.url}/api/v1/admin/clock/advance", json={"seconds": 3601}, headers=admin, timeout=30)
+        advanced = requests.post(f"{gateway.url}/api/v1/admin/clock/advance", json={"seconds": 3601}, headers=admin,
+                                 timeout=30)
         assert advanced.status_code == 200, advanced.text
         page.driver.find_element(By.CSS_SELECTOR, "#filters button[type=submit]").click()  # any request now answers 401
         page.wait(lambda: page.visible("sign-in-error"), message="the page did not sign out")

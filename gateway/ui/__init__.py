@@ -5,7 +5,8 @@ read the JSON inspection API, the live event stream (GET /api/v1/events, read wi
 EventSource cannot send an Authorization header) and the command API's get_connected_client_list
 summary. Every /ui response carries a Content-Security-Policy that allows only the gateway's own
 scripts (no inline script, no event-handler attributes; Trusted Types required for DOM sinks, with one
-policy that only parses the command API's XML), so stored strings can only ever render as text. GATEWAY_UI_ENABLED=false removes the page (404).
+policy that only parses the command API's XML), so stored strings can only ever render as text.
+GATEWAY_UI_ENABLED=false removes the page (404).
 """
 
 from __future__ import annotations
