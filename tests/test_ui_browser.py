@@ -449,6 +449,19 @@ def test_stored_strings_render_as_text_and_xml_invalid_ones_are_refused(page, ga
         page.driver.switch_to.alert.text  # noqa: B018
 
 
+def test_a_reset_of_the_registry_empties_the_page_live(page, gateway):
+    page.signed_in()
+    reset = requests.post(f"{gateway.url}/api/v1/admin/reset", json={"fixture": "empty"}, headers=gateway.token("admin"),
+                          timeout=30)
+    assert reset.status_code == 200, reset.text
+    page.wait(lambda: page.js("return document.querySelector('#clients-body tr.empty') !== null"),
+              message="the table kept the clients of before the reset")
+    page.wait(lambda: page.texts("#chart-empty") == ["No client is connected."])
+    page.wait(lambda: page.js("return document.querySelector('#filters select[name=appliance]').options.length") == 1,
+              message="the appliance filter kept the appliances of before the reset")
+    assert [item["kind"] for item in page.feed_items()] == ["reset"]
+
+
 def test_an_expired_token_signs_the_page_out(page, gateway):
     from selenium.webdriver.common.by import By
 

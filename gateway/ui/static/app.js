@@ -89,16 +89,18 @@ function onSignedOut(reason) {
 }
 
 // --- loading -------------------------------------------------------------------------------------
-async function start() {
-  state.page = 1;
-  try {
-    state.appliances = await loadAppliances();
-  } catch (error) {
-    failed(error);
-  }
+async function refreshAppliances() {
+  state.appliances = await loadAppliances();
   const select = $("filters").elements.appliance;
+  const chosen = select.value;
   replace(select, h("option", {value: ""}, "Any"),
     [...state.appliances].map(([guid, a]) => h("option", {value: guid}, a.name || guid)));
+  select.value = state.appliances.has(chosen) ? chosen : "";
+}
+
+async function start() {
+  state.page = 1;
+  await refreshAppliances().catch(failed);
   state.stream = new LiveStream("/api/v1/events", {onOpen: scheduleRefresh, onEvent: onChange, onState: showLive});
   state.stream.start();
   await refresh();
@@ -126,7 +128,9 @@ async function refreshTable() {
 }
 
 async function refreshChart() {
-  drawChart($("chart"), await loadSummary(), state.appliances);
+  const summaries = await loadSummary();
+  if (summaries.some((summary) => !state.appliances.has(summary.id))) await refreshAppliances();  // a new appliance
+  drawChart($("chart"), summaries, state.appliances);
 }
 
 async function refreshDetail() {
@@ -193,11 +197,23 @@ function onChange(event) {
     return;
   } else {
     if (change.kind === "connect") state.names.set(change.client_id, clientName(change.payload.client));
-    if (change.client_id !== null && change.client_id !== undefined) state.fresh.set(change.client_id, Date.now());
+    if (change.kind === "reset") refreshAppliances().catch(failed);  // a fixture brings its own appliances
+    if (change.client_id !== null && change.client_id !== undefined) markFresh(change.client_id);
     const item = feedItem(change, state.names);
     if (item) addToFeed(item);
   }
   scheduleRefresh();
+}
+
+function markFresh(id) {
+  state.fresh.set(id, Date.now());
+  setTimeout(() => {  // the highlight fades without waiting for another change
+    if (Date.now() - (state.fresh.get(id) || 0) < FRESH_MS) return;
+    state.fresh.delete(id);
+    for (const row of $("clients-body").querySelectorAll("tr.fresh")) {
+      if (row.dataset.id === String(id)) row.classList.remove("fresh");
+    }
+  }, FRESH_MS + 50);
 }
 
 function addToFeed(item) {
