@@ -19,7 +19,7 @@ run: install
 	$(BIN)/gateway db upgrade
 	$(BIN)/gateway demo load
 	$(BIN)/gateway accounts demo
-	@echo "Serving on http$${GATEWAY_TLS_CERT:+s}://$${GATEWAY_BIND:-127.0.0.1:8080} (Ctrl-C stops)"
+	@echo "Serving on http$${GATEWAY_TLS_CERT:+s}://$${GATEWAY_BIND:-127.0.0.1:8080} (dashboard: /ui/; Ctrl-C stops)"
 	exec $(BIN)/gunicorn -c gunicorn.conf.py
 
 ## make test: the whole suite.

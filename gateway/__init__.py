@@ -24,6 +24,7 @@ from .oauth import server as oauth_server
 from .oauth.accounts import AccountService
 from .registry.service import Registry
 from .services import Services
+from .ui import blueprint as ui_blueprint
 from .storage import open_store
 from .versions import Versions
 from .xml.clients import render_client
@@ -75,6 +76,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(inspect_blueprint)
     app.register_blueprint(events_blueprint)
     app.register_blueprint(openapi_blueprint)
+    app.register_blueprint(ui_blueprint)
     http_errors.init_app(app)
     return app
 

@@ -35,6 +35,8 @@ DEFAULTS: dict[str, Any] = {
     "VALIDATE_RESPONSES": False,
     # The admin surface (/api/v1/admin): off removes it entirely.
     "ADMIN_ENABLED": True,
+    # The operator dashboard (/ui/): off removes it entirely.
+    "UI_ENABLED": True,
     # SQLite busy timeout in milliseconds, shared by every worker.
     "SQLITE_BUSY_TIMEOUT_MS": 10000,
     # PostgreSQL: connections each gateway process may hold (workers x this, per node, must fit the server).
@@ -74,8 +76,8 @@ DEFAULTS: dict[str, Any] = {
 }
 
 #: Settings that are switches: true/false, 1/0, yes/no, on/off.
-BOOLEAN_SETTINGS = ("ALLOW_HTTP", "CONNECTION_CLOSE", "VALIDATE_RESPONSES", "ADMIN_ENABLED", "JOURNAL", "RATE_LIMIT",
-                    "REQUEST_LOG", "METRICS")
+BOOLEAN_SETTINGS = ("ALLOW_HTTP", "CONNECTION_CLOSE", "VALIDATE_RESPONSES", "ADMIN_ENABLED", "UI_ENABLED", "JOURNAL",
+                    "RATE_LIMIT", "REQUEST_LOG", "METRICS")
 _TRUE = ("true", "1", "yes", "on")
 _FALSE = ("false", "0", "no", "off")
 

@@ -17,7 +17,7 @@ from gateway.registry import demo
 from gateway.storage import open_store
 from gateway.storage.migrate import upgrade
 from gateway.xml import xsd
-from tests import postgres
+from tests import browser, postgres
 
 #: A fixed "now" for populations whose bytes are compared with golden files.
 FIXED_NOW = 1_790_000_000
@@ -53,10 +53,13 @@ def migrated_sqlite(tmp_path_factory) -> str:
 
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_makereport(item, call):
-    """Report every "PostgreSQL is not there" skip at one place, so the summary shows it once, with a count."""
+    """Report every "PostgreSQL (or Chromium) is not there" skip at one place, so the summary shows it once, with
+    a count."""
     report = yield
-    if report.skipped and isinstance(report.longrepr, tuple) and postgres.HOW in str(report.longrepr[2]):
-        report.longrepr = (postgres.__file__, 1, report.longrepr[2])
+    if report.skipped and isinstance(report.longrepr, tuple):
+        for helper in (postgres, browser):
+            if helper.HOW in str(report.longrepr[2]):
+                report.longrepr = (helper.__file__, 1, report.longrepr[2])
     return report
 
 

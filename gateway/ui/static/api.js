@@ -1,0 +1,105 @@
+// The gateway's APIs as the page uses them. The access token lives in this module's variable only:
+// never in localStorage, sessionStorage, a cookie or a URL. Any 401 forgets it and signs the page out.
+
+// DOMParser is a Trusted Types sink: the page's CSP allows exactly one policy, this one, created here
+// (a policy name can be taken once) and used only to parse the command API's XML into an XMLDocument,
+// which runs no script. Nothing else in the page may turn a string into markup.
+const xmlPolicy = window.trustedTypes
+  ? window.trustedTypes.createPolicy("command-xml", {createHTML: (text) => text})
+  : {createHTML: (text) => text};
+
+let token = null;
+let account = null;
+let onSignedOut = () => {};
+
+export class ApiError extends Error {
+  constructor(status, message, details) {
+    super(message);
+    this.status = status;
+    this.details = details || {};
+  }
+}
+
+export function signedIn() {
+  return token !== null;
+}
+
+export function accountId() {
+  return account;
+}
+
+export function whenSignedOut(callback) {
+  onSignedOut = callback;
+}
+
+/** Forget the token (sign out); ``reason`` is shown on the sign-in form. */
+export function signOut(reason) {
+  const was = token !== null;
+  token = null;
+  account = null;
+  if (was) onSignedOut(reason || "");
+}
+
+async function errorOf(response) {
+  let message = `${response.status} ${response.statusText}`.trim();
+  let details = {};
+  try {
+    const body = await response.json();
+    if (body && typeof body.message === "string") message = body.message;
+    if (body && body.details) details = body.details;
+  } catch (_) { /* not JSON: keep the status line */ }
+  if (response.status === 429 && response.headers.get("Retry-After")) {
+    message += ` (retry in ${response.headers.get("Retry-After")} s)`;
+  }
+  return new ApiError(response.status, message, details);
+}
+
+/** Exchange client id + secret for a token (client_secret_post, form body). */
+export async function signIn(clientId, clientSecret) {
+  const body = new URLSearchParams({grant_type: "client_credentials", client_id: clientId, client_secret: clientSecret});
+  const response = await fetch("/oauth2/token", {method: "POST", body, cache: "no-store", credentials: "omit"});
+  if (!response.ok) throw await errorOf(response);
+  const answer = await response.json();
+  token = answer.access_token;
+  account = clientId;
+}
+
+export function authorization() {
+  if (token === null) throw new ApiError(401, "Not signed in.");
+  return `Bearer ${token}`;
+}
+
+async function call(path, accept) {
+  const response = await fetch(path, {
+    headers: {Authorization: authorization(), Accept: accept}, cache: "no-store", credentials: "omit",
+  });
+  if (response.status === 401) {
+    const error = await errorOf(response);
+    signOut(`Signed out: ${error.message}`);
+    throw error;
+  }
+  if (!response.ok) throw await errorOf(response);
+  return response;
+}
+
+/** GET a JSON resource of /api/v1 with query parameters (arrays become repeated parameters). */
+export async function getJson(path, params) {
+  const query = new URLSearchParams();
+  for (const [name, value] of Object.entries(params || {})) {
+    if (value === undefined || value === null || value === "") continue;
+    for (const item of Array.isArray(value) ? value : [value]) query.append(name, String(item));
+  }
+  const text = query.toString();
+  return (await call(text ? `${path}?${text}` : path, "application/json")).json();
+}
+
+/** A command-API action, parsed as XML (the namespace is whatever the gateway is configured with). */
+export async function command(action, params) {
+  const query = new URLSearchParams({action, ...(params || {})});
+  const text = await (await call(`/api/command?${query}`, "text/xml")).text();
+  const doc = new DOMParser().parseFromString(xmlPolicy.createHTML(text), "application/xml");
+  if (doc.getElementsByTagName("parsererror").length) throw new ApiError(0, `${action}: the answer is not XML.`);
+  const error = doc.getElementsByTagNameNS("*", "error")[0];
+  if (error) throw new ApiError(200, `${action}: ${error.textContent}`);
+  return doc;
+}
