@@ -14,7 +14,8 @@ from ..registry.inspection import ClientRecord, ClientSearch, Found, LogSearch
 from ..registry.model import Appliance, Change, Client, ClientQuery
 from ..registry.writes import Operation
 
-Renderer = Callable[[Client], tuple[bytes, bytes]]
+#: render(client, brief=True) -> (fragment without connections or None when brief is False, fragment with them)
+Renderer = Callable[..., tuple[bytes | None, bytes]]
 #: describe(kind, client, detail) -> the JSON payload of a change (see SQLStore.apply_writes).
 Describer = Callable[[str, Client, object], dict]
 

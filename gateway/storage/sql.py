@@ -12,7 +12,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from contextlib import closing, contextmanager
 from dataclasses import asdict
 
-from sqlalchemy import Engine, and_, bindparam, delete, func, insert, select, update
+from sqlalchemy import Engine, and_, bindparam, delete, func, insert, null, select, update
 from sqlalchemy.engine import Connection as SAConnection
 from sqlalchemy.exc import DatabaseError, IntegrityError, OperationalError
 from sqlalchemy.exc import InterfaceError as SAInterfaceError
@@ -379,8 +379,12 @@ class SQLStore(ControlsQueries, InspectionQueries):
             details = {}
         return json.dumps(details, separators=(",", ":"))
 
+    @staticmethod
+    def _last_activity(client: Client) -> int:
+        return max([client.connected_since] + [e.ts for e in client.events[-1:]])
+
     def _client_values(self, client: Client, brief: bytes, full: bytes) -> dict:
-        last_activity = max([client.connected_since] + [e.ts for e in client.events[-1:]])
+        last_activity = self._last_activity(client)
         return {
             "id": client.id,
             "type": client.type.value,
@@ -747,8 +751,14 @@ class SQLStore(ControlsQueries, InspectionQueries):
                 self._insert_connections(conn, [(client.key, client.connections)])
             kind, detail = "update", changed
         elif isinstance(op, AppendEvents):
-            kind, detail = "event", op.events
+            # Events show only under include_connections: the brief fragment and the other columns stay
+            # (fixture_row is cleared, as by every write: a quick reset must rewrite this client).
             self._append(conn, client, op.events)
+            _, full = render(client, brief=False)
+            self._exec(conn, "append_client", lambda: update(t.clients).where(t.clients.c.key == bindparam("k")).values(
+                xml_full=bindparam("v_full"), last_activity=bindparam("v_activity"), fixture_row=null()),
+                {"k": client.key, "v_full": full, "v_activity": self._last_activity(client)})
+            return client, "event", op.events
         elif isinstance(op, Disconnect):
             client.connected = False
             client.disconnected_at, client.disconnect_reason, client.disconnect_initiator = op.ts, op.reason, op.initiator

@@ -73,9 +73,10 @@ def client_element(client: Client, include_connections: bool) -> etree._Element:
     return root
 
 
-def render_client(client: Client) -> tuple[bytes, bytes]:
-    """The client's fragment without and with ``include_connections``."""
-    return to_bytes(client_element(client, False)), to_bytes(client_element(client, True))
+def render_client(client: Client, *, brief: bool = True) -> tuple[bytes | None, bytes]:
+    """The client's fragment without and with ``include_connections`` (without: None when ``brief`` is False,
+    for writes that change only what include_connections shows, such as appended events)."""
+    return (to_bytes(client_element(client, False)) if brief else None), to_bytes(client_element(client, True))
 
 
 def connected_clients(fragments, namespace: str):
