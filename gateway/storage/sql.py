@@ -12,18 +12,15 @@ from collections.abc import Iterable, Iterator, Sequence
 from contextlib import closing, contextmanager
 from dataclasses import asdict
 
-from sqlalchemy import Engine, and_, bindparam, delete, func, insert, null, select, update
+from sqlalchemy import Engine, and_, bindparam, delete, func, insert, select, update
 from sqlalchemy.engine import Connection as SAConnection
 from sqlalchemy.exc import DatabaseError, IntegrityError, OperationalError
 from sqlalchemy.exc import InterfaceError as SAInterfaceError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 
-from ..errors import ConflictError, GatewayError, NotFoundError, StorageUnavailableError
-from ..oauth.models import Account
+from ..errors import ConflictError, StorageUnavailableError
 from ..registry.model import (
-    EVENT_LOG_LIMIT,
     Appliance,
-    Change,
     Client,
     ClientQuery,
     ClientType,
@@ -31,29 +28,17 @@ from ..registry.model import (
     Event,
     RepresentativeInfo,
 )
-from ..registry.writes import (
-    AppendEvents,
-    Connect,
-    Disconnect,
-    Operation,
-    Update,
-    apply_update,
-    disconnect_event,
-    placeholder_appliance,
-)
 from . import tables as t
+from .accounts import AccountQueries
 from .controls import ControlsQueries
 from .counters import ACCOUNTS_VERSION
 from .hot import HotPath, Prepared
 from .inspection import InspectionQueries
-from .interface import Describer, Renderer
+from .interface import Renderer
+from .writes import FeedWrites
 
 
-#: An accounts row read positionally on the hot path, with the attribute names _account() reads.
-_AccountRow = namedtuple("_AccountRow", [c.name for c in t.accounts.columns])
-
-
-class SQLStore(ControlsQueries, InspectionQueries):
+class SQLStore(AccountQueries, ControlsQueries, InspectionQueries, FeedWrites):
     """Storage on a SQLAlchemy engine; see :mod:`gateway.storage.interface` for the contract."""
 
     engine: Engine
@@ -188,127 +173,6 @@ class SQLStore(ControlsQueries, InspectionQueries):
     def _set_counter(conn: SAConnection, name: str, value: int) -> None:
         if conn.execute(update(t.counters).where(t.counters.c.name == name).values(value=value)).rowcount == 0:
             conn.execute(insert(t.counters).values(name=name, value=value))
-
-    # ----------------------------------------------------------------------------------------
-    # Accounts and tokens
-    # ----------------------------------------------------------------------------------------
-    @staticmethod
-    def _account(row) -> Account:
-        return Account(
-            key=row.key,
-            client_id=row.client_id,
-            name=row.name,
-            secret_hash=row.secret_hash,
-            permission=row.permission,
-            enabled=bool(row.enabled),
-            legacy_login=bool(row.legacy_login),
-            feed=bool(row.feed),
-            admin=bool(row.admin),
-            created_at=row.created_at,
-        )
-
-    def create_account(self, account: Account) -> Account:
-        values = {
-            "client_id": account.client_id,
-            "name": account.name,
-            "secret_hash": account.secret_hash,
-            "permission": account.permission,
-            "enabled": account.enabled,
-            "legacy_login": account.legacy_login,
-            "feed": account.feed,
-            "admin": account.admin,
-            "created_at": account.created_at,
-        }
-        try:
-            with self._write() as conn:
-                account.key = conn.execute(insert(t.accounts).values(**values).returning(t.accounts.c.key)).scalar()
-        except IntegrityError:
-            raise ConflictError(f"An API account named {account.name!r} already exists.") from None
-        return account
-
-    def get_account(self, client_id: str) -> Account | None:
-        with self._read() as conn:
-            row = conn.execute(select(t.accounts).where(t.accounts.c.client_id == client_id)).first()
-        return self._account(row) if row else None
-
-    def find_account(self, name_or_client_id: str) -> Account | None:
-        cond = (t.accounts.c.name == name_or_client_id) | (t.accounts.c.client_id == name_or_client_id)
-        with self._read() as conn:
-            rows = conn.execute(select(t.accounts).where(cond).order_by(t.accounts.c.key)).all()
-        return self._account(rows[0]) if rows else None
-
-    def list_accounts(self) -> list[Account]:
-        with self._read() as conn:
-            return [self._account(r) for r in conn.execute(select(t.accounts).order_by(t.accounts.c.key))]
-
-    def update_account(self, client_id: str, *, revoke_tokens: bool = False, **values) -> bool:
-        """Change account fields; with ``revoke_tokens`` every token of the account dies in the same commit."""
-        with self._write() as conn:
-            key = conn.execute(
-                update(t.accounts)
-                .where(t.accounts.c.client_id == client_id)
-                .values(**values)
-                .returning(t.accounts.c.key)
-            ).scalar()
-            if key is None:
-                return False
-            if revoke_tokens:
-                conn.execute(
-                    update(t.tokens).where(t.tokens.c.account_key == key, ~t.tokens.c.revoked).values(revoked=True)
-                )
-            self._next_values(conn, ACCOUNTS_VERSION, 1)  # workers drop what they cached of this account
-        return True
-
-    def issue_token(self, account_key: int, token_hash: str, issued_at: int, expires_at: int, cap: int) -> None:
-        """Store a token; when the account then holds more than ``cap`` valid tokens, revoke the oldest."""
-        with self._write() as conn:
-            self._lock_account(conn, account_key)
-            # Expired tokens can never come back; drop them so the table stays small.
-            conn.execute(delete(t.tokens).where(t.tokens.c.account_key == account_key, t.tokens.c.expires_at <= issued_at))
-            conn.execute(
-                insert(t.tokens).values(
-                    token_hash=token_hash,
-                    account_key=account_key,
-                    issued_at=issued_at,
-                    expires_at=expires_at,
-                    revoked=False,
-                )
-            )
-            valid = (
-                select(t.tokens.c.key)
-                .where(t.tokens.c.account_key == account_key, ~t.tokens.c.revoked)
-                .order_by(t.tokens.c.key.desc())
-                .offset(cap)
-            )
-            evicted = conn.execute(update(t.tokens).where(t.tokens.c.key.in_(valid.scalar_subquery())).values(revoked=True))
-            if evicted.rowcount:
-                self._next_values(conn, ACCOUNTS_VERSION, 1)  # workers drop the evicted token from their caches
-
-    def _lock_account(self, conn: SAConnection, account_key: int) -> None:
-        """Serialise token issue per account (SQLite's write lock already does)."""
-
-    def find_token(self, token_hash: str) -> tuple[Account, int, int, bool] | None:
-        """(account, issued_at, expires_at, revoked) for a token hash, or None. Every request asks: hot path."""
-        prepared = self._prepare("find_token", lambda: (
-            select(t.accounts, t.tokens.c.issued_at, t.tokens.c.expires_at, t.tokens.c.revoked)
-            .join(t.tokens, t.tokens.c.account_key == t.accounts.c.key)
-            .where(t.tokens.c.token_hash == bindparam("token_hash"))
-        ))
-        with self._guard():
-            row = self.hot.fetchone(prepared, {"token_hash": token_hash})
-        if row is None:
-            return None
-        *account, issued_at, expires_at, revoked = row
-        return self._account(_AccountRow(*account)), issued_at, expires_at, bool(revoked)
-
-    def count_valid_tokens(self, client_id: str, now: int) -> int:
-        query = (
-            select(func.count())
-            .select_from(t.tokens.join(t.accounts, t.tokens.c.account_key == t.accounts.c.key))
-            .where(t.accounts.c.client_id == client_id, ~t.tokens.c.revoked, t.tokens.c.expires_at > now)
-        )
-        with self._read() as conn:
-            return conn.execute(query).scalar_one()
 
     # ----------------------------------------------------------------------------------------
     # Appliances
@@ -705,164 +569,3 @@ class SQLStore(ControlsQueries, InspectionQueries):
             client.non_interactive = details.get("non_interactive")
             client.lsid = details.get("lsid")
         return client
-
-    # ----------------------------------------------------------------------------------------
-    # Feed writes: connect, update, events, disconnect (one transaction per call, however many)
-    # ----------------------------------------------------------------------------------------
-    def apply_writes(self, ops: Sequence[Operation], render: Renderer, describe: Describer, *, now: int,
-                     purge_before: int, keep_changes: int) -> list[Client]:
-        """Apply operations in ONE transaction: all are durable when this returns, or none is.
-
-        Returns each operation's client after it (``events``: the last 20, as the XML face shows
-        them). An error carries ``operation`` (the index of the failing operation). Disconnected
-        clients that left before ``purge_before`` and changes beyond the newest ``keep_changes`` go.
-        """
-        with self._write() as conn:
-            results, changes = [], []
-            for index, op in enumerate(ops):
-                try:
-                    client, kind, detail = self._apply(conn, op, render, now)
-                except GatewayError as exc:
-                    exc.operation = index
-                    raise
-                results.append(client)
-                changes.append((now, kind, client.id, describe(kind, client, detail)))
-            self._log_changes(conn, changes, keep=keep_changes)
-            conn.execute(delete(t.clients).where(~t.clients.c.connected, t.clients.c.disconnected_at < purge_before))
-        return results
-
-    def _apply(self, conn: SAConnection, op: Operation, render: Renderer, now: int) -> tuple[Client, str, object]:
-        if isinstance(op, Connect):
-            client = op.client
-            self._ensure_appliances(conn, client.connections)
-            if client.id and conn.execute(
-                select(t.clients.c.key).where(t.clients.c.connected, t.clients.c.id == client.id)
-            ).first():
-                raise ConflictError(f"Client id {client.id} is already connected.", details={"field": "id"})
-            self._insert_clients(conn, [client], render)
-            client.events = client.recent_events()
-            return client, "connect", None
-        client = self._load_connected(conn, op.id)
-        if isinstance(op, Update):
-            changed = apply_update(client, op.fields, now)
-            if "connections" in op.fields:
-                self._ensure_appliances(conn, client.connections)
-                conn.execute(delete(t.connections).where(t.connections.c.client_key == client.key))
-                self._insert_connections(conn, [(client.key, client.connections)])
-            kind, detail = "update", changed
-        elif isinstance(op, AppendEvents):
-            # Events show only under include_connections: the brief fragment and the other columns stay
-            # (fixture_row is cleared, as by every write: a quick reset must rewrite this client).
-            self._append(conn, client, op.events)
-            _, full = render(client, brief=False)
-            self._exec(conn, "append_client", lambda: update(t.clients).where(t.clients.c.key == bindparam("k")).values(
-                xml_full=bindparam("v_full"), last_activity=bindparam("v_activity"), fixture_row=null()),
-                {"k": client.key, "v_full": full, "v_activity": self._last_activity(client)})
-            return client, "event", op.events
-        elif isinstance(op, Disconnect):
-            client.connected = False
-            client.disconnected_at, client.disconnect_reason, client.disconnect_initiator = op.ts, op.reason, op.initiator
-            self._append(conn, client, [disconnect_event(op)])
-            kind, detail = "disconnect", None
-        else:  # pragma: no cover - the operation types are closed
-            raise TypeError(op)
-        brief, full = render(client)
-        values = self._client_values(client, brief, full)
-        names = tuple(values)
-        self._exec(conn, ("update_client", names), lambda: update(t.clients).where(t.clients.c.key == bindparam("k")).values(
-            {name: bindparam(f"v_{name}") for name in names}), {"k": client.key, **{f"v_{n}": v for n, v in values.items()}})
-        return client, kind, detail
-
-    def _append(self, conn: SAConnection, client: Client, events: list[Event]) -> None:
-        self._insert_events(conn, [(client.key, e) for e in events])
-        client.events = (client.events + events)[-EVENT_LOG_LIMIT:]
-
-    def _load_connected(self, conn: SAConnection, client_id: int) -> Client:
-        """The connected client ``client_id``, locked for this transaction, with its connections and
-        its last 20 events (read through the (client_key, seq) index, never the whole history)."""
-        row = self._exec(conn, "load_connected", lambda: self._locked(
-            select(t.clients).where(t.clients.c.connected, t.clients.c.id == bindparam("id"))), {"id": client_id})
-        row = row[0] if row else None
-        if row is None:
-            raise NotFoundError(f"No connected client has id {client_id}.", details={"field": "id"})
-        client = self._client(row)
-        client.connections = [
-            self._connection(r) for r in self._exec(conn, "connections_of", lambda: (
-                select(t.connections).where(t.connections.c.client_key == bindparam("k")).order_by(t.connections.c.position)
-            ), {"k": client.key})
-        ]
-        recent = self._exec(conn, "recent_events", lambda: self._recent_events(bindparam("k")), {"k": client.key})
-        client.events = [Event(ts=r.ts, text=r.text, kind=r.kind, seq=r.seq) for r in reversed(recent)]
-        return client
-
-    def _locked(self, statement):
-        """``statement`` (a SELECT of client rows inside a write) locking the rows it reads, so writers of
-        one client on several nodes queue instead of interleaving (appending events and keeping the last
-        20, say). SQLite's single writer already serialises them; PostgreSQL adds FOR UPDATE."""
-        return statement
-
-    @staticmethod
-    def _recent_events(client_key):
-        """The newest EVENT_LOG_LIMIT events of a client, newest first (an index range scan)."""
-        return (select(t.events).where(t.events.c.client_key == client_key)
-                .order_by(t.events.c.seq.desc()).limit(EVENT_LOG_LIMIT))
-
-    def _lock_appliances(self, conn: SAConnection) -> None:
-        """Serialise creating appliances, so two writers naming the same new GUID don't both insert it
-        (SQLite's single writer already does; PostgreSQL takes an advisory transaction lock)."""
-
-    def _ensure_appliances(self, conn: SAConnection, connections: Sequence[Connection]) -> None:
-        """Create a placeholder for every appliance a connection names that the registry does not know."""
-        wanted = list(dict.fromkeys(c.appliance_id for c in connections))
-        if not wanted:
-            return
-        self._lock_appliances(conn)
-        known = set(conn.execute(select(t.appliances.c.id).where(t.appliances.c.id.in_(wanted))).scalars())
-        missing = [guid for guid in wanted if guid not in known]
-        if missing:
-            position = conn.execute(select(func.coalesce(func.max(t.appliances.c.position), -1))).scalar_one() + 1
-            conn.execute(insert(t.appliances), [
-                self._appliance_values(placeholder_appliance(guid, position + i)) for i, guid in enumerate(missing)
-            ])
-
-    def upsert_appliances(self, appliances: Sequence[Appliance]) -> list[bool]:
-        """Create or replace appliances by id (a new one goes last); True for each one created."""
-        created = []
-        with self._write() as conn:
-            self._lock_appliances(conn)
-            for appliance in appliances:
-                values = self._appliance_values(appliance)
-                position = conn.execute(select(t.appliances.c.position).where(t.appliances.c.id == appliance.id)).scalar()
-                if position is None:
-                    values["position"] = conn.execute(
-                        select(func.coalesce(func.max(t.appliances.c.position), -1))
-                    ).scalar_one() + 1
-                    conn.execute(insert(t.appliances).values(**values))
-                else:
-                    values["position"] = position
-                    conn.execute(update(t.appliances).where(t.appliances.c.id == appliance.id).values(**values))
-                created.append(position is None)
-        return created
-
-    # ----------------------------------------------------------------------------------------
-    # The change log
-    # ----------------------------------------------------------------------------------------
-    def _log_changes(self, conn: SAConnection, changes: list[tuple[int, str, int | None, dict]], keep: int = 0) -> None:
-        """Append changes with seqs from the "change_seq" counter (its row lock orders concurrent
-        writers, so seq order is commit order); with ``keep``, drop all but the newest ``keep``."""
-        if not changes:
-            return
-        seqs = self._next_values(conn, "change_seq", len(changes))
-        conn.execute(insert(t.changes), [
-            {"seq": seq, "ts": ts, "kind": kind, "client_id": client_id, "payload": json.dumps(payload, separators=(",", ":"))}
-            for seq, (ts, kind, client_id, payload) in zip(seqs, changes)
-        ])
-        if keep:
-            conn.execute(delete(t.changes).where(t.changes.c.seq <= seqs[-1] - keep))
-
-    def changes_after(self, seq: int, limit: int = 1000) -> list[Change]:
-        """Changes with a seq greater than ``seq``, oldest first, at most ``limit``."""
-        statement = select(t.changes).where(t.changes.c.seq > seq).order_by(t.changes.c.seq).limit(limit)
-        with self._read() as conn:
-            return [Change(r.seq, r.ts, r.kind, r.client_id, json.loads(r.payload)) for r in conn.execute(statement)]
-
