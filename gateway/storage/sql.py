@@ -388,16 +388,29 @@ class SQLStore(AccountQueries, ControlsQueries, InspectionQueries, FeedWrites):
             return [row_type(*row) for row in cursor.fetchall()]
 
     def _bulk_insert(self, conn: SAConnection, table, rows: list[dict]) -> None:
+        """executemany straight to the driver (see _bulk_insert_rows) of rows given as dicts."""
+        if rows:
+            names = tuple(rows[0])
+            self._bulk_insert_rows(conn, table, names, [tuple(row[name] for name in names) for row in rows])
+
+    def _bulk_insert_rows(self, conn: SAConnection, table, names: tuple[str, ...], rows: list[tuple]) -> None:
         """executemany straight to the driver: the statement is compiled once for the engine and the
-        rows are not processed one by one (a reset inserts thousands of rows in a few milliseconds).
-        Values must already be what the driver takes (ints, str, bytes, bool, None)."""
+        rows (tuples of ``names``' values) are not processed one by one (a reset inserts thousands of
+        rows in a few milliseconds). Values must already be what the driver takes (ints, str, bytes,
+        bool, None)."""
         if not rows:
             return
-        names = tuple(rows[0])
         prepared = self._prepare(("bulk_insert", table.name, names),
                                  lambda: insert(table).values({name: bindparam(name) for name in names}))
-        params = [tuple(row[name] for name in prepared.order) for row in rows] if prepared.order is not None else rows
-        conn.exec_driver_sql(prepared.sql, params)
+        if prepared.order is None:
+            params = [dict(zip(names, row)) for row in rows]
+        elif prepared.order == names:
+            params = rows
+        else:
+            where = [names.index(name) for name in prepared.order]
+            params = [tuple(row[i] for i in where) for row in rows]
+        with self.hot.translated(), closing(conn.connection.dbapi_connection.cursor()) as cursor:
+            cursor.executemany(prepared.sql, params)
 
     def _insert_connections(self, conn: SAConnection, per_client: list[tuple[int, list[Connection]]]) -> None:
         rows = [
@@ -417,8 +430,8 @@ class SQLStore(AccountQueries, ControlsQueries, InspectionQueries, FeedWrites):
         self._bulk_insert(conn, t.connections, rows)
 
     def _insert_events(self, conn: SAConnection, events: list[tuple[int, Event]]) -> None:
-        self._bulk_insert(conn, t.events, [{"client_key": key, "ts": e.ts, "kind": e.kind, "text": e.text}
-                                           for key, e in events])
+        self._bulk_insert_rows(conn, t.events, ("client_key", "ts", "kind", "text"),
+                               [(key, e.ts, e.kind, e.text) for key, e in events])
 
     def _free_ids(self, conn: SAConnection, count: int) -> list[int]:
         """Allocate ``count`` ids not held by a connected client (ids grow, as on the appliance)."""
