@@ -326,18 +326,21 @@ def bench_churn(report: Report, work: Path, seconds: int, count: int = 2_000, ra
         deadline = time.perf_counter() + seconds
 
         def churn() -> None:
-            """Keep up ``rate`` events/s: each batch carries what the schedule owes (10 clients, 5+ events each)."""
-            session, n, began = requests.Session(), 0, time.perf_counter()
+            """Keep up ``rate`` events/s: each batch carries what the schedule will owe when it commits (the
+            time until now plus the previous batch's latency; 10 clients, 5+ events each)."""
+            session, n, began, latency = requests.Session(), 0, time.perf_counter(), 0.0
             window[0] = began
             while time.perf_counter() < deadline:
-                owed = int(rate * (time.perf_counter() - began)) - appended[0]
+                owed = int(rate * (time.perf_counter() + latency - began)) - appended[0]
                 if owed < 50:
                     time.sleep((50 - owed) / rate)
                     continue
                 per_client = min(owed // 10, 500)
                 start = (n * 10) % (count - 10) + 1
+                sent = time.perf_counter()
                 response = session.post(f"{server.url}/api/v1/batch", json=events_batch(list(range(start, start + 10)),
                                         per_client, f"c{n}"), headers=feed_auth, timeout=30)
+                latency = time.perf_counter() - sent
                 if response.status_code != 200:
                     problems.append(f"feed write {response.status_code}")
                 appended[0] += per_client * 10
