@@ -33,9 +33,26 @@ from .xml.clients import render_client
 MAX_CONTENT_LENGTH = 1 << 20
 
 
+class GatewayFlask(Flask):
+    """Flask, deciding once per view or hook whether it is a coroutine function (Flask asks ``inspect`` again
+    for each of the five functions every request runs; all of ours are plain functions)."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._sync: dict = {}
+
+    def ensure_sync(self, func):
+        sync = self._sync.get(func)
+        if sync is None:
+            sync = super().ensure_sync(func)
+            if len(self._sync) < 1024:  # views and hooks: a fixed set, whatever the requests
+                self._sync[func] = sync
+        return sync
+
+
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     """Build a gateway app: defaults, then GATEWAY_* environment, then ``config``."""
-    app = Flask(__name__)
+    app = GatewayFlask(__name__)
     app.config["MAX_CONTENT_LENGTH"] = MAX_CONTENT_LENGTH
     gateway_config.load(app.config, config)
 

@@ -8,6 +8,9 @@ appliance does. Empty values count as absent.
 
 from __future__ import annotations
 
+from functools import lru_cache
+from types import MappingProxyType
+
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, post_load
 from werkzeug.datastructures import MultiDict
 
@@ -116,9 +119,18 @@ def gather(values: MultiDict, schema: ActionParams) -> dict[str, str]:
 
 
 def load(schema: ActionParams, values: MultiDict):
+    """The loaded parameters (read only) of a request. Integrations poll with the same few parameter sets
+    over and over, so a load is remembered by its gathered parameters (the schemas are pure functions of
+    them): marshmallow validates each distinct set once per worker; errors are not remembered."""
+    return _load_gathered(schema, tuple(gather(values, schema).items()))
+
+
+@lru_cache(maxsize=4096)
+def _load_gathered(schema: ActionParams, gathered: tuple[tuple[str, str], ...]):
     try:
-        return schema.load(gather(values, schema))
+        loaded = schema.load(dict(gathered))
     except ValidationError as exc:
         key, messages = next(iter(exc.normalized_messages().items()))
         message = messages[0] if isinstance(messages, list) else messages
         raise ParameterError(f"Invalid value for parameter {key!r}: {message}.") from None
+    return MappingProxyType(loaded) if isinstance(loaded, dict) else loaded
