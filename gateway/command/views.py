@@ -37,24 +37,25 @@ def _connection_close(response: Response) -> Response:
     return response
 
 
-def request_parameters():
+def request_parameters(req):
     """Query string and urlencoded body together; other body types are refused."""
-    mimetype = request.mimetype
-    if request.method == "POST" and (request.content_length or request.headers.get("Transfer-Encoding")):
+    mimetype = req.mimetype
+    if req.method == "POST" and (req.content_length or req.headers.get("Transfer-Encoding")):
         if mimetype != "application/x-www-form-urlencoded":
             raise UnsupportedMediaTypeError(
                 "Send parameters in the query string or as an application/x-www-form-urlencoded body "
                 f"(multipart and other bodies are not supported; got {mimetype or 'no content type'})."
             )
-    return request.values
+    return req.values
 
 
 @blueprint.route("/api/command", methods=["GET", "POST"])
 @blueprint.route("/api/command.ns", methods=["GET", "POST"])
 def command():
     svc = services()
-    values = request_parameters()
-    account = svc.authenticate(values, "Authorization" in request.headers)
+    req = request._get_current_object()  # one context lookup for the whole view
+    values = request_parameters(req)
+    account = svc.authenticate(values, "Authorization" in req.headers)
     name = values.get("action", "")
     action: Action | None = ACTIONS.get(name)
     if action is None:
@@ -71,9 +72,10 @@ def command():
     except ParameterError as error:
         error.root = action.root
         raise
-    ctx = Context(registry=svc.registry, clock=svc.clock, account=account, config=current_app.config)
+    config = current_app.config
+    ctx = Context(registry=svc.registry, clock=svc.clock, account=account, config=config)
     result = action.handler(ctx, args)
-    return xml_response(action.serializer(result, current_app.config["NAMESPACE_URI"]))
+    return xml_response(action.serializer(result, config["NAMESPACE_URI"]))
 
 
 @blueprint.route("/api/command.xsd", methods=["GET"])

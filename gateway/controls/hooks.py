@@ -50,12 +50,12 @@ def classify(path: str) -> str | None:
     return None
 
 
-def _action(face: str | None) -> str | None:
+def _action(req, face: str | None) -> str | None:
     if face == "command":
-        return request.values.get("action", "")[:128] or None
+        return req.values.get("action", "")[:128] or None
     if face == "oauth":
         return "token"
-    return request.endpoint
+    return req.endpoint
 
 
 def _metric_action(face: str | None, action: str | None) -> str:
@@ -105,19 +105,20 @@ def _lazy(resolve):
 
 
 def _before():
-    environ = request.environ
-    face = classify(request.path)
+    req = request._get_current_object()
+    environ = req.environ
+    face = classify(req.path)
     if face is None:
-        environ[ACTION] = request.endpoint
+        environ[ACTION] = req.endpoint
         return None
     svc = services()
     controls = svc.controls
     controls.sync(svc.versions.refresh()[CONTROLS_VERSION])
     environ[TS] = controls.clock.now()
-    action = environ[ACTION] = _action(face)
+    action = environ[ACTION] = _action(req, face)
     if face == "admin" or not controls.faults.rules:
         return None
-    outcome = controls.faults.evaluate(FaultRequest(face, action, request.path, _lazy(partial(_presented_client_id, face))))
+    outcome = controls.faults.evaluate(FaultRequest(face, action, req.path, _lazy(partial(_presented_client_id, face))))
     if outcome.kind is None:
         return None
     environ[FAULT] = outcome.kind
@@ -142,7 +143,7 @@ def _after(response: Response) -> Response:
     if verdict is not None:
         for name, value in verdict.headers().items():
             response.headers[name] = value
-    face = classify(request.path)
+    face = classify(environ.get("PATH_INFO", ""))
     if face in JOURNALED and services().controls.journal.enabled:
         try:
             params = _multi(request.values)
@@ -207,7 +208,7 @@ class ControlledAuthenticator(Authenticator):
         environ = request.environ
         environ[ACCOUNT] = account.client_id
         limiter = self.controls.rate_limits
-        if limiter.settings.enabled and classify(request.path) in RATE_LIMITED:
+        if limiter.settings.enabled and classify(environ.get("PATH_INFO", "")) in RATE_LIMITED:
             verdict = environ[RATE_VERDICT] = limiter.hit(account.client_id)
             if verdict.limited:
                 raise RateLimitedError(

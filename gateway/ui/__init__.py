@@ -74,7 +74,8 @@ def static(name: str):
 @blueprint.after_app_request
 def _secure(response: Response) -> Response:
     """Every answer under /ui (errors too) carries the security headers."""
-    if request.path == PREFIX or request.path.startswith(PREFIX + "/"):
+    path = request.path
+    if path == PREFIX or path.startswith(PREFIX + "/"):
         for name, value in SECURITY_HEADERS.items():
             response.headers[name] = value
     return response
