@@ -153,15 +153,15 @@ class SQLStore(AccountQueries, ControlsQueries, InspectionQueries, FeedWrites):
         if conn.execute(update(t.meta).where(t.meta.c.name == name).values(value=encoded)).rowcount == 0:
             conn.execute(insert(t.meta).values(name=name, value=encoded))
 
-    @staticmethod
-    def _next_values(conn: SAConnection, name: str, count: int) -> range:
+    def _next_values(self, conn: SAConnection, name: str, count: int) -> range:
         """Reserve ``count`` consecutive values of a counter inside the current write transaction."""
-        row = conn.execute(
+        rows = self._exec(conn, "next_values", lambda: (
             update(t.counters)
-            .where(t.counters.c.name == name)
-            .values(value=t.counters.c.value + count)
+            .where(t.counters.c.name == bindparam("name"))
+            .values(value=t.counters.c.value + bindparam("count"))
             .returning(t.counters.c.value)
-        ).first()
+        ), {"name": name, "count": count})
+        row = rows[0] if rows else None
         if row is None:
             conn.execute(insert(t.counters).values(name=name, value=count))
             last = count

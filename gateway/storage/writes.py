@@ -26,6 +26,8 @@ from ..registry.writes import (
 from . import tables as t
 from .interface import Describer, Renderer
 
+_compact_json = json.JSONEncoder(separators=(",", ":")).encode
+
 
 class FeedWrites:
     """Needs the registry helpers of SQLStore (``_write``, ``_read``, ``_exec``, ``_insert_clients``,
@@ -51,7 +53,8 @@ class FeedWrites:
                 results.append(client)
                 changes.append((now, kind, client.id, describe(kind, client, detail)))
             self._log_changes(conn, changes, keep=keep_changes)
-            conn.execute(delete(t.clients).where(~t.clients.c.connected, t.clients.c.disconnected_at < purge_before))
+            self._exec(conn, "purge_disconnected", lambda: delete(t.clients).where(
+                ~t.clients.c.connected, t.clients.c.disconnected_at < bindparam("before")), {"before": purge_before})
         return results
 
     def _apply(self, conn: SAConnection, op: Operation, render: Renderer, now: int) -> tuple[Client, str, object]:
@@ -176,12 +179,12 @@ class FeedWrites:
         if not changes:
             return
         seqs = self._next_values(conn, "change_seq", len(changes))
-        conn.execute(insert(t.changes), [
-            {"seq": seq, "ts": ts, "kind": kind, "client_id": client_id, "payload": json.dumps(payload, separators=(",", ":"))}
-            for seq, (ts, kind, client_id, payload) in zip(seqs, changes)
+        self._bulk_insert_rows(conn, t.changes, ("seq", "ts", "kind", "client_id", "payload"), [
+            (seq, ts, kind, client_id, _compact_json(payload)) for seq, (ts, kind, client_id, payload) in zip(seqs, changes)
         ])
         if keep:
-            conn.execute(delete(t.changes).where(t.changes.c.seq <= seqs[-1] - keep))
+            self._exec(conn, "trim_changes", lambda: delete(t.changes).where(t.changes.c.seq <= bindparam("last")),
+                       {"last": seqs[-1] - keep})
 
     def changes_after(self, seq: int, limit: int = 1000) -> list[Change]:
         """Changes with a seq greater than ``seq``, oldest first, at most ``limit``."""
