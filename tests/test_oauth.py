@@ -129,6 +129,24 @@ def test_regenerating_the_secret_revokes_every_token(client, make_account, comma
     assert token_request(client, new).status_code == 200
 
 
+@pytest.mark.parametrize("change", ["regenerate", "disable"])
+def test_a_token_being_issued_when_the_credentials_change_is_refused(client, make_account, command, svc, change):
+    """The token endpoint authenticates, then stores the token: a regeneration or a disabling that commits in
+    between revokes every token of the account, so the one being issued must not be stored either."""
+    from authlib.oauth2.rfc6749 import InvalidClientError
+
+    creds = make_account()
+    authenticated = svc.accounts.lookup_client(creds.account.client_id)  # the account as the endpoint saw it
+    if change == "regenerate":
+        svc.accounts.regenerate_secret(creds.account.name)
+    else:
+        svc.accounts.set_enabled(creds.account.client_id, False)
+    with pytest.raises(InvalidClientError):
+        svc.accounts.save_token(authenticated, "token-issued-too-late")
+    assert svc.accounts.find_token("token-issued-too-late") is None
+    assert command("get_api_info", headers={"Authorization": "Bearer token-issued-too-late"}).status_code == 401
+
+
 def test_disabling_revokes_and_blocks_new_tokens(client, make_account, command, svc):
     creds = make_account()
     token = token_request(client, creds).get_json()["access_token"]

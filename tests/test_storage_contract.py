@@ -58,6 +58,24 @@ def test_token_cap_evicts_oldest_and_revocation(store):
     assert store.count_valid_tokens("id-a", now=200) == 0
 
 
+def test_token_is_stored_only_for_the_secret_and_state_it_was_asked_with(store):
+    """A token asked with a secret that was regenerated meanwhile, or for an account disabled meanwhile, is
+    refused in the issuing transaction, so revoking every token cannot miss one being issued."""
+    created = store.create_account(account())
+    current = created.secret_hash
+    assert store.issue_token(created.key, "fresh", issued_at=100, expires_at=4000, cap=30, secret_hash=current)
+    store.update_account("id-a", secret_hash="sha256$" + "1" * 64, revoke_tokens=True)
+    assert not store.issue_token(created.key, "stale", issued_at=101, expires_at=4000, cap=30, secret_hash=current)
+    assert store.find_token("stale") is None
+    assert store.find_token("fresh")[3] is True  # revoked by the regeneration
+    renewed = "sha256$" + "1" * 64
+    assert store.issue_token(created.key, "renewed", issued_at=102, expires_at=4000, cap=30, secret_hash=renewed)
+    store.update_account("id-a", enabled=False, revoke_tokens=True)
+    assert not store.issue_token(created.key, "disabled", issued_at=103, expires_at=4000, cap=30, secret_hash=renewed)
+    assert store.find_token("disabled") is None
+    assert store.count_valid_tokens("id-a", now=200) == 0
+
+
 def test_expired_tokens_are_dropped_when_issuing(store):
     key = store.create_account(account()).key
     store.issue_token(key, "old", issued_at=0, expires_at=10, cap=30)

@@ -8,6 +8,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from authlib.oauth2.rfc6749 import InvalidClientError
+
 from ..clock import Clock
 from ..errors import ConflictError, NotFoundError
 from ..storage.interface import Store
@@ -111,8 +113,12 @@ class AccountService:
         return account if account and account.enabled else None
 
     def save_token(self, account: Account, access_token: str) -> None:
+        """Store a token for the account as it authenticated; refused (invalid_client) when its secret was
+        regenerated or it was disabled in the meantime."""
         now = self.clock.now_int()
-        self.store.issue_token(account.key, digest(access_token), now, now + self.token_lifetime, self.token_cap)
+        if not self.store.issue_token(account.key, digest(access_token), now, now + self.token_lifetime, self.token_cap,
+                                      secret_hash=account.secret_hash):
+            raise InvalidClientError(description="The client credentials changed while the token was being issued.")
 
     def find_token(self, access_token: str) -> AccessToken | None:
         """The token and its account. A token this worker already found is served from memory while the

@@ -6,6 +6,7 @@ drop what they remember of it (gateway.versions). The bearer-token lookup runs o
 
 from __future__ import annotations
 
+import hmac
 from collections import namedtuple
 
 from sqlalchemy import bindparam, delete, func, insert, select, update
@@ -91,10 +92,22 @@ class AccountQueries:
             self._next_values(conn, ACCOUNTS_VERSION, 1)  # workers drop what they cached of this account
         return True
 
-    def issue_token(self, account_key: int, token_hash: str, issued_at: int, expires_at: int, cap: int) -> None:
-        """Store a token; when the account then holds more than ``cap`` valid tokens, revoke the oldest."""
+    def issue_token(self, account_key: int, token_hash: str, issued_at: int, expires_at: int, cap: int,
+                    secret_hash: str | None = None) -> bool:
+        """Store a token; when the account then holds more than ``cap`` valid tokens, revoke the oldest.
+
+        With ``secret_hash`` (the secret the client authenticated with) nothing is stored, and False comes
+        back, unless the account still has that secret and is enabled: a secret regenerated or an account
+        disabled while the token was being issued (revoking every token) must not leave this one valid.
+        """
         with self._write() as conn:
             self._lock_account(conn, account_key)
+            if secret_hash is not None:
+                current = conn.execute(
+                    select(t.accounts.c.secret_hash, t.accounts.c.enabled).where(t.accounts.c.key == account_key)
+                ).first()
+                if current is None or not current.enabled or not hmac.compare_digest(current.secret_hash, secret_hash):
+                    return False
             # Expired tokens can never come back; drop them so the table stays small.
             conn.execute(delete(t.tokens).where(t.tokens.c.account_key == account_key, t.tokens.c.expires_at <= issued_at))
             conn.execute(
@@ -115,6 +128,7 @@ class AccountQueries:
             evicted = conn.execute(update(t.tokens).where(t.tokens.c.key.in_(valid.scalar_subquery())).values(revoked=True))
             if evicted.rowcount:
                 self._next_values(conn, ACCOUNTS_VERSION, 1)  # workers drop the evicted token from their caches
+        return True
 
     def _lock_account(self, conn: SAConnection, account_key: int) -> None:
         """Serialise token issue per account (SQLite's write lock already does)."""
