@@ -1,5 +1,6 @@
 """Invariants under parallel writers in several OS processes, on every engine (several gunicorn workers on
-SQLite; several workers on several nodes on PostgreSQL): the token cap, unique client ids, the last 20 events.
+SQLite; several workers on several nodes on PostgreSQL): the token cap, unique client ids, the last 20 events,
+and connects that leave the id to the store never refused for an id another writer named.
 
 Jobs run through tests.processes.run_in_processes; a job is a module-level function ``job(store, *args)``.
 Parallel event appends: several processes append to the same few clients through the feed's store path;
@@ -11,6 +12,7 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from gateway.oauth.models import Account
+from gateway.registry.model import ClientQuery
 from gateway.storage import open_store
 from gateway.storage import tables as t
 from gateway.xml.clients import render_client
@@ -114,3 +116,46 @@ def test_parallel_event_appends_keep_exactly_the_last_20(database_url):
         assert len(shown) == 20
         assert shown == [e.text for e in full[-20:]], "the XML shows exactly the newest 20 of the history"
         assert sum(1 for e in full if e.text.startswith("p")) == PROCESSES * (16 if element.get("id") == "101" else 15)
+
+
+def connect_clients(store, explicit: bool, count: int) -> list[str]:
+    """Connect ``count`` clients through the feed's write path, each its own transaction: naming the id the
+    store would hand out next (``explicit``: read from its counter just before) or leaving it to the store.
+    Returns the conflicts met (a 409 each)."""
+    from gateway.clock import Clock
+    from gateway.errors import ConflictError
+    from gateway.inspect import representation
+    from gateway.registry.service import Registry
+    from gateway.registry.writes import Connect
+
+    registry = Registry(store, Clock(), render=render_client, describe=representation.change)
+    conflicts = []
+    for _ in range(count):
+        client = populations.clients()[0]
+        client.connections = []  # no appliance to create: nothing else serialises the writers
+        client.id = store.read_counters(("client_id",))["client_id"] + 1 if explicit else 0
+        try:
+            registry.apply([Connect(client)])
+        except ConflictError as exc:
+            conflicts.append(f"{'named' if explicit else 'picked'} id {client.id}: {exc}")
+    return conflicts
+
+
+def test_connects_that_pick_an_id_never_conflict_with_connects_that_name_one(database_url):
+    """Writers naming the id the store is about to hand out, and writers leaving the id to the store, at
+    once: a named id already held is a conflict (409), but a connect that named no id always gets a free one."""
+    store = open_store(database_url)
+    try:
+        store.replace_population(populations.appliances(), [], render_client)
+    finally:
+        store.close()
+    results = run_in_processes(database_url, connect_clients, [(True, 60), (False, 60), (True, 60), (False, 60)])
+    picked_conflicts = results[1] + results[3]
+    assert picked_conflicts == [], f"{len(picked_conflicts)} picked connects refused: {picked_conflicts[:3]}"
+    store = open_store(database_url)
+    try:
+        ids = [c.id for c in store.list_clients(ClientQuery())]
+    finally:
+        store.close()
+    named = 120 - len(results[0]) - len(results[2])  # a named id is refused once it is held, by either kind
+    assert len(ids) == len(set(ids)) == 120 + named, "each id held once: every picked connect, every named one not refused"

@@ -61,10 +61,13 @@ class FeedWrites:
         if isinstance(op, Connect):
             client = op.client
             self._ensure_appliances(conn, client.connections)
-            if client.id and conn.execute(
-                select(t.clients.c.key).where(t.clients.c.connected, t.clients.c.id == client.id)
-            ).first():
-                raise ConflictError(f"Client id {client.id} is already connected.", details={"field": "id"})
+            if client.id:
+                # Hold the id counter (a zero step) before looking: a connect that leaves its id to the store
+                # takes the same row lock to pick one, so it waits for this one to commit and then sees the id
+                # taken, instead of picking the same id and failing on the unique index.
+                self._next_values(conn, "client_id", 0)
+                if conn.execute(select(t.clients.c.key).where(t.clients.c.connected, t.clients.c.id == client.id)).first():
+                    raise ConflictError(f"Client id {client.id} is already connected.", details={"field": "id"})
             self._insert_clients(conn, [client], render)
             client.events = client.recent_events()
             return client, "connect", None
