@@ -70,7 +70,7 @@ def appliance_json(appliance: Appliance) -> dict:
 def change(kind: str, client: Client, detail: object) -> dict:
     """The payload of a change-log entry (see Store.apply_writes): what a live stream shows of a write."""
     if kind == "event":
-        return {"type": client.type.value, "events": [{"ts": e.ts, "kind": e.kind, "text": e.text} for e in detail]}
+        return {"type": client.type.value, "events": [event_json(e) for e in detail]}
     if kind == "disconnect":
         return {"type": client.type.value, "disconnected_at": client.disconnected_at,
                 "reason": client.disconnect_reason, "initiator": client.disconnect_initiator}

@@ -378,7 +378,7 @@ class SQLStore(AccountQueries, ControlsQueries, InspectionQueries, FeedWrites):
         ``conn``, inside its transaction; its rows (attribute access by column name). The write path's
         per-operation statements so skip SQLAlchemy's per-call compilation and result processing."""
         prepared = self._prepare(key, build)
-        with self.hot.translated(), closing(conn.connection.dbapi_connection.cursor()) as cursor:
+        with self._driver_cursor(conn) as cursor:
             cursor.execute(prepared.sql, prepared.params(values or {}))
             if cursor.description is None:
                 return []
@@ -409,8 +409,15 @@ class SQLStore(AccountQueries, ControlsQueries, InspectionQueries, FeedWrites):
         else:
             where = [names.index(name) for name in prepared.order]
             params = [tuple(row[i] for i in where) for row in rows]
-        with self.hot.translated(), closing(conn.connection.dbapi_connection.cursor()) as cursor:
+        with self._driver_cursor(conn) as cursor:
             cursor.executemany(prepared.sql, params)
+
+    @contextmanager
+    def _driver_cursor(self, conn: SAConnection) -> Iterator:
+        """A cursor of ``conn``'s DBAPI connection, inside its transaction; driver errors come out as
+        SQLAlchemy's exception classes (so IntegrityError and the outage handling apply unchanged)."""
+        with self.hot.translated(), closing(conn.connection.dbapi_connection.cursor()) as cursor:
+            yield cursor
 
     def _insert_connections(self, conn: SAConnection, per_client: list[tuple[int, list[Connection]]]) -> None:
         rows = [
