@@ -75,16 +75,22 @@ def test_new_client_ids_are_unique_across_processes(database_url):
         store.close()
 
 
+def feed_registry(store):
+    """The registry as the feed API drives it, on a job's store."""
+    from gateway.clock import Clock
+    from gateway.inspect import representation
+    from gateway.registry.service import Registry
+
+    return Registry(store, Clock(), render=render_client, describe=representation.change)
+
+
 def append_events(store, process: int, client_ids: list[int], rounds: int, last_barrier=None) -> int:
     """Append one event per client per round, each its own transaction (as feed requests are); then all
     processes append to the first client at the same moment (the write whose render the XML keeps)."""
-    from gateway.clock import Clock
-    from gateway.inspect import representation
     from gateway.registry.model import Event
-    from gateway.registry.service import Registry
     from gateway.registry.writes import AppendEvents
 
-    registry = Registry(store, Clock(), render=render_client, describe=representation.change)
+    registry = feed_registry(store)
     for round_ in range(rounds):
         for client_id in client_ids:
             registry.apply([AppendEvents(client_id, [Event(ts=0, text=f"p{process} r{round_}")])])
@@ -122,13 +128,10 @@ def connect_clients(store, explicit: bool, count: int) -> list[str]:
     """Connect ``count`` clients through the feed's write path, each its own transaction: naming the id the
     store would hand out next (``explicit``: read from its counter just before) or leaving it to the store.
     Returns the conflicts met (a 409 each)."""
-    from gateway.clock import Clock
     from gateway.errors import ConflictError
-    from gateway.inspect import representation
-    from gateway.registry.service import Registry
     from gateway.registry.writes import Connect
 
-    registry = Registry(store, Clock(), render=render_client, describe=representation.change)
+    registry = feed_registry(store)
     conflicts = []
     for _ in range(count):
         client = populations.clients()[0]
