@@ -14,6 +14,7 @@ committed before it. Elsewhere (PostgreSQL) statements borrow a pooled connectio
 
 from __future__ import annotations
 
+import operator
 import threading
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager, nullcontext
@@ -21,6 +22,10 @@ from dataclasses import dataclass
 
 from sqlalchemy import Engine
 from sqlalchemy.exc import DBAPIError
+
+
+_FETCHONE = operator.methodcaller("fetchone")
+_FETCHALL = operator.methodcaller("fetchall")
 
 
 @dataclass(frozen=True)
@@ -38,8 +43,8 @@ class Prepared:
         return cls(str(compiled), tuple(compiled.positiontup) if compiled.positional else None, fixed)
 
     def params(self, values: Mapping[str, object]):
-        merged = {**self.fixed, **values}
-        return tuple(merged[name] for name in self.order) if self.order is not None else merged
+        merged = {**self.fixed, **values} if self.fixed else values
+        return tuple(map(merged.__getitem__, self.order)) if self.order is not None else merged
 
 
 class HotPath:
@@ -106,9 +111,7 @@ class HotPath:
             try:
                 yield cursor
             except self._dbapi_error as exc:
-                if self.engine.dialect.is_disconnect(exc, connection, cursor):
-                    self._drop_own_connection(connection)
-                raise self._translate(exc) from exc
+                self._failed(exc, connection, cursor)
             finally:
                 cursor.close()
             return
@@ -132,14 +135,31 @@ class HotPath:
                     pass
             raw.close()  # back to the pool, which rolls it back: no transaction stays open
 
+    def _failed(self, exc: Exception, connection, cursor=None):
+        """Raise a dedicated connection's driver error as SQLAlchemy's; drop the connection if it is dead."""
+        if self.engine.dialect.is_disconnect(exc, connection, cursor):
+            self._drop_own_connection(connection)
+        raise self._translate(exc) from exc
+
+    def _run(self, sql: str, params, fetch):
+        """One read statement and ``fetch`` of its cursor. A dedicated connection runs it directly (an
+        implicit cursor, no context managers: this is every request's path); otherwise through cursor()."""
+        if self.dedicated is None:
+            with self.cursor() as cursor:
+                cursor.execute(sql, params)
+                return fetch(cursor)
+        connection = self._own_connection()
+        try:
+            return fetch(connection.execute(sql, params))
+        except self._dbapi_error as exc:
+            self._failed(exc, connection)
+
     def changed(self) -> bool:
         """Whether another connection committed anything since this thread last asked (SQLite's
         ``PRAGMA data_version``: a read of shared memory, no I/O). Always True without dedicated connections."""
         if self.dedicated is None or self.data_version_sql is None:
             return True
-        with self.cursor() as cursor:
-            cursor.execute(self.data_version_sql)
-            (version,) = cursor.fetchone()
+        (version,) = self._run(self.data_version_sql, (), _FETCHONE)
         changed = version != getattr(self._local, "data_version", None)
         self._local.data_version = version
         return changed
@@ -155,14 +175,10 @@ class HotPath:
 
     # --- statements -------------------------------------------------------------------------
     def fetchone(self, prepared: Prepared, values: Mapping[str, object] | None = None):
-        with self.cursor() as cursor:
-            cursor.execute(prepared.sql, prepared.params(values or {}))
-            return cursor.fetchone()
+        return self._run(prepared.sql, prepared.params(values or {}), _FETCHONE)
 
     def fetchall(self, prepared: Prepared, values: Mapping[str, object] | None = None) -> list:
-        with self.cursor() as cursor:
-            cursor.execute(prepared.sql, prepared.params(values or {}))
-            return cursor.fetchall()
+        return self._run(prepared.sql, prepared.params(values or {}), _FETCHALL)
 
     def write(self, prepared: Prepared, values: Mapping[str, object]):
         """One write in its own transaction, committed without waiting for the disk where the engine

@@ -38,6 +38,44 @@ from .interface import Renderer
 from .writes import FeedWrites
 
 
+UNAVAILABLE = "The registry database is unavailable; try again shortly."
+
+
+ALL_TYPES = len(ClientType)
+
+
+def _fragments_statement(include_connections: bool, id_count: int, types: tuple[str, ...] | None):
+    """The rendered elements of up to 100 given ids (bound as id0..idN, types as type0..typeN), by id."""
+    column = t.clients.c.xml_full if include_connections else t.clients.c.xml_brief
+    cond = [t.clients.c.connected, t.clients.c.id.in_([bindparam(f"id{i}") for i in range(id_count)])]
+    if types:
+        cond.append(t.clients.c.type.in_([bindparam(f"type{i}") for i in range(len(types))]))
+    return select(column).where(and_(*cond)).order_by(t.clients.c.id)
+
+
+class _OutageGuard:
+    """SQLStore._guard: stateless, so one instance serves every thread; a class rather than a generator
+    context manager because every request enters it (it costs a fraction of one)."""
+
+    __slots__ = ("store",)
+
+    def __init__(self, store: "SQLStore"):
+        self.store = store
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, kind, exc, traceback) -> bool:
+        if exc is None:
+            return False
+        if isinstance(exc, (OperationalError, SAInterfaceError, PoolTimeoutError)):
+            if self.store.is_outage(exc):
+                raise StorageUnavailableError(UNAVAILABLE) from exc
+        elif type(exc) is DatabaseError:  # the driver's bare DatabaseError: a file that is not a database, say
+            raise StorageUnavailableError(UNAVAILABLE) from exc
+        return False
+
+
 class SQLStore(AccountQueries, ControlsQueries, InspectionQueries, FeedWrites):
     """Storage on a SQLAlchemy engine; see :mod:`gateway.storage.interface` for the contract."""
 
@@ -49,6 +87,8 @@ class SQLStore(AccountQueries, ControlsQueries, InspectionQueries, FeedWrites):
                            data_version_sql=self.hot_data_version, writer=getattr(self, "writer", None))
         self._prepared: dict = {}
         self._row_types: dict = {}
+        self._outage_guard = _OutageGuard(self)
+        self._fragment_statements: dict = {}  # (include_connections, id count, types) -> Prepared
 
     def _prepare(self, key, build) -> Prepared:
         """The statement ``build()`` compiled once for this engine (hot-path statements only)."""
@@ -95,18 +135,10 @@ class SQLStore(AccountQueries, ControlsQueries, InspectionQueries, FeedWrites):
         with self._guard():
             return not self.hot.changed()
 
-    @contextmanager
-    def _guard(self) -> Iterator[None]:
-        try:
-            yield
-        except (OperationalError, SAInterfaceError, PoolTimeoutError) as exc:
-            if self.is_outage(exc):
-                raise StorageUnavailableError("The registry database is unavailable; try again shortly.") from exc
-            raise
-        except DatabaseError as exc:
-            if type(exc) is DatabaseError:  # the driver's bare DatabaseError: a file that is not a database, say
-                raise StorageUnavailableError("The registry database is unavailable; try again shortly.") from exc
-            raise
+    def _guard(self) -> "_OutageGuard":
+        """A context in which driver errors that mean "the database is unavailable" become a 503
+        (StorageUnavailableError); other errors pass unchanged."""
+        return self._outage_guard
 
     def is_outage(self, exc: Exception) -> bool:
         """Whether a driver error (or a pool timeout) means "the database is unavailable right now" (503)."""
@@ -480,29 +512,27 @@ class SQLStore(AccountQueries, ControlsQueries, InspectionQueries, FeedWrites):
         after the response has begun; the read transaction then stays open until the iterator is
         exhausted or closed. A whole dump streams through a server-side cursor where the engine has one.
         """
-        column = t.clients.c.xml_full if query.include_connections else t.clients.c.xml_brief
         if query.ids is not None:
-            return self._fragments_by_ids(query, column)
+            return self._fragments_by_ids(query)
+        column = t.clients.c.xml_full if query.include_connections else t.clients.c.xml_brief
         statement = select(column).where(self._selection(query)).order_by(t.clients.c.id)
         fragments = self._stream(statement, server_side=True)
         next(fragments)
         return fragments
 
-    def _fragments_by_ids(self, query: ClientQuery, column) -> list[bytes]:
+    def _fragments_by_ids(self, query: ClientQuery) -> list[bytes]:
         """At most 100 ids: one indexed read on the hot path, all rows at once (one statement, one snapshot)."""
-        types = None if len(query.types) == len(ClientType) else tuple(sorted(ct.value for ct in query.types))
-        key = ("fragments", column.name, len(query.ids), types)
-
-        def build():
-            cond = [t.clients.c.connected, t.clients.c.id.in_([bindparam(f"id{i}") for i in range(len(query.ids))])]
-            if types:
-                cond.append(t.clients.c.type.in_([bindparam(f"type{i}") for i in range(len(types))]))
-            return select(column).where(and_(*cond)).order_by(t.clients.c.id)
-
-        values = {f"id{i}": client_id for i, client_id in enumerate(query.ids)}
-        values.update({f"type{i}": value for i, value in enumerate(types or ())})
-        with self._guard():
-            return [bytes(fragment) for (fragment,) in self.hot.fetchall(self._prepare(key, build), values)]
+        ids = query.ids
+        types = None if len(query.types) == ALL_TYPES else tuple(sorted(ct.value for ct in query.types))
+        key = (query.include_connections, len(ids), types)
+        prepared = self._fragment_statements.get(key)
+        if prepared is None:
+            prepared = self._fragment_statements[key] = Prepared.of(_fragments_statement(*key), self.engine)
+        values = {f"id{i}": client_id for i, client_id in enumerate(ids)}
+        if types:
+            values.update({f"type{i}": value for i, value in enumerate(types)})
+        with self._outage_guard:
+            return [bytes(fragment) for (fragment,) in self.hot.fetchall(prepared, values)]
 
     def _stream(self, statement, server_side: bool) -> Iterator:
         with self._read() as conn:
