@@ -31,6 +31,7 @@ ACCOUNT = "gateway.account"
 PARAMS = "gateway.params"
 FAULT = "gateway.fault"
 RATE_VERDICT = "gateway.rate_limit"
+FACE = "gateway.face"
 
 #: Faces whose calls are journaled, faulted and (command, json) rate limited; the admin surface is not.
 JOURNALED = ("command", "oauth", "json")
@@ -48,6 +49,11 @@ def classify(path: str) -> str | None:
     if path == "/api/v1" or path.startswith("/api/v1/"):
         return "json"
     return None
+
+
+def _face(environ: dict) -> str | None:
+    """The face _before classified this request as (classified here if it never ran)."""
+    return environ[FACE] if FACE in environ else classify(environ.get("PATH_INFO", ""))
 
 
 def _action(req, face: str | None) -> str | None:
@@ -107,7 +113,7 @@ def _lazy(resolve):
 def _before():
     req = request._get_current_object()
     environ = req.environ
-    face = classify(req.path)
+    face = environ[FACE] = classify(req.path)
     if face is None:
         environ[ACTION] = req.endpoint
         return None
@@ -143,7 +149,7 @@ def _after(response: Response) -> Response:
     if verdict is not None:
         for name, value in verdict.headers().items():
             response.headers[name] = value
-    face = classify(environ.get("PATH_INFO", ""))
+    face = _face(environ)
     if face in JOURNALED and services().controls.journal.enabled:
         try:
             params = _multi(request.values)
@@ -160,7 +166,7 @@ def _after(response: Response) -> Response:
 def _finish(app: Flask, environ: dict, status: int | None, seconds: float) -> None:
     """Record a finished request: metrics, the request log line, the journal entry. Never raises."""
     config = app.config
-    face = classify(environ.get("PATH_INFO", ""))
+    face = _face(environ)
     action = environ.get(ACTION)
     try:
         if config["METRICS"]:
@@ -208,7 +214,7 @@ class ControlledAuthenticator(Authenticator):
         environ = request.environ
         environ[ACCOUNT] = account.client_id
         limiter = self.controls.rate_limits
-        if limiter.settings.enabled and classify(environ.get("PATH_INFO", "")) in RATE_LIMITED:
+        if limiter.settings.enabled and _face(environ) in RATE_LIMITED:
             verdict = environ[RATE_VERDICT] = limiter.hit(account.client_id)
             if verdict.limited:
                 raise RateLimitedError(
