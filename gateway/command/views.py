@@ -39,8 +39,8 @@ def _connection_close(response: Response) -> Response:
 
 def request_parameters(req):
     """Query string and urlencoded body together; other body types are refused."""
-    mimetype = req.mimetype
     if req.method == "POST" and (req.content_length or req.headers.get("Transfer-Encoding")):
+        mimetype = req.mimetype
         if mimetype != "application/x-www-form-urlencoded":
             raise UnsupportedMediaTypeError(
                 "Send parameters in the query string or as an application/x-www-form-urlencoded body "

@@ -42,7 +42,7 @@ class AccountService:
         self.token_cap = token_cap
         #: With ``versions``, tokens found are remembered until any account or token changes (gateway.versions).
         self.versions = versions
-        self._tokens: dict[str, tuple[int, tuple]] = {}
+        self._tokens: dict[str, tuple[int, AccessToken]] = {}
 
     # --- accounts -----------------------------------------------------------------------------
     def create(
@@ -127,17 +127,17 @@ class AccountService:
         version = self.versions.accounts if self.versions is not None else None
         cached = self._tokens.get(token_hash) if version is not None else None
         if cached is not None and cached[0] == version:
-            found = cached[1]
-        else:
-            found = self.store.find_token(token_hash)
-            if found is None:
-                return None  # never remembered: the token may be issued a moment later
-            if version is not None:
-                if len(self._tokens) >= TOKEN_CACHE_SIZE:
-                    self._tokens.clear()
-                self._tokens[token_hash] = (version, found)
+            return cached[1]
+        found = self.store.find_token(token_hash)
+        if found is None:
+            return None  # never remembered: the token may be issued a moment later
         account, issued_at, expires_at, revoked = found
-        return AccessToken(account=account, issued_at=issued_at, expires_at=expires_at, revoked=revoked, clock=self.clock)
+        token = AccessToken(account=account, issued_at=issued_at, expires_at=expires_at, revoked=revoked, clock=self.clock)
+        if version is not None:
+            if len(self._tokens) >= TOKEN_CACHE_SIZE:
+                self._tokens.clear()
+            self._tokens[token_hash] = (version, token)
+        return token
 
     def valid_token_count(self, name_or_client_id: str) -> int:
         return self.store.count_valid_tokens(self.get(name_or_client_id).client_id, self.clock.now_int())
