@@ -15,7 +15,7 @@ from marshmallow import EXCLUDE, Schema, ValidationError, fields, post_load
 from werkzeug.datastructures import MultiDict
 
 from ..errors import ParameterError
-from ..registry.model import CLIENT_TYPES, MAX_CLIENT_ID, ClientQuery, ClientType
+from ..registry.model import ALL_CLIENT_TYPES, CLIENT_TYPES, MAX_CLIENT_ID, ClientQuery, ClientType
 
 MAX_IDS = 100
 ALL = "all"
@@ -37,7 +37,7 @@ class ClientTypes(fields.Field):
         if unknown:
             raise ValidationError(f"unknown client type {unknown[0]!r}; use a comma-separated list of {', '.join(TYPE_NAMES)}")
         if not items or ALL in items:
-            return frozenset(CLIENT_TYPES), True
+            return ALL_CLIENT_TYPES, True
         # Listing the four types is not "all": pinned clients are counted only for type=all.
         return frozenset(ClientType(item) for item in items), False
 
@@ -80,7 +80,7 @@ class ConnectedClientsParams(ActionParams):
 
     @post_load
     def to_query(self, data, **kwargs) -> ClientQuery:
-        types, _ = data["types"] or (frozenset(CLIENT_TYPES), True)
+        types, _ = data["types"] or (ALL_CLIENT_TYPES, True)
         return ClientQuery(types=types, ids=data["ids"], include_connections=data["include_connections"])
 
 
@@ -91,7 +91,7 @@ class ConnectedClientListParams(ActionParams):
 
     @post_load
     def to_query(self, data, **kwargs) -> dict:
-        types, all_types = data["types"] or (frozenset(CLIENT_TYPES), True)
+        types, all_types = data["types"] or (ALL_CLIENT_TYPES, True)
         return {"query": ClientQuery(types=types), "summary_only": data["summary_only"], "include_pinned": all_types}
 
 
@@ -120,12 +120,16 @@ def gather(values: MultiDict, schema: ActionParams) -> dict[str, str]:
 
 def load(schema: ActionParams, values: MultiDict):
     """The loaded parameters (read only) of a request. Integrations poll with the same few parameter sets
-    over and over, so a load is remembered by its gathered parameters (the schemas are pure functions of
-    them): marshmallow validates each distinct set once per worker; errors are not remembered."""
+    over and over, and inventory adapters walk a population id by id, so a load is remembered by its
+    gathered parameters (the schemas are pure functions of them): marshmallow validates each distinct set
+    once per worker, for the last MEMO_SIZE sets (about 450 bytes each); errors are not remembered."""
     return _load_gathered(schema, tuple(gather(values, schema).items()))
 
 
-@lru_cache(maxsize=4096)
+MEMO_SIZE = 16384
+
+
+@lru_cache(maxsize=MEMO_SIZE)
 def _load_gathered(schema: ActionParams, gathered: tuple[tuple[str, str], ...]):
     try:
         loaded = schema.load(dict(gathered))

@@ -150,10 +150,14 @@ class Change:
     payload: dict
 
 
-@dataclass(frozen=True)
+#: Every client type, one shared set (queries selecting all types hold this one).
+ALL_CLIENT_TYPES = frozenset(CLIENT_TYPES)
+
+
+@dataclass(frozen=True, slots=True)
 class ClientQuery:
     """What a get_connected_clients-style request selects."""
 
-    types: frozenset[ClientType] = frozenset(CLIENT_TYPES)
+    types: frozenset[ClientType] = ALL_CLIENT_TYPES
     ids: tuple[int, ...] | None = None
     include_connections: bool = False
