@@ -111,19 +111,42 @@ def rss_kb(pid: int, key: str = "VmRSS") -> int:
     return 0
 
 
-def interleaved(pairs: int, measure_ours, measure_base):
-    """Run the two measurements alternately ``pairs`` times (the machine is shared: load comes and goes);
-    the pair with the median ratio is reported, so both of its figures come from the same moment."""
+@dataclass
+class Interleaved:
+    """Pairs of measurements (ours, baseline) taken one right after the other."""
+
+    pairs: list[tuple]
+
+    def ratios(self, figure) -> list[float]:
+        return sorted(figure(ours) / figure(base) for ours, base in self.pairs)
+
+    def median(self, figure) -> float:
+        values = self.ratios(figure)
+        middle = len(values) // 2
+        return values[middle] if len(values) % 2 else (values[middle - 1] + values[middle]) / 2
+
+    def median_pair(self, figure) -> tuple:
+        """The pair whose ratio is the (upper) median: both of its figures come from the same moment."""
+        return sorted(self.pairs, key=lambda pair: figure(pair[0]) / figure(pair[1]))[len(self.pairs) // 2]
+
+    def spread(self, figure) -> str:
+        values = self.ratios(figure)
+        return f"{values[0]:.2f}-{values[-1]:.2f}x over {len(values)} pairs"
+
+
+def interleaved(pairs: int, measure_ours, measure_base) -> Interleaved:
+    """Run the two measurements alternately ``pairs`` times: the machine is shared and its speed comes and
+    goes from one second to the next, so many short pairs and their median ratio give a steadier figure
+    than a few long runs."""
     results = []
     for _ in range(pairs):
         base = measure_base()
         ours = measure_ours()
-        results.append((ours.requests_per_second / base.requests_per_second, ours, base))
-    results.sort(key=lambda r: r[0])
-    return results[len(results) // 2]
+        results.append((ours, base))
+    return Interleaved(results)
 
 
-def bench_reads(report: Report, work: Path, count: int, seconds: int, pairs: int = 3) -> None:
+def bench_reads(report: Report, work: Path, count: int, seconds: int, pairs: int = 9) -> None:
     clients = population.build(count)
     started = time.perf_counter()
     url, client_id, secret = prepare(work / "reads.db", clients)
@@ -146,19 +169,29 @@ def bench_reads(report: Report, work: Path, count: int, seconds: int, pairs: int
                    ">= 1.5x", full.requests_per_second >= 1.5 * base_rate and full.errors == 0)
         script = ("math.randomseed(7)\nrequest = function()\n  return wrk.format(nil, "
                   f"\"/api/command?action=get_connected_clients&id=\" .. math.random(1, {count}))\nend\n")
-        ratio, one, baseline = interleaved(
+        # Both servers get the same requests from the same script (the fixed app ignores the query string and
+        # the token), so the load generator, which shares the machine, costs the same on either side.
+        slice_seconds = max(2, seconds // 2)
+        rounds = interleaved(
             pairs,
-            lambda: wrk(f"{server.url}/api/command", seconds=seconds, connections=8, headers=auth, script=script),
-            lambda: wrk(f"{fixed.url}/api/command", seconds=seconds, connections=8),
+            lambda: wrk(f"{server.url}/api/command", seconds=slice_seconds, connections=8, headers=auth, script=script),
+            lambda: wrk(f"{fixed.url}/api/command", seconds=slice_seconds, connections=8, headers=auth, script=script),
         )
     finally:
         server.stop()
         fixed.stop()
+    rps = lambda result: result.requests_per_second  # noqa: E731
+    p99 = lambda result: result.p99_ms  # noqa: E731
+    ratio, (one, baseline) = rounds.median(rps), rounds.median_pair(rps)
+    errors = sum(ours.errors for ours, _ in rounds.pairs)
     report.add("one client (id=N) with token check, requests/s", f"{one.requests_per_second:,.0f}",
-               f"{baseline.requests_per_second:,.0f} (fixed 1 KB)", ratio,
-               ">= 0.7x", ratio >= 0.7 and one.errors == 0)
-    report.add("one client (id=N), p99 latency ms", f"{one.p99_ms:.2f}", f"{baseline.p99_ms:.2f} (fixed 1 KB)",
-               one.p99_ms / baseline.p99_ms, "<= 2x", one.p99_ms <= 2 * baseline.p99_ms)
+               f"{baseline.requests_per_second:,.0f} (fixed 1 KB)", ratio, ">= 0.7x", ratio >= 0.7 and errors == 0)
+    latency = rounds.median(p99)
+    (one_p99, base_p99) = rounds.median_pair(p99)
+    report.add("one client (id=N), p99 latency ms", f"{one_p99.p99_ms:.2f}", f"{base_p99.p99_ms:.2f} (fixed 1 KB)",
+               latency, "<= 2x", latency <= 2)
+    report.notes.append(f"One client per request: median of {pairs} interleaved pairs of {slice_seconds} s each; requests/s "
+                        f"ratios {rounds.spread(rps)}, p99 ratios {rounds.spread(p99)}; the figures shown are the median pair's.")
 
 
 def bench_memory(report: Report, work: Path, big: int) -> None:
