@@ -298,7 +298,7 @@ def bench_writes(report: Report, work: Path, seconds: int, postgres_url: str | N
     count = 2_000
     rounds = []
     for round_ in range(3):  # interleaved with the baseline: the machine is shared
-        base = baselines.sqlite_executemany(str(work / f"baseline-{round_}.db"))
+        base = baselines.sqlite_executemany(str(work / f"baseline-{round_}.db"), max(2, seconds // 2))
         ours = store_path_rate(f"sqlite:///{work / f'store-path-{round_}.db'}", count, max(2, seconds // 2), 10, 100)
         rounds.append((ours / base, ours, base))
     ratio, store_rate, base_rate = sorted(rounds)[1]
