@@ -54,6 +54,36 @@ def test_parallel_appends_keep_exactly_the_last_20(store):
     assert shown == [e.text for e in stored.events[-20:]], "the XML face holds the newest 20, in append order"
 
 
+def _shown_events(store, client_id: int) -> list[str]:
+    """The event log of a client's cached XML element (connected or not), in order."""
+    with store._read() as conn:
+        from gateway.storage import tables as t
+        from sqlalchemy import select
+
+        full = conn.execute(select(t.clients.c.xml_full).where(t.clients.c.id == client_id)
+                            .order_by(t.clients.c.key.desc()).limit(1)).scalar_one()
+    return [e.text for e in parse(b'<r xmlns="urn:x">' + bytes(full) + b"</r>")[0].find(
+        "{urn:x}client_connections/{urn:x}event_log")]
+
+
+def test_appends_of_any_size_keep_the_newest_20_in_order(store):
+    """An append reads only the old events that stay in the log (20 minus the new ones); whatever the sizes,
+    the element shows the newest 20 of the whole history."""
+    [client] = apply(store, Connect(jumpoint()))
+    history = [e.text for e in client.events]
+    for step, size in enumerate([5, 19, 1, 20, 25, 3, 0, 40]):
+        new = [Event(NOW + step, f"s{step}-{k}", "info") for k in range(size)]
+        if new:
+            apply(store, AppendEvents(client.id, new))
+            history += [e.text for e in new]
+        else:
+            apply(store, Update(client.id, {"hostname": f"renamed-{step}"}))
+        assert _shown_events(store, client.id) == history[-20:], f"after appending {size}"
+    apply(store, Disconnect(client.id, reason="end", ts=NOW + 99))
+    shown = _shown_events(store, client.id)
+    assert shown[:-1] == history[-19:] and len(shown) == 20, "a disconnect keeps 19 old events and adds its own"
+
+
 def test_the_last_20_are_read_through_the_index(store):
     statement = store._recent_events(1).compile(store.engine, compile_kwargs={"literal_binds": True})
     with store.engine.connect() as conn:

@@ -71,7 +71,9 @@ class FeedWrites:
             self._insert_clients(conn, [client], render)
             client.events = client.recent_events()
             return client, "connect", None
-        client = self._load_connected(conn, op.id)
+        # Appended events push older ones out of the 20-event log: read only the ones that stay.
+        stay = EVENT_LOG_LIMIT - (len(op.events) if isinstance(op, AppendEvents) else 1 if isinstance(op, Disconnect) else 0)
+        client = self._load_connected(conn, op.id, stay)
         if isinstance(op, Update):
             changed = apply_update(client, op.fields, now)
             if "connections" in op.fields:
@@ -106,9 +108,9 @@ class FeedWrites:
         self._insert_events(conn, [(client.key, e) for e in events])
         client.events = (client.events + events)[-EVENT_LOG_LIMIT:]
 
-    def _load_connected(self, conn: SAConnection, client_id: int) -> Client:
-        """The connected client ``client_id``, locked for this transaction, with its connections and
-        its last 20 events (read through the (client_key, seq) index, never the whole history)."""
+    def _load_connected(self, conn: SAConnection, client_id: int, events: int = EVENT_LOG_LIMIT) -> Client:
+        """The connected client ``client_id``, locked for this transaction, with its connections and its
+        last ``events`` events, at most 20 (read through the (client_key, seq) index, never the whole history)."""
         row = self._exec(conn, "load_connected", lambda: self._locked(
             select(t.clients).where(t.clients.c.connected, t.clients.c.id == bindparam("id"))), {"id": client_id})
         row = row[0] if row else None
@@ -120,7 +122,11 @@ class FeedWrites:
                 select(t.connections).where(t.connections.c.client_key == bindparam("k")).order_by(t.connections.c.position)
             ), {"k": client.key})
         ]
-        recent = self._exec(conn, "recent_events", lambda: self._recent_events(bindparam("k")), {"k": client.key})
+        if events <= 0:
+            client.events = []
+            return client
+        recent = self._exec(conn, "recent_events", lambda: self._recent_events(bindparam("k"), bindparam("n")),
+                            {"k": client.key, "n": min(events, EVENT_LOG_LIMIT)})
         client.events = [Event(ts=r.ts, text=r.text, kind=r.kind, seq=r.seq) for r in reversed(recent)]
         return client
 
@@ -131,10 +137,10 @@ class FeedWrites:
         return statement
 
     @staticmethod
-    def _recent_events(client_key):
-        """The newest EVENT_LOG_LIMIT events of a client, newest first (an index range scan)."""
+    def _recent_events(client_key, limit=EVENT_LOG_LIMIT):
+        """The newest ``limit`` events of a client (EVENT_LOG_LIMIT by default), newest first (an index range scan)."""
         return (select(t.events).where(t.events.c.client_key == client_key)
-                .order_by(t.events.c.seq.desc()).limit(EVENT_LOG_LIMIT))
+                .order_by(t.events.c.seq.desc()).limit(limit))
 
     def _lock_appliances(self, conn: SAConnection) -> None:
         """Serialise creating appliances, so two writers naming the same new GUID don't both insert it
