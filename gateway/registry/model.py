@@ -161,3 +161,8 @@ class ClientQuery:
     types: frozenset[ClientType] = ALL_CLIENT_TYPES
     ids: tuple[int, ...] | None = None
     include_connections: bool = False
+
+    @property
+    def all_types(self) -> bool:
+        """Whether every client type is selected (no type condition needed)."""
+        return self.types >= ALL_CLIENT_TYPES

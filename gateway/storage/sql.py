@@ -41,9 +41,6 @@ from .writes import FeedWrites
 UNAVAILABLE = "The registry database is unavailable; try again shortly."
 
 
-ALL_TYPES = len(ClientType)
-
-
 def _fragments_statement(include_connections: bool, id_count: int, types: tuple[str, ...] | None):
     """The rendered elements of up to 100 given ids (bound as id0..idN, types as type0..typeN), by id."""
     column = t.clients.c.xml_full if include_connections else t.clients.c.xml_brief
@@ -88,7 +85,6 @@ class SQLStore(AccountQueries, ControlsQueries, InspectionQueries, FeedWrites):
         self._prepared: dict = {}
         self._row_types: dict = {}
         self._outage_guard = _OutageGuard(self)
-        self._fragment_statements: dict = {}  # (include_connections, id count, types) -> Prepared
 
     def _prepare(self, key, build) -> Prepared:
         """The statement ``build()`` compiled once for this engine (hot-path statements only)."""
@@ -498,7 +494,7 @@ class SQLStore(AccountQueries, ControlsQueries, InspectionQueries, FeedWrites):
     @staticmethod
     def _selection(query: ClientQuery):
         cond = [t.clients.c.connected]
-        if len(query.types) < len(ClientType):
+        if not query.all_types:
             cond.append(t.clients.c.type.in_(sorted(ct.value for ct in query.types)))
         if query.ids is not None:
             cond.append(t.clients.c.id.in_(query.ids))
@@ -523,15 +519,13 @@ class SQLStore(AccountQueries, ControlsQueries, InspectionQueries, FeedWrites):
     def _fragments_by_ids(self, query: ClientQuery) -> list[bytes]:
         """At most 100 ids: one indexed read on the hot path, all rows at once (one statement, one snapshot)."""
         ids = query.ids
-        types = None if len(query.types) == ALL_TYPES else tuple(sorted(ct.value for ct in query.types))
+        types = None if query.all_types else tuple(sorted(ct.value for ct in query.types))
         key = (query.include_connections, len(ids), types)
-        prepared = self._fragment_statements.get(key)
-        if prepared is None:
-            prepared = self._fragment_statements[key] = Prepared.of(_fragments_statement(*key), self.engine)
+        prepared = self._prepare(("fragments", *key), lambda: _fragments_statement(*key))
         values = {f"id{i}": client_id for i, client_id in enumerate(ids)}
         if types:
             values.update({f"type{i}": value for i, value in enumerate(types)})
-        with self._outage_guard:
+        with self._guard():
             return [bytes(fragment) for (fragment,) in self.hot.fetchall(prepared, values)]
 
     def _stream(self, statement, server_side: bool) -> Iterator:
