@@ -7,7 +7,6 @@ reloads the rest only then (see gateway.controls).
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
@@ -15,6 +14,7 @@ from sqlalchemy import and_, bindparam, case, delete, func, insert, select, upda
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection as SAConnection
 
+from . import jsontext
 from . import tables as t
 from .counters import CONTROLS_VERSION
 
@@ -26,7 +26,7 @@ _UPSERT = {"sqlite": sqlite.insert, "postgresql": postgresql.insert}
 def _fault_rule(row) -> dict:
     return {
         "id": row.id,
-        "spec": json.loads(row.spec),
+        "spec": jsontext.loads(row.spec),
         "times": row.times,
         "matched": row.matched,
         "fired": row.fired,
@@ -36,7 +36,7 @@ def _fault_rule(row) -> dict:
 
 def _journal_entry(row) -> dict:
     entry = dict(row._mapping)
-    entry["params"] = json.loads(entry["params"]) if entry["params"] else {}
+    entry["params"] = jsontext.loads(entry["params"]) if entry["params"] else {}
     return entry
 
 
@@ -61,14 +61,14 @@ class ControlsQueries:
             rules = [_fault_rule(r) for r in conn.execute(select(t.fault_rules).order_by(t.fault_rules.c.id))]
             values = {name: None for name in names}
             for name, raw in conn.execute(select(t.meta.c.name, t.meta.c.value).where(t.meta.c.name.in_(names))):
-                values[name] = json.loads(raw)
+                values[name] = jsontext.loads(raw)
         return version, rules, values
 
     def update_control(self, name: str, change: Callable[[Any], Any]) -> Any:
         """Replace a control value by ``change(current)`` atomically (None removes it); bumps the version."""
         with self._write() as conn:
             raw = conn.execute(select(t.meta.c.value).where(t.meta.c.name == name)).scalar()
-            value = change(None if raw is None else json.loads(raw))
+            value = change(None if raw is None else jsontext.loads(raw))
             if value is None:
                 conn.execute(delete(t.meta).where(t.meta.c.name == name))
             else:
@@ -81,7 +81,7 @@ class ControlsQueries:
         with self._write() as conn:
             row = conn.execute(
                 insert(t.fault_rules)
-                .values(spec=json.dumps(spec), times=times, matched=0, fired=0, created_at=created_at)
+                .values(spec=jsontext.dumps(spec), times=times, matched=0, fired=0, created_at=created_at)
                 .returning(*t.fault_rules.c)
             ).first()
             self._bump_controls(conn)
@@ -129,7 +129,7 @@ class ControlsQueries:
     def append_journal(self, entry: dict, keep: int) -> None:
         """Add one entry and drop those older than the newest ``keep`` (once per request: on the hot path,
         committed without waiting for the disk: a killed worker loses nothing, a power cut the last few)."""
-        values = {**entry, "params": json.dumps(entry.get("params") or {})}
+        values = {**entry, "params": jsontext.dumps(entry.get("params") or {})}
         names = tuple(sorted(values))
         prepared = self._prepare(("journal", names), lambda: (
             insert(t.journal).values({name: bindparam(name) for name in names}).returning(t.journal.c.seq)

@@ -16,7 +16,6 @@ What differs from SQLite, and why:
 
 from __future__ import annotations
 
-import json
 
 from sqlalchemy import Integer, cast, create_engine, func, select
 from sqlalchemy.dialects.postgresql import JSONB
@@ -25,6 +24,7 @@ from sqlalchemy.engine import Connection as SAConnection
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
 
+from . import jsontext
 from . import tables as t
 from .inspection import like_prefix
 from .sql import SQLStore
@@ -133,7 +133,7 @@ class PostgreSQLStore(SQLStore):
     # ----------------------------------------------------------------------------------------
     @staticmethod
     def _set_meta(conn: SAConnection, name: str, value) -> None:
-        statement = pg_insert(t.meta).values(name=name, value=json.dumps(value))
+        statement = pg_insert(t.meta).values(name=name, value=jsontext.dumps(value))
         conn.execute(statement.on_conflict_do_update(index_elements=[t.meta.c.name], set_={"value": statement.excluded.value}))
 
     @staticmethod

@@ -6,7 +6,6 @@ connections are set up, how a write transaction begins, how outages are recognis
 
 from __future__ import annotations
 
-import json
 from collections import namedtuple
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import closing, contextmanager
@@ -28,6 +27,7 @@ from ..registry.model import (
     Event,
     RepresentativeInfo,
 )
+from . import jsontext
 from . import tables as t
 from .accounts import AccountQueries
 from .controls import ControlsQueries
@@ -177,7 +177,7 @@ class SQLStore(AccountQueries, ControlsQueries, InspectionQueries, FeedWrites):
 
     @staticmethod
     def _set_meta(conn: SAConnection, name: str, value) -> None:
-        encoded = json.dumps(value)
+        encoded = jsontext.dumps(value)
         if conn.execute(update(t.meta).where(t.meta.c.name == name).values(value=encoded)).rowcount == 0:
             conn.execute(insert(t.meta).values(name=name, value=encoded))
 
@@ -226,7 +226,7 @@ class SQLStore(AccountQueries, ControlsQueries, InspectionQueries, FeedWrites):
             "version": a.version,
             "healthy": a.healthy,
             "error_message": a.error_message,
-            "enabled_shared_ips": json.dumps(a.enabled_shared_ips),
+            "enabled_shared_ips": jsontext.dumps(a.enabled_shared_ips),
             "last_data_sync_time": a.last_data_sync_time,
             "last_data_sync_status": a.last_data_sync_status,
             "pinned_clients": a.pinned_clients,
@@ -249,7 +249,7 @@ class SQLStore(AccountQueries, ControlsQueries, InspectionQueries, FeedWrites):
                 version=r.version,
                 healthy=bool(r.healthy),
                 error_message=r.error_message,
-                enabled_shared_ips=json.loads(r.enabled_shared_ips),
+                enabled_shared_ips=jsontext.loads(r.enabled_shared_ips),
                 last_data_sync_time=r.last_data_sync_time,
                 last_data_sync_status=r.last_data_sync_status,
                 pinned_clients=r.pinned_clients,
@@ -269,7 +269,7 @@ class SQLStore(AccountQueries, ControlsQueries, InspectionQueries, FeedWrites):
             details = {"non_interactive": client.non_interactive, "lsid": client.lsid}
         else:
             details = {}
-        return json.dumps(details, separators=(",", ":"))
+        return jsontext.dumps(details)
 
     @staticmethod
     def _last_activity(client: Client) -> int:
@@ -360,7 +360,7 @@ class SQLStore(AccountQueries, ControlsQueries, InspectionQueries, FeedWrites):
     @staticmethod
     def _meta(conn: SAConnection, name: str):
         value = conn.execute(select(t.meta.c.value).where(t.meta.c.name == name)).scalar()
-        return None if value is None else json.loads(value)
+        return None if value is None else jsontext.loads(value)
 
     @staticmethod
     def _clear_registry(conn: SAConnection) -> None:
@@ -589,7 +589,7 @@ class SQLStore(AccountQueries, ControlsQueries, InspectionQueries, FeedWrites):
 
     @staticmethod
     def _client(row) -> Client:
-        details = json.loads(row.details)
+        details = jsontext.loads(row.details)
         ctype = ClientType(row.type)
         client = Client(
             key=row.key,

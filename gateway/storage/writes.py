@@ -5,7 +5,6 @@ that live streams read.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 
 from sqlalchemy import bindparam, delete, func, insert, null, select, update
@@ -23,10 +22,9 @@ from ..registry.writes import (
     disconnect_event,
     placeholder_appliance,
 )
+from . import jsontext
 from . import tables as t
 from .interface import Describer, Renderer
-
-_compact_json = json.JSONEncoder(separators=(",", ":")).encode
 
 
 class FeedWrites:
@@ -189,7 +187,7 @@ class FeedWrites:
             return
         seqs = self._next_values(conn, "change_seq", len(changes))
         self._bulk_insert_rows(conn, t.changes, ("seq", "ts", "kind", "client_id", "payload"), [
-            (seq, ts, kind, client_id, _compact_json(payload)) for seq, (ts, kind, client_id, payload) in zip(seqs, changes)
+            (seq, ts, kind, client_id, jsontext.dumps(payload)) for seq, (ts, kind, client_id, payload) in zip(seqs, changes)
         ])
         if keep:
             self._exec(conn, "trim_changes", lambda: delete(t.changes).where(t.changes.c.seq <= bindparam("last")),
@@ -199,4 +197,4 @@ class FeedWrites:
         """Changes with a seq greater than ``seq``, oldest first, at most ``limit``."""
         statement = select(t.changes).where(t.changes.c.seq > seq).order_by(t.changes.c.seq).limit(limit)
         with self._read() as conn:
-            return [Change(r.seq, r.ts, r.kind, r.client_id, json.loads(r.payload)) for r in conn.execute(statement)]
+            return [Change(r.seq, r.ts, r.kind, r.client_id, jsontext.loads(r.payload)) for r in conn.execute(statement)]
