@@ -14,7 +14,8 @@ from ..registry.inspection import ClientRecord, ClientSearch, Found, LogSearch
 from ..registry.model import Appliance, Change, Client, ClientQuery
 from ..registry.writes import Operation
 
-#: render(client, brief=True) -> (fragment without connections or None when brief is False, fragment with them)
+#: render(client, brief=True, events_of=None) -> (fragment without connections or None when brief is False,
+#: fragment with them); ``events_of``: the stored fragment with connections, when only the events changed.
 Renderer = Callable[..., tuple[bytes | None, bytes]]
 #: describe(kind, client, detail) -> the JSON payload of a change (see SQLStore.apply_writes).
 Describer = Callable[[str, Client, object], dict]

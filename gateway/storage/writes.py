@@ -71,7 +71,7 @@ class FeedWrites:
             return client, "connect", None
         # Appended events push older ones out of the 20-event log: read only the ones that stay.
         stay = EVENT_LOG_LIMIT - (len(op.events) if isinstance(op, AppendEvents) else 1 if isinstance(op, Disconnect) else 0)
-        client = self._load_connected(conn, op.id, stay)
+        client, stored_full = self._load_connected(conn, op.id, stay)
         if isinstance(op, Update):
             changed = apply_update(client, op.fields, now)
             if "connections" in op.fields:
@@ -80,10 +80,11 @@ class FeedWrites:
                 self._insert_connections(conn, [(client.key, client.connections)])
             kind, detail = "update", changed
         elif isinstance(op, AppendEvents):
-            # Events show only under include_connections: the brief fragment and the other columns stay
-            # (fixture_row is cleared, as by every write: a quick reset must rewrite this client).
+            # Events show only under include_connections: the brief fragment and the other columns stay, and
+            # only the event log of the full one is rendered again (fixture_row is cleared, as by every write:
+            # a quick reset must rewrite this client).
             self._append(conn, client, op.events)
-            _, full = render(client, brief=False)
+            _, full = render(client, brief=False, events_of=stored_full)
             self._exec(conn, "append_client", lambda: update(t.clients).where(t.clients.c.key == bindparam("k")).values(
                 xml_full=bindparam("v_full"), last_activity=bindparam("v_activity"), fixture_row=null()),
                 {"k": client.key, "v_full": full, "v_activity": self._last_activity(client)})
@@ -106,9 +107,10 @@ class FeedWrites:
         self._insert_events(conn, [(client.key, e) for e in events])
         client.events = (client.events + events)[-EVENT_LOG_LIMIT:]
 
-    def _load_connected(self, conn: SAConnection, client_id: int, events: int = EVENT_LOG_LIMIT) -> Client:
+    def _load_connected(self, conn: SAConnection, client_id: int, events: int = EVENT_LOG_LIMIT) -> tuple[Client, bytes]:
         """The connected client ``client_id``, locked for this transaction, with its connections and its
-        last ``events`` events, at most 20 (read through the (client_key, seq) index, never the whole history)."""
+        last ``events`` events, at most 20 (read through the (client_key, seq) index, never the whole history);
+        and its stored fragment with connections."""
         row = self._exec(conn, "load_connected", lambda: self._locked(
             select(t.clients).where(t.clients.c.connected, t.clients.c.id == bindparam("id"))), {"id": client_id})
         row = row[0] if row else None
@@ -122,11 +124,11 @@ class FeedWrites:
         ]
         if events <= 0:
             client.events = []
-            return client
+            return client, bytes(row.xml_full)
         recent = self._exec(conn, "recent_events", lambda: self._recent_events(bindparam("k"), bindparam("n")),
                             {"k": client.key, "n": min(events, EVENT_LOG_LIMIT)})
         client.events = [Event(ts=r.ts, text=r.text, kind=r.kind, seq=r.seq) for r in reversed(recent)]
-        return client
+        return client, bytes(row.xml_full)
 
     def _locked(self, statement):
         """``statement`` (a SELECT of client rows inside a write) locking the rows it reads, so writers of
