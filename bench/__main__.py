@@ -369,12 +369,13 @@ def bench_churn(report: Report, work: Path, seconds: int, count: int = 2_000, ra
         deadline = time.perf_counter() + seconds
 
         def churn() -> None:
-            """Keep up ``rate`` events/s: each batch carries what the schedule will owe when it commits (the
-            time until now plus the previous batch's latency; 10 clients, 5+ events each)."""
+            """Keep at least ``rate`` events/s: each batch carries what the schedule will owe when it commits (the
+            time until now plus the previous batch's latency) and a quarter of a second ahead, so the rate measured
+            up to the last commit is not short by the batch still being gathered (10 clients, 5+ events each)."""
             session, n, began, latency = requests.Session(), 0, time.perf_counter(), 0.0
             window[0] = began
             while time.perf_counter() < deadline:
-                owed = int(rate * (time.perf_counter() + latency - began)) - appended[0]
+                owed = int(rate * (time.perf_counter() + latency + 0.25 - began)) - appended[0]
                 if owed < 50:
                     time.sleep((50 - owed) / rate)
                     continue
@@ -422,7 +423,7 @@ def bench_churn(report: Report, work: Path, seconds: int, count: int = 2_000, ra
         server.stop()
     churn_rate = appended[0] / max(window[1] - window[0], 1e-9)
     report.add(f"{readers} full-dump readers under {churn_rate:,.0f} events/s of churn", f"{documents[0]} docs",
-               "-", None, f"no error, consistent, >= {rate} events/s", not problems and churn_rate >= 0.95 * rate)
+               "-", None, f"no error, consistent, >= {rate} events/s", not problems and churn_rate >= rate)
     if problems:
         report.notes.append(f"Churn problems (first 5 of {len(problems)}): " + "; ".join(problems[:5]))
 
