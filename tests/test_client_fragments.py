@@ -16,7 +16,8 @@ from tests import populations
 from tests.test_feed_store import NOW, apply, store  # noqa: F401 - the fixture
 
 # What the feed lets into a text: anything XML can carry, markup characters and "</event_log>" included.
-texts = st.text(max_size=40).filter(is_xml_safe) | st.sampled_from(["</event_log>", "<event_log/>", "<event_log>", "&amp;"])
+texts = (st.text(max_size=40).filter(is_xml_safe)
+         | st.sampled_from(["</event_log>", "<event_log/>", "<event_log>", "&amp;"]))
 events = st.lists(st.builds(Event, ts=st.integers(0, 2**40), text=texts, kind=st.just("info")), max_size=25)
 
 
