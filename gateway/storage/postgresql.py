@@ -16,7 +16,6 @@ What differs from SQLite, and why:
 
 from __future__ import annotations
 
-
 from sqlalchemy import Integer, cast, create_engine, func, select
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.dialects.postgresql import insert as pg_insert
