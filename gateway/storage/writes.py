@@ -122,12 +122,11 @@ class FeedWrites:
                 select(t.connections).where(t.connections.c.client_key == bindparam("k")).order_by(t.connections.c.position)
             ), {"k": client.key})
         ]
-        if events <= 0:
-            client.events = []
-            return client, bytes(row.xml_full)
-        recent = self._exec(conn, "recent_events", lambda: self._recent_events(bindparam("k"), bindparam("n")),
-                            {"k": client.key, "n": min(events, EVENT_LOG_LIMIT)})
-        client.events = [Event(ts=r.ts, text=r.text, kind=r.kind, seq=r.seq) for r in reversed(recent)]
+        client.events = []
+        if events > 0:
+            recent = self._exec(conn, "recent_events", lambda: self._recent_events(bindparam("k"), bindparam("n")),
+                                {"k": client.key, "n": min(events, EVENT_LOG_LIMIT)})
+            client.events = [Event(ts=r.ts, text=r.text, kind=r.kind, seq=r.seq) for r in reversed(recent)]
         return client, bytes(row.xml_full)
 
     def _locked(self, statement):
