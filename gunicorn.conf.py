@@ -55,7 +55,7 @@ def post_worker_init(worker):
     """Ordinary requests one at a time beside the streams (gthread), and streams that end when the worker stops
     (a graceful shutdown then takes no longer than a request)."""
     from gateway.gate import RequestGate
-    from gateway.inspect import streaming
+    from gateway.api import streaming
 
     if worker_class == "gthread" and threads > 1:
         worker.wsgi = RequestGate(worker.wsgi, requests_per_worker)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import random
 
-from gateway.registry.demo import PLATFORMS
+from gateway.seeding.demo import PLATFORMS
 from gateway.registry.model import Appliance, Client, ClientType, Connection, Event, RepresentativeInfo
 
 APPLIANCES = [

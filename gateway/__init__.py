@@ -7,27 +7,18 @@ from typing import Any
 
 from flask import Flask
 
-from . import config as gateway_config
-from . import http_errors
-from .clock import Clock
-from .admin import blueprint as admin_blueprint
-from .controls import Controls
-from .controls import hooks as controls_hooks
-from .command.views import blueprint as command_blueprint
-from .inspect import representation
-from .inspect.clients import blueprint as inspect_blueprint
-from .inspect.streaming import StreamSlots
-from .inspect.events import blueprint as events_blueprint
-from .inspect.feed import blueprint as feed_blueprint
-from .inspect.openapi import blueprint as openapi_blueprint
-from .oauth import server as oauth_server
-from .oauth.accounts import AccountService
-from .registry.service import Registry
-from .services import Services
-from .ui import blueprint as ui_blueprint
-from .storage import open_store
-from .versions import Versions
-from .xml.clients import render_client
+from gateway import config as gateway_config
+from gateway import http_errors
+from gateway.api.admin import blueprint as admin_blueprint
+from gateway.controls import hooks as controls_hooks
+from gateway.command.views import blueprint as command_blueprint
+from gateway.api.clients import blueprint as inspect_blueprint
+from gateway.api.events import blueprint as events_blueprint
+from gateway.api.feed import blueprint as feed_blueprint
+from gateway.api.openapi import blueprint as openapi_blueprint
+from gateway.oauth import server as oauth_server
+from gateway.services import build_services
+from gateway.ui import blueprint as ui_blueprint
 
 #: Request bodies larger than this are refused with 413 (command parameters and token requests are small).
 MAX_CONTENT_LENGTH = 1 << 20
@@ -56,37 +47,10 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.config["MAX_CONTENT_LENGTH"] = MAX_CONTENT_LENGTH
     gateway_config.load(app.config, config)
 
-    store = open_store(
-        app.config["DATABASE_URL"],
-        sqlite_busy_timeout_ms=app.config["SQLITE_BUSY_TIMEOUT_MS"],
-        pool_size=app.config["DB_POOL_SIZE"],
-        timeout=app.config["DB_TIMEOUT"],
-        statement_timeout=app.config["DB_STATEMENT_TIMEOUT"],
-    )
-    clock = Clock()
-    controls = Controls(store, clock, app.config)
-    versions = Versions(store)
-    accounts = AccountService(store, clock, app.config["TOKEN_LIFETIME"], app.config["TOKEN_CAP"], versions=versions)
-    app.extensions["gateway"] = Services(
-        store=store,
-        clock=clock,
-        registry=Registry(
-            store,
-            clock,
-            render=render_client,
-            describe=representation.change,
-            disconnected_retention=app.config["DISCONNECTED_RETENTION"],
-            keep_changes=app.config["CHANGES_KEEP"],
-        ),
-        accounts=accounts,
-        authenticate=controls_hooks.ControlledAuthenticator(accounts, controls),
-        controls=controls,
-        versions=versions,
-        streams=StreamSlots(app.config["STREAMS_PER_WORKER"]),
-    )
+    services = app.extensions["gateway"] = build_services(app.config)
     controls_hooks.init_app(app)
-    _load_controls(app, controls)
-    oauth_server.init_app(app, accounts)
+    _load_controls(app, services.controls)
+    oauth_server.init_app(app, services.accounts)
     app.register_blueprint(command_blueprint)
     app.register_blueprint(admin_blueprint)
     app.register_blueprint(feed_blueprint)

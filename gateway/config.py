@@ -71,7 +71,7 @@ DEFAULTS: dict[str, Any] = {
     "STREAM_RETRY_MS": 3000,
     # Largest body of the feed's batch and XML import routes, in bytes (other routes: 1 MiB).
     "FEED_MAX_BODY": 16 << 20,
-    # Where named fixtures (reset, clients load NAME) are looked up; empty: the project's examples/.
+    # Where named fixtures (reset, clients load NAME) are looked up; empty: the package's gateway/seeding/named/.
     "FIXTURES_DIR": "",
 }
 

@@ -12,7 +12,7 @@ import uuid
 from flask import Flask, Response, current_app, request
 from werkzeug.exceptions import HTTPException
 
-from .errors import (
+from gateway.errors import (
     GatewayError,
     InternalError,
     MethodNotAllowedError,
@@ -20,7 +20,7 @@ from .errors import (
     RequestTooLargeError,
     StorageUnavailableError,
 )
-from .xml.document import CONTENT_TYPE, error_document
+from gateway.xml.document import CONTENT_TYPE, error_document
 
 JSON_PREFIXES = ("/oauth2/", "/api/v1/", "/api/v1", "/healthz", "/readyz", "/metrics")
 

@@ -1,19 +1,24 @@
-"""The components one app is wired from, kept on ``app.extensions["gateway"]``."""
+"""The components one gateway is wired from, built by :func:`build_services` - the one composition root that
+the app factory, the CLI, the benchmark, the pytest plugin and the tests share. An app keeps its
+``Services`` on ``app.extensions["gateway"]``."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from flask import current_app
 
-from .clock import Clock
-from .controls import Controls
-from .inspect.streaming import StreamSlots
-from .oauth.accounts import AccountService
-from .oauth.bearer import Authenticator
-from .registry.service import Registry
-from .storage.interface import Store
-from .versions import Versions
+from gateway.clock import Clock
+from gateway.controls import Controls
+from gateway.api.streaming import StreamSlots
+from gateway.oauth.accounts import AccountService
+from gateway.oauth.bearer import Authenticator
+from gateway.registry.service import Registry
+from gateway.storage import open_store
+from gateway.storage.interface import Store
+from gateway.versions import Versions
 
 
 @dataclass
@@ -27,9 +32,45 @@ class Services:
     controls: Controls
     #: The shared change counters read once per API request (gateway.versions).
     versions: Versions
-    #: Live event streams this process serves (gateway.inspect.events).
+    #: Live event streams this process serves (gateway.api.events).
     streams: StreamSlots
 
 
 def services() -> Services:
     return current_app.extensions["gateway"]
+
+
+def build_services(config: Mapping[str, Any]) -> Services:
+    """Every component of one gateway, from a loaded configuration (see gateway.config.load)."""
+    from gateway.controls import hooks as controls_hooks  # the hooks module imports this one (services())
+    from gateway.registry import documents
+    from gateway.xml.clients import render_client
+
+    store = open_store(
+        config["DATABASE_URL"],
+        sqlite_busy_timeout_ms=config["SQLITE_BUSY_TIMEOUT_MS"],
+        pool_size=config["DB_POOL_SIZE"],
+        timeout=config["DB_TIMEOUT"],
+        statement_timeout=config["DB_STATEMENT_TIMEOUT"],
+    )
+    clock = Clock()
+    controls = Controls(store, clock, config)
+    versions = Versions(store)
+    accounts = AccountService(store, clock, config["TOKEN_LIFETIME"], config["TOKEN_CAP"], versions=versions)
+    return Services(
+        store=store,
+        clock=clock,
+        registry=Registry(
+            store,
+            clock,
+            render=render_client,
+            describe=documents.change,
+            disconnected_retention=config["DISCONNECTED_RETENTION"],
+            keep_changes=config["CHANGES_KEEP"],
+        ),
+        accounts=accounts,
+        authenticate=controls_hooks.ControlledAuthenticator(accounts, controls),
+        controls=controls,
+        versions=versions,
+        streams=StreamSlots(config["STREAMS_PER_WORKER"]),
+    )

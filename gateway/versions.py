@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import threading
 
-from .storage.counters import ACCOUNTS_VERSION, CONTROLS_VERSION, VERSIONS
-from .storage.interface import Store
+from gateway.storage.counters import ACCOUNTS_VERSION, CONTROLS_VERSION, VERSIONS
+from gateway.storage.interface import Store
 
 
 class Versions:

@@ -13,7 +13,7 @@ from flask.testing import FlaskClient
 
 from gateway import create_app
 from gateway.cli import main
-from gateway.registry import demo
+from gateway.seeding import demo
 from gateway.storage import open_store
 from gateway.storage.migrate import upgrade
 from gateway.xml import xsd

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from gateway.registry import fixtures
+from gateway.seeding import fixtures
 from gateway.registry.model import ClientQuery
 
 

@@ -5,7 +5,7 @@ event logs of different lengths, all at known times (the gateway clock frozen at
 from __future__ import annotations
 
 from gateway.registry.model import Client, ClientType, Connection, Event, RepresentativeInfo
-from gateway.registry.writes import AppendEvents, Connect, Disconnect
+from gateway.registry.operations import AppendEvents, Connect, Disconnect
 from tests import populations
 
 NOW = 1_800_000_000

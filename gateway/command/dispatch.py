@@ -11,10 +11,10 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
 
-from ..xml import appliances as appliance_xml
-from ..xml import clients as client_xml
-from . import handlers
-from .params import ActionParams, ConnectedClientListParams, ConnectedClientsParams, NoParams
+from gateway.xml import appliances as appliance_xml
+from gateway.xml import clients as client_xml
+from gateway.command import handlers
+from gateway.command.params import ActionParams, ConnectedClientListParams, ConnectedClientsParams, NoParams
 
 READ = "read"  # read_only or full_access
 WRITE = "write"  # full_access only

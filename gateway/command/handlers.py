@@ -5,11 +5,11 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from ..clock import Clock
-from ..oauth.models import Account
-from ..registry.model import Appliance, ClientQuery
-from ..registry.service import ClientList, LoggedInRep, Registry
-from ..xml.appliances import ApiInfo
+from gateway.clock import Clock
+from gateway.oauth.models import Account
+from gateway.registry.model import Appliance, ClientQuery
+from gateway.registry.service import ClientList, LoggedInRep, Registry
+from gateway.xml.appliances import ApiInfo
 
 
 @dataclass

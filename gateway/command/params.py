@@ -14,8 +14,8 @@ from types import MappingProxyType
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, post_load
 from werkzeug.datastructures import MultiDict
 
-from ..errors import ParameterError
-from ..registry.model import ALL_CLIENT_TYPES, CLIENT_TYPES, MAX_CLIENT_ID, ClientQuery, ClientType
+from gateway.errors import ParameterError
+from gateway.registry.model import ALL_CLIENT_TYPES, CLIENT_TYPES, MAX_CLIENT_ID, ClientQuery, ClientType
 
 MAX_IDS = 100
 ALL = "all"

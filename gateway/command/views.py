@@ -4,19 +4,19 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, current_app, request, stream_with_context
 
-from ..errors import (
+from gateway.errors import (
     ParameterError,
     PermissionDeniedError,
     StorageUnavailableError,
     UnknownActionError,
     UnsupportedMediaTypeError,
 )
-from ..services import services
-from ..xml import xsd
-from ..xml.document import CONTENT_TYPE
-from . import params as params_module
-from .dispatch import ACTIONS, READ, Action
-from .handlers import Context
+from gateway.services import services
+from gateway.xml import xsd
+from gateway.xml.document import CONTENT_TYPE
+from gateway.command import params as params_module
+from gateway.command.dispatch import ACTIONS, READ, Action
+from gateway.command.handlers import Context
 
 blueprint = Blueprint("command", __name__)
 

@@ -12,13 +12,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from ..clock import Clock
-from ..storage.interface import Store
-from .clock import CLOCK, ClockControl
-from .clock import apply as apply_clock
-from .faults import Faults
-from .journal import Journal
-from .ratelimit import RATE_LIMIT, RateLimiter, RateLimitSettings
+from gateway.clock import Clock
+from gateway.storage.interface import Store
+from gateway.controls.clock import CLOCK, ClockControl
+from gateway.controls.clock import apply as apply_clock
+from gateway.controls.faults import Faults
+from gateway.controls.journal import Journal
+from gateway.controls.ratelimit import RATE_LIMIT, RateLimiter, RateLimitSettings
 
 
 class Controls:

@@ -14,9 +14,9 @@ from datetime import datetime
 from marshmallow import RAISE, Schema, ValidationError, fields
 from marshmallow.validate import Range
 
-from ..clock import Clock, iso8601
-from ..errors import InvalidRequestError
-from ..storage.interface import Store
+from gateway.clock import Clock, iso8601
+from gateway.errors import InvalidRequestError
+from gateway.storage.interface import Store
 
 CLOCK = "controls.clock"
 

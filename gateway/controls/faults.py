@@ -18,11 +18,11 @@ from dataclasses import dataclass, field
 from marshmallow import RAISE, Schema, ValidationError, fields, validates_schema
 from marshmallow.validate import Length, OneOf, Range, Regexp
 
-from ..clock import Clock
-from ..errors import GatewayError, InvalidRequestError, RateLimitedError
-from ..inspect.input import load_object
-from ..storage.interface import Store
-from ..xml.document import is_xml_safe
+from gateway.clock import Clock
+from gateway.errors import GatewayError, InvalidRequestError, RateLimitedError
+from gateway.registry.validation import load_object
+from gateway.storage.interface import Store
+from gateway.registry.text import is_xml_safe
 
 #: The faces a rule can match: the XML command API, the token endpoint, the JSON API (admin excluded).
 FACES = ("command", "oauth", "json")

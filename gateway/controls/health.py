@@ -7,8 +7,8 @@ from functools import lru_cache
 
 from flask import Blueprint, current_app
 
-from ..services import services
-from ..storage import migrate
+from gateway.services import services
+from gateway.storage import migrate
 
 blueprint = Blueprint("health", __name__)
 

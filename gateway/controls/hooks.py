@@ -13,16 +13,16 @@ from functools import partial
 
 from flask import Flask, Response, request
 
-from ..command.dispatch import ACTIONS
-from ..errors import RateLimitedError
-from ..oauth.bearer import MAX_TOKEN_LENGTH, Authenticator
-from ..services import services
-from . import health, metrics
-from .faults import FaultRequest, injected_error
-from .journal import redact
-from .logging import log_request
-from ..storage.counters import CONTROLS_VERSION
-from .middleware import REQUEST_ID, TRANSPORT_FAULT, ControlsMiddleware
+from gateway.command.dispatch import ACTIONS
+from gateway.errors import RateLimitedError
+from gateway.oauth.bearer import MAX_TOKEN_LENGTH, Authenticator
+from gateway.services import services
+from gateway.controls import health, metrics
+from gateway.controls.faults import FaultRequest, injected_error
+from gateway.controls.journal import redact
+from gateway.controls.logging import log_request
+from gateway.storage.counters import CONTROLS_VERSION
+from gateway.controls.middleware import REQUEST_ID, TRANSPORT_FAULT, ControlsMiddleware
 
 # Values the hooks leave in the WSGI environ for the middleware, which records the request.
 TS = "gateway.ts"

@@ -15,11 +15,11 @@ from collections.abc import Mapping
 from marshmallow import RAISE, Schema, fields
 from marshmallow.validate import Length, OneOf, Range
 
-from ..clock import iso8601
-from ..inspect.schemas import xml_safe
-from ..storage.interface import Store
-from .clock import Instant
-from .faults import FACES
+from gateway.clock import iso8601
+from gateway.registry.schemas import xml_safe
+from gateway.storage.interface import Store
+from gateway.controls.clock import Instant
+from gateway.controls.faults import FACES
 
 REDACTED = "[redacted]"
 #: Parameter names whose values never reach the journal (compared in lower case).

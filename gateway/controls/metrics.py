@@ -15,9 +15,9 @@ from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 from prometheus_client.multiprocess import MultiProcessCollector
 
-from ..errors import NotFoundError
-from ..registry.model import CLIENT_TYPES
-from ..services import services
+from gateway.errors import NotFoundError
+from gateway.registry.model import CLIENT_TYPES
+from gateway.services import services
 
 disable_created_metrics()  # no *_created series: they only add noise to every scrape
 

@@ -11,7 +11,7 @@ import socket
 import time
 from collections.abc import Callable, Iterable
 
-from .logging import request_id
+from gateway.controls.logging import request_id
 
 REQUEST_ID = "gateway.request_id"
 #: Set by the Flask hooks: ("drop", None) or ("truncate", {"fraction": f} | {"bytes": n}).

@@ -15,9 +15,9 @@ from dataclasses import asdict, dataclass, replace
 from marshmallow import RAISE, Schema, fields
 from marshmallow.validate import Range
 
-from ..clock import Clock
-from ..inspect.input import load_object
-from ..storage.interface import Store
+from gateway.clock import Clock
+from gateway.registry.validation import load_object
+from gateway.storage.interface import Store
 
 RATE_LIMIT = "controls.rate_limit"
 #: (period name, window length in seconds, settings field holding its limit)

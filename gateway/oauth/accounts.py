@@ -10,12 +10,12 @@ from dataclasses import dataclass
 
 from authlib.oauth2.rfc6749 import InvalidClientError
 
-from ..clock import Clock
-from ..errors import ConflictError, NotFoundError
-from ..storage.interface import Store
-from ..versions import Versions
-from .models import COMMAND_PERMISSIONS, AccessToken, Account
-from .secrets import digest, hash_secret, new_client_id, new_client_secret
+from gateway.clock import Clock
+from gateway.errors import ConflictError, NotFoundError
+from gateway.storage.interface import Store
+from gateway.versions import Versions
+from gateway.oauth.models import COMMAND_PERMISSIONS, AccessToken, Account
+from gateway.oauth.secrets import digest, hash_secret, new_client_id, new_client_secret
 
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 ._@-]{0,127}$")
 

@@ -10,9 +10,9 @@ from authlib.oauth2.rfc6750 import BearerTokenValidator
 from flask import request
 from werkzeug.datastructures import MultiDict
 
-from ..errors import AuthenticationError
-from .accounts import AccountService
-from .models import AccessToken, Account
+from gateway.errors import AuthenticationError
+from gateway.oauth.accounts import AccountService
+from gateway.oauth.models import AccessToken, Account
 
 MAX_TOKEN_LENGTH = 512
 

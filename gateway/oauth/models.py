@@ -6,8 +6,8 @@ from dataclasses import dataclass, field
 
 from authlib.oauth2.rfc6749 import ClientMixin, TokenMixin
 
-from ..clock import Clock
-from .secrets import verify_secret
+from gateway.clock import Clock
+from gateway.oauth.secrets import verify_secret
 
 #: The command-API permission of an API account, as the vendor names it.
 COMMAND_PERMISSIONS = ("full_access", "read_only", "deny")

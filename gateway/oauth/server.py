@@ -17,9 +17,9 @@ from authlib.oauth2.rfc6749 import InvalidRequestError, grants
 from flask import Blueprint, Flask, Response
 from flask import request as flask_request
 
-from .accounts import AccountService
-from .models import AUTH_METHODS
-from .secrets import new_access_token
+from gateway.oauth.accounts import AccountService
+from gateway.oauth.models import AUTH_METHODS
+from gateway.oauth.secrets import new_access_token
 
 MESSAGES = {
     "invalid_client": "The client id or secret is wrong, or the API account is disabled.",

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from .model import Client, ClientType, Event
+from gateway.registry.model import Client, ClientType, Event
 
 #: Largest page of any list (clients, logs).
 MAX_PAGE_SIZE = 100

@@ -7,12 +7,12 @@ import uuid
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 
-from ..clock import Clock
-from ..errors import GatewayError, NotFoundError
-from ..storage.interface import Describer, Renderer, Store
-from .inspection import ClientDetail, ClientSearch, Found, LogSearch
-from .model import CLIENT_TYPES, PINNED_CLIENT, Appliance, Change, Client, ClientQuery, ClientType
-from .writes import Connect, Operation, at_operation, fill_defaults, prepare
+from gateway.clock import Clock
+from gateway.errors import GatewayError, NotFoundError
+from gateway.storage.interface import Describer, Renderer, Store
+from gateway.registry.inspection import ClientDetail, ClientSearch, Found, LogSearch
+from gateway.registry.model import CLIENT_TYPES, PINNED_CLIENT, Appliance, Change, Client, ClientQuery, ClientType
+from gateway.registry.operations import Connect, Operation, at_operation, fill_defaults, prepare
 
 
 @dataclass
@@ -52,7 +52,7 @@ def _no_payload(kind: str, client: Client, detail: object) -> dict:
 
 class Registry:
     """``render`` gives a client's XML fragments, ``describe`` the JSON payload of a change-log entry
-    (the app passes gateway.inspect.representation.change)."""
+    (the app passes gateway.registry.documents.change)."""
 
     def __init__(self, store: Store, clock: Clock, render: Renderer, describe: Describer = _no_payload, *,
                  disconnected_retention: int = 86400, keep_changes: int = 100_000):

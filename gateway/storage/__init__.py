@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .interface import Store
+from gateway.storage.interface import Store
 
 
 def open_store(
@@ -19,13 +19,13 @@ def open_store(
     """
     scheme = url.split(":", 1)[0].lower()
     if scheme.split("+", 1)[0] == "sqlite":
-        from .sqlite import SQLiteStore
+        from gateway.storage.sqlite import SQLiteStore
 
         return SQLiteStore(url, busy_timeout_ms=sqlite_busy_timeout_ms)
-    from .postgresql import SCHEMES
+    from gateway.storage.postgresql import SCHEMES
 
     if scheme in SCHEMES:
-        from .postgresql import PostgreSQLStore
+        from gateway.storage.postgresql import PostgreSQLStore
 
         return PostgreSQLStore(url, pool_size=pool_size, timeout=timeout, statement_timeout=statement_timeout)
     raise ValueError(

@@ -13,10 +13,10 @@ from sqlalchemy import bindparam, delete, func, insert, select, update
 from sqlalchemy.engine import Connection as SAConnection
 from sqlalchemy.exc import IntegrityError
 
-from ..errors import ConflictError
-from ..oauth.models import Account
-from . import tables as t
-from .counters import ACCOUNTS_VERSION
+from gateway.errors import ConflictError
+from gateway.oauth.models import Account
+from gateway.storage import tables as t
+from gateway.storage.counters import ACCOUNTS_VERSION
 
 #: An accounts row read positionally on the hot path, with the attribute names _account() reads.
 _AccountRow = namedtuple("_AccountRow", [c.name for c in t.accounts.columns])

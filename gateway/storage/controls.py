@@ -14,9 +14,9 @@ from sqlalchemy import and_, bindparam, case, delete, func, insert, select, upda
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection as SAConnection
 
-from . import jsontext
-from . import tables as t
-from .counters import CONTROLS_VERSION
+from gateway.storage import jsontext
+from gateway.storage import tables as t
+from gateway.storage.counters import CONTROLS_VERSION
 
 
 #: The INSERT with ON CONFLICT of each engine (same API in both dialects).

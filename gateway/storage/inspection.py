@@ -13,9 +13,9 @@ from sqlalchemy import Integer, and_, cast, exists, func, literal, or_, select
 from sqlalchemy.engine import Connection as SAConnection
 from sqlalchemy.sql import ColumnElement
 
-from ..registry.inspection import ClientRecord, ClientSearch, Found, LogEntry, LogSearch
-from ..registry.model import ClientType, Event
-from . import tables as t
+from gateway.registry.inspection import ClientRecord, ClientSearch, Found, LogEntry, LogSearch
+from gateway.registry.model import ClientType, Event
+from gateway.storage import tables as t
 
 c = t.clients.c
 

@@ -9,10 +9,10 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any, Protocol
 
-from ..oauth.models import Account
-from ..registry.inspection import ClientRecord, ClientSearch, Found, LogSearch
-from ..registry.model import Appliance, Change, Client, ClientQuery
-from ..registry.writes import Operation
+from gateway.oauth.models import Account
+from gateway.registry.inspection import ClientRecord, ClientSearch, Found, LogSearch
+from gateway.registry.model import Appliance, Change, Client, ClientQuery
+from gateway.registry.operations import Operation
 
 #: render(client, brief=True, events_of=None) -> (fragment without connections or None when brief is False,
 #: fragment with them); ``events_of``: the stored fragment with connections, when only the events changed.

@@ -9,7 +9,7 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 
-from .sql import SQLStore
+from gateway.storage.sql import SQLStore
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 

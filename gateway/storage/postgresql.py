@@ -23,10 +23,10 @@ from sqlalchemy.engine import Connection as SAConnection
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
 
-from . import jsontext
-from . import tables as t
-from .inspection import like_prefix
-from .sql import SQLStore
+from gateway.storage import jsontext
+from gateway.storage import tables as t
+from gateway.storage.inspection import like_prefix
+from gateway.storage.sql import SQLStore
 
 #: URL schemes accepted for PostgreSQL; all of them use psycopg 3.
 SCHEMES = ("postgresql", "postgres", "postgresql+psycopg")

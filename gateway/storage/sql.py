@@ -17,8 +17,8 @@ from sqlalchemy.exc import DatabaseError, IntegrityError, OperationalError
 from sqlalchemy.exc import InterfaceError as SAInterfaceError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 
-from ..errors import ConflictError, StorageUnavailableError
-from ..registry.model import (
+from gateway.errors import ConflictError, StorageUnavailableError
+from gateway.registry.model import (
     Appliance,
     Client,
     ClientQuery,
@@ -27,15 +27,15 @@ from ..registry.model import (
     Event,
     RepresentativeInfo,
 )
-from . import jsontext
-from . import tables as t
-from .accounts import AccountQueries
-from .controls import ControlsQueries
-from .counters import ACCOUNTS_VERSION
-from .hot import HotPath, Prepared
-from .inspection import InspectionQueries
-from .interface import Renderer
-from .writes import FeedWrites
+from gateway.storage import jsontext
+from gateway.storage import tables as t
+from gateway.storage.accounts import AccountQueries
+from gateway.storage.controls import ControlsQueries
+from gateway.storage.counters import ACCOUNTS_VERSION
+from gateway.storage.hot import HotPath, Prepared
+from gateway.storage.inspection import InspectionQueries
+from gateway.storage.interface import Renderer
+from gateway.storage.writes import FeedWrites
 
 
 UNAVAILABLE = "The registry database is unavailable; try again shortly."

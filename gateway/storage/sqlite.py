@@ -22,7 +22,7 @@ from pathlib import Path
 from sqlalchemy import create_engine, event
 from sqlalchemy.engine import make_url
 
-from .sql import SQLStore
+from gateway.storage.sql import SQLStore
 
 
 class SQLiteStore(SQLStore):

@@ -10,9 +10,9 @@ from collections.abc import Sequence
 from sqlalchemy import bindparam, delete, func, insert, null, select, update
 from sqlalchemy.engine import Connection as SAConnection
 
-from ..errors import ConflictError, GatewayError, NotFoundError
-from ..registry.model import EVENT_LOG_LIMIT, Appliance, Change, Client, Connection, Event
-from ..registry.writes import (
+from gateway.errors import ConflictError, GatewayError, NotFoundError
+from gateway.registry.model import EVENT_LOG_LIMIT, Appliance, Change, Client, Connection, Event
+from gateway.registry.operations import (
     AppendEvents,
     Connect,
     Disconnect,
@@ -22,9 +22,9 @@ from ..registry.writes import (
     disconnect_event,
     placeholder_appliance,
 )
-from . import jsontext
-from . import tables as t
-from .interface import Describer, Renderer
+from gateway.storage import jsontext
+from gateway.storage import tables as t
+from gateway.storage.interface import Describer, Renderer
 
 
 class FeedWrites:

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from flask import Blueprint, Response, current_app, request, send_from_directory
 
-from ..errors import NotFoundError
+from gateway.errors import NotFoundError
 
 HERE = Path(__file__).resolve().parent
 STATIC = HERE / "static"

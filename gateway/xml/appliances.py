@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..clock import iso8601
-from ..registry.model import Appliance
-from ..registry.service import LoggedInRep
-from .document import Builder, document, flag
+from gateway.clock import iso8601
+from gateway.registry.model import Appliance
+from gateway.registry.service import LoggedInRep
+from gateway.xml.document import Builder, document, flag
 
 
 @dataclass

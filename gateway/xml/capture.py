@@ -14,13 +14,13 @@ from dataclasses import dataclass
 from lxml import etree
 from marshmallow import ValidationError
 
-from ..errors import InvalidRequestError, RequestTooLargeError
-from ..inspect.input import first_problem
-from ..inspect.schemas import CLIENT_SCHEMAS
-from ..registry.model import Client
-from ..registry.writes import problems
-from . import xsd
-from .timestamps import parse_time
+from gateway.errors import InvalidRequestError, RequestTooLargeError
+from gateway.registry.validation import first_problem
+from gateway.registry.schemas import CLIENT_SCHEMAS
+from gateway.registry.model import Client
+from gateway.registry.operations import problems
+from gateway.xml import xsd
+from gateway.xml.timestamps import parse_time
 
 PREFIX = "connected_"
 REP_FIELDS = (

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from lxml import etree
 
-from ..registry.model import Client, ClientType
-from ..registry.service import ClientList
-from .document import Builder, document, flag, stream, to_bytes
-from .timestamps import format_time
+from gateway.registry.model import Client, ClientType
+from gateway.registry.service import ClientList
+from gateway.xml.document import Builder, document, flag, stream, to_bytes
+from gateway.xml.timestamps import format_time
 
 # Fragments have no namespace (see document.py): elements are made with etree.SubElement directly, which
 # costs a fifth less than going through a Builder; every feed write renders its client again.

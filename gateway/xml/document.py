@@ -14,6 +14,8 @@ from functools import lru_cache
 
 from lxml import etree
 
+from gateway.registry.text import xml_safe
+
 XML_DECLARATION = b'<?xml version="1.0" encoding="UTF-8"?>\n'
 CONTENT_TYPE = "text/xml; charset=UTF-8"
 
@@ -77,19 +79,6 @@ def stream(root_name: str, namespace: str, fragments: Iterable[bytes]) -> Iterat
             chunk, size = [], 0
     chunk.append(end)
     yield b"".join(chunk)
-
-
-# Characters XML 1.0 cannot carry (C0 controls but tab, CR, LF; surrogates; U+FFFE/U+FFFF).
-_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
-
-
-def xml_safe(text: str) -> str:
-    """``text`` with every character XML cannot carry replaced by U+FFFD (for echoing request input)."""
-    return _NOT_XML.sub("\ufffd", text)
-
-
-def is_xml_safe(text: str) -> bool:
-    return _NOT_XML.search(text) is None
 
 
 def error_document(message: str, namespace: str, root_name: str | None = None) -> bytes:

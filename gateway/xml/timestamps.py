@@ -10,10 +10,9 @@ from __future__ import annotations
 import re
 from datetime import datetime, timedelta, timezone
 
-from ..clock import iso8601
+from gateway.clock import iso8601
+from gateway.registry.text import OFFSET_PATTERN
 
-#: The offsets xs:dateTime allows: Z, or -14:00 .. +14:00.
-OFFSET_PATTERN = r"Z|[+-](?:(?:0\d|1[0-3]):[0-5]\d|14:00)"
 _OFFSET = re.compile(rf"^(?:{OFFSET_PATTERN})$")
 _TIME = re.compile(rf"^\d{{4}}-\d{{2}}-\d{{2}}T\d{{2}}:\d{{2}}:\d{{2}}({OFFSET_PATTERN})$")
 

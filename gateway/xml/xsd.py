@@ -3,20 +3,21 @@
 from __future__ import annotations
 
 from functools import lru_cache
-from pathlib import Path
+from importlib.resources import files
 
 from lxml import etree
 
-from .document import XML_DECLARATION
+from gateway.xml.document import XML_DECLARATION
 
 XS = "http://www.w3.org/2001/XMLSchema"
-SCHEMA_PATH = Path(__file__).resolve().parents[2] / "schemas" / "command.xsd"
+#: Package data: installed with the package, found wherever it is installed.
+SCHEMA_PATH = files("gateway.xml") / "command.xsd"
 
 
 @lru_cache(maxsize=8)
 def schema_document(namespace: str) -> bytes:
     """The XSD with its target and default namespace set to ``namespace``."""
-    original = etree.parse(str(SCHEMA_PATH), etree.XMLParser(remove_blank_text=False, resolve_entities=False))
+    original = etree.fromstring(SCHEMA_PATH.read_bytes(), etree.XMLParser(remove_blank_text=False, resolve_entities=False)).getroottree()
     source = original.getroot()
     root = etree.Element(source.tag, nsmap={"xs": XS, None: namespace})
     for name, value in source.attrib.items():

@@ -1,0 +1,66 @@
+"""``GET /api/v1/events``: the registry's change log as a Server-Sent Events stream (``@requires(READ)``).
+
+Each accepted write of the registry is one event whose ``id`` is its change seq (so ids only grow,
+in commit order, on every node) and whose ``event`` is its kind (connect, update, event, disconnect,
+reset); ``data`` is one line of JSON. A stream resumes after ``Last-Event-ID`` (or ``last_event_id``);
+without one it starts with the next change. It reads the shared ``changes`` table, so on PostgreSQL a
+write through any node reaches streams on every node.
+
+- ``retry:`` opens the stream; a heartbeat comment (``: keepalive``) follows every
+  GATEWAY_STREAM_HEARTBEAT_SECONDS without events, carrying ``id:`` when filtered-out changes moved the
+  resume point; the stream ends after GATEWAY_STREAM_MAX_SECONDS (the client reconnects with
+  ``Last-Event-ID``) or when the worker shuts down.
+- When changes the client has not seen are gone (the log keeps the newest GATEWAY_CHANGES_KEEP; a reset
+  clears it), or its id is not from this log, a ``resync`` event says so: reload with ``GET /api/v1/clients``.
+- A stream holds a worker thread: each worker serves at most GATEWAY_STREAMS_PER_WORKER at once, and
+  answers more with 503 + ``Retry-After`` (see gunicorn.conf.py for the worker model).
+"""
+
+from __future__ import annotations
+
+import re
+
+from flask import Blueprint, Response, current_app, request
+
+from gateway.controls.middleware import STREAMING
+from gateway.errors import InvalidRequestError, TooManyStreamsError
+from gateway.services import services
+from gateway.api.auth import READ, requires
+from gateway.api.input import query
+from gateway.api.queries import EventsQuery
+from gateway.api.streaming import MAX_EVENT_ID, Filters, Timing, stream
+
+blueprint = Blueprint("events", __name__, url_prefix="/api/v1")
+
+
+def _resume_point(args: dict) -> int | None:
+    header = request.headers.get("Last-Event-ID")
+    if header is None or not header.strip():
+        return args.get("last_event_id")
+    text = header.strip()
+    if not re.fullmatch(r"[0-9]{1,19}", text) or int(text) > MAX_EVENT_ID:
+        raise InvalidRequestError("Last-Event-ID: must be an event id this stream sent (a non-negative integer).",
+                                  details={"field": "Last-Event-ID"})
+    return int(text)
+
+
+@blueprint.route("/events", methods=["GET"])
+@requires(READ)
+def events():
+    args = query(EventsQuery())
+    cursor = _resume_point(args)
+    config = current_app.config
+    svc = services()
+    if not svc.streams.take():
+        retry = max(1, config["STREAM_RETRY_MS"] // 1000)
+        raise TooManyStreamsError(
+            f"This worker already serves {svc.streams.limit} event streams; retry in {retry} s.",
+            headers={"Retry-After": str(retry)})
+    filters = Filters(args.get("kind"), args.get("type"), args.get("id"))
+    timing = Timing(config["STREAM_MAX_SECONDS"], config["STREAM_HEARTBEAT_SECONDS"], config["STREAM_POLL_SECONDS"],
+                    config["STREAM_RETRY_MS"])
+    response = Response(stream(svc.registry, cursor, filters, timing), mimetype="text/event-stream",
+                        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
+    response.call_on_close(svc.streams.give)
+    request.environ[STREAMING] = True
+    return response

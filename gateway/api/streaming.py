@@ -1,0 +1,142 @@
+"""Server-sent events of the registry's change log, as plain Python (no Flask): the frames, the filters,
+the per-process cap on open streams, and the generator one stream runs (see gateway.api.events)."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+
+from gateway.errors import GatewayError
+from gateway.registry.model import Change
+from gateway.registry.service import Registry
+
+#: Changes read from the log at once.
+BATCH = 500
+MAX_EVENT_ID = 2**63 - 1
+
+
+def _worker_alive() -> bool:
+    return True
+
+
+#: Whether this process should keep streaming; gunicorn.conf.py points it at the worker's ``alive`` flag so
+#: that streams end (and the worker stops quickly) on a graceful shutdown.
+worker_alive: Callable[[], bool] = _worker_alive
+
+
+class StreamSlots:
+    """How many streams this process serves, capped (one per thread they hold)."""
+
+    def __init__(self, limit: int):
+        self.limit = limit
+        self.open = 0
+        self._lock = threading.Lock()
+
+    def take(self) -> bool:
+        with self._lock:
+            if self.open >= self.limit:
+                return False
+            self.open += 1
+            return True
+
+    def give(self) -> None:
+        with self._lock:
+            self.open -= 1
+
+
+@dataclass(frozen=True)
+class Filters:
+    kinds: tuple[str, ...] | None = None
+    types: tuple[str, ...] | None = None
+    ids: tuple[int, ...] | None = None
+
+    def match(self, change: Change) -> bool:
+        if self.kinds is not None and change.kind not in self.kinds:
+            return False
+        if change.kind == "reset":
+            return True  # the whole registry changed: every filtered view is affected
+        if self.types is not None and change_type(change) not in self.types:
+            return False
+        return self.ids is None or change.client_id in self.ids
+
+
+@dataclass(frozen=True)
+class Timing:
+    lifetime: float
+    heartbeat: float
+    poll: float
+    retry_ms: int
+
+
+def change_type(change: Change) -> str | None:
+    payload = change.payload
+    return payload["client"]["type"] if "client" in payload else payload.get("type")
+
+
+def change_json(change: Change) -> dict:
+    return {"seq": change.seq, "ts": change.ts, "kind": change.kind, "client_id": change.client_id,
+            "type": change_type(change), "payload": change.payload}
+
+
+def frame(data: dict, event: str, event_id: int | None = None) -> bytes:
+    lines = ([f"id: {event_id}"] if event_id is not None else []) + [f"event: {event}",
+                                                                      f"data: {json.dumps(data, separators=(',', ':'))}"]
+    return ("\n".join(lines) + "\n\n").encode()
+
+
+def resync(reason: str, last_event_id: int, resume_after: int) -> bytes:
+    """Tell the client it missed changes; its resume point moves to ``resume_after``."""
+    return frame({"reason": reason, "last_event_id": last_event_id, "resume_after": resume_after,
+                  "action": "reload the registry (GET /api/v1/clients), then keep reading this stream"},
+                 "resync", resume_after)
+
+
+def stream(registry: Registry, cursor: int | None, filters: Filters, timing: Timing) -> Iterator[bytes]:
+    """The events after ``cursor`` (None: after the newest change), until the lifetime ends."""
+    started = time.monotonic()
+    try:
+        oldest, last = registry.change_bounds()  # before the first chunk: the stream starts when it is asked for
+    except GatewayError as exc:
+        yield frame({"error": exc.code, "message": exc.message}, "error")
+        return
+    yield f"retry: {timing.retry_ms}\n: stream open\n\n".encode()
+    try:
+        if cursor is None:
+            cursor = last
+        elif cursor > last:
+            yield resync(f"event id {cursor} was never given by this registry (the newest is {last})", cursor, last)
+            cursor = last
+        elif cursor < (last if oldest is None else oldest - 1):
+            resume = last if oldest is None else oldest - 1
+            yield resync(f"the changes after {cursor} up to {resume} are no longer kept", cursor, resume)
+            cursor = resume
+        sent, written = cursor, time.monotonic()
+        while True:
+            batch = registry.changes_after(cursor, BATCH)
+            if batch and batch[0].seq > cursor + 1:
+                yield resync(f"the changes after {cursor} up to {batch[0].seq - 1} are no longer kept", cursor,
+                             batch[0].seq - 1)
+                sent, written = batch[0].seq - 1, time.monotonic()
+            for change in batch:
+                cursor = change.seq
+                if filters.match(change):
+                    yield frame(change_json(change), change.kind, change.seq)
+                    sent, written = change.seq, time.monotonic()
+            if len(batch) == BATCH:
+                continue
+            now = time.monotonic()
+            if now - started >= timing.lifetime or not worker_alive():
+                break
+            if now - written >= timing.heartbeat:
+                yield (f": keepalive\nid: {cursor}\n\n" if cursor > sent else ": keepalive\n\n").encode()
+                sent, written = cursor, now
+            time.sleep(min(timing.poll, max(0.0, timing.lifetime - (now - started))))
+    except GatewayError as exc:  # the database went away: say so, the client reconnects after retry
+        yield frame({"error": exc.code, "message": exc.message}, "error")
+        return
+    yield b": stream ends; reconnect with Last-Event-ID\n\n"
+
+

@@ -1,0 +1,363 @@
+"""The gateway's pytest plugin: a gateway for the test session, fresh state per test, and helpers for
+credentials, clients, faults, the journal, the clock and rate limits.
+
+Installed with the package (entry point ``pytest11``), so a project that depends on the gateway just
+asks for the ``gateway`` fixture::
+
+    def test_my_client_retries(gateway):
+        creds = gateway.account("read_only")
+        gateway.fault(action="get_connected_clients", error=503, times=1)
+        ...
+        assert [e["status"] for e in gateway.journal(action="get_connected_clients")] == [503, 200]
+
+By default the session starts a gateway in this process on a free port (its own SQLite file). With
+``--gateway-url URL`` (or GATEWAY_TEST_URL) the tests use a running gateway instead, through its admin
+API: give an admin account with ``--gateway-admin CLIENT_ID:SECRET`` (or GATEWAY_TEST_ADMIN).
+Override the ``gateway_config`` fixture to configure the in-process gateway.
+"""
+
+from __future__ import annotations
+
+import base64
+import itertools
+import json
+import os
+import threading
+import urllib.error
+import urllib.parse
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+
+def pytest_addoption(parser):
+    group = parser.getgroup("gateway", "connected-clients gateway")
+    group.addoption("--gateway-url", default=os.environ.get("GATEWAY_TEST_URL"),
+                    help="use the running gateway at this URL instead of one started in-process (env GATEWAY_TEST_URL)")
+    group.addoption("--gateway-admin", default=os.environ.get("GATEWAY_TEST_ADMIN"),
+                    help="CLIENT_ID:SECRET of an admin API account on --gateway-url (env GATEWAY_TEST_ADMIN)")
+
+
+def pytest_configure(config):
+    admin = config.getoption("--gateway-admin")
+    if config.getoption("--gateway-url") and (not admin or ":" not in admin):
+        raise pytest.UsageError("--gateway-url needs --gateway-admin CLIENT_ID:SECRET (or GATEWAY_TEST_ADMIN)")
+
+
+@dataclass(frozen=True)
+class Credentials:
+    """An API account's OAuth client credentials."""
+
+    name: str
+    client_id: str
+    client_secret: str
+
+
+#: Clients per feed batch when loading (the feed takes at most 1000 operations per batch).
+FEED_BATCH = 500
+
+
+class AdminCallError(AssertionError):
+    """The gateway refused a helper's request (the message holds its answer)."""
+
+
+class Server:
+    """A gateway reachable over HTTP, driven through its admin API."""
+
+    def __init__(self, url: str, admin: Credentials, app=None):
+        self.url = url.rstrip("/")
+        self.admin = admin
+        #: The Flask app when the gateway runs in this process (None for a remote one).
+        self.app = app
+        self._admin_token: str | None = None
+        self._names = itertools.count(1)
+
+    # --- HTTP -----------------------------------------------------------------------------------
+    def http(self, method: str, path: str, *, json_body: Any = None, form: dict | None = None,
+             headers: dict | None = None) -> tuple[int, Any]:
+        """(status, JSON body or raw bytes) of one request."""
+        data = None
+        headers = dict(headers or {})
+        if json_body is not None:
+            data = json.dumps(json_body).encode()
+            headers["Content-Type"] = "application/json"
+        elif form is not None:
+            data = urllib.parse.urlencode(form).encode()
+            headers["Content-Type"] = "application/x-www-form-urlencoded"
+        request = urllib.request.Request(self.url + path, data=data, method=method, headers=headers)
+        try:
+            with urllib.request.urlopen(request, timeout=30) as response:
+                status, body, kind = response.status, response.read(), response.headers.get_content_type()
+        except urllib.error.HTTPError as error:
+            status, body, kind = error.code, error.read(), error.headers.get_content_type()
+        return status, (json.loads(body) if kind == "application/json" and body else body)
+
+    def token(self, creds: Credentials) -> str:
+        status, body = self.http("POST", "/oauth2/token", form={"grant_type": "client_credentials"},
+                                 headers={"Authorization": _basic(creds)})
+        if status != 200:
+            raise AdminCallError(f"no token for {creds.name!r}: {status} {body}")
+        return body["access_token"]
+
+    def admin_call(self, method: str, path: str, body: Any = None, *, expect: tuple[int, ...] = (200, 201, 204)):
+        """An admin API call; fetches a new admin token once when the current one has expired (clock moves)."""
+        for attempt in (1, 2):
+            if self._admin_token is None:
+                self._admin_token = self.admin_token()
+            status, answer = self.http(method, "/api/v1/admin" + path, json_body=body,
+                                       headers={"Authorization": f"Bearer {self._admin_token}"})
+            if status == 401 and attempt == 1:
+                self._admin_token = None
+                continue
+            if status not in expect:
+                raise AdminCallError(f"{method} /api/v1/admin{path} answered {status}: {answer}")
+            return answer
+
+    def admin_token(self) -> str:
+        if self.app is not None:
+            # In-process: mint the token directly, so the helpers leave no trace in the journal.
+            from gateway.oauth.secrets import new_access_token
+
+            svc = self.app.extensions["gateway"]
+            token = new_access_token()
+            svc.accounts.save_token(svc.accounts.get(self.admin.client_id), token)
+            return token
+        return self.token(self.admin)
+
+    # --- state ----------------------------------------------------------------------------------
+    def reset(self, fixture: str = "empty") -> None:
+        """Fresh state for a test: controls reset, the registry reset to ``fixture`` (API accounts stay)."""
+        self.admin_call("POST", "/controls/reset")
+        self.admin_call("POST", "/reset", {"keep_accounts": True, "fixture": fixture})
+
+    def load(self, document: dict) -> None:
+        """Replace the registry with a fixture document, written through the feed API (the admin account
+        needs the feed permission). The document is validated whole first, so a bad one changes nothing."""
+        from gateway.seeding import fixtures
+
+        try:
+            fixtures.parse(json.dumps({"version": 1, **document}), "json", "load_clients")
+        except fixtures.FixtureError as exc:
+            raise AdminCallError(exc.message) from None
+        self.reset_registry()
+        for appliance in document.get("appliances", ()):
+            self.feed_call("PUT", f"/api/v1/appliances/{appliance['id']}", appliance)
+        clients = list(document.get("clients", ()))
+        for start in range(0, len(clients), FEED_BATCH):
+            chunk = clients[start:start + FEED_BATCH]
+            self.feed_call("POST", "/api/v1/batch", {"operations": [{"op": "connect", "client": c} for c in chunk]})
+
+    def reset_registry(self) -> None:
+        self.admin_call("POST", "/reset", {"keep_accounts": True, "fixture": "empty"})
+
+    def feed_call(self, method: str, path: str, body: Any) -> Any:
+        if self._admin_token is None:
+            self._admin_token = self.admin_token()
+        status, answer = self.http(method, path, json_body=body, headers={"Authorization": f"Bearer {self._admin_token}"})
+        if status not in (200, 201):
+            raise AdminCallError(f"{method} {path} answered {status}: {answer}")
+        return answer
+
+    def create_account(self, permission: str, **flags) -> Credentials:
+        name = flags.pop("name", None) or f"test-{permission}-{os.getpid()}-{next(self._names)}"
+        body = self.admin_call("POST", "/accounts", {"name": name, "permission": permission, **flags})
+        return Credentials(body["name"], body["client_id"], body["client_secret"])
+
+
+def _basic(creds: Credentials) -> str:
+    return "Basic " + base64.b64encode(f"{creds.client_id}:{creds.client_secret}".encode()).decode()
+
+
+# --- clients --------------------------------------------------------------------------------------
+def _document(appliances, clients) -> dict:
+    """A fixture document from model objects (gateway.registry.model) or dicts in the fixture format
+    (README, "Fixtures": what POST /api/v1/clients and PUT /api/v1/appliances/<id> accept)."""
+    from gateway.seeding import fixtures
+    from gateway.registry.model import Appliance, Client
+
+    models = fixtures.document([a for a in appliances if isinstance(a, Appliance)],
+                               [c for c in clients if isinstance(c, Client)])
+    return {
+        "appliances": [a for a in appliances if not isinstance(a, Appliance)] + models["appliances"],
+        "clients": [c for c in clients if not isinstance(c, Client)] + models["clients"],
+    }
+
+
+class Clock:
+    """The gateway's shared clock (token lifetimes, ``ts`` values, the journal)."""
+
+    def __init__(self, server: Server):
+        self._server = server
+
+    def now(self) -> float:
+        return self._server.admin_call("GET", "/clock")["now"]
+
+    def advance(self, seconds: float) -> dict:
+        return self._server.admin_call("POST", "/clock/advance", {"seconds": seconds})
+
+    def set(self, instant, frozen: bool | None = None) -> dict:
+        body = {"time": instant} if frozen is None else {"time": instant, "frozen": frozen}
+        return self._server.admin_call("POST", "/clock/set", body)
+
+    def freeze(self) -> dict:
+        return self._server.admin_call("POST", "/clock/freeze")
+
+    def unfreeze(self) -> dict:
+        return self._server.admin_call("POST", "/clock/unfreeze")
+
+    def reset(self) -> dict:
+        return self._server.admin_call("POST", "/clock/reset")
+
+
+_MATCH = ("face", "action", "account", "path")
+
+
+class Gateway:
+    """What a test gets: the gateway's URL and helpers, on state reset before the test."""
+
+    def __init__(self, server: Server):
+        self.server = server
+        self.url = server.url
+        self.clock = Clock(server)
+
+    # --- credentials ----------------------------------------------------------------------------
+    def account(self, permission: str = "read_only", *, feed: bool = False, admin: bool = False,
+                legacy_login: bool = False, name: str | None = None) -> Credentials:
+        """A new API account (command permission full_access, read_only or deny; feed and admin flags)."""
+        return self.server.create_account(permission, feed=feed, admin=admin, legacy_login=legacy_login, name=name)
+
+    def token(self, creds: Credentials) -> str:
+        """A bearer token of an account, from the token endpoint."""
+        return self.server.token(creds)
+
+    # --- clients ---------------------------------------------------------------------------------
+    def load_clients(self, clients=(), appliances=()) -> None:
+        """Replace the registry with these appliances and connected clients: dicts in the fixture format
+        (what POST /api/v1/clients accepts) or gateway.registry.model objects. Written through the feed
+        API, so it works on an in-process and a remote gateway alike; bad input fails the test with the
+        feed's answer, naming the field."""
+        self.server.load(_document(appliances, clients))
+
+    def load_fixture(self, name: str) -> None:
+        """Replace the registry with a named fixture (``gateway registry fixtures`` lists them)."""
+        self.server.reset(fixture=name)
+
+    # --- faults ----------------------------------------------------------------------------------
+    def fault(self, *, error=None, latency=None, rate_limit=None, drop: bool = False, truncate=None, **options) -> dict:
+        """Add a fault rule; returns it (with its id). Shorthands beside the admin API's JSON:
+
+        ``action``/``face``/``account``/``path`` go into ``match`` (``account`` may be Credentials);
+        ``error=503`` or ``error={"status": 503, "message": ...}``; ``latency=250`` (ms) or
+        ``latency=(100, 900)`` (uniform); ``rate_limit=30`` (429 with Retry-After: 30); ``drop=True``;
+        ``truncate=0.5`` (fraction) or ``truncate=100`` (bytes); ``every``, ``probability``, ``seed``,
+        ``times``, ``for_seconds`` as they are.
+        """
+        match = dict(options.pop("match", {}))
+        for key in _MATCH:
+            if key in options:
+                value = options.pop(key)
+                match[key] = value.client_id if isinstance(value, Credentials) else value
+        rule: dict[str, Any] = {"match": match, **options}
+        if error is not None:
+            rule["error"] = {"status": error} if isinstance(error, int) else dict(error)
+        if latency is not None:
+            if isinstance(latency, (tuple, list)):
+                rule["latency"] = {"min_ms": latency[0], "max_ms": latency[1]}
+            else:
+                rule["latency"] = {"ms": latency} if isinstance(latency, int) else dict(latency)
+        if rate_limit is not None:
+            rule["rate_limit"] = {"retry_after": rate_limit} if isinstance(rate_limit, int) else dict(rate_limit)
+        if drop:
+            rule["drop"] = True
+        if truncate is not None:
+            rule["truncate"] = (
+                {"fraction": truncate} if isinstance(truncate, float)
+                else {"bytes": truncate} if isinstance(truncate, int) else dict(truncate)
+            )
+        return self.server.admin_call("POST", "/faults", rule)
+
+    def faults(self) -> list[dict]:
+        """The fault rules with their match and fire counts."""
+        return self.server.admin_call("GET", "/faults")["faults"]
+
+    def clear_faults(self) -> None:
+        self.server.admin_call("DELETE", "/faults")
+
+    # --- journal ---------------------------------------------------------------------------------
+    def journal(self, **filters) -> list[dict]:
+        """Every journal entry matching ``action``, ``account`` (client id or Credentials), ``face``,
+        ``status``, ``since``; oldest first."""
+        if isinstance(filters.get("account"), Credentials):
+            filters["account"] = filters["account"].client_id
+        entries: list[dict] = []
+        after = 0
+        while True:
+            page = self.server.admin_call("GET", "/journal?" + urllib.parse.urlencode({**filters, "after": after, "limit": 1000}))
+            entries.extend(page["entries"])
+            if page["next_after"] is None:
+                return entries
+            after = page["next_after"]
+
+    def clear_journal(self) -> None:
+        self.server.admin_call("DELETE", "/journal")
+
+    # --- rate limits -----------------------------------------------------------------------------
+    def rate_limit(self, enabled: bool = True, **limits) -> dict:
+        """Turn per-account rate limits on (``per_second``, ``per_hour``) or off, for every worker."""
+        return self.server.admin_call("PUT", "/ratelimit", {"enabled": enabled, **limits})
+
+    def reset(self) -> None:
+        """Fresh state now (the fixture does it before every test)."""
+        self.server.reset()
+
+
+def _start_in_process(tmp_dir: Path, config: dict) -> tuple[Server, Any]:
+    from werkzeug.serving import make_server
+
+    from gateway import create_app
+    from gateway.storage.migrate import upgrade
+
+    database = f"sqlite:///{tmp_dir / 'gateway.db'}"
+    app = create_app({"DATABASE_URL": database, "REQUEST_LOG": False, **config})
+    svc = app.extensions["gateway"]
+    upgrade(svc.store)
+    creds = svc.accounts.create("pytest-admin", "full_access", feed=True, admin=True)
+    http_server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=http_server.serve_forever, name="gateway-test-server", daemon=True)
+    thread.start()
+    admin = Credentials(creds.account.name, creds.account.client_id, creds.client_secret)
+    return Server(f"http://127.0.0.1:{http_server.server_port}", admin, app), http_server
+
+
+@pytest.fixture(scope="session")
+def gateway_config() -> dict:
+    """Extra configuration of the in-process gateway (override in conftest.py), e.g. {"NAMESPACE": "bomgar"}."""
+    return {}
+
+
+@pytest.fixture(scope="session")
+def gateway_server(request, tmp_path_factory, gateway_config):
+    """The session's gateway: in-process on a free port, or the one at --gateway-url."""
+    url = request.config.getoption("--gateway-url")
+    if url:
+        client_id, secret = request.config.getoption("--gateway-admin").split(":", 1)
+        yield Server(url, Credentials("admin", client_id, secret))
+        return
+    server, http_server = _start_in_process(tmp_path_factory.mktemp("gateway"), gateway_config)
+    try:
+        yield server
+    finally:
+        http_server.shutdown()
+        http_server.server_close()
+        server.app.extensions["gateway"].store.close()
+
+
+@pytest.fixture
+def gateway(gateway_server) -> Gateway:
+    """The session's gateway with fresh state: no faults, system clock, empty journal, default rate limits,
+    and (in-process) no clients."""
+    gateway_server.reset()
+    return Gateway(gateway_server)
