@@ -7,13 +7,15 @@ token cap in the same transaction that stores it.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import json
 import os
 from functools import cached_property
 
 from authlib.integrations.flask_oauth2 import AuthorizationServer
 from authlib.integrations.flask_oauth2.requests import FlaskOAuth2Payload, FlaskOAuth2Request
-from authlib.oauth2.rfc6749 import InvalidRequestError, grants
+from authlib.oauth2.rfc6749 import InvalidClientError, InvalidRequestError, grants
 from flask import Blueprint, Flask, Response
 from flask import request as flask_request
 
@@ -48,9 +50,22 @@ class _JsonPayload(FlaskOAuth2Payload):
         return {k: [v] for k, v in self.data.items()}
 
 
+def _check_basic_credentials(authorization: str) -> None:
+    """Refuse Basic credentials that are not base64 of UTF-8 text as bad credentials (Authlib's decoder
+    raises on them, which would be a 500)."""
+    scheme, _, token = authorization.partition(" ")
+    if scheme.lower() != "basic":
+        return
+    try:
+        base64.b64decode(token.strip(), validate=True).decode("utf-8")
+    except (binascii.Error, UnicodeDecodeError):
+        raise InvalidClientError() from None
+
+
 class TokenRequest(FlaskOAuth2Request):
     def __init__(self, request):
         super().__init__(request)
+        _check_basic_credentials(request.headers.get("Authorization", ""))
         if request.is_json and request.content_length:
             try:
                 body = request.get_json(silent=True)
@@ -84,16 +99,21 @@ class TokenServer(AuthorizationServer):
     def create_token_response(self, request=None):
         try:
             return super().create_token_response(request)
-        except InvalidRequestError as error:  # raised while reading the body, before Authlib's own handling
+        except (InvalidRequestError, InvalidClientError) as error:  # raised while reading the request, before Authlib's
+            # own handling
             return self.handle_error_response(None, error)
 
     def handle_response(self, status_code, payload, headers):
         if isinstance(payload, dict):
             if payload.get("error") == "invalid_client":
                 status_code = 401  # bad client credentials, however they were sent
-            if "error" in payload:
-                described = payload.get("error_description") if payload["error"] != "invalid_client" else None
-                message = described or MESSAGES.get(payload["error"], "The token request failed.")
+            if payload.get("error") == "invalid_client":
+                # One answer whatever was wrong (unknown id, wrong secret, disabled account), so that the
+                # endpoint does not tell which client ids exist.
+                payload = {"error": "invalid_client", "message": MESSAGES["invalid_client"],
+                           "error_description": MESSAGES["invalid_client"]}
+            elif "error" in payload:
+                message = payload.get("error_description") or MESSAGES.get(payload["error"], "The token request failed.")
                 payload = {"error": payload["error"], "message": message, **payload}
             else:
                 payload = {k: payload[k] for k in ("access_token", "token_type", "expires_in") if k in payload}

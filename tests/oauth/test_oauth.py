@@ -80,6 +80,27 @@ def test_wrong_secret_unknown_client_and_no_credentials_are_401(client, make_acc
     assert_json_error(client.post("/oauth2/token", data={"grant_type": "client_credentials"}), 401, "invalid_client")
 
 
+def test_token_errors_do_not_tell_which_client_ids_exist(client, make_account):
+    creds = make_account()
+    wrong_secret = [client.post("/oauth2/token", data={"grant_type": "client_credentials"},
+                                auth=(creds.account.client_id, "x" * 40)),
+                    client.post("/oauth2/token", data={"grant_type": "client_credentials",
+                                                       "client_id": creds.account.client_id, "client_secret": "x"})]
+    unknown_id = [client.post("/oauth2/token", data={"grant_type": "client_credentials"}, auth=("0" * 40, "x" * 40)),
+                  client.post("/oauth2/token", data={"grant_type": "client_credentials",
+                                                     "client_id": "0" * 40, "client_secret": "x"})]
+    bodies = {r.data for r in wrong_secret + unknown_id}
+    assert len(bodies) == 1, bodies
+    assert_json_error(wrong_secret[0], 401, "invalid_client")
+
+
+@pytest.mark.parametrize("token", ["//46AA==", "not base64!", "gA==", "w6k6w6k=" + "=" * 3])
+def test_basic_credentials_that_are_not_base64_utf8_are_401(client, token):
+    response = client.post("/oauth2/token", data={"grant_type": "client_credentials"},
+                           headers={"Authorization": f"Basic {token}"})
+    assert_json_error(response, 401, "invalid_client")
+
+
 @pytest.mark.parametrize("grant, code", [(None, "unsupported_grant_type"), ("password", "unsupported_grant_type"),
                                          ("authorization_code", "unsupported_grant_type")])
 def test_bad_grants_are_400(client, make_account, grant, code):
