@@ -21,6 +21,9 @@ workers = int(os.environ.get("GATEWAY_WORKERS", min(4, multiprocessing.cpu_count
 # (gevent would need psycopg and sqlite3 to yield to its loop; neither does without extra patching.)
 threads = int(os.environ.get("GATEWAY_THREADS", "16"))
 worker_class = os.environ.get("GATEWAY_WORKER_CLASS", "gthread")
+if worker_class == "gthread":
+    # gunicorn's gthread worker, answering the requests gunicorn refuses itself in the gateway's formats
+    worker_class = "gateway.worker.GatewayWorker"
 requests_per_worker = int(os.environ.get("GATEWAY_REQUESTS_PER_WORKER", "1"))
 timeout = int(os.environ.get("GATEWAY_WORKER_TIMEOUT", "60"))
 graceful_timeout = 10
@@ -43,8 +46,20 @@ if _METRICS_DIR_OWNED:
     os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="gateway-metrics-")
 
 
+def _redact_logs():
+    import logging
+
+    from gateway.worker import RedactSecrets
+
+    for name in ("gunicorn.error", "gunicorn.access"):
+        logger = logging.getLogger(name)
+        if not any(isinstance(f, RedactSecrets) for f in logger.filters):
+            logger.addFilter(RedactSecrets())
+
+
 def on_starting(server):
-    """Samples of an earlier run must not count in this one."""
+    """Samples of an earlier run must not count in this one; no secret in gunicorn's own log lines."""
+    _redact_logs()
     directory = Path(os.environ["PROMETHEUS_MULTIPROC_DIR"])
     directory.mkdir(parents=True, exist_ok=True)
     for stale in directory.glob("*.db"):
@@ -54,11 +69,18 @@ def on_starting(server):
 def post_worker_init(worker):
     """Ordinary requests one at a time beside the streams (gthread), and streams that end when the worker stops
     (a graceful shutdown then takes no longer than a request)."""
-    from gateway.gate import RequestGate
     from gateway.api import streaming
+    from gateway.body import BufferedBody
+    from gateway.gate import RequestGate
 
-    if worker_class == "gthread" and threads > 1:
+    _redact_logs()
+    config = worker.wsgi.config
+    worker.flask_app = worker.wsgi  # gunicorn's own error answers are rendered by the app (gateway/worker.py)
+    if worker_class.endswith("GatewayWorker") and threads > 1:
         worker.wsgi = RequestGate(worker.wsgi, requests_per_worker)
+    # Bodies are read whole before the gate: a client that is slow to send its body holds one thread, never
+    # the gate (gateway/body.py).
+    worker.wsgi = BufferedBody(worker.wsgi, limit=config["FEED_MAX_BODY"], timeout=config["BODY_TIMEOUT"])
     streaming.worker_alive = lambda: worker.alive
     # The app is built: move what it allocated out of the garbage collector's sight, so the full collections
     # that requests trigger now and then scan only what requests allocate (a p99 matter).

@@ -47,7 +47,7 @@ def render(error: GatewayError) -> Response:
     return response
 
 
-def _from_http(exc: HTTPException) -> GatewayError:
+def from_http(exc: HTTPException) -> GatewayError:
     if exc.code == 404:
         return NotFoundError(f"No such resource: {request.path[:200]}")
     if exc.code == 405:
@@ -71,7 +71,7 @@ def init_app(app: Flask) -> None:
 
     @app.errorhandler(HTTPException)
     def _http(exc: HTTPException):
-        return render(_from_http(exc))
+        return render(from_http(exc))
 
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception):

@@ -1,0 +1,104 @@
+"""The gunicorn worker the gateway runs in: gunicorn's threaded worker, with two differences.
+
+- Requests gunicorn refuses itself (a malformed request line, header or chunk) are answered the way the
+  gateway answers every error - XML on the command face, JSON elsewhere - instead of gunicorn's HTML page,
+  which a legacy XML client cannot parse. gunicorn still decides the status and writes its log line.
+- Secrets never reach a log line: gunicorn's warning for a malformed request quotes the request line, and a
+  legacy client sends ``password=...`` in the query string. :class:`RedactSecrets` masks them in every
+  record of gunicorn's loggers.
+"""
+
+from __future__ import annotations
+
+import http
+import json
+import logging
+import re
+from typing import Any
+
+from gunicorn.workers.gthread import ThreadWorker
+from werkzeug.exceptions import default_exceptions
+
+_SECRET_PARAM = re.compile(r"(?i)\b((?:password|client_secret|secret|access_token|token)=)[^&\s'\"]*")
+_SECRET_AUTH = re.compile(r"(?i)\b(bearer|basic)\s+[A-Za-z0-9+/=._~-]+")
+
+
+def redact(text: str) -> str:
+    """``text`` with the values of secret-named parameters and Authorization credentials masked."""
+    return _SECRET_AUTH.sub(r"\1 [redacted]", _SECRET_PARAM.sub(r"\1[redacted]", text))
+
+
+class RedactSecrets(logging.Filter):
+    """Masks secrets in a record's message (its arguments are formatted first)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        cleaned = redact(message)
+        if cleaned != message:
+            record.msg, record.args = cleaned, None
+        return True
+
+
+class _Written:
+    """Stands in for the client socket while gunicorn writes its own error page: keeps the bytes."""
+
+    def __init__(self) -> None:
+        self.data = b""
+
+    def gettimeout(self) -> float:
+        return 0.0
+
+    def setblocking(self, _flag: bool) -> None:
+        pass
+
+    def sendall(self, data: bytes) -> None:
+        self.data += data
+
+    send = sendall
+
+
+class GatewayWorker(ThreadWorker):
+    #: The Flask app (set by gunicorn.conf.py's post_worker_init, before it wraps the WSGI app).
+    flask_app: Any = None
+
+    def handle_error(self, req, client, addr, exc):  # noqa: ANN001 - gunicorn's signature
+        written = _Written()
+        super().handle_error(req, written, addr, exc)
+        try:
+            status = int(written.data.split(b" ", 2)[1])
+            body = self._answer(req, status)
+        except Exception:  # noqa: BLE001 - an error of ours must not become gunicorn's HTML page after all
+            self.log.debug("error page not translated", exc_info=True)
+            body = _plain_json(written.data)
+        try:
+            client.sendall(body)
+        except OSError:
+            self.log.debug("Failed to send error message.")
+
+    def _answer(self, req: Any, status: int) -> bytes:
+        """The gateway's own error response for ``status`` on the request's path, as raw HTTP."""
+        from gateway import http_errors
+
+        app = self.flask_app
+        path = getattr(req, "path", None) or "/"
+        method = getattr(req, "method", None) or "GET"
+        exc_class = default_exceptions.get(status)
+        if app is None or exc_class is None:
+            raise LookupError(status)
+        with app.test_request_context(path, method=method):
+            response = http_errors.render(http_errors.from_http(exc_class()))
+        body = response.get_data()
+        reason = http.HTTPStatus(status).phrase
+        lines = [f"HTTP/1.1 {status} {reason}", "Connection: close", f"Content-Length: {len(body)}"]
+        lines += [f"{name}: {value}" for name, value in response.headers.items()
+                  if name.lower() not in ("content-length", "connection")]
+        return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + body
+
+
+def _plain_json(page: bytes) -> bytes:
+    """A JSON error with the status of gunicorn's own page (when the app cannot render one)."""
+    status = int(page.split(b" ", 2)[1]) if page.startswith(b"HTTP/") else 400
+    phrase = http.HTTPStatus(status).phrase
+    body = json.dumps({"error": phrase.lower().replace(" ", "_"), "message": f"{phrase}."}).encode()
+    head = f"HTTP/1.1 {status} {phrase}\r\nConnection: close\r\nContent-Type: application/json\r\n"
+    return f"{head}Content-Length: {len(body)}\r\n\r\n".encode("latin-1") + body

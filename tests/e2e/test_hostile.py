@@ -1,0 +1,152 @@
+"""Hostile clients against a real gunicorn: slow and malformed bodies cannot stall normal clients or get
+an answer the faces do not give (issue 15). Loopback only; every attack is bounded in count and time."""
+
+from __future__ import annotations
+
+import socket
+import time
+
+import pytest
+import requests
+
+from gateway.config import NAMESPACE_PRESETS
+from tests.conftest import assert_wire_body
+from tests.server import prepare, start
+
+pytestmark = pytest.mark.e2e
+NAMESPACE = NAMESPACE_PRESETS["beyondtrust"]
+
+
+@pytest.fixture
+def server(tmp_path, migrated_sqlite):
+    import shutil
+
+    path = tmp_path / "gateway.db"
+    shutil.copyfile(migrated_sqlite, path)
+    url = f"sqlite:///{path}"
+    creds = prepare(url, permission="full_access", feed=True)
+    running = start({"GATEWAY_DATABASE_URL": url, "GATEWAY_BODY_TIMEOUT": "2", "GATEWAY_FEED_MAX_BODY": str(2 << 20)},
+                    tmp_path / "gunicorn.log", workers=4)  # make run's default on this machine
+    token = requests.post(f"{running.url}/oauth2/token", data={"grant_type": "client_credentials"},
+                          auth=(creds.account.client_id, creds.client_secret), timeout=10).json()["access_token"]
+    running.token = token
+    yield running
+    running.stop()
+
+
+def _open(url: str) -> socket.socket:
+    host, port = url.rsplit("//", 1)[1].split(":")
+    sock = socket.create_connection((host, int(port)), timeout=10)
+    return sock
+
+
+def _exchange(url: str, raw: bytes) -> tuple[int, dict[str, str], bytes]:
+    """Send ``raw`` on a new connection and read the whole answer (the server closes after it)."""
+    with _open(url) as sock:
+        sock.sendall(raw)
+        sock.shutdown(socket.SHUT_WR)
+        data = b""
+        while chunk := sock.recv(65536):
+            data += chunk
+    head, _, body = data.partition(b"\r\n\r\n")
+    lines = head.decode("latin-1").split("\r\n")
+    headers = {k.lower(): v.strip() for k, v in (line.split(":", 1) for line in lines[1:])}
+    if headers.get("transfer-encoding") == "chunked":
+        decoded, rest = b"", body
+        while rest:
+            size_line, _, rest = rest.partition(b"\r\n")
+            size = int(size_line, 16)
+            if not size:
+                break
+            decoded, rest = decoded + rest[:size], rest[size + 2:]
+        body = decoded
+    return int(lines[0].split()[1]), headers, body
+
+
+def _command(server, **params) -> requests.Response:
+    return requests.get(f"{server.url}/api/command", params=params,
+                        headers={"Authorization": f"Bearer {server.token}"}, timeout=10)
+
+
+def test_slow_bodies_do_not_stall_normal_clients(server):
+    """Forty clients send their headers and part of a body, then nothing: normal requests are still answered
+    at once, and the slow ones get 408 when their time is up."""
+    slow = []
+    try:
+        for index in range(40):
+            sock = _open(server.url)
+            path = "/oauth2/token" if index % 2 else "/api/command"
+            sock.sendall(f"POST {path} HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\n"
+                         f"Content-Length: 100\r\n\r\naction=get".encode())
+            slow.append(sock)
+        started = time.monotonic()
+        answers = [_command(server, action="get_api_info") for _ in range(5)]
+        elapsed = time.monotonic() - started
+        for answer in answers:
+            assert answer.status_code == 200
+            assert_wire_body(answer.status_code, answer.headers["Content-Type"], answer.content, NAMESPACE)
+        assert elapsed < 5, f"five normal requests took {elapsed:.1f} s beside forty slow bodies"
+        slow[0].settimeout(15)
+        reply = slow[0].recv(65536)
+        assert b" 408 " in reply.split(b"\r\n", 1)[0], reply[:200]
+    finally:
+        for sock in slow:
+            sock.close()
+
+
+def test_a_chunked_body_over_the_cap_is_413_not_truncated(server):
+    pad = "x" * (1 << 20)
+    body = f"action=get_connected_clients&id=5&pad={pad}&id=6".encode()
+    chunks = b"".join(b"%x\r\n%s\r\n" % (len(part), part) for part in
+                      (body[i:i + 65536] for i in range(0, len(body), 65536))) + b"0\r\n\r\n"
+    status, headers, answer = _exchange(server.url, (
+        f"POST /api/command HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {server.token}\r\n"
+        "Content-Type: application/x-www-form-urlencoded\r\nTransfer-Encoding: chunked\r\n\r\n").encode() + chunks)
+    assert status == 413, answer[:300]
+    assert_wire_body(status, headers["content-type"], answer, NAMESPACE)
+    assert headers["content-type"].startswith("text/xml")
+
+
+def test_a_chunked_json_body_over_the_cap_is_413_json(server):
+    body = b'{"clients": ["' + b"x" * (3 << 20) + b'"]}'
+    chunks = b"".join(b"%x\r\n%s\r\n" % (len(part), part) for part in
+                      (body[i:i + 65536] for i in range(0, len(body), 65536))) + b"0\r\n\r\n"
+    status, headers, answer = _exchange(server.url, (
+        f"POST /api/v1/batch HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {server.token}\r\n"
+        "Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n").encode() + chunks)
+    assert status == 413, answer[:300]
+    assert headers["content-type"].startswith("application/json")
+
+
+def test_a_small_chunked_body_is_read_whole(server):
+    body = b"action=get_connected_clients&id=1&id=2"
+    chunks = b"".join(b"%x\r\n%s\r\n" % (1, body[i:i + 1]) for i in range(len(body))) + b"0\r\n\r\n"
+    status, headers, answer = _exchange(server.url, (
+        f"POST /api/command HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {server.token}\r\n"
+        "Content-Type: application/x-www-form-urlencoded\r\nTransfer-Encoding: chunked\r\n\r\n").encode() + chunks)
+    assert status == 200, answer[:300]
+    assert_wire_body(status, headers["content-type"], answer, NAMESPACE)
+    assert answer.count(b"<connected_") >= 1
+
+
+@pytest.mark.parametrize("path, content_type", [("/api/command", "application/x-www-form-urlencoded"),
+                                                ("/oauth2/token", "application/x-www-form-urlencoded"),
+                                                ("/api/v1/batch", "application/json")])
+def test_an_invalid_chunk_size_is_400_not_500(server, path, content_type):
+    status, headers, answer = _exchange(server.url, (
+        f"POST {path} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {server.token}\r\n"
+        f"Content-Type: {content_type}\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nabc\r\n0\r\n\r\n").encode())
+    assert 400 <= status < 500, answer[:300]
+    assert_wire_body(status, headers.get("content-type", ""), answer, NAMESPACE)
+
+
+@pytest.mark.parametrize("line", [b"GET /api/command.ns?action=get_api_info&password=SECRET-PASS&x=%01 HTTP/1.1",
+                                  b"GET /api/command?action=get_api_info&password=SECRET-PASS&x=\x01 HTTP/1.1",
+                                  b"GET /api/command?action=get_api_info&password=SECRET-PASS HTTP/1.1 extra"])
+def test_malformed_requests_get_the_faces_error_and_no_secret_is_logged(server, line):
+    status, headers, answer = _exchange(server.url, line + b"\r\nHost: x\r\nAuthorization: Bearer SECRET-TOKEN\r\n\r\n")
+    assert status < 500, answer[:300]
+    assert_wire_body(status, headers.get("content-type", ""), answer, NAMESPACE)
+    assert requests.get(f"{server.url}/check_health", timeout=10).status_code == 200
+    log = server.log.read_text()
+    assert "SECRET-PASS" not in log and "SECRET-TOKEN" not in log
