@@ -76,6 +76,7 @@ def post_worker_init(worker):
     _redact_logs()
     config = worker.wsgi.config
     worker.flask_app = worker.wsgi  # gunicorn's own error answers are rendered by the app (gateway/worker.py)
+    worker.header_timeout = config["HEADER_TIMEOUT"]
     if worker_class.endswith("GatewayWorker") and threads > 1:
         worker.wsgi = RequestGate(worker.wsgi, requests_per_worker)
     # Bodies are read whole before the gate: a client that is slow to send its body holds one thread, never

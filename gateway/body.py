@@ -53,6 +53,7 @@ class _Deadlines:
     def __init__(self) -> None:
         self._heap: list[tuple[float, int, Any]] = []
         self._live: set[int] = set()
+        self._by_socket: dict[int, int] = {}
         self._order = itertools.count()
         self._cond = threading.Condition()
         self._thread: threading.Thread | None = None
@@ -65,6 +66,7 @@ class _Deadlines:
             ticket = next(self._order)
             heapq.heappush(self._heap, (deadline, ticket, sock))
             self._live.add(ticket)
+            self._by_socket[id(sock)] = ticket
             self._cond.notify()
             return ticket
 
@@ -72,11 +74,20 @@ class _Deadlines:
         with self._cond:
             self._live.discard(ticket)
 
+    def forget(self, sock: Any) -> None:
+        """End the newest deadline set on ``sock`` (the request has arrived: what the app does is not limited)."""
+        with self._cond:
+            ticket = self._by_socket.pop(id(sock), None)
+            if ticket is not None:
+                self._live.discard(ticket)
+
     def _run(self) -> None:
         with self._cond:
             while True:
                 while self._heap and self._heap[0][1] not in self._live:
-                    heapq.heappop(self._heap)
+                    _, ticket, sock = heapq.heappop(self._heap)
+                    if self._by_socket.get(id(sock)) == ticket:
+                        del self._by_socket[id(sock)]
                 if not self._heap:
                     self._cond.wait()
                     continue
@@ -86,13 +97,15 @@ class _Deadlines:
                     continue
                 _, ticket, sock = heapq.heappop(self._heap)
                 self._live.discard(ticket)
+                if self._by_socket.get(id(sock)) == ticket:
+                    del self._by_socket[id(sock)]
                 try:
                     sock.shutdown(socket.SHUT_RD)
                 except OSError:
                     pass
 
 
-_deadlines = _Deadlines()
+deadlines = _Deadlines()
 
 
 class BufferedBody:
@@ -105,6 +118,9 @@ class BufferedBody:
         self.timeout = timeout
 
     def __call__(self, environ: dict, start_response: Callable) -> Iterable[bytes]:
+        sock = environ.get("gunicorn.socket")
+        if sock is not None:
+            deadlines.forget(sock)  # the headers are in (gateway/worker.py set a deadline for them)
         chunked = "chunked" in environ.get("HTTP_TRANSFER_ENCODING", "").lower()
         length = environ.get("CONTENT_LENGTH") or ""
         if chunked or (length not in ("", "0")):
@@ -125,7 +141,7 @@ class BufferedBody:
         previous = _set_timeout(sock, self.timeout)
         spool: IO[bytes] = tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES)
         deadline = time.monotonic() + self.timeout
-        ticket = _deadlines.watch(sock, deadline) if sock is not None else None
+        ticket = deadlines.watch(sock, deadline) if sock is not None else None
         stream = environ["wsgi.input"]
         size = 0
         try:
@@ -146,7 +162,7 @@ class BufferedBody:
             return
         finally:
             if ticket is not None:
-                _deadlines.done(ticket)
+                deadlines.done(ticket)
             _set_timeout(sock, previous)
         if declared is not None and size < declared:
             spool.close()

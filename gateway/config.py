@@ -73,6 +73,8 @@ DEFAULTS: dict[str, Any] = {
     "FEED_MAX_BODY": 16 << 20,
     # Seconds a client has to send a whole request body (else 408); bodies are read before a request is served.
     "BODY_TIMEOUT": 10.0,
+    # Seconds a connection has, once accepted, to send its request line and headers (else it is closed).
+    "HEADER_TIMEOUT": 5.0,
     # Where named fixtures (reset, clients load NAME) are looked up; empty: the package's gateway/seeding/named/.
     "FIXTURES_DIR": "",
 }
@@ -132,7 +134,8 @@ def load(app_config: dict, overrides: Mapping[str, Any] | None = None) -> None:
             raise ConfigError(f"GATEWAY_{key} must be an integer, not {app_config[key]!r}") from None
         if app_config[key] <= 0:
             raise ConfigError(f"GATEWAY_{key} must be positive, not {app_config[key]!r}")
-    for key in ("STREAM_MAX_SECONDS", "STREAM_HEARTBEAT_SECONDS", "STREAM_POLL_SECONDS", "BODY_TIMEOUT"):
+    for key in ("STREAM_MAX_SECONDS", "STREAM_HEARTBEAT_SECONDS", "STREAM_POLL_SECONDS", "BODY_TIMEOUT",
+                "HEADER_TIMEOUT"):
         try:
             app_config[key] = float(app_config[key])
         except (TypeError, ValueError):

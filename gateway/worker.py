@@ -3,6 +3,10 @@
 - Requests gunicorn refuses itself (a malformed request line, header or chunk) are answered the way the
   gateway answers every error - XML on the command face, JSON elsewhere - instead of gunicorn's HTML page,
   which a legacy XML client cannot parse. gunicorn still decides the status and writes its log line.
+- A client gets ``header_timeout`` seconds (GATEWAY_HEADER_TIMEOUT) from the moment its connection is
+  queued for a thread to send the request line and headers; a slower one is cut off (gunicorn reads
+  headers on a pool thread with no time limit, so a hundred clients sending a header byte now and then
+  held every thread of every worker). The body then has its own deadline (gateway/body.py).
 - Secrets never reach a log line: gunicorn's warning for a malformed request quotes the request line, and a
   legacy client sends ``password=...`` in the query string. :class:`RedactSecrets` masks them in every
   record of gunicorn's loggers.
@@ -14,10 +18,13 @@ import http
 import json
 import logging
 import re
+import time
 from typing import Any
 
 from gunicorn.workers.gthread import ThreadWorker
 from werkzeug.exceptions import default_exceptions
+
+from gateway.body import deadlines
 
 _SECRET_PARAM = re.compile(r"(?i)\b((?:password|client_secret|secret|access_token|token)=)[^&\s'\"]*")
 _SECRET_AUTH = re.compile(r"(?i)\b(bearer|basic)\s+[A-Za-z0-9+/=._~-]+")
@@ -60,6 +67,20 @@ class _Written:
 class GatewayWorker(ThreadWorker):
     #: The Flask app (set by gunicorn.conf.py's post_worker_init, before it wraps the WSGI app).
     flask_app: Any = None
+    #: Seconds a connection has, from the moment it is queued for a thread, to send its request line and headers.
+    header_timeout: float = 5.0
+
+    def enqueue_req(self, conn):  # noqa: ANN001 - gunicorn's signature
+        # The time counts from the moment the connection is queued for a thread: a client queued behind
+        # slow ones must not wait for all of them in turn.
+        deadlines.watch(conn.sock, time.monotonic() + self.header_timeout)
+        super().enqueue_req(conn)
+
+    def handle(self, conn):  # noqa: ANN001 - gunicorn's signature
+        try:
+            return super().handle(conn)
+        finally:
+            deadlines.forget(conn.sock)
 
     def handle_error(self, req, client, addr, exc):  # noqa: ANN001 - gunicorn's signature
         written = _Written()

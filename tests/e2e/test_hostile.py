@@ -25,7 +25,8 @@ def server(tmp_path, migrated_sqlite):
     shutil.copyfile(migrated_sqlite, path)
     url = f"sqlite:///{path}"
     creds = prepare(url, permission="full_access", feed=True)
-    running = start({"GATEWAY_DATABASE_URL": url, "GATEWAY_BODY_TIMEOUT": "2", "GATEWAY_FEED_MAX_BODY": str(2 << 20)},
+    running = start({"GATEWAY_DATABASE_URL": url, "GATEWAY_BODY_TIMEOUT": "2", "GATEWAY_HEADER_TIMEOUT": "2",
+                     "GATEWAY_FEED_MAX_BODY": str(2 << 20)},
                     tmp_path / "gunicorn.log", workers=4)  # make run's default on this machine
     token = requests.post(f"{running.url}/oauth2/token", data={"grant_type": "client_credentials"},
                           auth=(creds.account.client_id, creds.client_secret), timeout=10).json()["access_token"]
@@ -91,6 +92,42 @@ def test_slow_bodies_do_not_stall_normal_clients(server):
         assert b" 408 " in reply.split(b"\r\n", 1)[0], reply[:200]
     finally:
         for sock in slow:
+            sock.close()
+
+
+def test_slow_headers_do_not_stall_normal_clients(server):
+    """A hundred clients (more than the threads of all four workers) send part of their headers, then nothing:
+    each is cut off when its header time is up, and normal requests are answered meanwhile."""
+    slow = []
+    try:
+        for _ in range(100):
+            sock = _open(server.url)
+            sock.sendall(b"GET /api/command?action=get_api_info HTTP/1.1\r\nHost: x\r\nX-Slow: ")
+            slow.append(sock)
+        started = time.monotonic()
+        answers = [_command(server, action="get_api_info") for _ in range(6)]
+        elapsed = time.monotonic() - started
+        assert [a.status_code for a in answers] == [200] * 6
+        # every slow client is cut off GATEWAY_HEADER_TIMEOUT (2 s) after it connected
+        assert elapsed < 8, f"six normal requests took {elapsed:.1f} s beside a hundred slow-header clients"
+        slow[0].settimeout(20)
+        assert slow[0].recv(100) == b"", "a client that never finishes its headers is disconnected"
+    finally:
+        for sock in slow:
+            sock.close()
+
+
+def test_idle_connections_do_not_stall_normal_clients(server):
+    """Three hundred connections that send nothing: normal requests are answered within the header time."""
+    idle = [_open(server.url) for _ in range(300)]
+    try:
+        started = time.monotonic()
+        answers = [_command(server, action="get_api_info") for _ in range(5)]
+        elapsed = time.monotonic() - started
+        assert [a.status_code for a in answers] == [200] * 5
+        assert elapsed < 8, f"five normal requests took {elapsed:.1f} s beside 300 idle connections"
+    finally:
+        for sock in idle:
             sock.close()
 
 
