@@ -34,6 +34,12 @@ accesslog = os.environ.get("GATEWAY_ACCESS_LOG", "-") or None  # empty: no acces
 # The path without the query string (legacy clients send password=... there), and the request id.
 access_log_format = '%(h)s %(l)s %(u)s %(t)s "%(m)s %(U)s %(H)s" %(s)s %(b)s "%(f)s" "%(a)s" %({x-request-id}o)s'
 errorlog = "-"
+# gunicorn's control socket (gunicornc) has one default path per user, so a second gateway on the host would
+# take over the first one's; off unless GATEWAY_CONTROL_SOCKET names a path of this gateway's own.
+control_socket = os.environ.get("GATEWAY_CONTROL_SOCKET", "")
+control_socket_disable = not control_socket
+if not control_socket:
+    del control_socket
 loglevel = os.environ.get("GATEWAY_LOG_LEVEL", "info")
 
 certfile = os.environ.get("GATEWAY_TLS_CERT") or None

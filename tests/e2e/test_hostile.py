@@ -187,3 +187,19 @@ def test_malformed_requests_get_the_faces_error_and_no_secret_is_logged(server, 
     assert requests.get(f"{server.url}/check_health", timeout=10).status_code == 200
     log = server.log.read_text()
     assert "SECRET-PASS" not in log and "SECRET-TOKEN" not in log
+
+
+def test_no_shared_control_socket_by_default(tmp_path, migrated_sqlite):
+    """gunicorn's control socket has one default path per user: a second gateway on the host took it over."""
+    import shutil
+
+    home = tmp_path / "home"
+    home.mkdir()
+    shutil.copyfile(migrated_sqlite, tmp_path / "gateway.db")
+    running = start({"GATEWAY_DATABASE_URL": f"sqlite:///{tmp_path / 'gateway.db'}", "HOME": str(home),
+                     "XDG_RUNTIME_DIR": str(home)}, tmp_path / "gunicorn.log", workers=1)
+    try:
+        assert requests.get(f"{running.url}/check_health", timeout=10).status_code == 200
+        assert not [p for p in home.rglob("*") if p.name.endswith(".ctl")]
+    finally:
+        running.stop()
