@@ -132,3 +132,17 @@ def test_any_parameters_give_a_valid_document_never_a_500(client, auth, pairs, a
     assert response.status_code in (200, 413)
     root = parse(response.data)
     assert local(root) in {a.root for a in ACTIONS.values()} | {"error"}
+
+
+def test_long_parameter_lists_are_answered_but_not_remembered(command):
+    """The per-worker memo is bounded by size: a client sending huge lists cannot grow it (issue 15)."""
+    from gateway.command.params import MEMO_TEXT, _load_gathered
+
+    before = _load_gathered.cache_info().currsize
+    for n in range(20):
+        types = ",".join(["representative"] * (50 + n))
+        assert len(types) > MEMO_TEXT
+        response = command("get_connected_client_list", method="POST", type=types)
+        assert response.status_code == 200 and b"<error" not in response.data
+    command("get_connected_client_list", type="representative")
+    assert _load_gathered.cache_info().currsize <= before + 1
