@@ -1,8 +1,8 @@
 """Writes of the registry as plain data (connect, update, events, disconnect) and the rules every
 client keeps, whichever way it arrives: the feed API, a batch, a fixture file, a capture, the simulator.
 
-No Flask, no SQL: the store applies these operations inside one transaction (see
-``Store.apply_writes``); this module says what an operation means for a client.
+No Flask, no SQL: the registry applies these operations inside one transaction (see
+``Registry.apply``); this module says what an operation means for a client.
 """
 
 from __future__ import annotations
@@ -89,15 +89,14 @@ def fill_defaults(op: Operation, now: int) -> None:
 
 def prepare(ops: list[Operation], now: int) -> None:
     """Fill the times left out and check every client to connect; an error carries ``operation``
-    (the index of the operation it is about), as the store's errors do."""
+    (the index of the operation it is about), as the errors of applying them do."""
     for index, op in enumerate(ops):
         fill_defaults(op, now)
         if isinstance(op, Connect):
             try:
                 check(op.client)
             except GatewayError as exc:
-                exc.operation = index
-                raise
+                raise exc.with_operation(index) from None
 
 
 def problems(client: Client) -> list[Problem]:
@@ -170,11 +169,12 @@ def disconnect_event(op: Disconnect) -> Event:
 
 
 def at_operation(error: GatewayError, index: int) -> GatewayError:
-    """Name the failing operation of a batch in an error's field and message."""
+    """The error, naming the failing operation of a batch in its field and message (a new error)."""
+    named = error.with_operation(index)
     field_name = error.details.get("field")
-    error.details = {**error.details, "field": f"operations.{index}" + (f".{field_name}" if field_name else "")}
-    error.message = f"operations[{index}]: {error.message}"
-    return error
+    named.details = {**error.details, "field": f"operations.{index}" + (f".{field_name}" if field_name else "")}
+    named.message = f"operations[{index}]: {error.message}"
+    return named
 
 
 
