@@ -1,15 +1,23 @@
-"""The hot path: the few statements every API request runs (the controls version, the bearer-token lookup,
-one client's fragment, the journal entry), compiled once per engine and executed straight on a DBAPI
-connection.
+"""The fast path: the few statements every API request runs (the change counters, the bearer-token lookup,
+one client's fragment, the journal entry) and the write path's per-operation statements, compiled once per
+engine and executed straight on a DBAPI connection.
 
 SQLAlchemy Core builds, caches and wraps every execution; for a one-row primary-key lookup that machinery
-costs ten times the query itself (about 250 µs against 25 µs on SQLite). Statements here are still written
-in Core (so they stay engine-neutral) but compiled to SQL text once; errors are translated back into
-SQLAlchemy's exception classes so the store's outage handling (503) applies unchanged.
+costs ten times the query itself (about 250 µs against 25 µs on SQLite). Statements are still written in
+Core (so they stay engine-neutral) but compiled to SQL text once; errors are translated back into
+SQLAlchemy's exception classes so the outage handling (503) applies unchanged.
 
 Where checking a connection out of the pool costs more than the statement (SQLite), each thread keeps one
 dedicated connection in autocommit mode: every statement is its own transaction and sees everything
 committed before it. Elsewhere (PostgreSQL) statements borrow a pooled connection.
+
+This is the one storage module that relies on private details of SQLAlchemy and the drivers:
+``Compiled.positiontup`` (the order of positional parameters), ``PoolProxiedConnection.detach()`` and
+the DBAPI connection behind it (a connection the pool neither resets nor counts), ``dialect.loaded_dbapi``
+and ``dialect.is_disconnect``. Its guard is the benchmark row "one client (id=N) with token check,
+requests/s" of ``make bench`` (target: at least 0.7x the fixed app; see docs/benchmarks.md); the write
+path row ("write path ... executemany", at least 0.2x) guards Tx.exec and Tx.bulk_insert_rows in
+database.py, which run prepared statements through :meth:`FastPath.translated`.
 """
 
 from __future__ import annotations
@@ -47,7 +55,7 @@ class Prepared:
         return tuple(map(merged.__getitem__, self.order)) if self.order is not None else merged
 
 
-class HotPath:
+class FastPath:
     """Runs prepared statements; ``dedicated``: per-thread connections set up with those statements,
     else pooled connections (``write_prologue`` runs at the start of each write transaction)."""
 
