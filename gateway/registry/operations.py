@@ -7,7 +7,9 @@ No Flask, no SQL: the registry applies these operations inside one transaction (
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from gateway.errors import GatewayError, InvalidRequestError
 from gateway.registry.model import Appliance, Client, ClientType, Event
@@ -41,7 +43,7 @@ class Update:
     (a whole new list of Connection)."""
 
     id: int
-    fields: dict
+    fields: dict[str, Any]
 
 
 @dataclass
@@ -87,7 +89,7 @@ def fill_defaults(op: Operation, now: int) -> None:
         op.ts = now
 
 
-def prepare(ops: list[Operation], now: int) -> None:
+def prepare(ops: Sequence[Operation], now: int) -> None:
     """Fill the times left out and check every client to connect; an error carries ``operation``
     (the index of the operation it is about), as the errors of applying them do."""
     for index, op in enumerate(ops):
@@ -129,7 +131,7 @@ def check(client: Client) -> None:
         raise InvalidRequestError(f"{problem.field}: {problem.message}", details={"field": problem.field})
 
 
-def apply_update(client: Client, fields: dict, now: int) -> list[str]:
+def apply_update(client: Client, fields: dict[str, Any], now: int) -> list[str]:
     """Apply an :class:`Update`'s fields to ``client`` (loaded from the store); return the changed names.
 
     A new connection without ``connected_since`` keeps the time of the same connection before
@@ -142,6 +144,7 @@ def apply_update(client: Client, fields: dict, now: int) -> list[str]:
             raise InvalidRequestError(f"{name}: a {client.type.value} has no {name}.", details={"field": name})
     for name, value in fields.items():
         if name == "representative":
+            assert client.rep is not None  # a representative (TYPE_FIELDS), which check() requires rep of
             for key, item in value.items():
                 setattr(client.rep, key, item)
             if "support_session_lsids" in value and "support_session_count" not in value:
@@ -165,6 +168,7 @@ def disconnect_event(op: Disconnect) -> Event:
         "server": "Disconnected by the server",
         "network": "Connection lost",
     }[op.initiator]
+    assert op.ts is not None  # filled by fill_defaults
     return Event(op.ts, f"{text}: {op.reason}" if op.reason else text, "disconnect")
 
 

@@ -116,6 +116,7 @@ class Registry:
         """One entry per logged-in representative (user), from their earliest console connection."""
         reps: dict[int, Client] = {}
         for client in self.storage.registry.list_clients(ClientQuery(types=frozenset({ClientType.REPRESENTATIVE}))):
+            assert client.rep is not None  # every representative has its fields
             current = reps.get(client.rep.user_id)
             if current is None or client.connected_since < current.connected_since:
                 reps[client.rep.user_id] = client

@@ -62,7 +62,8 @@ class ControlRepository:
             version = tx.execute(select(t.counters.c.value).where(t.counters.c.name == CONTROLS_VERSION)).scalar() or 0
             rules = [_fault_rule(r) for r in tx.execute(select(t.fault_rules).order_by(t.fault_rules.c.id))]
             values: dict[str, Any] = {name: None for name in names}
-            for name, raw in tx.execute(select(t.meta.c.name, t.meta.c.value).where(t.meta.c.name.in_(names))):
+            found: Any = tx.execute(select(t.meta.c.name, t.meta.c.value).where(t.meta.c.name.in_(names)))
+            for name, raw in found:
                 values[name] = jsontext.loads(raw)
         return version, rules, values
 

@@ -11,7 +11,7 @@ from collections import namedtuple
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, closing, contextmanager
 from types import TracebackType
-from typing import Any
+from typing import Any, Literal
 
 from sqlalchemy import Engine, Table, bindparam, insert, select
 from sqlalchemy.engine import Connection as SAConnection
@@ -46,7 +46,7 @@ class _OutageGuard:
         return None
 
     def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None,
-                 traceback: TracebackType | None) -> bool:
+                 traceback: TracebackType | None) -> Literal[False]:
         if exc is None:
             return False
         if isinstance(exc, (OperationalError, SAInterfaceError, PoolTimeoutError)):
@@ -80,7 +80,7 @@ class Tx:
                 return []
             row_type = self.db.row_types.get(key)
             if row_type is None:
-                row_type = self.db.row_types[key] = namedtuple("Row", [d[0] for d in cursor.description])  # type: ignore[misc]
+                row_type = self.db.row_types[key] = namedtuple("Row", [d[0] for d in cursor.description])
             return [row_type(*row) for row in cursor.fetchall()]
 
     def bulk_insert(self, table: Table, rows: Sequence[Mapping[str, object]]) -> None:
@@ -204,7 +204,8 @@ class Database:
     def unchanged_since_last_read(self) -> bool:
         """True when nothing was committed by anyone since this thread's previous call (cheap; False when unsure)."""
         with self._guard:
-            return not self.fastpath.changed()
+            changed = self.fastpath.changed()
+        return not changed
 
     def ping(self) -> None:
         with self.read() as tx:

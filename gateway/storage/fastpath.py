@@ -24,9 +24,10 @@ from __future__ import annotations
 
 import operator
 import threading
-from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager, nullcontext
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass
+from typing import Any, NoReturn
 
 from sqlalchemy import Engine
 from sqlalchemy.exc import DBAPIError
@@ -45,12 +46,12 @@ class Prepared:
     fixed: Mapping[str, object]  # values the statement itself carries (its literals)
 
     @classmethod
-    def of(cls, statement, engine: Engine) -> "Prepared":
+    def of(cls, statement: Any, engine: Engine) -> Prepared:
         compiled = statement.compile(dialect=engine.dialect)
         fixed = {name: value for name, value in compiled.params.items() if value is not None}
         return cls(str(compiled), tuple(compiled.positiontup) if compiled.positional else None, fixed)
 
-    def params(self, values: Mapping[str, object]):
+    def params(self, values: Mapping[str, object]) -> Any:
         merged = {**self.fixed, **values} if self.fixed else values
         return tuple(map(merged.__getitem__, self.order)) if self.order is not None else merged
 
@@ -60,7 +61,8 @@ class FastPath:
     else pooled connections (``write_prologue`` runs at the start of each write transaction)."""
 
     def __init__(self, engine: Engine, *, dedicated: Sequence[str] | None = None, write_prologue: Sequence[str] = (),
-                 data_version_sql: str | None = None, writer=None):
+                 data_version_sql: str | None = None,
+                 writer: Callable[[], AbstractContextManager[None]] | None = None):
         self.engine = engine
         #: A context manager a write holds (the engine's writer queue), if it has one.
         self.writer = writer
@@ -70,9 +72,9 @@ class FastPath:
         self._dbapi_error = engine.dialect.loaded_dbapi.Error
         self._local = threading.local()
         self._lock = threading.Lock()
-        self._open: list = []
+        self._open: list[Any] = []
 
-    def _translate(self, exc: Exception) -> DBAPIError:
+    def _translate(self, exc: Exception) -> Exception:
         return DBAPIError.instance(None, None, exc, self._dbapi_error)
 
     @contextmanager
@@ -84,8 +86,8 @@ class FastPath:
             raise self._translate(exc) from exc
 
     # --- connections ------------------------------------------------------------------------
-    def _own_connection(self):
-        connection = getattr(self._local, "connection", None)
+    def _own_connection(self) -> Any:
+        connection: Any = getattr(self._local, "connection", None)
         if connection is None:
             try:
                 proxied = self.engine.raw_connection()  # runs the engine's connect hooks (pragmas)
@@ -93,14 +95,14 @@ class FastPath:
             except self._dbapi_error as exc:
                 raise self._translate(exc) from exc
             connection = proxied.dbapi_connection
-            for sql in self.dedicated:
+            for sql in self.dedicated or ():
                 connection.execute(sql)
             self._local.connection = connection
             with self._lock:
                 self._open.append(connection)
         return connection
 
-    def _drop_own_connection(self, connection) -> None:
+    def _drop_own_connection(self, connection: Any) -> None:
         self._local.connection = None
         with self._lock:
             if connection in self._open:
@@ -111,7 +113,7 @@ class FastPath:
             pass
 
     @contextmanager
-    def cursor(self) -> Iterator:
+    def cursor(self) -> Iterator[Any]:
         """A DBAPI cursor; driver errors come out as SQLAlchemy's exceptions, dead connections are dropped."""
         if self.dedicated is not None:
             connection = self._own_connection()
@@ -143,13 +145,13 @@ class FastPath:
                     pass
             raw.close()  # back to the pool, which rolls it back: no transaction stays open
 
-    def _failed(self, exc: Exception, connection, cursor=None):
+    def _failed(self, exc: Any, connection: Any, cursor: Any = None) -> NoReturn:
         """Raise a dedicated connection's driver error as SQLAlchemy's; drop the connection if it is dead."""
         if self.engine.dialect.is_disconnect(exc, connection, cursor):
             self._drop_own_connection(connection)
         raise self._translate(exc) from exc
 
-    def _run(self, sql: str, params, fetch):
+    def _run(self, sql: str, params: Any, fetch: Callable[[Any], Any]) -> Any:
         """One read statement and ``fetch`` of its cursor. A dedicated connection runs it directly (an
         implicit cursor, no context managers: this is every request's path); otherwise through cursor()."""
         if self.dedicated is None:
@@ -168,7 +170,7 @@ class FastPath:
         if self.dedicated is None or self.data_version_sql is None:
             return True
         (version,) = self._run(self.data_version_sql, (), _FETCHONE)
-        changed = version != getattr(self._local, "data_version", None)
+        changed: bool = version != getattr(self._local, "data_version", None)
         self._local.data_version = version
         return changed
 
@@ -182,13 +184,14 @@ class FastPath:
                 pass
 
     # --- statements -------------------------------------------------------------------------
-    def fetchone(self, prepared: Prepared, values: Mapping[str, object] | None = None):
+    def fetchone(self, prepared: Prepared, values: Mapping[str, object] | None = None) -> Any:
         return self._run(prepared.sql, prepared.params(values or {}), _FETCHONE)
 
-    def fetchall(self, prepared: Prepared, values: Mapping[str, object] | None = None) -> list:
-        return self._run(prepared.sql, prepared.params(values or {}), _FETCHALL)
+    def fetchall(self, prepared: Prepared, values: Mapping[str, object] | None = None) -> list[Any]:
+        found: list[Any] = self._run(prepared.sql, prepared.params(values or {}), _FETCHALL)
+        return found
 
-    def write(self, prepared: Prepared, values: Mapping[str, object]):
+    def write(self, prepared: Prepared, values: Mapping[str, object]) -> Any:
         """One write in its own transaction, committed without waiting for the disk where the engine
         allows it (the journal, not registry data); its first returned row, if any."""
         with self.writer() if self.writer else nullcontext(), self.cursor() as cursor:

@@ -17,6 +17,7 @@ What differs from SQLite, and why:
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from sqlalchemy import Integer, Table, cast, create_engine, func, select
@@ -53,8 +54,8 @@ def engine_url(url: str) -> URL:
 
 class PostgreSQLDialect:
     name = "postgresql"
-    read_options: dict[str, Any] = {"isolation_level": "REPEATABLE READ", "postgresql_readonly": True}
-    write_options: dict[str, Any] = {}
+    read_options: Mapping[str, Any] = {"isolation_level": "REPEATABLE READ", "postgresql_readonly": True}
+    write_options: Mapping[str, Any] = {}
     fastpath_dedicated: tuple[str, ...] | None = None
     # Fast writes (journal entries) commit without waiting for the WAL flush (a crash may lose the last few).
     fastpath_write_prologue: tuple[str, ...] = ("SET LOCAL synchronous_commit = off",)
@@ -91,7 +92,7 @@ def open_postgresql(url: str, *, pool_size: int = 5, timeout: int = 5, statement
     """``timeout`` (seconds) bounds connecting and waiting for a pooled connection;
     ``statement_timeout`` (seconds) bounds each statement on the server."""
     parsed = engine_url(url)
-    options = dict(parsed.query)
+    options: dict[str, Any] = dict(parsed.query)
     server_options = " ".join(
         filter(None, [f"-c statement_timeout={int(statement_timeout * 1000)}", options.pop("options", None)])
     )

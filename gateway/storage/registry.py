@@ -31,14 +31,14 @@ def recent_events(client_key: Any, limit: Any = EVENT_LOG_LIMIT) -> Select[Any]:
 def _fragments_statement(include_connections: bool, id_count: int, types: tuple[str, ...] | None) -> Select[Any]:
     """The rendered elements of up to 100 given ids (bound as id0..idN, types as type0..typeN), by id."""
     column = t.clients.c.xml_full if include_connections else t.clients.c.xml_brief
-    cond = [t.clients.c.connected, t.clients.c.id.in_([bindparam(f"id{i}") for i in range(id_count)])]
+    cond: list[ColumnElement[bool]] = [t.clients.c.connected, t.clients.c.id.in_([bindparam(f"id{i}") for i in range(id_count)])]
     if types:
         cond.append(t.clients.c.type.in_([bindparam(f"type{i}") for i in range(len(types))]))
     return select(column).where(and_(*cond)).order_by(t.clients.c.id)
 
 
 def _selection(query: ClientQuery) -> ColumnElement[bool]:
-    cond = [t.clients.c.connected]
+    cond: list[ColumnElement[bool]] = [t.clients.c.connected]
     if not query.all_types:
         cond.append(t.clients.c.type.in_(sorted(ct.value for ct in query.types)))
     if query.ids is not None:
@@ -121,8 +121,9 @@ class RegistryRows:
         by_id = {c.id: c for c in clients}
         ids = list(by_id)
         for start in range(0, len(ids), _CHUNK):
-            for client_id, key in self.tx.execute(select(t.clients.c.id, t.clients.c.key).where(
-                    t.clients.c.connected, t.clients.c.id.in_(ids[start:start + _CHUNK]))):
+            keys: Any = self.tx.execute(select(t.clients.c.id, t.clients.c.key).where(
+                t.clients.c.connected, t.clients.c.id.in_(ids[start:start + _CHUNK])))
+            for client_id, key in keys:
                 by_id[client_id].key = key
         self._insert_connections(clients)
         self.tx.bulk_insert_rows(t.events, ("client_key", "ts", "kind", "text"),
@@ -259,7 +260,7 @@ class RegistryRepository:
         statement = (select(t.clients.c.id, t.clients.c.type, t.clients.c.primary_appliance)
                      .where(_selection(query)).order_by(t.clients.c.id))
         with self.db.read() as tx:
-            return [(r[0], r[1], r[2]) for r in tx.execute(statement)]
+            return [(r[0], r[1], r[2]) for r in tx.execute(statement)]  # type: ignore[misc]
 
     def list_clients(self, query: ClientQuery, with_events: bool = False) -> list[Client]:
         """Whole client objects (connections always; events on request), by id."""
@@ -269,13 +270,14 @@ class RegistryRepository:
 
     def count_clients(self, connected: bool = True) -> int:
         with self.db.read() as tx:
-            return RegistryRows(tx).count_clients(connected)
+            count = RegistryRows(tx).count_clients(connected)
+        return count
 
     def count_clients_by_type(self) -> dict[str, int]:
         """Connected clients per client type (types without clients are absent)."""
         statement = select(t.clients.c.type, func.count()).where(t.clients.c.connected).group_by(t.clients.c.type)
         with self.db.read() as tx:
-            return {ctype: count for ctype, count in tx.execute(statement)}
+            return {ctype: count for ctype, count in tx.execute(statement)}  # type: ignore[misc]
 
     def list_appliances(self) -> list[Appliance]:
         with self.db.read() as tx:

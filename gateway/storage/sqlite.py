@@ -16,7 +16,7 @@ from __future__ import annotations
 import fcntl
 import os
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -33,8 +33,8 @@ from gateway.storage.dialect import like_prefix
 
 class SQLiteDialect:
     name = "sqlite"
-    read_options: dict[str, Any] = {}
-    write_options: dict[str, Any] = {"sqlite_immediate": True}
+    read_options: Mapping[str, Any] = {}
+    write_options: Mapping[str, Any] = {"sqlite_immediate": True}
     # A pool checkout costs more than a point read here: each thread keeps its own fast-path connection. Only
     # journal entries are written through it, and they need not wait for the disk: WAL stays consistent
     # with synchronous=NORMAL and a killed worker loses nothing (registry writes keep synchronous=FULL).
