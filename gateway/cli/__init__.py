@@ -145,7 +145,8 @@ def clients_load(file: Path, merge: bool, fmt: str | None) -> None:
 def clients_dump(file: str, fmt: str | None) -> None:
     """Write the appliances and connected clients as a fixture ("-": standard output, YAML unless --format)."""
     svc = services()
-    appliances, connected = svc.registry.appliances(), svc.store.registry.list_clients(ClientQuery(), with_events=True)
+    appliances = svc.registry.appliances()
+    connected = svc.store.registry.list_clients(ClientQuery(), with_events=True)
     try:
         if file == "-":
             click.echo(fixtures.dumps(appliances, connected, fmt or "yaml"), nl=False)

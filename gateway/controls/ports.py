@@ -23,7 +23,8 @@ class ControlValues(Protocol):
 
 
 class FaultRules(Protocol):
-    def add_fault_rule(self, spec: dict[str, Any], *, times: int | None, created_at: float) -> dict[str, Any]: ...
+    def add_fault_rule(self, spec: dict[str, Any], *, times: int | None,
+                       created_at: float) -> dict[str, Any]: ...
 
     def list_fault_rules(self) -> list[dict[str, Any]]: ...
 

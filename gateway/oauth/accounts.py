@@ -106,7 +106,8 @@ class AccountService:
         account = self.get(name_or_client_id)
         secret = new_client_secret()
         account.secret_hash = hash_secret(secret)
-        if not self.repository.update_account(account.client_id, secret_hash=account.secret_hash, revoke_tokens=True):
+        if not self.repository.update_account(account.client_id, secret_hash=account.secret_hash,
+                                              revoke_tokens=True):
             raise ConflictError("The account was removed while its secret was being regenerated.")
         return Credentials(account, secret)
 

@@ -176,7 +176,8 @@ def at_operation(error: GatewayError, index: int) -> GatewayError:
     """The error, naming the failing operation of a batch in its field and message (a new error)."""
     named = error.with_operation(index)
     field_name = error.details.get("field")
-    named.details = {**error.details, "field": f"operations.{index}" + (f".{field_name}" if field_name else "")}
+    where = f"operations.{index}" + (f".{field_name}" if field_name else "")
+    named.details = {**error.details, "field": where}
     named.message = f"operations[{index}]: {error.message}"
     return named
 

@@ -115,7 +115,8 @@ class Registry:
     def logged_in_reps(self) -> list[LoggedInRep]:
         """One entry per logged-in representative (user), from their earliest console connection."""
         reps: dict[int, Client] = {}
-        for client in self.storage.registry.list_clients(ClientQuery(types=frozenset({ClientType.REPRESENTATIVE}))):
+        reps_only = ClientQuery(types=frozenset({ClientType.REPRESENTATIVE}))
+        for client in self.storage.registry.list_clients(reps_only):
             assert client.rep is not None  # every representative has its fields
             current = reps.get(client.rep.user_id)
             if current is None or client.connected_since < current.connected_since:
@@ -197,7 +198,8 @@ class Registry:
                 # instead of picking the same id and failing on the unique index.
                 rows.hold_client_ids()
                 if rows.is_connected(client.id):
-                    raise ConflictError(f"Client id {client.id} is already connected.", details={"field": "id"})
+                    raise ConflictError(f"Client id {client.id} is already connected.",
+                                        details={"field": "id"})
             else:
                 client.id = rows.free_ids(1)[0]
             rows.insert_clients([client], [self._fragments(client)])
@@ -227,7 +229,8 @@ class Registry:
             return client, "event", op.events
         else:
             client.connected = False
-            client.disconnected_at, client.disconnect_reason, client.disconnect_initiator = op.ts, op.reason, op.initiator
+            client.disconnected_at, client.disconnect_reason = op.ts, op.reason
+            client.disconnect_initiator = op.initiator
             self._append(rows, client, [disconnect_event(op)])
             kind = "disconnect"
         rows.save_client(client, *self._fragments(client))
@@ -250,7 +253,8 @@ class Registry:
         missing = [guid for guid in wanted if guid not in known]
         if missing:
             position = rows.next_appliance_position()
-            rows.insert_appliances([placeholder_appliance(guid, position + i) for i, guid in enumerate(missing)])
+            rows.insert_appliances([placeholder_appliance(guid, position + i)
+                                    for i, guid in enumerate(missing)])
 
     def _fragments(self, client: Client) -> tuple[bytes, bytes]:
         """Both fragments of a client (without and with connections)."""

@@ -50,20 +50,23 @@ class AccountRows:
         """Lock the account's row for this transaction (token issues queue per account); its (secret
         hash, enabled), or None when it is gone."""
         row = self.tx.execute(self.tx.db.dialect.lock_rows(
-            select(t.accounts.c.secret_hash, t.accounts.c.enabled).where(t.accounts.c.key == account_key))).first()
+            select(t.accounts.c.secret_hash, t.accounts.c.enabled).where(t.accounts.c.key == account_key)
+        )).first()
         return None if row is None else (row.secret_hash, bool(row.enabled))
 
     def delete_expired_tokens(self, account_key: int, now: int) -> None:
-        self.tx.execute(delete(t.tokens).where(t.tokens.c.account_key == account_key, t.tokens.c.expires_at <= now))
+        self.tx.execute(delete(t.tokens).where(t.tokens.c.account_key == account_key,
+                                               t.tokens.c.expires_at <= now))
 
     def insert_token(self, account_key: int, token_hash: str, issued_at: int, expires_at: int) -> None:
-        self.tx.execute(insert(t.tokens).values(token_hash=token_hash, account_key=account_key, issued_at=issued_at,
-                                                expires_at=expires_at, revoked=False))
+        self.tx.execute(insert(t.tokens).values(token_hash=token_hash, account_key=account_key,
+                                                issued_at=issued_at, expires_at=expires_at, revoked=False))
 
     def unrevoked_tokens(self, account_key: int) -> list[int]:
         """Keys of the account's tokens not revoked, newest first."""
         return list(self.tx.execute(select(t.tokens.c.key).where(
-            t.tokens.c.account_key == account_key, ~t.tokens.c.revoked).order_by(t.tokens.c.key.desc())).scalars())
+            t.tokens.c.account_key == account_key, ~t.tokens.c.revoked
+        ).order_by(t.tokens.c.key.desc())).scalars())
 
     def revoke_tokens(self, keys: Sequence[int]) -> None:
         if keys:
@@ -94,7 +97,8 @@ class AccountRepository:
         }
         try:
             with self.db.write() as tx:
-                account.key = tx.execute(insert(t.accounts).values(**values).returning(t.accounts.c.key)).scalar()
+                statement = insert(t.accounts).values(**values).returning(t.accounts.c.key)
+                account.key = tx.execute(statement).scalar()
         except IntegrityError:
             raise ConflictError(f"An API account named {account.name!r} already exists.") from None
         return account
@@ -128,7 +132,7 @@ class AccountRepository:
         return True
 
     def find_token(self, token_hash: str) -> tuple[Account, int, int, bool] | None:
-        """(account, issued_at, expires_at, revoked) for a token hash, or None. Every request asks: fast path."""
+        """(account, issued_at, expires_at, revoked) for a token hash, or None (every request asks: fast path)."""
         prepared = self.db.prepare("find_token", lambda: (
             select(t.accounts, t.tokens.c.issued_at, t.tokens.c.expires_at, t.tokens.c.revoked)
             .join(t.tokens, t.tokens.c.account_key == t.accounts.c.key)

@@ -31,8 +31,8 @@ class ChangeRows:
             (seq, c.ts, c.kind, c.client_id, jsontext.dumps(c.payload)) for seq, c in zip(seqs, changes)
         ])
         if keep:
-            self.tx.exec("trim_changes", lambda: delete(t.changes).where(t.changes.c.seq <= bindparam("last")),
-                         {"last": seqs[-1] - keep})
+            self.tx.exec("trim_changes", lambda: delete(t.changes).where(
+                t.changes.c.seq <= bindparam("last")), {"last": seqs[-1] - keep})
 
     def clear(self) -> None:
         """Empty the log (seq keeps growing)."""
@@ -51,7 +51,8 @@ class ChangeRepository:
         """Changes with a seq greater than ``seq``, oldest first, at most ``limit``."""
         statement = select(t.changes).where(t.changes.c.seq > seq).order_by(t.changes.c.seq).limit(limit)
         with self.db.read() as tx:
-            return [Change(r.seq, r.ts, r.kind, r.client_id, jsontext.loads(r.payload)) for r in tx.execute(statement)]
+            return [Change(r.seq, r.ts, r.kind, r.client_id, jsontext.loads(r.payload))
+                    for r in tx.execute(statement)]
 
     def change_bounds(self) -> tuple[int | None, int]:
         """(the oldest seq still in the change log or None when it is empty, the last seq ever given)."""
@@ -74,5 +75,5 @@ class ChangeRepository:
         return values
 
     def unchanged_since_last_read(self) -> bool:
-        """True when nothing was committed by anyone since this thread's previous call (cheap; False when unsure)."""
+        """True when nothing was committed by anyone since this thread's previous call (False when unsure)."""
         return self.db.unchanged_since_last_read()

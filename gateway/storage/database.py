@@ -52,7 +52,7 @@ class _OutageGuard:
         if isinstance(exc, (OperationalError, SAInterfaceError, PoolTimeoutError)):
             if self.dialect.is_outage(exc):
                 raise StorageUnavailableError(UNAVAILABLE) from exc
-        elif type(exc) is DatabaseError:  # the driver's bare DatabaseError: a file that is not a database, say
+        elif type(exc) is DatabaseError:  # the driver's bare one: a file that is not a database, say
             raise StorageUnavailableError(UNAVAILABLE) from exc
         return False
 
@@ -89,7 +89,8 @@ class Tx:
             names = tuple(rows[0])
             self.bulk_insert_rows(table, names, [tuple(row[name] for name in names) for row in rows])
 
-    def bulk_insert_rows(self, table: Table, names: tuple[str, ...], rows: Sequence[tuple[object, ...]]) -> None:
+    def bulk_insert_rows(self, table: Table, names: tuple[str, ...],
+                         rows: Sequence[tuple[object, ...]]) -> None:
         """executemany straight to the driver: the statement is compiled once for the engine and the
         rows (tuples of ``names``' values) are not processed one by one (a reset inserts thousands of
         rows in a few milliseconds). Values must already be what the driver takes (ints, str, bytes,
@@ -113,19 +114,22 @@ class Tx:
     def cursor(self) -> Iterator[Any]:
         """A cursor of this transaction's DBAPI connection; driver errors come out as SQLAlchemy's
         exception classes (so IntegrityError and the outage handling apply unchanged)."""
-        with self.db.fastpath.translated(), closing(self.conn.connection.dbapi_connection.cursor()) as cursor:  # type: ignore[union-attr]
+        dbapi_connection: Any = self.conn.connection.dbapi_connection
+        with self.db.fastpath.translated(), closing(dbapi_connection.cursor()) as cursor:
             yield cursor
 
     # --- counters and meta values: rows of their own, upserted (another node may create them at once) ---
     def next_values(self, name: str, count: int) -> range:
         """Reserve ``count`` consecutive values of a counter (its row lock orders concurrent writers)."""
-        (row,) = self.exec("next_values", lambda: _counter_upsert(self.db.dialect), {"name": name, "count": count})
+        (row,) = self.exec("next_values", lambda: _counter_upsert(self.db.dialect),
+                           {"name": name, "count": count})
         last: int = row[0]
         return range(last - count + 1, last + 1)
 
     def set_counter(self, name: str, value: int) -> None:
         statement = self.db.dialect.insert(t.counters).values(name=name, value=value)
-        self.conn.execute(statement.on_conflict_do_update(index_elements=[t.counters.c.name], set_={"value": value}))
+        self.conn.execute(statement.on_conflict_do_update(index_elements=[t.counters.c.name],
+                                                          set_={"value": value}))
 
     def get_meta(self, name: str) -> Any:
         value = self.conn.execute(select(t.meta.c.value).where(t.meta.c.name == name)).scalar()
@@ -202,7 +206,7 @@ class Database:
                 yield Tx(self, conn)
 
     def unchanged_since_last_read(self) -> bool:
-        """True when nothing was committed by anyone since this thread's previous call (cheap; False when unsure)."""
+        """True when nothing was committed by anyone since this thread's previous call (False when unsure)."""
         with self._guard:
             changed = self.fastpath.changed()
         return not changed

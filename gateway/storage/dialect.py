@@ -57,5 +57,5 @@ class Dialect(Protocol):
 
 
 def like_prefix(prefix: str) -> str:
-    """A LIKE pattern matching values that start with ``prefix`` literally (``%``, ``_`` and ``\\`` escaped)."""
+    """A LIKE pattern matching values starting with ``prefix`` literally (``%``, ``_``, ``\\`` escaped)."""
     return prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"

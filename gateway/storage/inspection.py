@@ -91,7 +91,8 @@ def _client_order(dialect: Dialect, s: ClientSearch) -> list[Any]:
     return [ordered.nulls_last(), by_key]
 
 
-def client_statements(dialect: Dialect, search: ClientSearch, visible_after: int) -> tuple[Select[Any], Select[Any]]:
+def client_statements(dialect: Dialect, search: ClientSearch,
+                      visible_after: int) -> tuple[Select[Any], Select[Any]]:
     """(the COUNT, the page) of a client search: the same conditions in both."""
     cond = and_(*_client_conditions(dialect, search, visible_after))
     page = (select(*_CLIENT_COLUMNS, _event_count().label("event_count"))

@@ -50,13 +50,15 @@ class JournalRepository:
         """Entries in the order they were written, after the entry numbered ``after``."""
         j = t.journal
         cond = [j.c.seq > after]
-        for column, value in ((j.c.action, action), (j.c.account, account), (j.c.face, face), (j.c.status, status)):
+        for column, value in ((j.c.action, action), (j.c.account, account), (j.c.face, face),
+                              (j.c.status, status)):
             if value is not None:
                 cond.append(column == value)
         if since is not None:
             cond.append(j.c.ts >= since)
         with self.db.read() as tx:
-            return [_entry(r) for r in tx.execute(select(j).where(and_(*cond)).order_by(j.c.seq).limit(limit))]
+            found = tx.execute(select(j).where(and_(*cond)).order_by(j.c.seq).limit(limit))
+            return [_entry(r) for r in found]
 
     def clear_journal(self) -> int:
         with self.db.write() as tx:
