@@ -270,11 +270,10 @@ def store_path_rate(url: str, count: int, seconds: int, clients_per_batch: int, 
     """Events per second through Registry.apply in this process (validated batches; rendering, change log,
     durable commits included): the registry's write path without HTTP and JSON."""
     from gateway.registry.schemas import BatchSchema
-    from gateway.registry import documents
 
     prepare_url(url, population.build(count, events=2))
     store = open_store(url)
-    registry = Registry(store, Clock(), render=render_client, describe=documents.change)
+    registry = Registry(store, Clock(), render=render_client)
     schema = BatchSchema()
     batches = [schema.load(events_batch(list(range(start, start + clients_per_batch)), per_client, f"s{start}"))["operations"]
                for start in range(1, count - clients_per_batch, clients_per_batch)]

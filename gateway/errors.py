@@ -7,13 +7,16 @@ JSON APIs as ``{"error": code, "message": text}``.
 
 from __future__ import annotations
 
+import copy
+from typing import Any
+
 
 class GatewayError(Exception):
     status = 500
     code = "server_error"
 
-    def __init__(self, message: str, *, status: int | None = None, headers: dict | None = None,
-                 details: dict | None = None):
+    def __init__(self, message: str, *, status: int | None = None, headers: dict[str, str] | None = None,
+                 details: dict[str, Any] | None = None, operation: int | None = None):
         super().__init__(message)
         self.message = message
         if status is not None:
@@ -21,6 +24,14 @@ class GatewayError(Exception):
         self.headers = headers or {}
         #: Machine-readable context for the JSON faces, e.g. ``{"field": "id"}``.
         self.details = details or {}
+        #: In a batch of registry operations, the index of the one this error is about (None: not known).
+        self.operation = operation
+
+    def with_operation(self, index: int) -> GatewayError:
+        """This error, about the operation at ``index`` of a batch (a new error; this one is unchanged)."""
+        error = copy.copy(self)
+        error.operation = index
+        return error
 
 
 class InvalidRequestError(GatewayError):

@@ -16,14 +16,14 @@ from gateway.api.streaming import StreamSlots
 from gateway.oauth.accounts import AccountService
 from gateway.oauth.bearer import Authenticator
 from gateway.registry.service import Registry
-from gateway.storage import open_store
-from gateway.storage.interface import Store
+from gateway.storage import Storage, open_store
 from gateway.versions import Versions
 
 
 @dataclass
 class Services:
-    store: Store
+    #: The database and its repositories (``store.registry``, ``store.accounts``, ...; gateway.storage).
+    store: Storage
     clock: Clock
     registry: Registry
     accounts: AccountService
@@ -43,7 +43,6 @@ def services() -> Services:
 def build_services(config: Mapping[str, Any]) -> Services:
     """Every component of one gateway, from a loaded configuration (see gateway.config.load)."""
     from gateway.controls import hooks as controls_hooks  # the hooks module imports this one (services())
-    from gateway.registry import documents
     from gateway.xml.clients import render_client
 
     store = open_store(
@@ -55,7 +54,7 @@ def build_services(config: Mapping[str, Any]) -> Services:
     )
     clock = Clock()
     controls = Controls(store, clock, config)
-    versions = Versions(store)
+    versions = Versions(store.changes)
     accounts = AccountService(store, clock, config["TOKEN_LIFETIME"], config["TOKEN_CAP"], versions=versions)
     return Services(
         store=store,
@@ -64,7 +63,6 @@ def build_services(config: Mapping[str, Any]) -> Services:
             store,
             clock,
             render=render_client,
-            describe=documents.change,
             disconnected_retention=config["DISCONNECTED_RETENTION"],
             keep_changes=config["CHANGES_KEEP"],
         ),

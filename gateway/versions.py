@@ -12,12 +12,21 @@ from __future__ import annotations
 
 import threading
 
+from typing import Protocol
+
 from gateway.storage.counters import ACCOUNTS_VERSION, CONTROLS_VERSION, VERSIONS
-from gateway.storage.interface import Store
+
+
+class Counters(Protocol):
+    def read_counters(self, names: tuple[str, ...]) -> dict[str, int]: ...
+
+    def unchanged_since_last_read(self) -> bool:
+        """True when nothing was committed by anyone since this thread's previous call (False when unsure)."""
+        ...
 
 
 class Versions:
-    def __init__(self, store: Store):
+    def __init__(self, store: Counters):
         self.store = store
         self._local = threading.local()
 

@@ -26,6 +26,6 @@ def admin(make_account, get_token) -> dict:
 
 def snapshot(svc) -> tuple:
     """Appliances, connected clients with their whole event history, disconnected count and the change log."""
-    connected = svc.store.list_clients(ClientQuery(), with_events=True)
-    return (fixtures.dumps(svc.registry.appliances(), connected, "json"), svc.store.count_clients(connected=False),
-            [(c.seq, c.kind) for c in svc.store.changes_after(0, 100_000)])
+    connected = svc.store.registry.list_clients(ClientQuery(), with_events=True)
+    return (fixtures.dumps(svc.registry.appliances(), connected, "json"), svc.store.registry.count_clients(connected=False),
+            [(c.seq, c.kind) for c in svc.store.changes.changes_after(0, 100_000)])

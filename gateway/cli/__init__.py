@@ -127,7 +127,7 @@ def clients_load(file: Path, merge: bool, fmt: str | None) -> None:
             try:
                 registry.apply([Connect(c) for c in fixture.clients])
             except GatewayError as exc:
-                index = getattr(exc, "operation", None)
+                index = exc.operation
                 _fail(f"{file}: clients.{index}: {exc.message}" if index is not None else exc.message)
             registry.upsert_appliances(fixture.appliances)
         else:
@@ -145,7 +145,8 @@ def clients_load(file: Path, merge: bool, fmt: str | None) -> None:
 def clients_dump(file: str, fmt: str | None) -> None:
     """Write the appliances and connected clients as a fixture ("-": standard output, YAML unless --format)."""
     svc = services()
-    appliances, connected = svc.registry.appliances(), svc.store.list_clients(ClientQuery(), with_events=True)
+    appliances = svc.registry.appliances()
+    connected = svc.store.registry.list_clients(ClientQuery(), with_events=True)
     try:
         if file == "-":
             click.echo(fixtures.dumps(appliances, connected, fmt or "yaml"), nl=False)
@@ -360,7 +361,7 @@ def accounts_demo(name: str, path: str) -> None:
     """
     svc = services()
     file = Path(path)
-    account = svc.accounts.store.find_account(name)
+    account = svc.accounts.find(name)
     saved = json.loads(file.read_text()) if file.exists() else {}
     if account is not None and saved.get("client_id") == account.client_id and verify_secret(
         saved.get("client_secret", ""), account.secret_hash

@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from gateway.clock import Clock
-from gateway.storage.interface import Store
+from gateway.controls.ports import ControlsStorage
 from gateway.controls.clock import CLOCK, ClockControl
 from gateway.controls.clock import apply as apply_clock
 from gateway.controls.faults import Faults
@@ -22,14 +22,14 @@ from gateway.controls.ratelimit import RATE_LIMIT, RateLimiter, RateLimitSetting
 
 
 class Controls:
-    def __init__(self, store: Store, clock: Clock, config: Mapping[str, Any]):
-        self.store = store
+    def __init__(self, storage: ControlsStorage, clock: Clock, config: Mapping[str, Any]):
+        self.store = storage.controls
         self.clock = clock
-        self.faults = Faults(store, clock)
-        self.clock_control = ClockControl(store, clock)
-        self.journal = Journal(store, enabled=config["JOURNAL"], keep=config["JOURNAL_MAX_ENTRIES"])
+        self.faults = Faults(storage.controls, storage.accounts, clock)
+        self.clock_control = ClockControl(storage.controls, clock)
+        self.journal = Journal(storage.journal, enabled=config["JOURNAL"], keep=config["JOURNAL_MAX_ENTRIES"])
         defaults = RateLimitSettings(config["RATE_LIMIT"], config["RATE_LIMIT_PER_SECOND"], config["RATE_LIMIT_PER_HOUR"])
-        self.rate_limits = RateLimiter(store, clock, defaults)
+        self.rate_limits = RateLimiter(storage.controls, clock, defaults)
         #: The controls version this worker's snapshot reflects (None: not loaded yet).
         self.version: int | None = None
 

@@ -16,7 +16,7 @@ from marshmallow.validate import Range
 
 from gateway.clock import Clock, iso8601
 from gateway.errors import InvalidRequestError
-from gateway.storage.interface import Store
+from gateway.controls.ports import ControlValues
 
 CLOCK = "controls.clock"
 
@@ -80,7 +80,7 @@ def _state(value: dict | None) -> dict:
 
 
 class ClockControl:
-    def __init__(self, store: Store, clock: Clock):
+    def __init__(self, store: ControlValues, clock: Clock):
         self.store = store
         self.clock = clock
 

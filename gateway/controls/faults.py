@@ -21,7 +21,7 @@ from marshmallow.validate import Length, OneOf, Range, Regexp
 from gateway.clock import Clock
 from gateway.errors import GatewayError, InvalidRequestError, RateLimitedError
 from gateway.registry.validation import load_object
-from gateway.storage.interface import Store
+from gateway.controls.ports import AccountLookup, FaultRules
 from gateway.registry.text import is_xml_safe
 
 #: The faces a rule can match: the XML command API, the token endpoint, the JSON API (admin excluded).
@@ -268,8 +268,9 @@ def injected_error(rule: FaultRule, action_root: str | None) -> GatewayError:
 
 
 class Faults:
-    def __init__(self, store: Store, clock: Clock):
+    def __init__(self, store: FaultRules, accounts: AccountLookup, clock: Clock):
         self.store = store
+        self.accounts = accounts
         self.clock = clock
         #: The rules in force on this worker, refreshed by gateway.controls when the controls version moves.
         self.rules: tuple[FaultRule, ...] = ()
@@ -282,7 +283,7 @@ class Faults:
         spec = validate(data)
         account = spec["match"].get("account")
         if account is not None:
-            found = self.store.find_account(account)
+            found = self.accounts.find_account(account)
             if found is None:
                 raise InvalidRequestError(f"match.account: no API account is named or has the client id {account!r}.",
                                           details={"field": "match.account"})

@@ -94,7 +94,7 @@ def _presented_client_id(face: str) -> str | None:
         token = svc.accounts.find_token(header[7:].strip())
         return token.account.client_id if token else None
     if face == "command" and not header and request.values.get("username"):
-        account = svc.store.find_account(request.values["username"][:128])
+        account = svc.accounts.find(request.values["username"][:128])
         return account.client_id if account else None
     return None
 

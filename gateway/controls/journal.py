@@ -17,7 +17,7 @@ from marshmallow.validate import Length, OneOf, Range
 
 from gateway.clock import iso8601
 from gateway.registry.schemas import xml_safe
-from gateway.storage.interface import Store
+from gateway.controls.ports import JournalLog
 from gateway.controls.clock import Instant
 from gateway.controls.faults import FACES
 
@@ -69,7 +69,7 @@ def public(entry: dict) -> dict:
 
 
 class Journal:
-    def __init__(self, store: Store, *, enabled: bool, keep: int):
+    def __init__(self, store: JournalLog, *, enabled: bool, keep: int):
         self.store = store
         self.enabled = enabled
         self.keep = keep

@@ -76,4 +76,4 @@ def exposition(store) -> bytes:
 def metrics():
     if not current_app.config["METRICS"]:
         raise NotFoundError("Metrics are disabled on this gateway (GATEWAY_METRICS=false).")
-    return Response(exposition(services().store), content_type=CONTENT_TYPE_LATEST)
+    return Response(exposition(services().store.registry), content_type=CONTENT_TYPE_LATEST)

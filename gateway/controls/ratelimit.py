@@ -11,15 +11,20 @@ from __future__ import annotations
 
 import math
 from dataclasses import asdict, dataclass, replace
+from typing import Protocol
 
 from marshmallow import RAISE, Schema, fields
 from marshmallow.validate import Range
 
 from gateway.clock import Clock
 from gateway.registry.validation import load_object
-from gateway.storage.interface import Store
+from gateway.controls.ports import ControlValues, RateCounters
 
 RATE_LIMIT = "controls.rate_limit"
+
+
+class RateLimitStore(ControlValues, RateCounters, Protocol):
+    """The settings override is a control value; the counts are rate counters."""
 #: (period name, window length in seconds, settings field holding its limit)
 PERIODS = (("second", 1, "per_second"), ("hour", 3600, "per_hour"))
 
@@ -63,7 +68,7 @@ class Verdict:
 
 
 class RateLimiter:
-    def __init__(self, store: Store, clock: Clock, defaults: RateLimitSettings):
+    def __init__(self, store: RateLimitStore, clock: Clock, defaults: RateLimitSettings):
         self.store = store
         self.clock = clock
         self.defaults = defaults

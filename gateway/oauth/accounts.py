@@ -5,6 +5,7 @@ Secrets and tokens are shown once, at creation, and stored only as hashes.
 
 from __future__ import annotations
 
+import hmac
 import re
 from dataclasses import dataclass
 
@@ -12,9 +13,9 @@ from authlib.oauth2.rfc6749 import InvalidClientError
 
 from gateway.clock import Clock
 from gateway.errors import ConflictError, NotFoundError
-from gateway.storage.interface import Store
-from gateway.versions import Versions
 from gateway.oauth.models import COMMAND_PERMISSIONS, AccessToken, Account
+from gateway.oauth.ports import AccountStorage
+from gateway.versions import Versions
 from gateway.oauth.secrets import digest, hash_secret, new_client_id, new_client_secret
 
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 ._@-]{0,127}$")
@@ -34,9 +35,10 @@ TOKEN_CACHE_SIZE = 4096
 
 
 class AccountService:
-    def __init__(self, store: Store, clock: Clock, token_lifetime: int = 3600, token_cap: int = 30,
+    def __init__(self, storage: AccountStorage, clock: Clock, token_lifetime: int = 3600, token_cap: int = 30,
                  versions: Versions | None = None):
-        self.store = store
+        self.storage = storage
+        self.repository = storage.accounts
         self.clock = clock
         self.token_lifetime = token_lifetime
         self.token_cap = token_cap
@@ -63,21 +65,25 @@ class AccountService:
             admin=admin,
             created_at=self.clock.now_int(),
         )
-        return Credentials(self.store.create_account(account), secret)
+        return Credentials(self.repository.create_account(account), secret)
+
+    def find(self, name_or_client_id: str) -> Account | None:
+        """The account with this name or client id, if any."""
+        return self.repository.find_account(name_or_client_id)
 
     def get(self, name_or_client_id: str) -> Account:
-        account = self.store.find_account(name_or_client_id)
+        account = self.repository.find_account(name_or_client_id)
         if account is None:
             raise NotFoundError(f"No API account is named or has the client id {name_or_client_id!r}.")
         return account
 
     def list(self) -> list[Account]:
-        return self.store.list_accounts()
+        return self.repository.list_accounts()
 
     def set_enabled(self, name_or_client_id: str, enabled: bool) -> Account:
         """Disabling revokes every token of the account at once."""
         account = self.get(name_or_client_id)
-        self.store.update_account(account.client_id, enabled=enabled, revoke_tokens=not enabled)
+        self.repository.update_account(account.client_id, enabled=enabled, revoke_tokens=not enabled)
         account.enabled = enabled
         return account
 
@@ -90,7 +96,7 @@ class AccountService:
         account = self.get(name_or_client_id)
         values = {k: v for k, v in (("permission", command), ("feed", feed), ("admin", admin)) if v is not None}
         if values:
-            self.store.update_account(account.client_id, **values)
+            self.repository.update_account(account.client_id, **values)
             for key, value in values.items():
                 setattr(account, key, value)
         return account
@@ -100,7 +106,8 @@ class AccountService:
         account = self.get(name_or_client_id)
         secret = new_client_secret()
         account.secret_hash = hash_secret(secret)
-        if not self.store.update_account(account.client_id, secret_hash=account.secret_hash, revoke_tokens=True):
+        if not self.repository.update_account(account.client_id, secret_hash=account.secret_hash,
+                                              revoke_tokens=True):
             raise ConflictError("The account was removed while its secret was being regenerated.")
         return Credentials(account, secret)
 
@@ -109,16 +116,36 @@ class AccountService:
         """The enabled account with this client id (what the token endpoint may authenticate)."""
         if not isinstance(client_id, str) or len(client_id) > 64:
             return None
-        account = self.store.get_account(client_id)
+        account = self.repository.get_account(client_id)
         return account if account and account.enabled else None
 
     def save_token(self, account: Account, access_token: str) -> None:
         """Store a token for the account as it authenticated; refused (invalid_client) when its secret was
         regenerated or it was disabled in the meantime."""
         now = self.clock.now_int()
-        if not self.store.issue_token(account.key, digest(access_token), now, now + self.token_lifetime, self.token_cap,
-                                      secret_hash=account.secret_hash):
+        assert account.key is not None  # a stored account
+        if not self.issue_token(account.key, digest(access_token), now, now + self.token_lifetime,
+                                secret_hash=account.secret_hash):
             raise InvalidClientError(description="The client credentials changed while the token was being issued.")
+
+    def issue_token(self, account_key: int, token_hash: str, issued_at: int, expires_at: int,
+                    secret_hash: str | None = None) -> bool:
+        """Store a token; when the account then holds more than ``token_cap`` valid tokens, revoke the oldest.
+
+        With ``secret_hash`` (the secret the client authenticated with) nothing is stored, and False comes
+        back, unless the account still has that secret and is enabled: a secret regenerated or an account
+        disabled while the token was being issued (revoking every token) must not leave this one valid.
+        """
+        with self.storage.transaction() as unit:
+            current = unit.accounts.lock(account_key)
+            if secret_hash is not None:
+                if current is None or not current[1] or not hmac.compare_digest(current[0], secret_hash):
+                    return False
+            # Expired tokens can never come back; drop them so the table stays small.
+            unit.accounts.delete_expired_tokens(account_key, issued_at)
+            unit.accounts.insert_token(account_key, token_hash, issued_at, expires_at)
+            unit.accounts.revoke_tokens(unit.accounts.unrevoked_tokens(account_key)[self.token_cap:])
+        return True
 
     def find_token(self, access_token: str) -> AccessToken | None:
         """The token and its account. A token this worker already found is served from memory while the
@@ -128,7 +155,7 @@ class AccountService:
         cached = self._tokens.get(token_hash) if version is not None else None
         if cached is not None and cached[0] == version:
             return cached[1]
-        found = self.store.find_token(token_hash)
+        found = self.repository.find_token(token_hash)
         if found is None:
             return None  # never remembered: the token may be issued a moment later
         account, issued_at, expires_at, revoked = found
@@ -140,4 +167,4 @@ class AccountService:
         return token
 
     def valid_token_count(self, name_or_client_id: str) -> int:
-        return self.store.count_valid_tokens(self.get(name_or_client_id).client_id, self.clock.now_int())
+        return self.repository.count_valid_tokens(self.get(name_or_client_id).client_id, self.clock.now_int())

@@ -67,7 +67,7 @@ class Authenticator:
         return token.account
 
     def _legacy(self, username: str, password: str) -> Account:
-        account = self.accounts.store.find_account(username) if 0 < len(username) <= 128 else None
+        account = self.accounts.find(username) if 0 < len(username) <= 128 else None
         ok = account is not None and account.check_client_secret(password)
         if not ok or not account.enabled or not account.legacy_login:
             # One answer whatever failed, so the parameters reveal nothing about accounts.

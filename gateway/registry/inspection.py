@@ -11,6 +11,7 @@ Disconnected records stay visible for GATEWAY_DISCONNECTED_RETENTION seconds aft
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from gateway.registry.model import Client, ClientType, Event
 
@@ -91,6 +92,7 @@ class ClientRecord:
 
     @property
     def record(self) -> int:
+        assert self.client.key is not None  # a stored record
         return self.client.key
 
 
@@ -106,7 +108,7 @@ class LogEntry:
 class Found:
     """One page of results and how many there are in all (the same filters, counted)."""
 
-    items: list
+    items: list[Any]
     total: int
 
 

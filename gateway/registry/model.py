@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import Enum
+from typing import Any, NamedTuple
 
 MAX_CLIENT_ID = 2_147_483_647
 #: The XML face shows at most this many of a client's most recent events.
@@ -147,7 +148,16 @@ class Change:
     ts: int
     kind: str  # one of CHANGE_KINDS
     client_id: int | None  # None for a reset
-    payload: dict
+    payload: dict[str, Any]
+
+
+class NewChange(NamedTuple):
+    """A change to log: the log gives it its ``seq`` when the transaction writes it."""
+
+    ts: int
+    kind: str
+    client_id: int | None
+    payload: dict[str, Any]
 
 
 #: Every client type, one shared set (queries selecting all types hold this one).

@@ -1,13 +1,15 @@
 """Writes of the registry as plain data (connect, update, events, disconnect) and the rules every
 client keeps, whichever way it arrives: the feed API, a batch, a fixture file, a capture, the simulator.
 
-No Flask, no SQL: the store applies these operations inside one transaction (see
-``Store.apply_writes``); this module says what an operation means for a client.
+No Flask, no SQL: the registry applies these operations inside one transaction (see
+``Registry.apply``); this module says what an operation means for a client.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from gateway.errors import GatewayError, InvalidRequestError
 from gateway.registry.model import Appliance, Client, ClientType, Event
@@ -41,7 +43,7 @@ class Update:
     (a whole new list of Connection)."""
 
     id: int
-    fields: dict
+    fields: dict[str, Any]
 
 
 @dataclass
@@ -87,17 +89,16 @@ def fill_defaults(op: Operation, now: int) -> None:
         op.ts = now
 
 
-def prepare(ops: list[Operation], now: int) -> None:
+def prepare(ops: Sequence[Operation], now: int) -> None:
     """Fill the times left out and check every client to connect; an error carries ``operation``
-    (the index of the operation it is about), as the store's errors do."""
+    (the index of the operation it is about), as the errors of applying them do."""
     for index, op in enumerate(ops):
         fill_defaults(op, now)
         if isinstance(op, Connect):
             try:
                 check(op.client)
             except GatewayError as exc:
-                exc.operation = index
-                raise
+                raise exc.with_operation(index) from None
 
 
 def problems(client: Client) -> list[Problem]:
@@ -130,7 +131,7 @@ def check(client: Client) -> None:
         raise InvalidRequestError(f"{problem.field}: {problem.message}", details={"field": problem.field})
 
 
-def apply_update(client: Client, fields: dict, now: int) -> list[str]:
+def apply_update(client: Client, fields: dict[str, Any], now: int) -> list[str]:
     """Apply an :class:`Update`'s fields to ``client`` (loaded from the store); return the changed names.
 
     A new connection without ``connected_since`` keeps the time of the same connection before
@@ -143,6 +144,7 @@ def apply_update(client: Client, fields: dict, now: int) -> list[str]:
             raise InvalidRequestError(f"{name}: a {client.type.value} has no {name}.", details={"field": name})
     for name, value in fields.items():
         if name == "representative":
+            assert client.rep is not None  # a representative (TYPE_FIELDS), which check() requires rep of
             for key, item in value.items():
                 setattr(client.rep, key, item)
             if "support_session_lsids" in value and "support_session_count" not in value:
@@ -166,15 +168,18 @@ def disconnect_event(op: Disconnect) -> Event:
         "server": "Disconnected by the server",
         "network": "Connection lost",
     }[op.initiator]
+    assert op.ts is not None  # filled by fill_defaults
     return Event(op.ts, f"{text}: {op.reason}" if op.reason else text, "disconnect")
 
 
 def at_operation(error: GatewayError, index: int) -> GatewayError:
-    """Name the failing operation of a batch in an error's field and message."""
+    """The error, naming the failing operation of a batch in its field and message (a new error)."""
+    named = error.with_operation(index)
     field_name = error.details.get("field")
-    error.details = {**error.details, "field": f"operations.{index}" + (f".{field_name}" if field_name else "")}
-    error.message = f"operations[{index}]: {error.message}"
-    return error
+    where = f"operations.{index}" + (f".{field_name}" if field_name else "")
+    named.details = {**error.details, "field": where}
+    named.message = f"operations[{index}]: {error.message}"
+    return named
 
 
 

@@ -24,8 +24,9 @@ def first_problem(messages: Any) -> tuple[str, str]:
 
 
 def validation_error(exc: ValidationError) -> InvalidRequestError:
-    field, message = first_problem(exc.normalized_messages())
-    return InvalidRequestError(f"{field}: {message}", details={"field": field, "errors": exc.normalized_messages()})
+    messages = exc.normalized_messages()  # type: ignore[no-untyped-call]  # marshmallow leaves it untyped
+    field, message = first_problem(messages)
+    return InvalidRequestError(f"{field}: {message}", details={"field": field, "errors": messages})
 
 
 def load_object(schema: Schema, data: Any) -> Any:

@@ -44,7 +44,7 @@ def import_capture(registry: Registry, data: bytes, *, replace: bool = True, max
         try:
             registry.apply([Connect(client) for client in clients])
         except GatewayError as exc:
-            index = getattr(exc, "operation", None)
+            index = exc.operation
             if index is not None:
                 where = capture.clients[index]
                 exc.message = f"<{where.element} id=\"{where.client.id}\"> (line {where.line}): {exc.message}"

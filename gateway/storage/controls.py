@@ -1,4 +1,4 @@
-"""Queries of the emulator controls (fault rules, clock and settings, journal, rate limits), mixed into SQLStore.
+"""Rows of the emulator controls: control values (clock, settings), fault rules and rate-limit counters.
 
 Every worker and node reads the same rows. Each change an operator makes bumps the ``controls_version``
 counter in the same transaction, so a worker learns of it with one primary-key read per request and
@@ -10,20 +10,15 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import and_, bindparam, case, delete, func, insert, select, update
-from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.engine import Connection as SAConnection
+from sqlalchemy import case, delete, insert, select, update
 
 from gateway.storage import jsontext
 from gateway.storage import tables as t
 from gateway.storage.counters import CONTROLS_VERSION
+from gateway.storage.database import Database, Tx
 
 
-#: The INSERT with ON CONFLICT of each engine (same API in both dialects).
-_UPSERT = {"sqlite": sqlite.insert, "postgresql": postgresql.insert}
-
-
-def _fault_rule(row) -> dict:
+def _fault_rule(row: Any) -> dict[str, Any]:
     return {
         "id": row.id,
         "spec": jsontext.loads(row.spec),
@@ -34,74 +29,82 @@ def _fault_rule(row) -> dict:
     }
 
 
-def _journal_entry(row) -> dict:
-    entry = dict(row._mapping)
-    entry["params"] = jsontext.loads(entry["params"]) if entry["params"] else {}
-    return entry
+def _bump(tx: Tx) -> None:
+    tx.next_values(CONTROLS_VERSION, 1)
 
 
-class ControlsQueries:
-    """Needs ``_read``, ``_write``, ``_set_meta`` and ``_next_values`` from SQLStore."""
+class ControlRepository:
+    def __init__(self, db: Database):
+        self.db = db
 
     # --- the change counter and control values (clock, settings) -----------------------------
     def controls_version(self) -> int:
         """The change counter of the controls (gateway.versions reads it with the others on every request)."""
-        return self.read_counters((CONTROLS_VERSION,))[CONTROLS_VERSION]
+        prepared = self.db.prepare("controls_version", lambda: (
+            select(t.counters.c.value).where(t.counters.c.name == CONTROLS_VERSION)))
+        with self.db.guard():
+            row = self.db.fastpath.fetchone(prepared)
+        return 0 if row is None else int(row[0])
 
-    def _bump_controls(self, conn: SAConnection) -> None:
-        self._next_values(conn, CONTROLS_VERSION, 1)
+    def get_meta(self, name: str, default: Any = None) -> Any:
+        with self.db.read() as tx:
+            value = tx.get_meta(name)
+        return default if value is None else value
 
-    def load_controls(self, names: Iterable[str]) -> tuple[int, list[dict], dict[str, Any]]:
+    def set_meta(self, name: str, value: Any) -> None:
+        with self.db.write() as tx:
+            tx.set_meta(name, value)
+
+    def load_controls(self, names: Iterable[str]) -> tuple[int, list[dict[str, Any]], dict[str, Any]]:
         """(version, fault rules, {name: value or None}) from one snapshot."""
         names = list(names)
-        with self._read() as conn:
-            version = conn.execute(
-                select(t.counters.c.value).where(t.counters.c.name == CONTROLS_VERSION)
-            ).scalar() or 0
-            rules = [_fault_rule(r) for r in conn.execute(select(t.fault_rules).order_by(t.fault_rules.c.id))]
-            values = {name: None for name in names}
-            for name, raw in conn.execute(select(t.meta.c.name, t.meta.c.value).where(t.meta.c.name.in_(names))):
+        with self.db.read() as tx:
+            version = tx.execute(
+                select(t.counters.c.value).where(t.counters.c.name == CONTROLS_VERSION)).scalar() or 0
+            rules = [_fault_rule(r) for r in tx.execute(select(t.fault_rules).order_by(t.fault_rules.c.id))]
+            values: dict[str, Any] = {name: None for name in names}
+            found: Any = tx.execute(select(t.meta.c.name, t.meta.c.value).where(t.meta.c.name.in_(names)))
+            for name, raw in found:
                 values[name] = jsontext.loads(raw)
         return version, rules, values
 
     def update_control(self, name: str, change: Callable[[Any], Any]) -> Any:
         """Replace a control value by ``change(current)`` atomically (None removes it); bumps the version."""
-        with self._write() as conn:
-            raw = conn.execute(select(t.meta.c.value).where(t.meta.c.name == name)).scalar()
-            value = change(None if raw is None else jsontext.loads(raw))
+        with self.db.write() as tx:
+            value = change(tx.get_meta(name))
             if value is None:
-                conn.execute(delete(t.meta).where(t.meta.c.name == name))
+                tx.execute(delete(t.meta).where(t.meta.c.name == name))
             else:
-                self._set_meta(conn, name, value)
-            self._bump_controls(conn)
+                tx.set_meta(name, value)
+            _bump(tx)
         return value
 
     # --- fault rules ----------------------------------------------------------------------------
-    def add_fault_rule(self, spec: dict, *, times: int | None, created_at: float) -> dict:
-        with self._write() as conn:
-            row = conn.execute(
+    def add_fault_rule(self, spec: dict[str, Any], *, times: int | None, created_at: float) -> dict[str, Any]:
+        with self.db.write() as tx:
+            row = tx.execute(
                 insert(t.fault_rules)
                 .values(spec=jsontext.dumps(spec), times=times, matched=0, fired=0, created_at=created_at)
                 .returning(*t.fault_rules.c)
             ).first()
-            self._bump_controls(conn)
+            _bump(tx)
         return _fault_rule(row)
 
-    def list_fault_rules(self) -> list[dict]:
-        with self._read() as conn:
-            return [_fault_rule(r) for r in conn.execute(select(t.fault_rules).order_by(t.fault_rules.c.id))]
+    def list_fault_rules(self) -> list[dict[str, Any]]:
+        with self.db.read() as tx:
+            return [_fault_rule(r) for r in tx.execute(select(t.fault_rules).order_by(t.fault_rules.c.id))]
 
     def delete_fault_rule(self, rule_id: int) -> bool:
-        with self._write() as conn:
-            deleted = conn.execute(delete(t.fault_rules).where(t.fault_rules.c.id == rule_id)).rowcount
+        with self.db.write() as tx:
+            deleted = tx.execute(delete(t.fault_rules).where(t.fault_rules.c.id == rule_id)).rowcount
             if deleted:
-                self._bump_controls(conn)
+                _bump(tx)
         return bool(deleted)
 
     def clear_fault_rules(self) -> int:
-        with self._write() as conn:
-            deleted = conn.execute(delete(t.fault_rules)).rowcount
-            self._bump_controls(conn)
+        with self.db.write() as tx:
+            deleted = tx.execute(delete(t.fault_rules)).rowcount
+            _bump(tx)
         return deleted
 
     def hit_fault_rule(self, rule_id: int, fires: Callable[[int], bool]) -> int | None:
@@ -111,8 +114,8 @@ class ControlsQueries:
         the match that spends it bumps the controls version so that every worker drops it.
         """
         rules = t.fault_rules
-        with self._write() as conn:
-            row = conn.execute(
+        with self.db.write() as tx:
+            row = tx.execute(
                 update(rules)
                 .where(rules.c.id == rule_id)
                 .values(matched=rules.c.matched + 1)
@@ -120,52 +123,11 @@ class ControlsQueries:
             ).first()
             if row is None or (row.times is not None and row.fired >= row.times) or not fires(row.matched):
                 return None
-            conn.execute(update(rules).where(rules.c.id == rule_id).values(fired=rules.c.fired + 1))
+            tx.execute(update(rules).where(rules.c.id == rule_id).values(fired=rules.c.fired + 1))
             if row.times is not None and row.fired + 1 >= row.times:
-                self._bump_controls(conn)
-        return row.matched
-
-    # --- journal --------------------------------------------------------------------------------
-    def append_journal(self, entry: dict, keep: int) -> None:
-        """Add one entry and drop those older than the newest ``keep`` (once per request: on the hot path,
-        committed without waiting for the disk: a killed worker loses nothing, a power cut the last few)."""
-        values = {**entry, "params": jsontext.dumps(entry.get("params") or {})}
-        names = tuple(sorted(values))
-        prepared = self._prepare(("journal", names), lambda: (
-            insert(t.journal).values({name: bindparam(name) for name in names}).returning(t.journal.c.seq)
-        ))
-        with self._guard():
-            (seq,) = self.hot.write(prepared, values)
-            if seq > keep:
-                prune = self._prepare("journal_prune", lambda: delete(t.journal).where(t.journal.c.seq <= bindparam("cut")))
-                self.hot.write(prune, {"cut": seq - keep})
-
-    def query_journal(
-        self,
-        *,
-        action: str | None = None,
-        account: str | None = None,
-        face: str | None = None,
-        status: int | None = None,
-        since: float | None = None,
-        after: int = 0,
-        limit: int = 100,
-    ) -> list[dict]:
-        """Entries in the order they were written, after the entry numbered ``after``."""
-        j = t.journal
-        cond = [j.c.seq > after]
-        for column, value in ((j.c.action, action), (j.c.account, account), (j.c.face, face), (j.c.status, status)):
-            if value is not None:
-                cond.append(column == value)
-        if since is not None:
-            cond.append(j.c.ts >= since)
-        with self._read() as conn:
-            rows = conn.execute(select(j).where(and_(*cond)).order_by(j.c.seq).limit(limit))
-            return [_journal_entry(r) for r in rows]
-
-    def clear_journal(self) -> int:
-        with self._write() as conn:
-            return conn.execute(delete(t.journal)).rowcount
+                _bump(tx)
+        matched: int = row.matched
+        return matched
 
     # --- rate limits ----------------------------------------------------------------------------
     def hit_rate_limits(self, account: str, windows: Sequence[tuple[str, int]]) -> list[int]:
@@ -176,24 +138,17 @@ class ControlsQueries:
         """
         rc = t.rate_counters
         counts = []
-        with self._write() as conn:
-            upsert = _UPSERT[conn.dialect.name]
+        with self.db.write() as tx:
             for period, start in windows:
-                statement = upsert(rc).values(account=account, period=period, period_start=start, hits=1)
+                statement = self.db.dialect.insert(rc).values(account=account, period=period,
+                                                              period_start=start, hits=1)
                 statement = statement.on_conflict_do_update(
                     index_elements=[rc.c.account, rc.c.period],
                     set_={"hits": case((rc.c.period_start == start, rc.c.hits + 1), else_=1), "period_start": start},
                 )
-                counts.append(conn.execute(statement.returning(rc.c.hits)).scalar_one())
+                counts.append(tx.execute(statement.returning(rc.c.hits)).scalar_one())
         return counts
 
     def clear_rate_limits(self) -> None:
-        with self._write() as conn:
-            conn.execute(delete(t.rate_counters))
-
-    # --- metrics --------------------------------------------------------------------------------
-    def count_clients_by_type(self) -> dict[str, int]:
-        """Connected clients per client type (types without clients are absent)."""
-        statement = select(t.clients.c.type, func.count()).where(t.clients.c.connected).group_by(t.clients.c.type)
-        with self._read() as conn:
-            return {ctype: count for ctype, count in conn.execute(statement)}
+        with self.db.write() as tx:
+            tx.execute(delete(t.rate_counters))

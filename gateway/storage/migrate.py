@@ -9,7 +9,8 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 
-from gateway.storage.sql import SQLStore
+from gateway.storage import Storage
+from gateway.storage.dialect import MIGRATION_LOCK
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
@@ -20,21 +21,24 @@ def _config() -> Config:
     return config
 
 
-def upgrade(store: SQLStore, revision: str = "head") -> None:
+def upgrade(store: Storage, revision: str = "head") -> None:
     """Migrate in one transaction; nodes upgrading at once take turns (the second finds nothing to do)."""
     config = _config()
-    with store.engine.connect() as conn:
-        conn = conn.execution_options(**store.write_options)
+    db = store.database
+    with db.engine.connect() as conn:
+        conn = conn.execution_options(**db.dialect.write_options)
         with conn.begin():
-            store.lock_migrations(conn)
+            db.dialect.lock(conn, MIGRATION_LOCK)
             config.attributes["connection"] = conn
             command.upgrade(config, revision)
 
 
-def current_revision(store: SQLStore) -> str | None:
+def current_revision(store: Storage) -> str | None:
     with store.engine.connect() as conn:
         return MigrationContext.configure(conn).get_current_revision()
 
 
 def head_revision() -> str:
-    return ScriptDirectory.from_config(_config()).get_current_head()
+    head = ScriptDirectory.from_config(_config()).get_current_head()
+    assert head is not None
+    return head

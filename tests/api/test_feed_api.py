@@ -145,7 +145,7 @@ def test_events_keep_the_whole_history_and_the_xml_face_the_last_20(client, feed
     assert [e["text"] for e in many.get_json()["events"]] == [f"event {i}" for i in range(10, 30)]
     log = xml(include_connections=1)[0].find("{*}client_connections/{*}event_log")
     assert [e.text for e in log] == [f"event {i}" for i in range(10, 30)]
-    stored = svc.store.list_clients(ClientQuery(), with_events=True)[0]
+    stored = svc.store.registry.list_clients(ClientQuery(), with_events=True)[0]
     assert len(stored.events) == 31, "the full history stays for the inspection API"
 
 
@@ -160,7 +160,7 @@ def test_disconnect_keeps_history_hides_the_client_and_logs_why(client, feed, xm
     assert body["disconnect_initiator"] == "client" and body["events"][-1]["text"] == "Disconnected by the client: Logged out"
     assert [c.get("id") for c in xml()] == ["2"]
     assert len(parse(command("get_logged_in_reps").data)) == 0
-    assert svc.store.count_clients(connected=False) == 1
+    assert svc.store.registry.count_clients(connected=False) == 1
     network = client.post("/api/v1/clients/2/disconnect", headers=feed)
     assert network.status_code == 200 and network.get_json()["disconnect_initiator"] == "client"
     gone = client.post("/api/v1/clients/2/disconnect", json={"initiator": "network"}, headers=feed)
@@ -262,8 +262,8 @@ def test_disconnected_clients_are_purged_after_the_retention(app_config, make_ac
     client.post("/api/v1/clients/1/disconnect", headers=bearer(token))
     svc.clock.offset = 30
     client.post("/api/v1/clients/2/events", json={"text": "x"}, headers=bearer(token))
-    assert svc.store.count_clients(connected=False) == 1, "kept within the retention"
+    assert svc.store.registry.count_clients(connected=False) == 1, "kept within the retention"
     svc.clock.offset = 61
     client.post("/api/v1/clients/2/events", json={"text": "x"}, headers=bearer(token))
-    assert svc.store.count_clients(connected=False) == 0 and svc.store.count_clients() == 1
+    assert svc.store.registry.count_clients(connected=False) == 0 and svc.store.registry.count_clients() == 1
     svc.store.close()

@@ -245,7 +245,7 @@ def test_a_client_log_spans_the_records_of_its_id(history, get):
 def test_the_connection_log_filters_by_kind_type_id_and_time(history, get):
     everything = get("/api/v1/connection-log", page_size=100)
     total = everything["pagination"]["total"]
-    assert total == history.store.count_clients() * 0 + total > 32
+    assert total == history.store.registry.count_clients() * 0 + total > 32
     failures = get("/api/v1/connection-log", kind="failure", page_size=100)["items"]
     assert failures and {e["kind"] for e in failures} == {"failure"}
     reps = get("/api/v1/connection-log", type="representative", kind="connect", page_size=100)["items"]
@@ -271,7 +271,7 @@ def test_records_past_retention_are_hidden_without_any_write(history, client, ma
     assert get("/api/v1/clients", status="disconnected")["pagination"]["total"] == 8
     history.controls.clock_control.set(NOW - 4000 + retention + 1, frozen=True)
     assert get("/api/v1/clients", status="disconnected")["pagination"]["total"] == 7
-    assert history.store.count_clients(connected=False) == 8, "no write purged it: the read hid it"
+    assert history.store.registry.count_clients(connected=False) == 8, "no write purged it: the read hid it"
     assert get("/api/v1/clients/1")["records"] == [r for r in get("/api/v1/clients/1")["records"] if r["record"] == 31]
     assert get("/api/v1/clients/1", 404, record=1)["details"]["field"] == "record"
     assert {e["record"] for e in get("/api/v1/clients/1/log")["items"]} == {31}

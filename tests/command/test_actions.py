@@ -111,7 +111,7 @@ def test_unhealthy_appliance(command, svc, client):
     appliances = populations.appliances()
     appliances[0].healthy = False
     appliances[0].error_message = "Disk almost full"
-    svc.store.replace_appliances(appliances)
+    svc.store.registry.replace_appliances(appliances)
     root = parse(command("check_health").data)
     assert root.findtext("{*}success") == "0" and root.findtext("{*}error_message") == "Disk almost full"
     plain = client.get("/check_health")

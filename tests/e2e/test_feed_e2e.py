@@ -145,7 +145,7 @@ def test_the_simulator_feeds_a_remote_gateway_like_its_own_registry(tmp_path):
     run(Simulator(21, 1_790_000_000, 10), LocalSink(local), steps=120, pace=False)
 
     def document(store):
-        return fixtures.document(store.list_appliances(), store.list_clients(ClientQuery(), with_events=True))
+        return fixtures.document(store.registry.list_appliances(), store.registry.list_clients(ClientQuery(), with_events=True))
 
     assert document(remote) == document(local_store)
     remote.close()

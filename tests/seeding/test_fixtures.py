@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 
@@ -20,7 +21,7 @@ from gateway.seeding.fixtures import NAMED as EXAMPLES
 
 
 def registry_document(svc) -> dict:
-    return fixtures.document(svc.registry.appliances(), svc.store.list_clients(ClientQuery(), with_events=True))
+    return fixtures.document(svc.registry.appliances(), svc.store.registry.list_clients(ClientQuery(), with_events=True))
 
 
 @pytest.mark.parametrize("example", sorted(p.name for p in EXAMPLES.iterdir() if p.suffix in (".yaml", ".yml", ".json")))
@@ -248,7 +249,7 @@ def test_a_reset_after_any_write_gives_back_the_fixture(client, admin, feed, svc
     assert client.post("/api/v1/admin/reset", json={"fixture": "demo"}, headers=admin).status_code == 200
     pristine = registry_document(svc)
     xml = command("get_connected_clients", include_connections=1).data
-    reps = [c.id for c in svc.store.list_clients(ClientQuery()) if c.type.value == "representative"]
+    reps = [c.id for c in svc.store.registry.list_clients(ClientQuery()) if c.type.value == "representative"]
     writes = [
         ("post", "/api/v1/clients/1/events", {"text": "appended"}),
         ("patch", "/api/v1/clients/2", {"hostname": "changed"}),
@@ -268,13 +269,12 @@ def test_a_reset_after_any_write_gives_back_the_fixture(client, admin, feed, svc
     svc.registry.disconnected_retention = -1  # the next write purges the clients disconnected until now
     later = client.post("/api/v1/clients/7/events", json={"text": "later"}, headers=feed)
     assert later.status_code == 200, later.get_json()
-    assert svc.store.count_clients(connected=False) == 0
+    assert svc.store.registry.count_clients(connected=False) == 0
     assert registry_document(svc) != pristine
     assert client.post("/api/v1/admin/reset", json={"fixture": "demo"}, headers=admin).status_code == 200
     assert registry_document(svc) == pristine
     assert command("get_connected_clients", include_connections=1).data == xml
     assert [c.kind for c in svc.registry.changes_after(0)] == ["reset"]
     population = fixtures.prepared(svc.registry, "demo")
-    svc.store.reset(population.appliances, population.clients, population.fragments, drop_accounts=False,
-                    now=0, note={}, token=None)  # the full way
+    svc.registry.reset(dataclasses.replace(population, token=None))  # the full way
     assert registry_document(svc) == pristine

@@ -28,7 +28,7 @@ def test_the_same_seed_gives_the_same_writes():
 
 
 def document(svc) -> dict:
-    return fixtures.document(svc.registry.appliances(), svc.store.list_clients(ClientQuery(), with_events=True))
+    return fixtures.document(svc.registry.appliances(), svc.store.registry.list_clients(ClientQuery(), with_events=True))
 
 
 @pytest.fixture
@@ -42,7 +42,7 @@ def test_a_run_is_realistic_and_consistent(svc, simulated, command):
     for action in ("rep_login", "rep_logout", "customer_arrive", "session_start", "session_end", "conference",
                    "jumpoint_connect", "node_failure", "traffic_move", "attendee_join"):
         assert simulated[action] > 0, action
-    clients = svc.store.list_clients(ClientQuery(), with_events=True)
+    clients = svc.store.registry.list_clients(ClientQuery(), with_events=True)
     by_type = {t: [c for c in clients if c.type is t] for t in ClientType}
     customer_lsids = {c.lsid for c in by_type[ClientType.SUPPORT_CUSTOMER]}
     for rep in by_type[ClientType.REPRESENTATIVE]:

@@ -7,13 +7,13 @@ import concurrent.futures
 import pytest
 
 from gateway.errors import ConflictError, NotFoundError
-from gateway.registry.documents import change
 from gateway.registry.model import ClientQuery, ClientType, Event
 from gateway.registry.operations import AppendEvents, Connect, Disconnect, Update
 from gateway.storage import open_store
 from gateway.storage.migrate import current_revision, upgrade
+from gateway.storage.registry import recent_events
 from gateway.xml.clients import render_client
-from tests import populations
+from tests import populations, storing
 from tests.xmlutil import parse
 
 NOW = populations.T0
@@ -27,8 +27,8 @@ def store(database_url):
 
 
 def apply(store, *ops, now=NOW, purge_before=0, keep_changes=0):
-    return store.apply_writes(list(ops), render_client, change, now=now, purge_before=purge_before,
-                              keep_changes=keep_changes)
+    """The feed's write use case on ``store`` at ``now``."""
+    return storing.registry(store, now, purge_before=purge_before, keep_changes=keep_changes).apply(list(ops))
 
 
 def jumpoint(client_id: int = 0):
@@ -47,20 +47,20 @@ def test_parallel_appends_keep_exactly_the_last_20(store):
 
     with concurrent.futures.ThreadPoolExecutor(8) as pool:
         list(pool.map(append, range(8)))
-    [stored] = store.list_clients(ClientQuery(), with_events=True)
+    [stored] = store.registry.list_clients(ClientQuery(), with_events=True)
     assert len(stored.events) == 1 + 8 * 6 * 3
-    fragment = next(store.iter_fragments(ClientQuery(include_connections=True)))
+    fragment = next(store.registry.iter_fragments(ClientQuery(include_connections=True)))
     shown = [e.text for e in parse(b'<r xmlns="urn:x">' + fragment + b"</r>")[0].find("{urn:x}client_connections/{urn:x}event_log")]
     assert shown == [e.text for e in stored.events[-20:]], "the XML face holds the newest 20, in append order"
 
 
 def _shown_events(store, client_id: int) -> list[str]:
     """The event log of a client's cached XML element (connected or not), in order."""
-    with store._read() as conn:
+    with store.database.read() as tx:
         from gateway.storage import tables as t
         from sqlalchemy import select
 
-        full = conn.execute(select(t.clients.c.xml_full).where(t.clients.c.id == client_id)
+        full = tx.execute(select(t.clients.c.xml_full).where(t.clients.c.id == client_id)
                             .order_by(t.clients.c.key.desc()).limit(1)).scalar_one()
     return [e.text for e in parse(b'<r xmlns="urn:x">' + bytes(full) + b"</r>")[0].find(
         "{urn:x}client_connections/{urn:x}event_log")]
@@ -85,7 +85,7 @@ def test_appends_of_any_size_keep_the_newest_20_in_order(store):
 
 
 def test_the_last_20_are_read_through_the_index(store):
-    statement = store._recent_events(1).compile(store.engine, compile_kwargs={"literal_binds": True})
+    statement = recent_events(1).compile(store.engine, compile_kwargs={"literal_binds": True})
     with store.engine.connect() as conn:
         if store.engine.dialect.name == "sqlite":
             plan = " ".join(row[-1] for row in conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {statement}"))
@@ -99,23 +99,23 @@ def test_the_last_20_are_read_through_the_index(store):
 
 def test_errors_name_the_failing_operation_and_roll_everything_back(store):
     apply(store, Connect(jumpoint(7)))
-    before = (store.count_clients(), len(store.changes_after(0)))
+    before = (store.registry.count_clients(), len(store.changes.changes_after(0)))
     with pytest.raises(NotFoundError) as missing:
         apply(store, Connect(jumpoint()), AppendEvents(7, [Event(NOW, "x")]), Disconnect(8, ts=NOW))
     assert missing.value.operation == 2 and missing.value.details == {"field": "id"}
     with pytest.raises(ConflictError) as clash:
         apply(store, Connect(jumpoint(7)))
     assert clash.value.operation == 0
-    assert (store.count_clients(), len(store.changes_after(0))) == before
+    assert (store.registry.count_clients(), len(store.changes.changes_after(0))) == before
 
 
 def test_update_rerenders_and_records_the_changed_fields(store):
     [rep] = apply(store, Connect(populations.clients()[0]))
     apply(store, Update(rep.id, {"representative": {"private_display_name": "Jo <new>"}, "timezone_offset": 3600}))
-    [stored] = store.list_clients(ClientQuery(types=frozenset({ClientType.REPRESENTATIVE})))
+    [stored] = store.registry.list_clients(ClientQuery(types=frozenset({ClientType.REPRESENTATIVE})))
     assert stored.rep.private_display_name == "Jo <new>" and stored.timezone_offset == 3600
-    assert render_client(stored)[0] == next(store.iter_fragments(ClientQuery()))
-    last = store.changes_after(0)[-1]
+    assert render_client(stored)[0] == next(store.registry.iter_fragments(ClientQuery()))
+    last = store.changes.changes_after(0)[-1]
     assert last.kind == "update" and last.payload["fields"] == ["representative", "timezone_offset"]
 
 
@@ -123,21 +123,21 @@ def test_purge_and_change_log_trimming(store):
     apply(store, Connect(jumpoint(1)), Connect(jumpoint(2)))
     apply(store, Disconnect(1, "gone", "server", NOW))
     apply(store, AppendEvents(2, [Event(NOW, "x")]), purge_before=NOW, keep_changes=2)
-    assert store.count_clients(connected=False) == 1, "disconnected at NOW is not older than NOW"
-    assert [c.kind for c in store.changes_after(0)] == ["disconnect", "event"]
+    assert store.registry.count_clients(connected=False) == 1, "disconnected at NOW is not older than NOW"
+    assert [c.kind for c in store.changes.changes_after(0)] == ["disconnect", "event"]
     apply(store, AppendEvents(2, [Event(NOW, "y")]), purge_before=NOW + 1)
-    assert store.count_clients(connected=False) == 0
+    assert store.registry.count_clients(connected=False) == 0
 
 
 def test_reset_restarts_ids_and_the_log_but_seq_keeps_growing(store):
     apply(store, Connect(jumpoint()), Connect(jumpoint()))
-    last = store.changes_after(0)[-1].seq
+    last = store.changes.changes_after(0)[-1].seq
     clients = populations.clients()
-    store.reset(populations.appliances(), clients, [render_client(c) for c in clients], drop_accounts=False,
-                now=NOW, note={"fixture": "small"})
-    changes = store.changes_after(0)
+    registry = storing.registry(store, NOW)
+    registry.reset(registry.prepare(populations.appliances(), clients), note={"fixture": "small"})
+    changes = store.changes.changes_after(0)
     assert [(c.kind, c.payload) for c in changes] == [("reset", {"fixture": "small"})] and changes[0].seq > last
-    assert [c.id for c in store.list_clients(ClientQuery())] == [101, 102, 103, 104, 105]
+    assert [c.id for c in store.registry.list_clients(ClientQuery())] == [101, 102, 103, 104, 105]
     [fresh] = apply(store, Connect(jumpoint()))
     assert fresh.id == 106, "new ids continue after the largest loaded"
 
@@ -158,5 +158,5 @@ def test_migration_0003_goes_down_and_up(tmp_path):
     assert current_revision(store) == "0002"
     upgrade(store)
     apply(store, Connect(jumpoint()))
-    assert store.count_clients() == 1
+    assert store.registry.count_clients() == 1
     store.close()

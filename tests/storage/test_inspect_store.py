@@ -7,7 +7,7 @@ import pytest
 from sqlalchemy import text
 
 from gateway.registry.inspection import ClientSearch, LogSearch, Page
-from gateway.storage import open_store
+from gateway.storage import inspection, open_store
 from gateway.storage.tables import EXPRESSION_INDEXES
 
 
@@ -46,12 +46,12 @@ def test_the_expression_indexes_exist(store):
     (ClientSearch(last_activity_after=1, order_by="last_activity", descending=True), "ix_clients_last_activity"),
 ])
 def test_client_filters_use_their_index(store, search, index):
-    count, page = store.client_statements(search, visible_after=1_700_000_000)
+    count, page = inspection.client_statements(store.database.dialect, search, 1_700_000_000)
     assert index in plan(store, page) and index in plan(store, count)
 
 
 def test_log_windows_use_the_ts_index_and_a_client_log_its_client(store):
-    count, page = store.event_statements(LogSearch(after=1, before=2, page=Page(0, 20)), visible_after=0)
+    count, page = inspection.event_statements(LogSearch(after=1, before=2, page=Page(0, 20)), 0)
     assert "ix_events_ts" in plan(store, page)
-    count, page = store.event_statements(LogSearch(ids=(3,)), visible_after=0)
+    count, page = inspection.event_statements(LogSearch(ids=(3,)), 0)
     assert "ix_clients_id" in plan(store, count) and "ix_events_client_seq" in plan(store, count)

@@ -34,5 +34,5 @@ def test_a_change_payload_with_any_text_comes_back_from_the_log(store):  # noqa:
     [client] = apply(store, Connect(jumpoint()))
     texts = ["Verbindung getrennt: Zeitüberschreitung", "接続が切断されました", "quote \" back\\slash \t tab", "😀"]
     apply(store, AppendEvents(client.id, [Event(NOW, text, "info") for text in texts]))
-    last = store.changes_after(0)[-1]
+    last = store.changes.changes_after(0)[-1]
     assert last.kind == "event" and [e["text"] for e in last.payload["events"]] == texts

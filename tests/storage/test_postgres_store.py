@@ -19,7 +19,7 @@ def test_every_postgresql_url_form_opens_the_same_database(postgres_url, scheme)
     try:
         store.ping()
         assert store.engine.dialect.driver == "psycopg"
-        assert store.list_accounts() == []
+        assert store.accounts.list_accounts() == []
     finally:
         store.close()
 
@@ -46,8 +46,8 @@ def test_an_unreachable_server_fails_when_a_dump_is_asked_for_not_once_it_stream
     store = open_store(f"postgresql://postgres@127.0.0.1:{free_port()}/gateway", timeout=2)
     try:
         with pytest.raises(StorageUnavailableError):
-            store.iter_fragments(ClientQuery())  # before any byte of a 200 response would leave
+            store.registry.iter_fragments(ClientQuery())  # before any byte of a 200 response would leave
         with pytest.raises(StorageUnavailableError):
-            store.get_account("any")
+            store.accounts.get_account("any")
     finally:
         store.close()

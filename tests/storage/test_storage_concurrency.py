@@ -17,6 +17,7 @@ from gateway.storage import open_store
 from gateway.storage import tables as t
 from gateway.xml.clients import render_client
 from tests import populations
+from tests import storing
 from tests.processes import processes_barrier, run_in_processes
 
 PROCESSES = 4
@@ -26,8 +27,8 @@ def issue_tokens(store, account_key: int, prefix: str, count: int) -> int:
     """Issue tokens; return the most valid tokens this process saw the account hold after any commit."""
     most = 0
     for i in range(count):
-        store.issue_token(account_key, f"{prefix}-{i}", issued_at=100, expires_at=4000, cap=30)
-        most = max(most, store.count_valid_tokens("id-cap", now=200))
+        storing.issue_token(store, account_key, f"{prefix}-{i}", issued_at=100, expires_at=4000, cap=30)
+        most = max(most, store.accounts.count_valid_tokens("id-cap", now=200))
     return most
 
 
@@ -38,7 +39,7 @@ def insert_new_clients(store, batches: int, batch_size: int) -> list[int]:
         batch = populations.clients()[:batch_size]
         for client in batch:
             client.id = 0
-        store.insert_clients(batch, render_client)
+        storing.insert_clients(store, batch)
         ids.extend(c.id for c in batch)
     return ids
 
@@ -46,7 +47,7 @@ def insert_new_clients(store, batches: int, batch_size: int) -> list[int]:
 def test_token_cap_holds_across_processes(database_url):
     store = open_store(database_url)
     try:
-        key = store.create_account(Account(client_id="id-cap", name="cap", secret_hash="x", created_at=1)).key
+        key = store.accounts.create_account(Account(client_id="id-cap", name="cap", secret_hash="x", created_at=1)).key
         most = run_in_processes(database_url, issue_tokens, [(key, f"p{n}", 60) for n in range(PROCESSES)])
         with store.engine.connect() as conn:
             rows = conn.execute(select(t.tokens.c.key, t.tokens.c.revoked).order_by(t.tokens.c.key)).all()
@@ -70,7 +71,7 @@ def test_new_client_ids_are_unique_across_processes(database_url):
         assert result == sorted(result), "each writer sees ids grow"
     store = open_store(database_url)
     try:
-        assert store.count_clients() == expected
+        assert store.registry.count_clients() == expected
     finally:
         store.close()
 
@@ -78,10 +79,9 @@ def test_new_client_ids_are_unique_across_processes(database_url):
 def feed_registry(store):
     """The registry as the feed API drives it, on a job's store."""
     from gateway.clock import Clock
-    from gateway.registry import documents
     from gateway.registry.service import Registry
 
-    return Registry(store, Clock(), render=render_client, describe=documents.change)
+    return Registry(store, Clock(), render=render_client)
 
 
 def append_events(store, process: int, client_ids: list[int], rounds: int, last_barrier=None) -> int:
@@ -106,13 +106,13 @@ def test_parallel_event_appends_keep_exactly_the_last_20(database_url):
 
     store = open_store(database_url)
     try:
-        store.replace_population(populations.appliances(), populations.clients(), render_client)
+        storing.replace_population(store, populations.appliances(), populations.clients())
         ids = [101, 102, 105]
         last = processes_barrier(PROCESSES)
         written = run_in_processes(database_url, append_events, [(p, ids, 15, last) for p in range(PROCESSES)])
         assert sum(written) == PROCESSES * (15 * len(ids) + 1)
-        history = {c.id: c.events for c in store.list_clients(ClientQuery(ids=tuple(ids)), with_events=True)}
-        fragments = list(store.iter_fragments(ClientQuery(ids=tuple(ids), include_connections=True)))
+        history = {c.id: c.events for c in store.registry.list_clients(ClientQuery(ids=tuple(ids)), with_events=True)}
+        fragments = list(store.registry.iter_fragments(ClientQuery(ids=tuple(ids), include_connections=True)))
     finally:
         store.close()
     for fragment in fragments:
@@ -136,7 +136,7 @@ def connect_clients(store, explicit: bool, count: int) -> list[str]:
     for _ in range(count):
         client = populations.clients()[0]
         client.connections = []  # no appliance to create: nothing else serialises the writers
-        client.id = store.read_counters(("client_id",))["client_id"] + 1 if explicit else 0
+        client.id = store.changes.read_counters(("client_id",))["client_id"] + 1 if explicit else 0
         try:
             registry.apply([Connect(client)])
         except ConflictError as exc:
@@ -149,7 +149,7 @@ def test_connects_that_pick_an_id_never_conflict_with_connects_that_name_one(dat
     once: a named id already held is a conflict (409), but a connect that named no id always gets a free one."""
     store = open_store(database_url)
     try:
-        store.replace_population(populations.appliances(), [], render_client)
+        storing.replace_population(store, populations.appliances(), [])
     finally:
         store.close()
     results = run_in_processes(database_url, connect_clients, [(True, 60), (False, 60), (True, 60), (False, 60)])
@@ -157,7 +157,7 @@ def test_connects_that_pick_an_id_never_conflict_with_connects_that_name_one(dat
     assert picked_conflicts == [], f"{len(picked_conflicts)} picked connects refused: {picked_conflicts[:3]}"
     store = open_store(database_url)
     try:
-        ids = [c.id for c in store.list_clients(ClientQuery())]
+        ids = [c.id for c in store.registry.list_clients(ClientQuery())]
     finally:
         store.close()
     named = 120 - len(results[0]) - len(results[2])  # a named id is refused once it is held, by either kind

@@ -85,7 +85,7 @@ def test_offsets_are_kept_and_the_json_side_tells_them(client, feed, svc):
     response = client.post("/api/v1/import/xml", data=(CAPTURES / "bomgar_offsets.xml").read_bytes(),
                            content_type="application/xml", headers=feed)
     assert response.status_code == 200
-    rep = svc.store.list_clients(ClientQuery(ids=(12,)))[0]
+    rep = svc.store.registry.list_clients(ClientQuery(ids=(12,)))[0]
     assert rep.connected_since_offset == "-05:00" and rep.connections[0].connected_since_offset == "-05:00"
     jumpoint = client.get("/api/command", query_string={"action": "get_connected_clients", "id": 2147483647,
                                                         "include_connections": 1}, headers=feed)
@@ -101,7 +101,7 @@ def test_imported_events_get_kinds_and_unknown_appliances_placeholders(client, f
     summary = client.get("/api/command", query_string={"action": "get_connected_client_list", "summary_only": 1},
                          headers=feed)
     assert b'<appliance_summary id="6f1c2a9e-4b7d-4e1a-9c3f-2d5e8a7b1c00">' in summary.data
-    rep = svc.store.list_clients(ClientQuery(ids=(3,)), with_events=True)[0]
+    rep = svc.store.registry.list_clients(ClientQuery(ids=(3,)), with_events=True)[0]
     assert [e.kind for e in rep.events] == ["connect", "failure", "connect"]
 
 

@@ -33,6 +33,6 @@ def test_the_stored_fragment_after_appends_is_a_whole_render_of_the_client(store
     sizes = (1, 5, 30, 2)
     for step, size in enumerate(sizes):
         [client] = apply(store, AppendEvents(client.id, [Event(NOW + size, f"<{size}> & </event_log>", "info")] * size))
-        [fragment] = store.iter_fragments(ClientQuery(ids=(client.id,), include_connections=True))
+        [fragment] = store.registry.iter_fragments(ClientQuery(ids=(client.id,), include_connections=True))
         assert bytes(fragment) == render_client(client)[1], f"after appending {size}"
         assert len(client.events) == min(20, 3 + sum(sizes[:step + 1]))

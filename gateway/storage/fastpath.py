@@ -1,24 +1,33 @@
-"""The hot path: the few statements every API request runs (the controls version, the bearer-token lookup,
-one client's fragment, the journal entry), compiled once per engine and executed straight on a DBAPI
-connection.
+"""The fast path: the few statements every API request runs (the change counters, the bearer-token lookup,
+one client's fragment, the journal entry) and the write path's per-operation statements, compiled once per
+engine and executed straight on a DBAPI connection.
 
 SQLAlchemy Core builds, caches and wraps every execution; for a one-row primary-key lookup that machinery
-costs ten times the query itself (about 250 µs against 25 µs on SQLite). Statements here are still written
-in Core (so they stay engine-neutral) but compiled to SQL text once; errors are translated back into
-SQLAlchemy's exception classes so the store's outage handling (503) applies unchanged.
+costs ten times the query itself (about 250 µs against 25 µs on SQLite). Statements are still written in
+Core (so they stay engine-neutral) but compiled to SQL text once; errors are translated back into
+SQLAlchemy's exception classes so the outage handling (503) applies unchanged.
 
 Where checking a connection out of the pool costs more than the statement (SQLite), each thread keeps one
 dedicated connection in autocommit mode: every statement is its own transaction and sees everything
 committed before it. Elsewhere (PostgreSQL) statements borrow a pooled connection.
+
+This is the one storage module that relies on private details of SQLAlchemy and the drivers:
+``Compiled.positiontup`` (the order of positional parameters), ``PoolProxiedConnection.detach()`` and
+the DBAPI connection behind it (a connection the pool neither resets nor counts), ``dialect.loaded_dbapi``
+and ``dialect.is_disconnect``. Its guard is the benchmark row "one client (id=N) with token check,
+requests/s" of ``make bench`` (target: at least 0.7x the fixed app; see docs/benchmarks.md); the write
+path row ("write path ... executemany", at least 0.2x) guards Tx.exec and Tx.bulk_insert_rows in
+database.py, which run prepared statements through :meth:`FastPath.translated`.
 """
 
 from __future__ import annotations
 
 import operator
 import threading
-from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager, nullcontext
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass
+from typing import Any, NoReturn
 
 from sqlalchemy import Engine
 from sqlalchemy.exc import DBAPIError
@@ -37,22 +46,23 @@ class Prepared:
     fixed: Mapping[str, object]  # values the statement itself carries (its literals)
 
     @classmethod
-    def of(cls, statement, engine: Engine) -> "Prepared":
+    def of(cls, statement: Any, engine: Engine) -> Prepared:
         compiled = statement.compile(dialect=engine.dialect)
         fixed = {name: value for name, value in compiled.params.items() if value is not None}
         return cls(str(compiled), tuple(compiled.positiontup) if compiled.positional else None, fixed)
 
-    def params(self, values: Mapping[str, object]):
+    def params(self, values: Mapping[str, object]) -> Any:
         merged = {**self.fixed, **values} if self.fixed else values
         return tuple(map(merged.__getitem__, self.order)) if self.order is not None else merged
 
 
-class HotPath:
+class FastPath:
     """Runs prepared statements; ``dedicated``: per-thread connections set up with those statements,
     else pooled connections (``write_prologue`` runs at the start of each write transaction)."""
 
     def __init__(self, engine: Engine, *, dedicated: Sequence[str] | None = None, write_prologue: Sequence[str] = (),
-                 data_version_sql: str | None = None, writer=None):
+                 data_version_sql: str | None = None,
+                 writer: Callable[[], AbstractContextManager[None]] | None = None):
         self.engine = engine
         #: A context manager a write holds (the engine's writer queue), if it has one.
         self.writer = writer
@@ -62,9 +72,9 @@ class HotPath:
         self._dbapi_error = engine.dialect.loaded_dbapi.Error
         self._local = threading.local()
         self._lock = threading.Lock()
-        self._open: list = []
+        self._open: list[Any] = []
 
-    def _translate(self, exc: Exception) -> DBAPIError:
+    def _translate(self, exc: Exception) -> Exception:
         return DBAPIError.instance(None, None, exc, self._dbapi_error)
 
     @contextmanager
@@ -76,8 +86,8 @@ class HotPath:
             raise self._translate(exc) from exc
 
     # --- connections ------------------------------------------------------------------------
-    def _own_connection(self):
-        connection = getattr(self._local, "connection", None)
+    def _own_connection(self) -> Any:
+        connection: Any = getattr(self._local, "connection", None)
         if connection is None:
             try:
                 proxied = self.engine.raw_connection()  # runs the engine's connect hooks (pragmas)
@@ -85,14 +95,14 @@ class HotPath:
             except self._dbapi_error as exc:
                 raise self._translate(exc) from exc
             connection = proxied.dbapi_connection
-            for sql in self.dedicated:
+            for sql in self.dedicated or ():
                 connection.execute(sql)
             self._local.connection = connection
             with self._lock:
                 self._open.append(connection)
         return connection
 
-    def _drop_own_connection(self, connection) -> None:
+    def _drop_own_connection(self, connection: Any) -> None:
         self._local.connection = None
         with self._lock:
             if connection in self._open:
@@ -103,7 +113,7 @@ class HotPath:
             pass
 
     @contextmanager
-    def cursor(self) -> Iterator:
+    def cursor(self) -> Iterator[Any]:
         """A DBAPI cursor; driver errors come out as SQLAlchemy's exceptions, dead connections are dropped."""
         if self.dedicated is not None:
             connection = self._own_connection()
@@ -135,13 +145,13 @@ class HotPath:
                     pass
             raw.close()  # back to the pool, which rolls it back: no transaction stays open
 
-    def _failed(self, exc: Exception, connection, cursor=None):
+    def _failed(self, exc: Any, connection: Any, cursor: Any = None) -> NoReturn:
         """Raise a dedicated connection's driver error as SQLAlchemy's; drop the connection if it is dead."""
         if self.engine.dialect.is_disconnect(exc, connection, cursor):
             self._drop_own_connection(connection)
         raise self._translate(exc) from exc
 
-    def _run(self, sql: str, params, fetch):
+    def _run(self, sql: str, params: Any, fetch: Callable[[Any], Any]) -> Any:
         """One read statement and ``fetch`` of its cursor. A dedicated connection runs it directly (an
         implicit cursor, no context managers: this is every request's path); otherwise through cursor()."""
         if self.dedicated is None:
@@ -160,7 +170,7 @@ class HotPath:
         if self.dedicated is None or self.data_version_sql is None:
             return True
         (version,) = self._run(self.data_version_sql, (), _FETCHONE)
-        changed = version != getattr(self._local, "data_version", None)
+        changed: bool = version != getattr(self._local, "data_version", None)
         self._local.data_version = version
         return changed
 
@@ -174,13 +184,14 @@ class HotPath:
                 pass
 
     # --- statements -------------------------------------------------------------------------
-    def fetchone(self, prepared: Prepared, values: Mapping[str, object] | None = None):
+    def fetchone(self, prepared: Prepared, values: Mapping[str, object] | None = None) -> Any:
         return self._run(prepared.sql, prepared.params(values or {}), _FETCHONE)
 
-    def fetchall(self, prepared: Prepared, values: Mapping[str, object] | None = None) -> list:
-        return self._run(prepared.sql, prepared.params(values or {}), _FETCHALL)
+    def fetchall(self, prepared: Prepared, values: Mapping[str, object] | None = None) -> list[Any]:
+        found: list[Any] = self._run(prepared.sql, prepared.params(values or {}), _FETCHALL)
+        return found
 
-    def write(self, prepared: Prepared, values: Mapping[str, object]):
+    def write(self, prepared: Prepared, values: Mapping[str, object]) -> Any:
         """One write in its own transaction, committed without waiting for the disk where the engine
         allows it (the journal, not registry data); its first returned row, if any."""
         with self.writer() if self.writer else nullcontext(), self.cursor() as cursor:

@@ -1,0 +1,72 @@
+"""What the emulator controls need from storage, one protocol per concern; gateway.storage implements them."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any, Protocol
+
+from gateway.oauth.models import Account
+
+
+class ControlValues(Protocol):
+    """Shared control values (clock, settings) and the counter every change to a control bumps."""
+
+    def controls_version(self) -> int: ...
+
+    def load_controls(self, names: Iterable[str]) -> tuple[int, list[dict[str, Any]], dict[str, Any]]:
+        """(version, fault rules, {name: value or None}) from one snapshot."""
+        ...
+
+    def update_control(self, name: str, change: Callable[[Any], Any]) -> Any:
+        """Replace a value by ``change(current)`` atomically (None removes it); bumps the version."""
+        ...
+
+
+class FaultRules(Protocol):
+    def add_fault_rule(self, spec: dict[str, Any], *, times: int | None,
+                       created_at: float) -> dict[str, Any]: ...
+
+    def list_fault_rules(self) -> list[dict[str, Any]]: ...
+
+    def delete_fault_rule(self, rule_id: int) -> bool: ...
+
+    def clear_fault_rules(self) -> int: ...
+
+    def hit_fault_rule(self, rule_id: int, fires: Callable[[int], bool]) -> int | None:
+        """Count one match; ``fires(n)`` decides for the n-th. n when the rule fires, else None."""
+        ...
+
+
+class RateCounters(Protocol):
+    def hit_rate_limits(self, account: str, windows: Sequence[tuple[str, int]]) -> list[int]: ...
+
+    def clear_rate_limits(self) -> None: ...
+
+
+class JournalLog(Protocol):
+    def append_journal(self, entry: dict[str, Any], keep: int) -> None: ...
+
+    def query_journal(self, *, action: str | None = None, account: str | None = None, face: str | None = None,
+                      status: int | None = None, since: float | None = None, after: int = 0,
+                      limit: int = 100) -> list[dict[str, Any]]: ...
+
+    def clear_journal(self) -> int: ...
+
+
+class AccountLookup(Protocol):
+    def find_account(self, name_or_client_id: str) -> Account | None: ...
+
+
+class ControlRows(ControlValues, FaultRules, RateCounters, Protocol):
+    """The controls repository: values, fault rules and rate counters."""
+
+
+class ControlsStorage(Protocol):
+    @property
+    def controls(self) -> ControlRows: ...
+
+    @property
+    def journal(self) -> JournalLog: ...
+
+    @property
+    def accounts(self) -> AccountLookup: ...
