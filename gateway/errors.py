@@ -7,13 +7,18 @@ JSON APIs as ``{"error": code, "message": text}``.
 
 from __future__ import annotations
 
+import copy
+from typing import TypeVar
+
+_E = TypeVar("_E", bound="GatewayError")
+
 
 class GatewayError(Exception):
     status = 500
     code = "server_error"
 
     def __init__(self, message: str, *, status: int | None = None, headers: dict | None = None,
-                 details: dict | None = None):
+                 details: dict | None = None, root: str | None = None):
         super().__init__(message)
         self.message = message
         if status is not None:
@@ -21,6 +26,14 @@ class GatewayError(Exception):
         self.headers = headers or {}
         #: Machine-readable context for the JSON faces, e.g. ``{"field": "id"}``.
         self.details = details or {}
+        #: The command face: the list action's root element the XML ``<error>`` is nested in (None: bare).
+        self.root = root
+
+    def within(self: _E, root: str | None) -> _E:
+        """This error, nested in the command action's root element ``root`` (a copy; this one is unchanged)."""
+        nested = copy.copy(self)
+        nested.root = root
+        return nested
 
 
 class InvalidRequestError(GatewayError):
