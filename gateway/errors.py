@@ -30,7 +30,7 @@ class GatewayError(Exception):
         self.root = root
 
     def within(self: _E, root: str | None) -> _E:
-        """This error, nested in the command action's root element ``root`` (a copy; this one is unchanged)."""
+        """This error nested in the command action's root element ``root`` (a copy; this one is unchanged)."""
         nested = copy.copy(self)
         nested.root = root
         return nested

@@ -37,7 +37,7 @@ class RequestFacts:
 
 
 def of_environ(environ: dict) -> RequestFacts:
-    """The request's record, made on first use (the middleware makes it; a bare test request context may not)."""
+    """The request's record, made on first use (the middleware makes it; a bare request context may not)."""
     facts = environ.get(ENVIRON_KEY)
     if facts is None:
         facts = environ[ENVIRON_KEY] = RequestFacts()

@@ -32,7 +32,7 @@ def facts() -> RequestFacts:
 
 
 def face() -> Face:
-    """This request's face, resolved once: its blueprint's, or for a URL no route answered, its URL space's."""
+    """This request's face, resolved once: its blueprint's, or for a URL no route answered its URL space's."""
     found = facts()
     if found.face is None:
         blueprint = request.blueprint

@@ -261,8 +261,10 @@ def injected_error(rule: FaultRule, action_root: str | None) -> GatewayError:
     except ValueError:
         default_message = f"HTTP {status}"
     # A 200 error sits in a list action's root, as an appliance's parameter errors do.
-    error = GatewayError(spec.get("message", default_message), status=status, root=action_root if status == 200 else None)
-    error.code = spec.get("code") or ERROR_CODES.get(status, "server_error" if status >= 500 else "invalid_request")
+    error = GatewayError(spec.get("message", default_message), status=status,
+                         root=action_root if status == 200 else None)
+    error.code = spec.get("code") or ERROR_CODES.get(status,
+                                                     "server_error" if status >= 500 else "invalid_request")
     return error
 
 

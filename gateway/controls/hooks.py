@@ -97,8 +97,8 @@ def _before():
     action = facts.action = _action(face)
     if face is faces.ADMIN or not controls.faults.rules:
         return None
-    path = request.path
-    outcome = controls.faults.evaluate(FaultRequest(face.name, action, path, _lazy(partial(_presented_client_id, face))))
+    presented = _lazy(partial(_presented_client_id, face))
+    outcome = controls.faults.evaluate(FaultRequest(face.name, action, request.path, presented))
     if outcome.kind is None:
         return None
     facts.fault = outcome.kind

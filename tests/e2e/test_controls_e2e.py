@@ -85,7 +85,7 @@ def fresh_connections(base: str, bearer: str, count: int, action: str = "get_api
 
 
 def test_controls_hold_on_every_worker_at_once(gateway):
-    base, bearer, admin_call = gateway.base, gateway.bearer, gateway.api.admin
+    base, bearer, admin_call = gateway.base, gateway.bearer, gateway.admin
     rule = admin_call("POST", "/faults", json={"match": {"action": "get_api_info"}, "error": {"status": 503}})
     assert {r.status_code for r in fresh_connections(base, bearer, 12)} == {503}
     admin_call("DELETE", f"/faults/{rule['id']}")
@@ -124,7 +124,7 @@ def test_journal_metrics_and_logs_add_up_across_workers(gateway):
     labels = {"face": "command", "action": "get_api_info", "status": "200"}
     assert sample(after, "gateway_requests_total", **labels) - sample(before, "gateway_requests_total", **labels) == 20
     assert sample(after, "gateway_connected_clients", type="push_agent") == 1
-    entries = gateway.api.admin("GET", "/journal", params={"action": "get_api_info"})["entries"]
+    entries = gateway.admin("GET", "/journal", params={"action": "get_api_info"})["entries"]
     assert [e["request_id"] for e in entries] == [r.headers["X-Request-ID"] for r in responses], \
         "each call is in the journal before its client has the answer"
     assert requests.get(f"{base}/readyz", timeout=10).json() == {"status": "ready", "schema": "0005"}
@@ -146,13 +146,13 @@ def raw_get(base: str, path: str, bearer: str) -> bytes:
 
 def test_dropped_and_truncated_answers_on_the_socket(gateway):
     server, base, bearer = gateway.server, gateway.base, gateway.bearer
-    gateway.api.admin("POST", "/faults", json={"match": {"action": "get_api_info"}, "drop": True, "times": 1})
+    gateway.admin("POST", "/faults", json={"match": {"action": "get_api_info"}, "drop": True, "times": 1})
     assert raw_get(base, "/api/command?action=get_api_info", bearer) == b"", "no status line at all"
-    gateway.api.admin("POST", "/faults", json={"match": {"action": "token"}, "drop": True, "times": 1})
+    gateway.admin("POST", "/faults", json={"match": {"action": "token"}, "drop": True, "times": 1})
     with pytest.raises(requests.ConnectionError):
         token(base, gateway.reader_creds)
     assert token(base, gateway.reader_creds), "the rule was spent"
-    gateway.api.admin("POST", "/faults", json={"match": {"action": "get_connected_clients"}, "truncate": {"fraction": 0.25}})
+    gateway.admin("POST", "/faults", json={"match": {"action": "get_connected_clients"}, "truncate": {"fraction": 0.25}})
     received = raw_get(base, "/api/command?action=get_connected_clients&include_connections=1", bearer)
     head, _, body = received.partition(b"\r\n\r\n")
     declared = int(re.search(rb"(?i)content-length: (\d+)", head)[1])
