@@ -31,9 +31,17 @@ def facts() -> RequestFacts:
     return found
 
 
-def face() -> Face:
-    """This request's face, resolved once: its blueprint's, or for a URL no route answered its URL space's."""
-    found = facts()
+def bind_facts() -> RequestFacts:
+    """Put the middleware's record of this request on ``g`` (the first before_request hook does, once)."""
+    found = g.facts = of_environ(request.environ)
+    return found
+
+
+def face(found: RequestFacts | None = None) -> Face:
+    """This request's face, resolved once: its blueprint's, or for a URL no route answered its URL space's
+    (``found``: this request's facts, when the caller holds them already)."""
+    if found is None:
+        found = facts()
     if found.face is None:
         blueprint = request.blueprint
         found.face = current_app.extensions[FACES][blueprint] if blueprint else faces.of_path(request.path)

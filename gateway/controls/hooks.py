@@ -25,6 +25,7 @@ from gateway.faces import Face
 from gateway.facts import RequestFacts
 from gateway.oauth.bearer import MAX_TOKEN_LENGTH, Authenticator
 from gateway.storage.counters import CONTROLS_VERSION
+from gateway.web import bind_facts
 from gateway.web import face as request_face
 from gateway.web import facts as request_facts
 from gateway.web import services
@@ -85,8 +86,8 @@ def _lazy(resolve):
 
 
 def _before():
-    face = request_face()
-    facts = request_facts()
+    facts = bind_facts()
+    face = request_face(facts)
     if face.name is None:
         facts.action = request.endpoint
         return None
@@ -123,7 +124,7 @@ def _after(response: Response) -> Response:
     if verdict is not None:
         for name, value in verdict.headers().items():
             response.headers[name] = value
-    face = request_face()
+    face = request_face(facts)
     if face in faces.JOURNALED and services().controls.journal.enabled:
         try:
             params = _multi(request.values)
@@ -189,7 +190,7 @@ class ControlledAuthenticator(Authenticator):
         facts = request_facts()
         facts.account = account.client_id
         limiter = self.controls.rate_limits
-        if limiter.settings.enabled and request_face() in faces.RATE_LIMITED:
+        if limiter.settings.enabled and request_face(facts) in faces.RATE_LIMITED:
             verdict = facts.rate_limit = limiter.hit(account.client_id)
             if verdict.limited:
                 raise RateLimitedError(
