@@ -22,19 +22,17 @@ from pathlib import Path
 
 import requests
 
-from gateway.clock import Clock
-from gateway.config import NAMESPACE_PRESETS
-from gateway.oauth.accounts import AccountService
-from gateway.registry.service import Registry
-from gateway.storage import open_store
+from gateway.config import NAMESPACE_PRESETS, settings
+from gateway.services import Services, build_services
 from gateway.storage.migrate import upgrade
-from gateway.xml.clients import render_client
-from tests.server import ROOT, start
+from gateway.testing.servers import GunicornServer, start_gunicorn
 
 from . import baselines, population
 from .load import churn, events_batch, wrk
 
 NAMESPACE = NAMESPACE_PRESETS["beyondtrust"]
+#: The checkout: its gunicorn.conf.py serves the gateway, docs/benchmarks.md receives the figures.
+ROOT = Path(__file__).resolve().parents[1]
 
 #: How the gateway is run for load figures: the request journal off, as for any load test (GATEWAY_JOURNAL,
 #: issue 7), and no per-request log line, as the baseline app and gunicorn (no access log) write none either.
@@ -64,6 +62,15 @@ class Report:
         print(f"  {name:<52} {ours:>22} {baseline:>22} {ratio_text:>8}  {target:<14} {mark}", flush=True)
 
 
+def start(env_overrides: dict, log: Path, **options) -> GunicornServer:
+    return start_gunicorn(env_overrides, log, config=ROOT / "gunicorn.conf.py", **options)
+
+
+def services(url: str) -> Services:
+    """The gateway's components on the database at ``url``, as a server with the same settings has them."""
+    return build_services(settings({"DATABASE_URL": url}))
+
+
 def prepare(path: Path, clients) -> tuple[str, str, str]:
     url = f"sqlite:///{path}"
     return (url, *prepare_url(url, clients))
@@ -71,11 +78,11 @@ def prepare(path: Path, clients) -> tuple[str, str, str]:
 
 def prepare_url(url: str, clients) -> tuple[str, str]:
     """Migrate the database, load the clients, make a read_only account: (client id, secret)."""
-    store = open_store(url)
-    upgrade(store)
-    Registry(store, Clock(), render_client).replace_population(population.APPLIANCES, clients)
-    creds = AccountService(store, Clock()).create("bench", "read_only")
-    store.close()
+    svc = services(url)
+    upgrade(svc.store)
+    svc.registry.replace_population(population.APPLIANCES, clients)
+    creds = svc.accounts.create("bench", "read_only")
+    svc.store.close()
     return creds.account.client_id, creds.client_secret
 
 
@@ -231,9 +238,9 @@ def bench_memory(report: Report, work: Path, big: int) -> None:
 
 
 def feed_token(base: str, url: str) -> str:
-    store = open_store(url)
-    creds = AccountService(store, Clock()).create(f"feeder-{time.time_ns()}", "read_only", feed=True)
-    store.close()
+    svc = services(url)
+    creds = svc.accounts.create(f"feeder-{time.time_ns()}", "read_only", feed=True)
+    svc.store.close()
     return token(base, creds.account.client_id, creds.client_secret)
 
 
@@ -272,8 +279,8 @@ def store_path_rate(url: str, count: int, seconds: int, clients_per_batch: int, 
     from gateway.registry.schemas import BatchSchema
 
     prepare_url(url, population.build(count, events=2))
-    store = open_store(url)
-    registry = Registry(store, Clock(), render=render_client)
+    svc = services(url)
+    registry = svc.registry
     schema = BatchSchema()
     batches = [schema.load(events_batch(list(range(start, start + clients_per_batch)), per_client, f"s{start}"))["operations"]
                for start in range(1, count - clients_per_batch, clients_per_batch)]
@@ -282,7 +289,7 @@ def store_path_rate(url: str, count: int, seconds: int, clients_per_batch: int, 
         registry.apply(batches[done % len(batches)], batch=True)
         done += 1
     rate = done * clients_per_batch * per_client / (time.perf_counter() - started)
-    store.close()
+    svc.store.close()
     return rate
 
 

@@ -23,7 +23,6 @@ import time
 from pathlib import Path
 
 from gateway import create_app
-from gateway.storage import open_store
 from gateway.storage.migrate import upgrade
 
 
@@ -34,11 +33,9 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as folder:
         url = f"sqlite:///{Path(folder) / 'bench.db'}"
-        store = open_store(url)
-        upgrade(store)
-        store.close()
         app = create_app({"DATABASE_URL": url})
         svc = app.extensions["gateway"]
+        upgrade(svc.store)
         creds = svc.accounts.create("bench", "read_only", admin=True, feed=True)
         client = app.test_client()
         token = client.post("/oauth2/token", data={"grant_type": "client_credentials"},

@@ -8,14 +8,15 @@ from typing import Any
 from flask import Flask
 
 from gateway import config as gateway_config
-from gateway import http_errors
+from gateway import faces, http_errors, web
+from gateway.api import clients as inspect_views
+from gateway.api import events as events_views
+from gateway.api import feed as feed_views
+from gateway.api import openapi as openapi_views
 from gateway.api.admin import blueprint as admin_blueprint
+from gateway.command import views as command_views
+from gateway.controls import Controls, health, metrics
 from gateway.controls import hooks as controls_hooks
-from gateway.command.views import blueprint as command_blueprint
-from gateway.api.clients import blueprint as inspect_blueprint
-from gateway.api.events import blueprint as events_blueprint
-from gateway.api.feed import blueprint as feed_blueprint
-from gateway.api.openapi import blueprint as openapi_blueprint
 from gateway.oauth import server as oauth_server
 from gateway.services import build_services
 from gateway.ui import blueprint as ui_blueprint
@@ -23,41 +24,32 @@ from gateway.ui import blueprint as ui_blueprint
 #: Request bodies larger than this are refused with 413 (command parameters and token requests are small).
 MAX_CONTENT_LENGTH = 1 << 20
 
-
-class GatewayFlask(Flask):
-    """Flask, deciding once per view or hook whether it is a coroutine function (Flask asks ``inspect`` again
-    for each of the five functions every request runs; all of ours are plain functions)."""
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self._sync: dict = {}
-
-    def ensure_sync(self, func):
-        sync = self._sync.get(func)
-        if sync is None:
-            sync = super().ensure_sync(func)
-            if len(self._sync) < 1024:  # views and hooks: a fixed set, whatever the requests
-                self._sync[func] = sync
-        return sync
+#: Every blueprint with the face of its routes (gateway.faces); the OAuth one is registered by its server.
+BLUEPRINTS = (
+    (command_views.actions, faces.COMMAND),
+    (command_views.blueprint, faces.APPLIANCE),
+    (admin_blueprint, faces.ADMIN),
+    (feed_views.blueprint, faces.JSON),
+    (inspect_views.blueprint, faces.JSON),
+    (events_views.blueprint, faces.JSON),
+    (openapi_views.blueprint, faces.JSON),
+    (ui_blueprint, faces.UI),
+    (health.blueprint, faces.PROBES),
+    (metrics.blueprint, faces.PROBES),
+)
 
 
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     """Build a gateway app: defaults, then GATEWAY_* environment, then ``config``."""
-    app = GatewayFlask(__name__)
+    app = Flask(__name__)
     app.config["MAX_CONTENT_LENGTH"] = MAX_CONTENT_LENGTH
-    gateway_config.load(app.config, config)
+    app.config.update(gateway_config.settings(config))
 
     services = app.extensions["gateway"] = build_services(app.config)
     controls_hooks.init_app(app)
     _load_controls(app, services.controls)
     oauth_server.init_app(app, services.accounts)
-    app.register_blueprint(command_blueprint)
-    app.register_blueprint(admin_blueprint)
-    app.register_blueprint(feed_blueprint)
-    app.register_blueprint(inspect_blueprint)
-    app.register_blueprint(events_blueprint)
-    app.register_blueprint(openapi_blueprint)
-    app.register_blueprint(ui_blueprint)
+    web.register_blueprints(app, [*BLUEPRINTS, (app.blueprints["oauth"], faces.OAUTH)])
     http_errors.init_app(app)
     return app
 

@@ -1,10 +1,13 @@
 """Configuration: defaults in code, then ``GATEWAY_*`` environment variables, then the caller's mapping.
 
-Nothing here is read at import time; :func:`load` runs inside the app factory.
+Nothing here is read at import time: :func:`settings` runs in the app factory, and wherever a gateway is
+built without an app (the benchmark, the tests).
 """
 
 from __future__ import annotations
 
+import json
+import os
 import re
 from collections.abc import Mapping
 from typing import Any
@@ -115,11 +118,31 @@ def boolean(key: str, value: Any) -> bool:
     raise ConfigError(f"GATEWAY_{key} must be true or false, not {value!r}")
 
 
-def load(app_config: dict, overrides: Mapping[str, Any] | None = None) -> None:
-    """Fill a Flask config: defaults, then GATEWAY_* environment, then ``overrides``."""
-    for key, value in DEFAULTS.items():
-        app_config.setdefault(key, value)
-    app_config.from_prefixed_env("GATEWAY")
+def environment(prefix: str = "GATEWAY") -> dict[str, Any]:
+    """The ``PREFIX_*`` environment variables as settings, read as Flask's ``Config.from_prefixed_env`` reads
+    them: values parsed as JSON when they are JSON, else kept as text; ``A__B`` sets key B of mapping A."""
+    found: dict[str, Any] = {}
+    for name in sorted(os.environ):
+        if not name.startswith(prefix + "_"):
+            continue
+        value: Any = os.environ[name]
+        try:
+            value = json.loads(value)
+        except ValueError:
+            pass
+        *parents, tail = name[len(prefix) + 1:].split("__")
+        current = found
+        for part in parents:
+            current = current.setdefault(part, {})
+        current[tail] = value
+    return found
+
+
+def settings(overrides: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """A gateway's checked configuration: the defaults here, then GATEWAY_* environment, then ``overrides``
+    (Flask's own settings may be among them: create_app puts all of it in the app's config)."""
+    app_config: dict[str, Any] = dict(DEFAULTS)
+    app_config.update(environment())
     if overrides:
         app_config.update(overrides)
     app_config["NAMESPACE_URI"] = resolve_namespace(app_config["NAMESPACE"])
@@ -142,3 +165,5 @@ def load(app_config: dict, overrides: Mapping[str, Any] | None = None) -> None:
             raise ConfigError(f"GATEWAY_{key} must be a number of seconds, not {app_config[key]!r}") from None
         if not 0 < app_config[key] < 1e6:
             raise ConfigError(f"GATEWAY_{key} must be positive, not {app_config[key]!r}")
+    return app_config
+

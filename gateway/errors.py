@@ -8,7 +8,9 @@ JSON APIs as ``{"error": code, "message": text}``.
 from __future__ import annotations
 
 import copy
-from typing import Any
+from typing import Any, TypeVar
+
+_E = TypeVar("_E", bound="GatewayError")
 
 
 class GatewayError(Exception):
@@ -16,7 +18,7 @@ class GatewayError(Exception):
     code = "server_error"
 
     def __init__(self, message: str, *, status: int | None = None, headers: dict[str, str] | None = None,
-                 details: dict[str, Any] | None = None, operation: int | None = None):
+                 details: dict[str, Any] | None = None, operation: int | None = None, root: str | None = None):
         super().__init__(message)
         self.message = message
         if status is not None:
@@ -26,12 +28,20 @@ class GatewayError(Exception):
         self.details = details or {}
         #: In a batch of registry operations, the index of the one this error is about (None: not known).
         self.operation = operation
+        #: The command face: the list action's root element the XML ``<error>`` is nested in (None: bare).
+        self.root = root
 
-    def with_operation(self, index: int) -> GatewayError:
-        """This error, about the operation at ``index`` of a batch (a new error; this one is unchanged)."""
+    def with_operation(self: _E, index: int) -> _E:
+        """This error, about the operation at ``index`` of a batch (a copy; this one is unchanged)."""
         error = copy.copy(self)
         error.operation = index
         return error
+
+    def within(self: _E, root: str | None) -> _E:
+        """This error nested in the command action's root element ``root`` (a copy; this one is unchanged)."""
+        nested = copy.copy(self)
+        nested.root = root
+        return nested
 
 
 class InvalidRequestError(GatewayError):

@@ -14,8 +14,8 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Iterable
 
-#: Paths served beside the gate (they hold a thread for minutes and do almost no work).
-STREAM_PATHS = frozenset({"/api/v1/events"})
+# Known by path: the gate decides before Flask routes (gateway.faces holds the URL knowledge).
+from gateway.faces import STREAM_PATHS
 
 
 class _Released:

@@ -20,25 +20,19 @@ from gateway.errors import (
     RequestTooLargeError,
     StorageUnavailableError,
 )
+from gateway.web import face
 from gateway.xml.document import CONTENT_TYPE, error_document
-
-JSON_PREFIXES = ("/oauth2/", "/api/v1/", "/api/v1", "/healthz", "/readyz", "/metrics")
-
-
-def wants_json() -> bool:
-    return request.path.startswith(JSON_PREFIXES)
 
 
 def render(error: GatewayError) -> Response:
-    if wants_json():
+    if face().json_errors:
         payload = {"error": error.code, "message": error.message}
-        if getattr(error, "details", None):
+        if error.details:
             payload["details"] = error.details
         body = json.dumps(payload)
         response = Response(body, status=error.status, mimetype="application/json")
     else:
-        root = getattr(error, "root", None)
-        body = error_document(error.message, current_app.config["NAMESPACE_URI"], root)
+        body = error_document(error.message, current_app.config["NAMESPACE_URI"], error.root)
         response = Response(body, status=error.status, content_type=CONTENT_TYPE)
     for name, value in error.headers.items():
         response.headers[name] = value

@@ -1,14 +1,12 @@
 """The components one gateway is wired from, built by :func:`build_services` - the one composition root that
 the app factory, the CLI, the benchmark, the pytest plugin and the tests share. An app keeps its
-``Services`` on ``app.extensions["gateway"]``."""
+``Services`` on ``app.extensions["gateway"]`` (gateway.web.services() reads it in a request)."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
-
-from flask import current_app
 
 from gateway.clock import Clock
 from gateway.controls import Controls
@@ -36,12 +34,8 @@ class Services:
     streams: StreamSlots
 
 
-def services() -> Services:
-    return current_app.extensions["gateway"]
-
-
 def build_services(config: Mapping[str, Any]) -> Services:
-    """Every component of one gateway, from a loaded configuration (see gateway.config.load)."""
+    """Every component of one gateway, from a loaded configuration (see gateway.config.settings)."""
     from gateway.controls import hooks as controls_hooks  # the hooks module imports this one (services())
     from gateway.xml.clients import render_client
 

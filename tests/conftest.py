@@ -13,8 +13,9 @@ from flask.testing import FlaskClient
 
 from gateway import create_app
 from gateway.cli import main
+from gateway.config import settings
 from gateway.seeding import demo
-from gateway.storage import open_store
+from gateway.services import build_services
 from gateway.storage.migrate import upgrade
 from gateway.xml import xsd
 from tests import browser, postgres
@@ -45,7 +46,7 @@ def assert_wire_body(status: int, content_type: str, body: bytes, namespace: str
 def migrated_sqlite(tmp_path_factory) -> str:
     """A migrated SQLite database file, copied for each test (migrating per test would be slow)."""
     path = tmp_path_factory.mktemp("template") / "template.db"
-    store = open_store(f"sqlite:///{path}")
+    store = build_services(settings({"DATABASE_URL": f"sqlite:///{path}"})).store
     upgrade(store)
     store.close()
     return str(path)

@@ -14,7 +14,7 @@ from flask import g, request
 
 from gateway.errors import PermissionDeniedError
 from gateway.oauth.models import Account
-from gateway.services import services
+from gateway.web import services
 
 READ = "read"
 FEED = "feed"

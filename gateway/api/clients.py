@@ -17,7 +17,7 @@ from flask import Blueprint
 
 from gateway.errors import NotFoundError
 from gateway.registry.inspection import ClientSearch, LogSearch, Page
-from gateway.services import services
+from gateway.web import services
 from gateway.registry import documents
 from gateway.api.auth import READ, requires
 from gateway.api.input import query

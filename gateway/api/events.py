@@ -22,9 +22,8 @@ import re
 
 from flask import Blueprint, Response, current_app, request
 
-from gateway.controls.middleware import STREAMING
 from gateway.errors import InvalidRequestError, TooManyStreamsError
-from gateway.services import services
+from gateway.web import facts, services
 from gateway.api.auth import READ, requires
 from gateway.api.input import query
 from gateway.api.queries import EventsQuery
@@ -62,5 +61,5 @@ def events():
     response = Response(stream(svc.registry, cursor, filters, timing), mimetype="text/event-stream",
                         headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
     response.call_on_close(svc.streams.give)
-    request.environ[STREAMING] = True
+    facts().streaming = True
     return response

@@ -21,7 +21,7 @@ from flask import Blueprint, current_app, request
 from gateway.errors import InvalidRequestError, UnsupportedMediaTypeError
 from gateway.registry.model import Client
 from gateway.registry.operations import AppendEvents, Connect, Disconnect, Update
-from gateway.services import services
+from gateway.web import services
 from gateway.registry import documents
 from gateway.api.auth import FEED, requires
 from gateway.api.input import json_body

@@ -21,7 +21,7 @@ from gateway.seeding import demo as demo_population
 from gateway.seeding import fixtures
 from gateway.registry.model import ClientQuery
 from gateway.registry.operations import Connect
-from gateway.services import services
+from gateway.web import services
 from gateway.storage import migrate
 
 

@@ -13,7 +13,7 @@ from marshmallow import ValidationError
 from gateway.controls.clock import SetSchema
 from gateway.errors import GatewayError
 from gateway.registry.validation import validation_error
-from gateway.services import services
+from gateway.web import services
 
 
 def _echo_json(value) -> None:

@@ -260,10 +260,11 @@ def injected_error(rule: FaultRule, action_root: str | None) -> GatewayError:
         default_message = http.HTTPStatus(status).phrase
     except ValueError:
         default_message = f"HTTP {status}"
-    error = GatewayError(spec.get("message", default_message), status=status)
-    error.code = spec.get("code") or ERROR_CODES.get(status, "server_error" if status >= 500 else "invalid_request")
     # A 200 error sits in a list action's root, as an appliance's parameter errors do.
-    error.root = action_root if status == 200 else None
+    error = GatewayError(spec.get("message", default_message), status=status,
+                         root=action_root if status == 200 else None)
+    error.code = spec.get("code") or ERROR_CODES.get(status,
+                                                     "server_error" if status >= 500 else "invalid_request")
     return error
 
 

@@ -7,7 +7,7 @@ from functools import lru_cache
 
 from flask import Blueprint, current_app
 
-from gateway.services import services
+from gateway.web import services
 from gateway.storage import migrate
 
 blueprint = Blueprint("health", __name__)

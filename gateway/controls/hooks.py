@@ -13,60 +13,35 @@ from functools import partial
 
 from flask import Flask, Response, request
 
+from gateway import faces
 from gateway.command.dispatch import ACTIONS
-from gateway.errors import RateLimitedError
-from gateway.oauth.bearer import MAX_TOKEN_LENGTH, Authenticator
-from gateway.services import services
-from gateway.controls import health, metrics
+from gateway.controls import metrics
 from gateway.controls.faults import FaultRequest, injected_error
 from gateway.controls.journal import redact
 from gateway.controls.logging import log_request
+from gateway.controls.middleware import ControlsMiddleware
+from gateway.errors import RateLimitedError
+from gateway.faces import Face
+from gateway.facts import RequestFacts
+from gateway.oauth.bearer import MAX_TOKEN_LENGTH, Authenticator
 from gateway.storage.counters import CONTROLS_VERSION
-from gateway.controls.middleware import REQUEST_ID, TRANSPORT_FAULT, ControlsMiddleware
-
-# Values the hooks leave in the WSGI environ for the middleware, which records the request.
-TS = "gateway.ts"
-ACTION = "gateway.action"
-ACCOUNT = "gateway.account"
-PARAMS = "gateway.params"
-FAULT = "gateway.fault"
-RATE_VERDICT = "gateway.rate_limit"
-FACE = "gateway.face"
-
-#: Faces whose calls are journaled, faulted and (command, json) rate limited; the admin surface is not.
-JOURNALED = ("command", "oauth", "json")
-RATE_LIMITED = ("command", "json")
+from gateway.web import bind_facts
+from gateway.web import face as request_face
+from gateway.web import facts as request_facts
+from gateway.web import services
 
 
-def classify(path: str) -> str | None:
-    """The face a path belongs to: command, oauth, json, admin, or None (health, metrics, XSD, ...)."""
-    if path in ("/api/command", "/api/command.ns"):
-        return "command"
-    if path == "/oauth2/token":
-        return "oauth"
-    if path == "/api/v1/admin" or path.startswith("/api/v1/admin/"):
-        return "admin"
-    if path == "/api/v1" or path.startswith("/api/v1/"):
-        return "json"
-    return None
-
-
-def _face(environ: dict) -> str | None:
-    """The face _before classified this request as (classified here if it never ran)."""
-    return environ[FACE] if FACE in environ else classify(environ.get("PATH_INFO", ""))
-
-
-def _action(req, face: str | None) -> str | None:
-    if face == "command":
-        return req.values.get("action", "")[:128] or None
-    if face == "oauth":
+def _action(face: Face) -> str | None:
+    if face is faces.COMMAND:
+        return request.values.get("action", "")[:128] or None
+    if face is faces.OAUTH:
         return "token"
-    return req.endpoint
+    return request.endpoint
 
 
-def _metric_action(face: str | None, action: str | None) -> str:
+def _metric_action(face: Face, action: str | None) -> str:
     """A bounded label: known action names and endpoints only (action names come from clients)."""
-    if face == "command":
+    if face is faces.COMMAND:
         return action if action in ACTIONS else ("none" if not action else "unknown")
     return action or "not_found"
 
@@ -80,9 +55,9 @@ def _multi(values) -> dict:
     return {key: (items[0] if len(items) == 1 else items) for key, items in values.lists()}
 
 
-def _presented_client_id(face: str) -> str | None:
+def _presented_client_id(face: Face) -> str | None:
     """Whose credentials a request carries (for faults that match an account); looks a token up only if asked."""
-    if face == "oauth":
+    if face is faces.OAUTH:
         auth = request.authorization
         if auth is not None and auth.type == "basic":
             return auth.username
@@ -93,7 +68,7 @@ def _presented_client_id(face: str) -> str | None:
     if header[:7].lower() == "bearer " and len(header) <= MAX_TOKEN_LENGTH + 7:
         token = svc.accounts.find_token(header[7:].strip())
         return token.account.client_id if token else None
-    if face == "command" and not header and request.values.get("username"):
+    if face is faces.COMMAND and not header and request.values.get("username"):
         account = svc.accounts.find(request.values["username"][:128])
         return account.client_id if account else None
     return None
@@ -111,94 +86,95 @@ def _lazy(resolve):
 
 
 def _before():
-    req = request._get_current_object()
-    environ = req.environ
-    face = environ[FACE] = classify(req.path)
-    if face is None:
-        environ[ACTION] = req.endpoint
+    facts = bind_facts()
+    face = request_face(facts)
+    if face.name is None:
+        facts.action = request.endpoint
         return None
     svc = services()
     controls = svc.controls
     controls.sync(svc.versions.refresh()[CONTROLS_VERSION])
-    environ[TS] = controls.clock.now()
-    action = environ[ACTION] = _action(req, face)
-    if face == "admin" or not controls.faults.rules:
+    facts.ts = controls.clock.now()
+    action = facts.action = _action(face)
+    if face is faces.ADMIN or not controls.faults.rules:
         return None
-    outcome = controls.faults.evaluate(FaultRequest(face, action, req.path, _lazy(partial(_presented_client_id, face))))
+    presented = _lazy(partial(_presented_client_id, face))
+    outcome = controls.faults.evaluate(FaultRequest(face.name, action, request.path, presented))
     if outcome.kind is None:
         return None
-    environ[FAULT] = outcome.kind
+    facts.fault = outcome.kind
     if outcome.latency:
         time.sleep(outcome.latency)
     rule = outcome.rule
     if rule is None:
         return None
     if rule.terminal in ("error", "rate_limit"):
-        root = ACTIONS[action].root if face == "command" and action in ACTIONS else None
+        root = ACTIONS[action].root if face is faces.COMMAND and action in ACTIONS else None
         raise injected_error(rule, root)
     if rule.terminal == "drop":
-        environ[TRANSPORT_FAULT] = ("drop", None)
+        facts.transport_fault = ("drop", None)
         return Response(status=204)  # never sent: the middleware hangs up instead
-    environ[TRANSPORT_FAULT] = ("truncate", rule.spec["truncate"])
+    facts.transport_fault = ("truncate", rule.spec["truncate"])
     return None
 
 
 def _after(response: Response) -> Response:
-    environ = request.environ
-    verdict = environ.get(RATE_VERDICT)
+    facts = request_facts()
+    verdict = facts.rate_limit
     if verdict is not None:
         for name, value in verdict.headers().items():
             response.headers[name] = value
-    face = _face(environ)
-    if face in JOURNALED and services().controls.journal.enabled:
+    face = request_face(facts)
+    if face in faces.JOURNALED and services().controls.journal.enabled:
         try:
             params = _multi(request.values)
-            if face != "command":
+            if face is not faces.COMMAND:
                 params.update(_json_body())
         except Exception:  # noqa: BLE001 - an unreadable body (too large, malformed) leaves no parameters
             params = {}
-        environ[PARAMS] = redact(params)
-        if face == "oauth" and response.status_code == 200:
-            environ[ACCOUNT] = _presented_client_id(face)
+        facts.params = redact(params)
+        if face is faces.OAUTH and response.status_code == 200:
+            facts.account = _presented_client_id(face)
     return response
 
 
-def _finish(app: Flask, environ: dict, status: int | None, seconds: float) -> None:
+def _finish(app: Flask, environ: dict, facts: RequestFacts, status: int | None, seconds: float) -> None:
     """Record a finished request: metrics, the request log line, the journal entry. Never raises."""
     config = app.config
-    face = _face(environ)
-    action = environ.get(ACTION)
+    # A request whose hooks never ran (it failed before them) was not routed: its URL space tells its face.
+    face = facts.face or faces.of_path(environ.get("PATH_INFO", ""))
+    action = facts.action
     try:
         if config["METRICS"]:
-            metrics.observe(face or "other", _metric_action(face, action), status, seconds)
+            metrics.observe(face.name or "other", _metric_action(face, action), status, seconds)
         if config["REQUEST_LOG"]:
             log_request({
-                "request_id": environ.get(REQUEST_ID),
+                "request_id": facts.request_id,
                 "method": environ.get("REQUEST_METHOD"),
                 "path": environ.get("PATH_INFO", "")[:512],
-                "face": face,
+                "face": face.name,
                 "action": action,
                 "status": status,
                 "duration_ms": round(seconds * 1000, 3),
-                "account": environ.get(ACCOUNT),
-                "fault": environ.get(FAULT),
+                "account": facts.account,
+                "fault": facts.fault,
             })
-        if face in JOURNALED and TS in environ:
+        if face in faces.JOURNALED and facts.ts is not None:
             app.extensions["gateway"].controls.journal.record({
-                "ts": environ[TS],
-                "request_id": environ[REQUEST_ID],
-                "face": face,
+                "ts": facts.ts,
+                "request_id": facts.request_id,
+                "face": face.name,
                 "method": environ.get("REQUEST_METHOD", "")[:16],
                 "path": environ.get("PATH_INFO", "")[:1024],
                 "action": action,
-                "account": environ.get(ACCOUNT),
-                "params": environ.get(PARAMS, {}),
+                "account": facts.account,
+                "params": facts.params,
                 "status": status,
                 "duration_ms": round(seconds * 1000, 3),
-                "fault": environ.get(FAULT),
+                "fault": facts.fault,
             })
     except Exception:  # noqa: BLE001 - recording must never break an answered request
-        app.logger.exception("could not record request %s", environ.get(REQUEST_ID))
+        app.logger.exception("could not record request %s", facts.request_id)
 
 
 class ControlledAuthenticator(Authenticator):
@@ -211,11 +187,11 @@ class ControlledAuthenticator(Authenticator):
 
     def __call__(self, params, has_authorization):
         account = super().__call__(params, has_authorization)
-        environ = request.environ
-        environ[ACCOUNT] = account.client_id
+        facts = request_facts()
+        facts.account = account.client_id
         limiter = self.controls.rate_limits
-        if limiter.settings.enabled and _face(environ) in RATE_LIMITED:
-            verdict = environ[RATE_VERDICT] = limiter.hit(account.client_id)
+        if limiter.settings.enabled and request_face(facts) in faces.RATE_LIMITED:
+            verdict = facts.rate_limit = limiter.hit(account.client_id)
             if verdict.limited:
                 raise RateLimitedError(
                     f"Rate limit exceeded: at most {verdict.limit} requests per {verdict.period} for this API account; "
@@ -230,5 +206,3 @@ def init_app(app: Flask) -> None:
     app.wsgi_app = ControlsMiddleware(app.wsgi_app, partial(_finish, app))
     app.before_request(_before)
     app.after_request(_after)
-    app.register_blueprint(health.blueprint)
-    app.register_blueprint(metrics.blueprint)

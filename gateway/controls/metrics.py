@@ -17,7 +17,7 @@ from prometheus_client.multiprocess import MultiProcessCollector
 
 from gateway.errors import NotFoundError
 from gateway.registry.model import CLIENT_TYPES
-from gateway.services import services
+from gateway.web import services
 
 disable_created_metrics()  # no *_created series: they only add noise to every scrape
 

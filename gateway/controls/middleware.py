@@ -12,16 +12,12 @@ import time
 from collections.abc import Callable, Iterable
 
 from gateway.controls.logging import request_id
+from gateway.facts import ENVIRON_KEY, RequestFacts
 
-REQUEST_ID = "gateway.request_id"
-#: Set by the Flask hooks: ("drop", None) or ("truncate", {"fraction": f} | {"bytes": n}).
-TRANSPORT_FAULT = "gateway.transport_fault"
-#: Set by views whose body is a live stream (server-sent events): recorded when it starts, chunks pass at once.
-STREAMING = "gateway.streaming"
 _NOTHING = object()
 
-#: finish(environ, status or None when dropped, seconds)
-Finish = Callable[[dict, "int | None", float], None]
+#: finish(environ, the request's facts, status or None when dropped, seconds)
+Finish = Callable[[dict, RequestFacts, "int | None", float], None]
 
 
 class ConnectionDropped(ConnectionError):
@@ -82,28 +78,30 @@ class ControlsMiddleware:
 
     def __call__(self, environ, start_response):
         started = time.perf_counter()
-        rid = environ[REQUEST_ID] = request_id(environ.get("HTTP_X_REQUEST_ID"))
+        # The Flask hooks and views fill it in (transport faults, streaming, what the record needs).
+        facts = environ[ENVIRON_KEY] = RequestFacts(request_id(environ.get("HTTP_X_REQUEST_ID")))
+        rid = facts.request_id
         response: dict = {}
 
         def start(status: str, headers: list, exc_info=None):
             headers = [*headers, ("X-Request-ID", rid)]
             response.update(status=status, headers=headers)
-            if TRANSPORT_FAULT in environ:
+            if facts.transport_fault is not None:
                 return lambda data: None  # answered below, or not at all
             return start_response(status, headers, exc_info)
 
         def finish(status: int | None = None) -> None:
-            if status is None and "status" in response and TRANSPORT_FAULT not in environ:
+            if status is None and "status" in response and facts.transport_fault is None:
                 status = int(response["status"].split(" ", 1)[0])
-            self.finish(environ, status, time.perf_counter() - started)
+            self.finish(environ, facts, status, time.perf_counter() - started)
 
         try:
             body = self.app(environ, start)
         except BaseException:
             finish(500)
             raise
-        fault = environ.get(TRANSPORT_FAULT)
-        if fault is None and environ.get(STREAMING):
+        fault = facts.transport_fault
+        if fault is None and facts.streaming:
             finish()  # a stream is long and its chunks must not wait for the next one: record it as it opens
             return body
         if fault is None:

@@ -22,7 +22,6 @@ import base64
 import itertools
 import json
 import os
-import threading
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -314,22 +313,20 @@ class Gateway:
         self.server.reset()
 
 
-def _start_in_process(tmp_dir: Path, config: dict) -> tuple[Server, Any]:
-    from werkzeug.serving import make_server
-
+def _start_in_process(tmp_dir: Path, config: dict):
+    """A gateway on its own SQLite file, served in this process on a free port: (Server, its HTTP server)."""
     from gateway import create_app
     from gateway.storage.migrate import upgrade
+    from gateway.testing.servers import InProcessServer
 
     database = f"sqlite:///{tmp_dir / 'gateway.db'}"
     app = create_app({"DATABASE_URL": database, "REQUEST_LOG": False, **config})
     svc = app.extensions["gateway"]
     upgrade(svc.store)
     creds = svc.accounts.create("pytest-admin", "full_access", feed=True, admin=True)
-    http_server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=http_server.serve_forever, name="gateway-test-server", daemon=True)
-    thread.start()
+    http_server = InProcessServer(app)
     admin = Credentials(creds.account.name, creds.account.client_id, creds.client_secret)
-    return Server(f"http://127.0.0.1:{http_server.server_port}", admin, app), http_server
+    return Server(http_server.url, admin, app), http_server
 
 
 @pytest.fixture(scope="session")
@@ -350,8 +347,7 @@ def gateway_server(request, tmp_path_factory, gateway_config):
     try:
         yield server
     finally:
-        http_server.shutdown()
-        http_server.server_close()
+        http_server.stop()
         server.app.extensions["gateway"].store.close()
 
 

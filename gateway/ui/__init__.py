@@ -16,6 +16,7 @@ from pathlib import Path
 from flask import Blueprint, Response, current_app, request, send_from_directory
 
 from gateway.errors import NotFoundError
+from gateway.web import face
 
 HERE = Path(__file__).resolve().parent
 STATIC = HERE / "static"
@@ -73,9 +74,9 @@ def static(name: str):
 
 @blueprint.after_app_request
 def _secure(response: Response) -> Response:
-    """Every answer under /ui (errors too) carries the security headers."""
-    path = request.path
-    if path == PREFIX or path.startswith(PREFIX + "/"):
+    """Every answer of the dashboard (errors too, even for URLs under /ui no route answers) carries the
+    security headers."""
+    if face().dashboard:
         for name, value in SECURITY_HEADERS.items():
             response.headers[name] = value
     return response

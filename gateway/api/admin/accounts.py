@@ -9,7 +9,7 @@ from gateway.errors import InvalidRequestError
 from gateway.api.auth import ADMIN, requires
 from gateway.api.input import json_body
 from gateway.oauth.models import COMMAND_PERMISSIONS
-from gateway.services import services
+from gateway.web import services
 from gateway.api.admin import blueprint
 
 

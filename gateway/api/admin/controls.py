@@ -9,7 +9,7 @@ from gateway.controls.ratelimit import SettingsSchema
 from gateway.errors import NotFoundError
 from gateway.api.auth import ADMIN, requires
 from gateway.api.input import json_body, query
-from gateway.services import services
+from gateway.web import services
 from gateway.api.admin import blueprint
 
 

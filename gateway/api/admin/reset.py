@@ -9,7 +9,7 @@ from marshmallow import Schema, fields
 from gateway.api.auth import ADMIN, requires
 from gateway.api.input import json_body
 from gateway.seeding import fixtures
-from gateway.services import services
+from gateway.web import services
 from gateway.api.admin import blueprint
 
 
