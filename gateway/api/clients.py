@@ -33,19 +33,19 @@ CLIENT_ID = "<int(min=1, max=2147483647):client_id>"
 def list_clients():
     search = query(ClientsQuery())
     found = services().registry.search_clients(search)
-    return documents.page_json(found, search.page, [documents.record_json(r) for r in found.items])
+    return documents.ClientPageOut().dump(documents.PageOf(found, search.page))
 
 
 @blueprint.route(f"/clients/{CLIENT_ID}", methods=["GET"])
 @requires(READ)
 def get_client(client_id: int):
     args = query(DetailQuery())
-    return documents.detail_json(services().registry.client_detail(client_id, args.get("record")))
+    return documents.DetailOut().dump(services().registry.client_detail(client_id, args.get("record")))
 
 
 def _log(search: LogSearch):
     found = services().registry.events(search)
-    return documents.page_json(found, search.page, [documents.log_entry_json(e) for e in found.items])
+    return documents.LogPageOut().dump(documents.PageOf(found, search.page))
 
 
 @blueprint.route(f"/clients/{CLIENT_ID}/log", methods=["GET"])

@@ -76,9 +76,7 @@ def batch():
     _allow_large_body()
     ops = json_body(BatchSchema())["operations"]
     results = services().registry.apply(ops, batch=True)
-    kinds = {Connect: "connect", Update: "update", AppendEvents: "events", Disconnect: "disconnect"}
-    return {"results": [{"op": kinds[type(op)], "id": client.id, "connected": client.connected}
-                        for op, client in zip(ops, results)]}
+    return documents.BatchResultOut().dump(list(zip(ops, results)))
 
 
 @blueprint.route("/appliances/<guid>", methods=["PUT"])
@@ -106,4 +104,4 @@ def import_xml():
         raise InvalidRequestError("mode: must be replace or merge.", details={"field": "mode"})
     result = import_capture(services().registry, request.get_data(), replace=mode == "replace",
                             max_bytes=current_app.config["FEED_MAX_BODY"])
-    return result.public()
+    return documents.ImportResultOut().dump(result)

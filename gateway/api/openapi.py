@@ -24,7 +24,8 @@ from gateway.controls.faults import FaultRuleSchema
 from gateway.controls.journal import QuerySchema as JournalQuery
 from gateway.controls.ratelimit import SettingsSchema
 from gateway.registry.model import CHANGE_KINDS, MAX_CLIENT_ID
-from gateway.api import responses as out
+from gateway.api.responses import ErrorOut
+from gateway.registry import documents as out
 from gateway.api.queries import ClientsQuery, ConnectionLogQuery, DetailQuery, EventsQuery, LogQuery
 from gateway.registry.schemas import (
     CLIENT_SCHEMAS,
@@ -273,7 +274,7 @@ def build(title: str = "connected-clients gateway: JSON API", version: str = "1"
     plugin.converter.add_attribute_function(_by_member)
     spec.components.security_scheme("bearer", {"type": "http", "scheme": "bearer",
                                                "description": "A token from POST /oauth2/token (client credentials)."})
-    spec.components.schema("Error", schema=out.ErrorOut)
+    spec.components.schema("Error", schema=ErrorOut)
     spec.components.schema("ChangeEvent", schema=out.ChangeEventOut)
     spec.components.schema("ServerSentEvent", SERVER_SENT_EVENT)
     spec.components.schema("Event", schema=EventSchema)
