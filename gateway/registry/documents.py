@@ -154,8 +154,10 @@ class RecordOut(ClientOut):
     """A client record in a list: no events, but how many its history holds."""
 
     events = fields.List(fields.Nested(EventOut), metadata={"description": "Details only: the last 20."})
-    record = fields.Integer(required=True, metadata={"description": "This record's number (one per connect)."})
-    last_activity = Ts(required=True, metadata={"description": "UNIX seconds of its last event (or its connect)."})
+    record = fields.Integer(required=True,
+                            metadata={"description": "This record's number (one per connect)."})
+    last_activity = Ts(required=True,
+                       metadata={"description": "UNIX seconds of its last event (or its connect)."})
     event_count = fields.Integer(required=True, metadata={"description": "Events in its whole history."})
     disconnected_at = _nullable(Ts, required=True)
     disconnect_reason = _nullable(fields.String, required=True)
@@ -191,12 +193,13 @@ class DetailOut(RecordOut):
     """``/clients/{id}``: the chosen record with its last 20 events, when the id last connected and last
     disconnected (over all its visible records; null if never), and every record of the id, newest first."""
 
-    events = fields.List(fields.Nested(EventOut), required=True, metadata={"description": "The last 20, oldest first."})
+    events = fields.List(fields.Nested(EventOut), required=True,
+                         metadata={"description": "The last 20, oldest first."})
     last_connected_at = Ts(required=True, metadata={"description": "The id's newest connect (any record)."})
     last_disconnected_at = _nullable(Ts, required=True,
                                      metadata={"description": "The id's newest disconnect; null if never."})
-    records = fields.List(fields.Nested(RecordSummaryOut), required=True,
-                          metadata={"description": "Every visible record of this id, connected first, then newest."})
+    records = fields.List(fields.Nested(RecordSummaryOut), required=True, metadata={
+        "description": "Every visible record of this id, connected first, then newest."})
 
     def client_of(self, detail: ClientDetail) -> Client:
         return detail.current.client
@@ -209,8 +212,8 @@ class DetailOut(RecordOut):
         if attr == "last_connected_at":
             return max(r.client.connected_since for r in detail.records)
         if attr == "last_disconnected_at":
-            return max((r.client.disconnected_at for r in detail.records if r.client.disconnected_at is not None),
-                       default=None)
+            disconnects = [r.client.disconnected_at for r in detail.records]
+            return max((at for at in disconnects if at is not None), default=None)
         return super().get_attribute(detail.current, attr, default)
 
 
@@ -339,7 +342,7 @@ class Written:
 
 
 class ClientChangeOut(Out):
-    """connect and update: the client as the feed takes it (no events), and for an update the changed fields."""
+    """connect and update: the client as the feed takes it (no events); for an update, the changed fields."""
 
     client = fields.Nested(CLIENT_AS_INPUT, required=True)
     changed = fields.List(fields.String(), data_key="fields", attribute="detail",
@@ -393,8 +396,8 @@ class ChangeEventOut(Out):
     client_id = _nullable(fields.Integer, required=True)
     type = _nullable(fields.String, required=True, validate=validate.OneOf(TYPES))
     payload = fields.Dict(required=True, metadata={
-        "description": "connect/update: {client, fields}; event: {type, events}; disconnect: {type, disconnected_at, "
-                       "reason, initiator}; reset: what was loaded."})
+        "description": "connect/update: {client, fields}; event: {type, events}; "
+                       "disconnect: {type, disconnected_at, reason, initiator}; reset: what was loaded."})
 
     def get_attribute(self, change: Change, attr: str, default: Any) -> Any:
         return change_type(change) if attr == "type" else super().get_attribute(change, attr, default)

@@ -54,8 +54,12 @@ class Out(Schema):
         return one(obj)
 
     def dumper(self) -> Callable[[Any], Any]:
-        """The function that dumps one object (built on first use)."""
-        return self.__dict__.get("_one") or self._build()
+        """The function that dumps one object (built on first use, again if the fields change: a Nested
+        field copies its schema and may narrow it with only/exclude)."""
+        built = self.__dict__.get("_built")
+        if built is None or built[0] is not self.dump_fields:
+            built = self._built = (self.dump_fields, self._build())
+        return built[1]
 
     def _build(self) -> Callable[[Any], Any]:
         custom_access = type(self).get_attribute is not Schema.get_attribute
@@ -86,12 +90,13 @@ class Out(Schema):
             dumped = "value" if convert is None else f"(value if value is None else convert_{index}(value))"
             each += ["    if value is not missing:", f"        out[{key!r}] = {dumped}"]
             if literal is not None:
-                shown = value if convert is None else f"(None if (value := {value}) is None else convert_{index}(value))"
+                shown = (value if convert is None
+                         else f"(None if (value := {value}) is None else convert_{index}(value))")
                 literal.append(f"{key!r}: {shown}")
         each.append("    return out")
         lines = ["def one(obj):",
                  "    if isinstance(obj, dict):",
-                 "        return generic(obj, many=False)  # marshmallow reads keys (no Out dumps dicts often)"]
+                 "        return generic(obj, many=False)  # marshmallow reads keys (rare)"]
         if literal is None:
             lines.append("    out = each(obj)")
         else:
@@ -104,8 +109,7 @@ class Out(Schema):
         lines.append("    return out" if type(self).shape is Out.shape else "    return shape(out, obj)")
         # Source built above from the declared fields' names only.
         exec("\n".join(each + lines), names)  # noqa: S102
-        self._one = names["one"]
-        return self._one
+        return names["one"]
 
 
 def _serializer(schema: Schema, field: fields.Field, attr: str) -> Callable[[Any], Any]:
@@ -129,7 +133,7 @@ def _reader(attr: str) -> Callable[[Any], Any]:
 
 
 def _converter(field: fields.Field) -> Convert | None | bool:
-    """How a non-null value of ``field`` dumps: None (as it is), a function, or False (marshmallow decides)."""
+    """How a non-null value of ``field`` dumps: None (as it is), a function, or False (marshmallow decides)"""
     if isinstance(field, fields.Nested):
         schema = field.schema
         if field.many:
