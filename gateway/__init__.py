@@ -9,13 +9,9 @@ from flask import Flask
 
 from gateway import config as gateway_config
 from gateway import http_errors
-from gateway.api.admin import blueprint as admin_blueprint
 from gateway.controls import hooks as controls_hooks
 from gateway.command.views import blueprint as command_blueprint
-from gateway.api.clients import blueprint as inspect_blueprint
-from gateway.api.events import blueprint as events_blueprint
-from gateway.api.feed import blueprint as feed_blueprint
-from gateway.api.openapi import blueprint as openapi_blueprint
+from gateway.api import openapi as json_api
 from gateway.oauth import server as oauth_server
 from gateway.services import build_services
 from gateway.ui import blueprint as ui_blueprint
@@ -52,11 +48,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     _load_controls(app, services.controls)
     oauth_server.init_app(app, services.accounts)
     app.register_blueprint(command_blueprint)
-    app.register_blueprint(admin_blueprint)
-    app.register_blueprint(feed_blueprint)
-    app.register_blueprint(inspect_blueprint)
-    app.register_blueprint(events_blueprint)
-    app.register_blueprint(openapi_blueprint)
+    json_api.init_app(app)
     app.register_blueprint(ui_blueprint)
     http_errors.init_app(app)
     return app
