@@ -157,6 +157,8 @@ class JsonApi(Api):
             "title": TITLE, "version": "1", "openapi_version": OPENAPI_VERSION,
             "marshmallow_plugin": MarshmallowPlugin(schema_name_resolver=schema_name),
             "extra_plugins": [OperationIds()], "info": {"description": DESCRIPTION}})
+        # flask-smorest adds an "openapi" command group to the app's CLI: the gateway's CLI keeps its own commands.
+        app.cli.commands.pop("openapi", None)
 
     def _register_error_handlers(self) -> None:
         """None: gateway.http_errors renders every error of the app."""
