@@ -54,8 +54,8 @@ SERVER_SENT_EVENT = {
         "id": {"type": "string", "pattern": "^[0-9]+$",
                "description": "The change seq: resume with Last-Event-ID."},
         "data": {"type": "string",
-                 "description": "One line of JSON: a ChangeEvent; for resync {reason, last_event_id, resume_after, "
-                                "action}; for error {error, message}."},
+                 "description": "One line of JSON: a ChangeEvent; for resync {reason, last_event_id, "
+                                "resume_after, action}; for error {error, message}."},
         "retry": {"type": "integer", "description": "Milliseconds before reconnecting."},
     },
 }
@@ -157,7 +157,7 @@ class JsonApi(Api):
             "title": TITLE, "version": "1", "openapi_version": OPENAPI_VERSION,
             "marshmallow_plugin": MarshmallowPlugin(schema_name_resolver=schema_name),
             "extra_plugins": [OperationIds()], "info": {"description": DESCRIPTION}})
-        # flask-smorest adds an "openapi" command group to the app's CLI: the gateway's CLI keeps its own commands.
+        # flask-smorest adds an "openapi" command group to the app's CLI; the gateway's keeps its own.
         app.cli.commands.pop("openapi", None)
 
     def _register_error_handlers(self) -> None:
