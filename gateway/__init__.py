@@ -49,6 +49,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     controls_hooks.init_app(app)
     _load_controls(app, services.controls)
     oauth_server.init_app(app, services.accounts)
+    openapi_views.init_app(app)  # the JSON face's blueprints, registered by its flask-smorest Api
     web.register_blueprints(app, [*BLUEPRINTS, (app.blueprints["oauth"], faces.OAUTH)])
     http_errors.init_app(app)
     return app

@@ -2,7 +2,8 @@
 
 ``@requires(READ)`` admits read_only and full_access accounts (as the command API's get_* actions);
 ``@requires(FEED)`` accounts with the feed permission; ``@requires(ADMIN)`` accounts with the admin one.
-Errors render as JSON ``{"error", "message"}`` (401 / 403) through gateway.http_errors.
+Errors render as JSON ``{"error", "message"}`` (401 / 403) through gateway.http_errors. The decorator
+also documents the operation: its security, who may call it, and the answers any authenticated call may get.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from functools import wraps
 
 from flask import g, request
 
+from gateway.api.blueprint import described, response_name
 from gateway.errors import PermissionDeniedError
 from gateway.oauth.models import Account
 from gateway.web import services
@@ -19,6 +21,10 @@ from gateway.web import services
 READ = "read"
 FEED = "feed"
 ADMIN = "admin"
+
+WHO = {READ: "read_only or full_access", FEED: "the feed permission", ADMIN: "the admin permission"}
+#: What every authenticated operation may answer besides its own codes (see gateway.api.openapi).
+ACCESS_ERRORS = (401, 403, 429, 503)
 
 
 def allowed(account: Account, permission: str) -> bool:
@@ -48,6 +54,8 @@ def requires(permission: str) -> Callable:
                 raise PermissionDeniedError(f"The API account {account.name!r} lacks the {permission} permission.")
             return view(*args, **kwargs)
 
-        return wrapper
+        return described(security=[{"bearer": []}],
+                         description=f"Needs a bearer token of an account with {WHO[permission]}.",
+                         responses={status: response_name(status) for status in ACCESS_ERRORS})(wrapper)
 
     return decorator

@@ -13,45 +13,50 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from flask import Blueprint
-
+from gateway.api.auth import READ, requires
+from gateway.api.blueprint import Blueprint, errors
+from gateway.api.queries import ClientsQuery, ConnectionLogQuery, DetailQuery, LogQuery
 from gateway.errors import NotFoundError
+from gateway.registry import documents
 from gateway.registry.inspection import ClientSearch, LogSearch, Page
 from gateway.web import services
-from gateway.registry import documents
-from gateway.api.auth import READ, requires
-from gateway.api.input import query
-from gateway.api.queries import ClientsQuery, ConnectionLogQuery, DetailQuery, LogQuery
 
-blueprint = Blueprint("inspect", __name__, url_prefix="/api/v1")
+blueprint = Blueprint("inspect", __name__, url_prefix="/api/v1",
+                      description="Reads: client records (connected, or disconnected within retention), logs.")
 
 CLIENT_ID = "<int(min=1, max=2147483647):client_id>"
 
 
 @blueprint.route("/clients", methods=["GET"])
 @requires(READ)
-def list_clients():
-    search = query(ClientsQuery())
-    found = services().registry.search_clients(search)
-    return documents.page_json(found, search.page, [documents.record_json(r) for r in found.items])
+@blueprint.arguments(ClientsQuery, location="query")
+@blueprint.response(200, documents.ClientPageOut)
+def list_clients(search: ClientSearch):
+    """List client records (connected and, within retention, disconnected): filters, order, pages"""
+    return documents.PageOf(services().registry.search_clients(search), search.page)
 
 
 @blueprint.route(f"/clients/{CLIENT_ID}", methods=["GET"])
 @requires(READ)
-def get_client(client_id: int):
-    args = query(DetailQuery())
-    return documents.detail_json(services().registry.client_detail(client_id, args.get("record")))
+@blueprint.arguments(DetailQuery, location="query")
+@blueprint.response(200, documents.DetailOut)
+@errors(404)
+def get_client(args: dict, client_id: int):
+    """One client in detail: its connected (else newest, or ?record=N) record, and all its records"""
+    return services().registry.client_detail(client_id, args.get("record"))
 
 
-def _log(search: LogSearch):
-    found = services().registry.events(search)
-    return documents.page_json(found, search.page, [documents.log_entry_json(e) for e in found.items])
+def _log(search: LogSearch) -> documents.PageOf:
+    return documents.PageOf(services().registry.events(search), search.page)
 
 
 @blueprint.route(f"/clients/{CLIENT_ID}/log", methods=["GET"])
 @requires(READ)
-def client_log(client_id: int):
-    search = query(LogQuery())
+@blueprint.arguments(LogQuery, location="query")
+@blueprint.response(200, documents.LogPageOut)
+@errors(404)
+def client_log(search: LogSearch, client_id: int):
+    """The id's whole event history"""
     registry = services().registry
     # An id without a visible record is a 404, not an empty log.
     if not registry.search_clients(ClientSearch(ids=(client_id,), record=search.record, page=Page(0, 1))).total:
@@ -62,5 +67,8 @@ def client_log(client_id: int):
 
 @blueprint.route("/connection-log", methods=["GET"])
 @requires(READ)
-def connection_log():
-    return _log(query(ConnectionLogQuery()))
+@blueprint.arguments(ConnectionLogQuery, location="query")
+@blueprint.response(200, documents.LogPageOut)
+def connection_log(search: LogSearch):
+    """Every visible record's events"""
+    return _log(search)

@@ -20,16 +20,16 @@ from __future__ import annotations
 
 import re
 
-from flask import Blueprint, Response, current_app, request
+from flask import Response, current_app, request
 
-from gateway.errors import InvalidRequestError, TooManyStreamsError
-from gateway.web import facts, services
 from gateway.api.auth import READ, requires
-from gateway.api.input import query
+from gateway.api.blueprint import Blueprint
 from gateway.api.queries import EventsQuery
 from gateway.api.streaming import MAX_EVENT_ID, Filters, Timing, stream
+from gateway.errors import InvalidRequestError, TooManyStreamsError
+from gateway.web import facts, services
 
-blueprint = Blueprint("events", __name__, url_prefix="/api/v1")
+blueprint = Blueprint("events", __name__, url_prefix="/api/v1", description="Live changes of the registry.")
 
 
 def _resume_point(args: dict) -> int | None:
@@ -45,8 +45,10 @@ def _resume_point(args: dict) -> int | None:
 
 @blueprint.route("/events", methods=["GET"])
 @requires(READ)
-def events():
-    args = query(EventsQuery())
+@blueprint.arguments(EventsQuery, location="query")
+@blueprint.response(200, "ServerSentEvent", content_type="text/event-stream")
+def events(args: dict):
+    """Live changes as server-sent events"""
     cursor = _resume_point(args)
     config = current_app.config
     svc = services()

@@ -15,95 +15,133 @@ Each call is one transaction, durable before the response. Responses show a clie
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
+from dataclasses import replace
+from functools import wraps
 
-from flask import Blueprint, current_app, request
+from flask import current_app, request
 
-from gateway.errors import InvalidRequestError, UnsupportedMediaTypeError
-from gateway.registry.model import Client
-from gateway.registry.operations import AppendEvents, Connect, Disconnect, Update
 from gateway.web import services
-from gateway.registry import documents
 from gateway.api.auth import FEED, requires
-from gateway.api.input import json_body
-from gateway.registry.schemas import GUID_PATTERN, ApplianceSchema, BatchSchema, ClientSchema, DisconnectSchema, EventsSchema, update_schema
+from gateway.api.blueprint import Blueprint, described, errors
+from gateway.errors import InvalidRequestError, UnsupportedMediaTypeError
+from gateway.registry import documents
+from gateway.registry.model import Appliance, Client
+from gateway.registry.operations import AppendEvents, Connect, Disconnect, Update
+from gateway.registry.schemas import (
+    GUID_PATTERN,
+    ApplianceSchema,
+    BatchSchema,
+    ClientSchema,
+    DisconnectSchema,
+    EventsSchema,
+    update_schema,
+)
 
-blueprint = Blueprint("feed", __name__, url_prefix="/api/v1")
+blueprint = Blueprint("feed", __name__, url_prefix="/api/v1", description="Writes to the registry.")
 
-
-def _client(client: Client, status: int = 200):
-    body = documents.client_json(client, events=client.recent_events())
-    headers = {"Location": f"/api/v1/clients/{client.id}"} if status == 201 else {}
-    return body, status, headers
+CLIENT_ID = "<int(min=1, max=2147483647):client_id>"
+GUID = {"in": "path", "name": "guid", "schema": {"type": "string", "pattern": GUID_PATTERN}}
 
 
 def _apply_one(op) -> Client:
-    return services().registry.apply([op])[0]
+    client = services().registry.apply([op])[0]
+    return replace(client, events=client.recent_events())  # what the XML face shows
 
 
-def _allow_large_body() -> None:
-    """Batches and captures may exceed the global 1 MiB cap, up to GATEWAY_FEED_MAX_BODY."""
-    request.max_content_length = current_app.config["FEED_MAX_BODY"]
+def large_body(view: Callable) -> Callable:
+    """Batches and captures may exceed the global 1 MiB cap, up to GATEWAY_FEED_MAX_BODY (decorate above
+    ``@blueprint.arguments``: the cap must be raised before the body is read)."""
+    @wraps(view)
+    def wrapper(*args, **kwargs):
+        request.max_content_length = current_app.config["FEED_MAX_BODY"]
+        return view(*args, **kwargs)
+
+    return wrapper
 
 
 @blueprint.route("/clients", methods=["POST"])
 @requires(FEED)
-def connect():
-    return _client(_apply_one(Connect(json_body(ClientSchema()))), 201)
+@blueprint.arguments(ClientSchema)
+@blueprint.response(201, documents.ClientOut)
+@errors(409)
+def connect(client: Client):
+    """Connect a client"""
+    client = _apply_one(Connect(client))
+    return client, {"Location": f"/api/v1/clients/{client.id}"}
 
 
-@blueprint.route("/clients/<int(min=1, max=2147483647):client_id>", methods=["PATCH"])
+@blueprint.route(f"/clients/{CLIENT_ID}", methods=["PATCH"])
 @requires(FEED)
-def update(client_id: int):
-    return _client(_apply_one(Update(client_id, json_body(update_schema()))))
+@blueprint.arguments(update_schema())
+@blueprint.response(200, documents.ClientOut)
+@errors(404)
+def update(changes: dict, client_id: int):
+    """Change fields of a connected client"""
+    return _apply_one(Update(client_id, changes))
 
 
-@blueprint.route("/clients/<int(min=1, max=2147483647):client_id>/events", methods=["POST"])
+@blueprint.route(f"/clients/{CLIENT_ID}/events", methods=["POST"])
 @requires(FEED)
-def append_events(client_id: int):
-    return _client(_apply_one(AppendEvents(client_id, json_body(EventsSchema())["events"])))
+@blueprint.arguments(EventsSchema)
+@blueprint.response(200, documents.ClientOut)
+@errors(404)
+def append_events(body: dict, client_id: int):
+    """Append one event or many"""
+    return _apply_one(AppendEvents(client_id, body["events"]))
 
 
-@blueprint.route("/clients/<int(min=1, max=2147483647):client_id>/disconnect", methods=["POST"])
+@blueprint.route(f"/clients/{CLIENT_ID}/disconnect", methods=["POST"])
 @requires(FEED)
-def disconnect(client_id: int):
-    args = json_body(DisconnectSchema(), optional=True)
-    return _client(_apply_one(Disconnect(client_id, **args)))
+@blueprint.arguments(DisconnectSchema, required=False)
+@blueprint.response(200, documents.ClientOut)
+@errors(404)
+def disconnect(args: dict, client_id: int):
+    """Disconnect a client"""
+    return _apply_one(Disconnect(client_id, **args))
 
 
 @blueprint.route("/batch", methods=["POST"])
 @requires(FEED)
-def batch():
-    _allow_large_body()
-    ops = json_body(BatchSchema())["operations"]
-    results = services().registry.apply(ops, batch=True)
-    kinds = {Connect: "connect", Update: "update", AppendEvents: "events", Disconnect: "disconnect"}
-    return {"results": [{"op": kinds[type(op)], "id": client.id, "connected": client.connected}
-                        for op, client in zip(ops, results)]}
+@large_body
+@blueprint.arguments(BatchSchema)
+@blueprint.response(200, documents.BatchResultOut)
+@errors(404, 409)
+def batch(body: dict):
+    """Apply operations all or nothing"""
+    ops = body["operations"]
+    return list(zip(ops, services().registry.apply(ops, batch=True)))
 
 
-@blueprint.route("/appliances/<guid>", methods=["PUT"])
+@blueprint.route("/appliances/<guid>", methods=["PUT"], parameters=[GUID])
 @requires(FEED)
-def put_appliance(guid: str):
-    appliance = json_body(ApplianceSchema(partial=("id",)))
+@blueprint.arguments(ApplianceSchema(partial=("id",)))
+@blueprint.response(200, ApplianceSchema)
+@blueprint.alt_response(201, schema=ApplianceSchema, description="Created", success=True)
+def put_appliance(appliance: Appliance, guid: str):
+    """Create (201) or replace (200) an appliance"""
     if not re.match(GUID_PATTERN, guid) or appliance.id not in (None, guid):
         raise InvalidRequestError("id: the path must hold the appliance's GUID (and the body the same id, if any).",
                                   details={"field": "id"})
     appliance.id = guid
     created = services().registry.upsert_appliances([appliance])[0]
-    return documents.appliance_json(appliance), 201 if created else 200
+    return appliance, 201 if created else 200
 
 
 @blueprint.route("/import/xml", methods=["POST"])
 @requires(FEED)
+@large_body
+@described(requestBody={"required": True, "content": {"text/xml": {"schema": {"type": "string"}}}})
+@blueprint.response(200, documents.ImportResultOut)
+@errors(400, 409, 413, 415)
 def import_xml():
+    """Import a get_connected_clients capture"""
     from gateway.seeding.imports import import_capture
 
-    _allow_large_body()
     if request.mimetype not in ("text/xml", "application/xml"):
         raise UnsupportedMediaTypeError("Send the capture with Content-Type: text/xml (or application/xml).")
     mode = request.args.get("mode", "replace")
     if mode not in ("replace", "merge"):
         raise InvalidRequestError("mode: must be replace or merge.", details={"field": "mode"})
-    result = import_capture(services().registry, request.get_data(), replace=mode == "replace",
-                            max_bytes=current_app.config["FEED_MAX_BODY"])
-    return result.public()
+    return import_capture(services().registry, request.get_data(), replace=mode == "replace",
+                          max_bytes=current_app.config["FEED_MAX_BODY"])

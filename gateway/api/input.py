@@ -1,42 +1,53 @@
-"""Reading JSON bodies and query strings through marshmallow schemas, with errors that name the field."""
+"""How the JSON face reads requests: webargs (under flask-smorest's ``@blp.arguments``) with the face's rules.
+
+- A JSON body must come as JSON (else 415) and parse (else 400); a body declared optional
+  (``required=False``) may be left out and then loads as ``{}`` (every field's default).
+- A query string goes to its schema as it came (repeated keys: the schema decides, via ``many`` fields).
+- Every refusal is an InvalidRequestError (400) naming the field, as gateway.http_errors renders it;
+  webargs' 422 and flask-smorest's error body never reach a client.
+"""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, NoReturn
 
-from flask import request
+from flask import Request
 from marshmallow import Schema, ValidationError
+from webargs.flaskparser import FlaskParser
 
 from gateway.errors import InvalidRequestError, UnsupportedMediaTypeError
 from gateway.registry.validation import validation_error
 
+#: The location of a JSON body that may be left out.
+OPTIONAL_JSON = "optional_json"
 
 
-def json_body(schema: Schema, *, optional: bool = False) -> Any:
-    """The request's JSON body loaded by ``schema``; 415 if it is not JSON, 400 naming the field if invalid.
+class Parser(FlaskParser):
+    DEFAULT_VALIDATION_STATUS = 400
+    #: Each schema decides what unknown keys mean (the query schemas refuse them, naming them).
+    DEFAULT_UNKNOWN_BY_LOCATION: dict[str, str | None] = {}
+    __location_map__ = {**FlaskParser.__location_map__, OPTIONAL_JSON: "load_optional_json"}
 
-    With ``optional``, a request without a body loads as an empty object (every field's default).
-    """
-    if optional and not request.content_length and not request.headers.get("Transfer-Encoding"):
-        data = {}
-    else:
-        if not request.is_json:
+    def load_json(self, req: Request, schema: Schema) -> Any:
+        if not req.is_json:
             raise UnsupportedMediaTypeError("Send a JSON body with Content-Type: application/json.")
         try:
-            data = request.get_json(silent=True)
+            data = req.get_json(silent=True)
         except RecursionError:
             raise InvalidRequestError("The body nests too deeply.", details={"field": "body"}) from None
         if data is None:
             raise InvalidRequestError("The body is not valid JSON.", details={"field": "body"})
-    try:
-        return schema.load(data)
-    except ValidationError as exc:
-        raise validation_error(exc) from None
+        return data
 
+    def load_optional_json(self, req: Request, schema: Schema) -> Any:
+        if not req.content_length and not req.headers.get("Transfer-Encoding"):
+            return {}
+        return self.load_json(req, schema)
 
-def query(schema: Schema) -> Any:
-    """The query string loaded by ``schema`` (repeated keys: the schema decides, via ``many`` fields)."""
-    try:
-        return schema.load(request.args)
-    except ValidationError as exc:
-        raise validation_error(exc) from None
+    def load_querystring(self, req: Request, schema: Schema) -> Any:
+        return req.args
+
+    def handle_error(self, error: ValidationError, req: Request, schema: Schema, *,
+                     error_status_code: int | None, error_headers: Any) -> NoReturn:
+        (messages,) = error.messages.values()  # webargs files them under the location's name
+        raise validation_error(ValidationError(messages, field_name=error.field_name)) from None

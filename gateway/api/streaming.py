@@ -10,12 +10,14 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 from gateway.errors import GatewayError
+from gateway.registry.documents import ChangeEventOut, change_type
 from gateway.registry.model import Change
 from gateway.registry.service import Registry
 
 #: Changes read from the log at once.
 BATCH = 500
 MAX_EVENT_ID = 2**63 - 1
+CHANGE_EVENT = ChangeEventOut()
 
 
 def _worker_alive() -> bool:
@@ -71,16 +73,6 @@ class Timing:
     retry_ms: int
 
 
-def change_type(change: Change) -> str | None:
-    payload = change.payload
-    return payload["client"]["type"] if "client" in payload else payload.get("type")
-
-
-def change_json(change: Change) -> dict:
-    return {"seq": change.seq, "ts": change.ts, "kind": change.kind, "client_id": change.client_id,
-            "type": change_type(change), "payload": change.payload}
-
-
 def frame(data: dict, event: str, event_id: int | None = None) -> bytes:
     lines = ([f"id: {event_id}"] if event_id is not None else []) + [f"event: {event}",
                                                                       f"data: {json.dumps(data, separators=(',', ':'))}"]
@@ -123,7 +115,7 @@ def stream(registry: Registry, cursor: int | None, filters: Filters, timing: Tim
             for change in batch:
                 cursor = change.seq
                 if filters.match(change):
-                    yield frame(change_json(change), change.kind, change.seq)
+                    yield frame(CHANGE_EVENT.dump(change), change.kind, change.seq)
                     sent, written = change.seq, time.monotonic()
             if len(batch) == BATCH:
                 continue

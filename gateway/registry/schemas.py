@@ -204,10 +204,12 @@ class ClientField(fields.Field):
         return _schema_of(value, "type", CLIENT_SCHEMAS).load(value)
 
 
-class ClientSchema:
-    """Loads one client of any type (the body of POST /api/v1/clients)."""
+class ClientSchema(Schema):
+    """Loads one client of any type (the body of POST /api/v1/clients) by the schema its ``type`` names
+    (the JSON face documents it as the oneOf of those schemas)."""
 
-    def load(self, data: Any) -> Client:
+    def load(self, data: Any, *, many: bool | None = None, partial: Any = None,
+             unknown: str | None = None) -> Client:
         return ClientField().deserialize(data)
 
 

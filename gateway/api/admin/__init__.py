@@ -6,12 +6,21 @@ Modules add their routes to ``blueprint``.
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app
+from flask import current_app
 
-from gateway.errors import NotFoundError
 from gateway.api.auth import ADMIN, requires
+from gateway.api.blueprint import Blueprint
+from gateway.errors import NotFoundError
 
-blueprint = Blueprint("admin", __name__, url_prefix="/api/v1/admin")
+blueprint = Blueprint("admin", __name__, url_prefix="/api/v1/admin",
+                      description="Controls of the emulator (see README, \"Emulator controls\").")
+#: What the admin routes answer: objects of the controls, passed on as they are.
+ADMIN_OBJECT = {"type": "object", "description": "See README, \"Emulator controls\"."}
+
+
+def answers(status: int = 200):
+    """``@blueprint.response`` of an admin route: ``status`` with the object the view returns."""
+    return blueprint.response(status, ADMIN_OBJECT)
 
 
 @blueprint.before_request
@@ -22,8 +31,9 @@ def _gate():
 
 @blueprint.route("/", methods=["GET"])
 @requires(ADMIN)
+@answers()
 def index():
-    """What the admin surface offers (each control module registers its routes on this blueprint)."""
+    """Admin routes"""
     rules = sorted({r.rule for r in current_app.url_map.iter_rules() if r.endpoint.startswith("admin.")})
     return {"endpoints": rules}
 

@@ -5,12 +5,12 @@ from __future__ import annotations
 from marshmallow import RAISE, Schema, fields
 from marshmallow.validate import Length, OneOf
 
-from gateway.errors import InvalidRequestError
+from gateway.api.admin import answers, blueprint
 from gateway.api.auth import ADMIN, requires
-from gateway.api.input import json_body
+from gateway.api.blueprint import errors
+from gateway.errors import InvalidRequestError
 from gateway.oauth.models import COMMAND_PERMISSIONS
 from gateway.web import services
-from gateway.api.admin import blueprint
 
 
 class AccountSchema(Schema):
@@ -26,15 +26,19 @@ class AccountSchema(Schema):
 
 @blueprint.route("/accounts", methods=["GET"])
 @requires(ADMIN)
+@answers()
 def accounts_list():
+    """API accounts"""
     return {"accounts": [a.public() for a in services().accounts.list()]}
 
 
 @blueprint.route("/accounts", methods=["POST"])
 @requires(ADMIN)
-def accounts_create():
-    """Create an API account; the answer holds its client secret, shown this once."""
-    args = json_body(AccountSchema())
+@blueprint.arguments(AccountSchema)
+@answers(201)
+@errors(409)
+def accounts_create(args: dict):
+    """Create an API account (its secret shown once)"""
     try:
         creds = services().accounts.create(args.pop("name"), args.pop("permission"), **args)
     except ValueError as exc:

@@ -6,11 +6,11 @@ from gateway.controls.clock import AdvanceSchema, SetSchema
 from gateway.controls.faults import FaultRuleSchema
 from gateway.controls.journal import QuerySchema
 from gateway.controls.ratelimit import SettingsSchema
-from gateway.errors import NotFoundError
+from gateway.api.admin import answers, blueprint
 from gateway.api.auth import ADMIN, requires
-from gateway.api.input import json_body, query
+from gateway.api.blueprint import errors
+from gateway.errors import NotFoundError
 from gateway.web import services
-from gateway.api.admin import blueprint
 
 
 def _controls():
@@ -20,19 +20,27 @@ def _controls():
 # --- faults -------------------------------------------------------------------------------------
 @blueprint.route("/faults", methods=["GET"])
 @requires(ADMIN)
+@answers()
 def faults_list():
+    """Fault rules"""
     return {"faults": _controls().faults.list()}
 
 
 @blueprint.route("/faults", methods=["POST"])
 @requires(ADMIN)
-def faults_add():
-    return _controls().faults.add(json_body(FaultRuleSchema())), 201
+@blueprint.arguments(FaultRuleSchema)
+@answers(201)
+def faults_add(rule: dict):
+    """Add a fault rule"""
+    return _controls().faults.add(rule), 201
 
 
 @blueprint.route("/faults/<int:rule_id>", methods=["DELETE"])
 @requires(ADMIN)
+@answers()
+@errors(404)
 def faults_delete(rule_id: int):
+    """Remove one fault rule"""
     if not _controls().faults.delete(rule_id):
         raise NotFoundError(f"No fault rule has the id {rule_id}.")
     return {"removed": 1}
@@ -40,83 +48,111 @@ def faults_delete(rule_id: int):
 
 @blueprint.route("/faults", methods=["DELETE"])
 @requires(ADMIN)
+@answers()
 def faults_clear():
+    """Remove every fault rule"""
     return {"removed": _controls().faults.clear()}
 
 
 # --- clock --------------------------------------------------------------------------------------
 @blueprint.route("/clock", methods=["GET"])
 @requires(ADMIN)
+@answers()
 def clock_show():
+    """The gateway clock"""
     return _controls().clock_control.describe()
 
 
 @blueprint.route("/clock/advance", methods=["POST"])
 @requires(ADMIN)
-def clock_advance():
-    return _controls().clock_control.advance(json_body(AdvanceSchema())["seconds"])
+@blueprint.arguments(AdvanceSchema)
+@answers()
+def clock_advance(args: dict):
+    """Advance the clock"""
+    return _controls().clock_control.advance(args["seconds"])
 
 
 @blueprint.route("/clock/set", methods=["POST"])
 @requires(ADMIN)
-def clock_set():
-    args = json_body(SetSchema())
+@blueprint.arguments(SetSchema)
+@answers()
+def clock_set(args: dict):
+    """Set the clock"""
     return _controls().clock_control.set(args["time"], args.get("frozen"))
 
 
 @blueprint.route("/clock/freeze", methods=["POST"])
 @requires(ADMIN)
+@answers()
 def clock_freeze():
+    """Freeze the clock"""
     return _controls().clock_control.freeze()
 
 
 @blueprint.route("/clock/unfreeze", methods=["POST"])
 @requires(ADMIN)
+@answers()
 def clock_unfreeze():
+    """Let the clock run"""
     return _controls().clock_control.unfreeze()
 
 
 @blueprint.route("/clock/reset", methods=["POST"])
 @requires(ADMIN)
+@answers()
 def clock_reset():
+    """Back to the system clock"""
     return _controls().clock_control.reset()
 
 
 # --- journal ------------------------------------------------------------------------------------
 @blueprint.route("/journal", methods=["GET"])
 @requires(ADMIN)
-def journal_query():
-    return _controls().journal.query(**query(QuerySchema()))
+@blueprint.arguments(QuerySchema, location="query")
+@answers()
+def journal_query(args: dict):
+    """The request journal"""
+    return _controls().journal.query(**args)
 
 
 @blueprint.route("/journal", methods=["DELETE"])
 @requires(ADMIN)
+@answers()
 def journal_clear():
+    """Empty the journal"""
     return {"removed": _controls().journal.clear()}
 
 
 # --- rate limits --------------------------------------------------------------------------------
 @blueprint.route("/ratelimit", methods=["GET"])
 @requires(ADMIN)
+@answers()
 def ratelimit_show():
+    """Rate-limit settings"""
     return _controls().rate_limits.describe()
 
 
 @blueprint.route("/ratelimit", methods=["PUT", "PATCH"])
 @requires(ADMIN)
-def ratelimit_configure():
-    return _controls().rate_limits.configure(json_body(SettingsSchema()))
+@blueprint.arguments(SettingsSchema)
+@answers()
+def ratelimit_configure(args: dict):
+    """Change rate-limit settings"""
+    return _controls().rate_limits.configure(args)
 
 
 @blueprint.route("/ratelimit", methods=["DELETE"])
 @requires(ADMIN)
+@answers()
 def ratelimit_reset():
+    """Rate limits back to configuration"""
     return _controls().rate_limits.reset()
 
 
 # --- everything at once -------------------------------------------------------------------------
 @blueprint.route("/controls/reset", methods=["POST"])
 @requires(ADMIN)
+@answers()
 def controls_reset():
-    """No faults, the system clock, an empty journal, configured rate limits with fresh counters."""
+    """Reset faults, clock, journal and rate limits"""
     return _controls().reset()

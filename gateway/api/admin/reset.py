@@ -6,11 +6,11 @@ from __future__ import annotations
 from flask import current_app
 from marshmallow import Schema, fields
 
+from gateway.api.admin import answers, blueprint
 from gateway.api.auth import ADMIN, requires
-from gateway.api.input import json_body
+from gateway.api.blueprint import errors
 from gateway.seeding import fixtures
 from gateway.web import services
-from gateway.api.admin import blueprint
 
 
 class ResetSchema(Schema):
@@ -20,13 +20,18 @@ class ResetSchema(Schema):
 
 @blueprint.route("/reset", methods=["POST"])
 @requires(ADMIN)
-def reset():
-    args = json_body(ResetSchema(), optional=True)
+@blueprint.arguments(ResetSchema, required=False)
+@answers()
+@errors(404)
+def reset(args: dict):
+    """Reset the registry to a named fixture"""
     return fixtures.reset(services().registry, args["fixture"], drop_accounts=not args["keep_accounts"],
                           configured=current_app.config["FIXTURES_DIR"])
 
 
 @blueprint.route("/fixtures", methods=["GET"])
 @requires(ADMIN)
+@answers()
 def list_fixtures():
+    """Named fixtures"""
     return {"fixtures": fixtures.names(current_app.config["FIXTURES_DIR"])}
