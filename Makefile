@@ -27,7 +27,7 @@ run: install
 lint: install
 	@status=0; \
 	$(BIN)/ruff check . || status=1; \
-	$(BIN)/ruff format --check . || status=1; \
+	$(BIN)/ruff format --check --output-format concise . || status=1; \
 	$(BIN)/mypy || status=1; \
 	$(BIN)/lint-imports || status=1; \
 	exit $$status
