@@ -1,17 +1,17 @@
-# The targets are exactly what CI runs: .ci/run calls `make test`.
+# The targets are exactly what CI runs: .ci/run calls `make lint`, then `make test`.
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: install run test bench clean
+.PHONY: install run lint test bench clean
 
 install: $(STAMP)
 
 $(STAMP): setup.cfg pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[test]'
+	$(BIN)/python -m pip install --quiet -e '.[test,lint]'
 	touch $(STAMP)
 
 ## make run: create the database, load the demo population once, print demo credentials, serve.
@@ -22,9 +22,21 @@ run: install
 	@echo "Serving on http$${GATEWAY_TLS_CERT:+s}://$${GATEWAY_BIND:-127.0.0.1:8080} (dashboard: /ui/; Ctrl-C stops)"
 	exec $(BIN)/gunicorn -c gunicorn.conf.py
 
-## make test: the whole suite.
+## make lint: ruff (rules and formatting), mypy (strict on the domain and its implementations), the layer
+## contracts (import-linter). Every step runs, so one report shows every kind of problem; any failure fails.
+lint: install
+	@status=0; \
+	$(BIN)/ruff check . || status=1; \
+	$(BIN)/ruff format --check --output-format concise . || status=1; \
+	$(BIN)/mypy || status=1; \
+	$(BIN)/lint-imports || status=1; \
+	exit $$status
+
+## make test: the whole suite, on WORKERS pytest-xdist processes (tests that must not overlap share an
+## xdist_group and run in one worker). WORKERS=0 runs it in this process.
+WORKERS ?= 2
 test: install
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n $(WORKERS) --dist loadgroup $(PYTEST_ARGS)
 
 
 ## make bench: every figure beside its baseline, measured in one run; writes docs/benchmarks.md.
@@ -33,4 +45,4 @@ bench: install
 	$(BIN)/python -m bench $(BENCH_ARGS)
 
 clean:
-	rm -rf $(VENV) var .pytest_cache .hypothesis *.egg-info
+	rm -rf $(VENV) var .pytest_cache .hypothesis .mypy_cache .ruff_cache .import_linter_cache *.egg-info

@@ -60,7 +60,7 @@ def launch():
     except Exception:
         shutil.rmtree(profile, ignore_errors=True)
         raise
-    driver.set_script_timeout(20)
+    driver.set_script_timeout(60)  # async scripts end when done; the bound allows for a loaded machine
     return driver, profile
 
 

@@ -53,7 +53,8 @@ class StreamReader:
             complete = self.text[: self.text.rfind("\n\n") + 2]
         return events(complete)
 
-    def wait_for(self, predicate, timeout: float = 15) -> list[dict]:
+    def wait_for(self, predicate, timeout: float = 60) -> list[dict]:
+        """The events matching ``predicate``, as soon as any arrive (``timeout`` bounds a loaded machine)."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             found = [e for e in self.events() if predicate(e)]

@@ -67,6 +67,7 @@ def logged_in_reps(reps: list[LoggedInRep], namespace: str) -> bytes:
     root = b.root("logged_in_reps")
     for entry in reps:
         rep, client = entry.client.rep, entry.client
+        assert rep is not None  # a logged-in rep is a representative client, which has its rep record
         el = b.sub(root, "rep", id=entry.user_id)
         b.sub(el, "display_name", rep.public_display_name)
         b.sub(el, "public_display_name", rep.public_display_name)

@@ -10,6 +10,7 @@ identically (its UTC offset is kept). Errors name the element and its line.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from lxml import etree
 from marshmallow import ValidationError
@@ -37,7 +38,7 @@ FLAGS = {"showing_on_rep_list", "routing_idle", "routing_busy", "routing_enabled
 class CapturedClient:
     client: Client
     element: str
-    line: int
+    line: int | None  # lxml's sourceline (known for every parsed element)
 
 
 @dataclass
@@ -47,7 +48,7 @@ class Capture:
 
 
 def _fail(message: str, line: int | None, field: str) -> InvalidRequestError:
-    details = {"field": field}
+    details: dict[str, str | int] = {"field": field}
     if line is not None:
         details["line"] = line
     return InvalidRequestError(message, details=details)
@@ -68,7 +69,7 @@ def _parse(data: bytes, max_bytes: int) -> etree._Element:
 
 
 def _time(element: etree._Element, field: str) -> tuple[int, str | None]:
-    ts = int(element.get("ts"))
+    ts = int(element.attrib["ts"])  # the XSD requires ts
     try:
         parsed, offset = parse_time(element.text or "")
     except ValueError as exc:
@@ -79,7 +80,7 @@ def _time(element: etree._Element, field: str) -> tuple[int, str | None]:
     return ts, offset
 
 
-def _value(name: str, element: etree._Element):
+def _value(name: str, element: etree._Element) -> int | bool | str:
     text = element.text or ""
     if name in INTEGERS:
         return int(text)
@@ -100,20 +101,20 @@ def event_kind(text: str) -> str:
     return "info"
 
 
-def _client_fields(element: etree._Element, ctype: str) -> dict:
+def _client_fields(element: etree._Element, ctype: str) -> dict[str, Any]:
     """The capture's element as the feed's JSON (the XSD already vouched for names, order and types)."""
-    data: dict = {"id": int(element.get("id")), "type": ctype}
-    rep: dict = {}
+    data: dict[str, Any] = {"id": int(element.attrib["id"]), "type": ctype}
+    rep: dict[str, Any] = {}
     for child in element:
         name = etree.QName(child).localname
         if name == "client_connections":
             data["connections"], data["events"] = [], []
             for item in child:
                 if etree.QName(item).localname == "event_log":
-                    data["events"] = [{"ts": int(e.get("ts")), "text": e.text or "", "kind": event_kind(e.text or "")}
+                    data["events"] = [{"ts": int(e.attrib["ts"]), "text": e.text or "", "kind": event_kind(e.text or "")}
                                       for e in item]
                     continue
-                conn: dict = {}
+                conn: dict[str, Any] = {}
                 for part in item:
                     part_name = etree.QName(part).localname
                     if part_name == "connected_since":
@@ -150,7 +151,7 @@ def parse_capture(data: bytes, max_bytes: int) -> Capture:
     if len(root) and etree.QName(root[0]).localname == "error":
         raise _fail("The capture is an <error> answer, not a list of clients.", root[0].sourceline, "error")
     captured: list[CapturedClient] = []
-    seen: dict[int, int] = {}
+    seen: dict[int, int | None] = {}
     for element in root:
         name = etree.QName(element).localname
         fields = _client_fields(element, name[len(PREFIX):])

@@ -6,6 +6,8 @@ so that serving a dump costs no serialization.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
+
 from lxml import etree
 
 from gateway.registry.model import Client, ClientType
@@ -57,6 +59,7 @@ def client_element(client: Client, include_connections: bool) -> etree._Element:
         _timestamped(root, "connected_since", client.connected_since, client.connected_since_offset)
     if client.type is ClientType.REPRESENTATIVE:
         rep = client.rep
+        assert rep is not None  # the feed and the store give every representative its rep record
         _text(root, "user_id", str(rep.user_id))
         _text(root, "type", rep.type)
         _text(root, "username", rep.username)
@@ -107,7 +110,7 @@ def render_client(client: Client, *, brief: bool = True, events_of: bytes | None
     return (to_bytes(client_element(client, False)) if brief else None), full
 
 
-def connected_clients(fragments, namespace: str):
+def connected_clients(fragments: Iterable[bytes], namespace: str) -> bytes | Iterator[bytes]:
     """``<connected_clients>`` around cached client fragments: streamed for a dump, one body (with a
     Content-Length) when the fragments are already in hand (a request for given ids)."""
     document_parts = stream("connected_clients", namespace, fragments)

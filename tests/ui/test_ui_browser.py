@@ -24,7 +24,8 @@ from gateway.xml.clients import render_client
 from tests import browser, populations
 from tests.server import prepare, start
 
-pytestmark = pytest.mark.e2e
+# One xdist worker runs the whole module: its gateways and its Chromium are module fixtures, built once.
+pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("browser")]
 
 HOSTILE_APPLIANCE = "d00dfeed-0bad-4bad-8bad-c0ffee000001"
 HOSTILE_APPLIANCE_NAME = "<img src=x onerror=alert(4)> \"Lab\" & 'Co'"
@@ -35,6 +36,9 @@ HOSTILE = {
     "event": "<svg onload=alert(3)></svg> & \"done\"",
 }
 BULK = 12  # support customers besides the small population, so that pages of 10 page
+#: Seconds any wait in the page may take. Waits end as soon as their condition holds; the bound is only
+#: how long a loaded machine may take (two workers, a browser and a gateway on two cores), not a pace.
+WAIT = 90
 
 
 def bulk_customers() -> list[Client]:
@@ -128,7 +132,7 @@ class Page:
         self.driver = driver
         self.gateway = gateway
 
-    def wait(self, predicate, timeout: float = 20, message: str = ""):
+    def wait(self, predicate, timeout: float = WAIT, message: str = ""):
         from selenium.common.exceptions import StaleElementReferenceException
         from selenium.webdriver.support.ui import WebDriverWait
 
@@ -157,8 +161,12 @@ class Page:
         self.el("sign-in-button").click()
 
     def signed_in(self) -> None:
+        """Sign in and wait until the first load is drawn: the table, the chart and the live stream (the
+        table and the chart load in parallel, so rows on screen do not mean the chart is there)."""
         self.sign_in()
         self.wait(lambda: self.visible("dashboard") and self.rows(), message="no table after signing in")
+        self.wait(lambda: self.js("return !!document.querySelector('#chart g.appliance, #chart-empty')"),
+                  message="no chart after signing in")
         self.wait(lambda: self.live() == "open", message="the live stream did not open")
 
     def visible(self, element_id: str) -> bool:
@@ -201,19 +209,29 @@ class Page:
                 control.send_keys(value)
 
     def wait_for_ids(self, expected: list[int], message: str = "") -> None:
+        from selenium.common.exceptions import TimeoutException
+
         try:
-            self.wait(lambda: self.ids() == expected, timeout=15)
-        except Exception:
+            self.wait(lambda: self.ids() == expected)
+        except TimeoutException:
             raise AssertionError(f"table shows {self.ids()}, expected {expected} {message}") from None
 
-    def click_row(self, client_id: int) -> None:
+    def click(self, selector: str) -> None:
+        """Click what ``selector`` finds once it is displayed; a live re-render between finding and clicking
+        makes the element stale, so find it again."""
         from selenium.webdriver.common.by import By
 
         def click() -> bool:
-            self.driver.find_element(By.CSS_SELECTOR, f"#clients-body tr[data-id='{client_id}'] button").click()
+            element = self.driver.find_element(By.CSS_SELECTOR, selector)
+            if not element.is_displayed():
+                return False
+            element.click()
             return True
 
-        self.wait(click, message=f"no row {client_id} to click")
+        self.wait(click, message=f"nothing displayed to click at {selector}")
+
+    def click_row(self, client_id: int) -> None:
+        self.click(f"#clients-body tr[data-id='{client_id}'] button")
 
     def texts(self, selector: str) -> list[str]:
         return self.js("return Array.from(document.querySelectorAll(arguments[0]), e => e.textContent)", selector)
@@ -364,7 +382,7 @@ def test_the_detail_panel_shows_fields_connections_records_and_the_event_log(pag
     page.click_row(105)
     page.wait(lambda: page.el("detail-title").text == "Jumpoint #105" and len(page.log_rows()) == 20)
     assert page.log_rows()[0][2] == "Reconnect number 24 to traffic node traffic-eu.example.com"
-    page.el("log-next").click()
+    page.click("#log-next")
     page.wait(lambda: len(page.log_rows()) == 5)
     assert page.log_rows()[-1][2] == "Reconnect number 0 to traffic node traffic-eu.example.com"
     page.el("detail-close").click()
@@ -380,8 +398,11 @@ def test_connects_and_disconnects_through_the_feed_appear_live(page, gateway):
         "platform_id": "linux-x86_64", "connections": [{"appliance_id": populations.PRIMARY, "private_ip": "10.0.0.30"}],
         "events": [{"kind": "connect", "text": "Connected to support.example.com as primary"}]})
     assert created.status_code == 201, created.text
-    page.wait(lambda: 300 in page.ids(), message="the connected client did not appear")
-    row = next(r for r in page.rows() if r["id"] == 300)
+    # The row can show up before the stream delivers the change (a stream that reconnects reloads the table),
+    # highlighted only once the change arrives: wait for both.
+    row = page.wait(lambda: any(item["kind"] == "connect" for item in page.feed_items())
+                    and next((r for r in page.rows() if r["id"] == 300 and r["fresh"]), None),
+                    message="the connected client did not appear, highlighted, with its feed entry")
     assert row["cells"][2:4] == ["Jumpoint Live", "jp-live"] and row["fresh"]
     [connect] = [item for item in page.feed_items() if item["kind"] == "connect"]
     assert connect["id"] == "300" and "Jumpoint #300 Jumpoint Live jp-live" in connect["text"]
@@ -463,15 +484,15 @@ def test_a_reset_of_the_registry_empties_the_page_live(page, gateway):
 
 
 def test_an_expired_token_signs_the_page_out(page, gateway):
-    from selenium.webdriver.common.by import By
-
     page.signed_in()
     admin = gateway.token("admin")
     try:
         advanced = requests.post(f"{gateway.url}/api/v1/admin/clock/advance", json={"seconds": 3601}, headers=admin,
                                  timeout=30)
         assert advanced.status_code == 200, advanced.text
-        page.driver.find_element(By.CSS_SELECTOR, "#filters button[type=submit]").click()  # any request now answers 401
+        # Any request now answers 401: submitting the filters sends one. The live stream may reconnect
+        # first and sign the page out itself, hiding the form: submit it from script (a click needs it shown).
+        page.js("document.getElementById('filters').requestSubmit()")
         page.wait(lambda: page.visible("sign-in-error"), message="the page did not sign out")
         assert page.el("sign-in-error").text.startswith("Signed out: The access token has expired")
         assert not page.visible("dashboard") and page.rows() == []
@@ -495,7 +516,7 @@ def test_the_stream_reconnects_and_resumes_without_repeating_changes(page, gatew
         assert connect.status_code == 201, connect.text
         time.sleep(1.5)
     assert time.monotonic() - started > 8  # at least two streams
-    page.wait(lambda: len([i for i in page.feed_items() if i["kind"] == "connect"]) == 6, timeout=20,
+    page.wait(lambda: len([i for i in page.feed_items() if i["kind"] == "connect"]) == 6,
               message="connects were lost across reconnects")
     seqs = [item["seq"] for item in page.feed_items()]
     assert len(seqs) == len(set(seqs)) == 6, "a change was shown twice"

@@ -40,14 +40,27 @@ export function signOut(reason) {
   if (was) onSignedOut(reason || "");
 }
 
+/** The command API's XML as an XMLDocument (the one markup parser of the page, through the one policy). */
+function parseXml(text) {
+  return new DOMParser().parseFromString(xmlPolicy.createHTML(text), "application/xml");
+}
+
 async function errorOf(response) {
   let message = `${response.status} ${response.statusText}`.trim();
   let details = {};
+  const text = await response.text().catch(() => "");
   try {
-    const body = await response.json();
+    const body = JSON.parse(text);
     if (body && typeof body.message === "string") message = body.message;
     if (body && body.details) details = body.details;
-  } catch (_) { /* not JSON: keep the status line */ }
+  } catch (_) {
+    // The command API answers in XML: its <error> says why (a 401 there signs out with the same reason
+    // as one from the JSON API, whichever of the page's parallel requests meets the expired token first).
+    if (/xml/.test(response.headers.get("Content-Type") || "")) {
+      const error = parseXml(text).getElementsByTagNameNS("*", "error")[0];
+      if (error && error.textContent) message = error.textContent;
+    }
+  }
   if (response.status === 429 && response.headers.get("Retry-After")) {
     message += ` (retry in ${response.headers.get("Retry-After")} s)`;
   }
@@ -96,8 +109,7 @@ export async function getJson(path, params) {
 /** A command-API action, parsed as XML (the namespace is whatever the gateway is configured with). */
 export async function command(action, params) {
   const query = new URLSearchParams({action, ...(params || {})});
-  const text = await (await call(`/api/command?${query}`, "text/xml")).text();
-  const doc = new DOMParser().parseFromString(xmlPolicy.createHTML(text), "application/xml");
+  const doc = parseXml(await (await call(`/api/command?${query}`, "text/xml")).text());
   if (doc.getElementsByTagName("parsererror").length) throw new ApiError(0, `${action}: the answer is not XML.`);
   const error = doc.getElementsByTagNameNS("*", "error")[0];
   if (error) throw new ApiError(200, `${action}: ${error.textContent}`);
