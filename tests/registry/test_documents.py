@@ -27,7 +27,8 @@ def _clients():
 
 def _cases():
     clients = list(_clients())
-    records = [ClientRecord(client, T0, 3) for client in clients]
+    # a record is a stored row: it has its key
+    records = [ClientRecord(replace(client, key=index), T0, 3) for index, client in enumerate(clients, 1)]
     for client in clients:
         yield documents.CLIENT, client
         yield documents.CLIENT_AS_INPUT, client
