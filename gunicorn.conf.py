@@ -32,7 +32,9 @@ keepalive = int(os.environ.get("GATEWAY_KEEPALIVE", "0"))  # seconds; 0: close a
 limit_request_line = 8190
 accesslog = os.environ.get("GATEWAY_ACCESS_LOG", "-") or None  # empty: no access log
 # The path without the query string (legacy clients send password=... there), and the request id.
-access_log_format = '%(h)s %(l)s %(u)s %(t)s "%(m)s %(U)s %(H)s" %(s)s %(b)s "%(f)s" "%(a)s" %({x-request-id}o)s'
+access_log_format = (
+    '%(h)s %(l)s %(u)s %(t)s "%(m)s %(U)s %(H)s" %(s)s %(b)s "%(f)s" "%(a)s" %({x-request-id}o)s'
+)
 errorlog = "-"
 # gunicorn's control socket (gunicornc) has one default path per user, so a second gateway on the host would
 # take over the first one's; off unless GATEWAY_CONTROL_SOCKET names a path of this gateway's own.

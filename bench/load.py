@@ -28,8 +28,15 @@ def _ms(text: str) -> float:
     return float(number) * UNITS[unit]
 
 
-def wrk(url: str, *, seconds: int = 8, threads: int = 2, connections: int = 8, headers: dict | None = None,
-        script: str | None = None) -> LoadResult:
+def wrk(
+    url: str,
+    *,
+    seconds: int = 8,
+    threads: int = 2,
+    connections: int = 8,
+    headers: dict | None = None,
+    script: str | None = None,
+) -> LoadResult:
     if not shutil.which("wrk"):
         raise SystemExit("wrk is needed for the HTTP benchmarks: apt-get install wrk")
     command = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "--latency", "--timeout", "30s"]
@@ -55,11 +62,19 @@ def wrk(url: str, *, seconds: int = 8, threads: int = 2, connections: int = 8, h
 
 def events_batch(client_ids: list[int], per_client: int, tag: str) -> dict:
     """One feed batch: ``per_client`` events appended to each client (one operation per client)."""
-    return {"operations": [
-        {"op": "events", "id": cid, "events": [{"text": f"{tag} event {n} failed to connect to node2", "kind": "failure"}
-                                              for n in range(per_client)]}
-        for cid in client_ids
-    ]}
+    return {
+        "operations": [
+            {
+                "op": "events",
+                "id": cid,
+                "events": [
+                    {"text": f"{tag} event {n} failed to connect to node2", "kind": "failure"}
+                    for n in range(per_client)
+                ],
+            }
+            for cid in client_ids
+        ]
+    }
 
 
 @dataclass
@@ -91,8 +106,12 @@ def churn(base: str, headers: dict, count: int, rate: int, deadline: float) -> C
         per_client = min(owed // 10, 500)
         start = (n * 10) % (count - 10) + 1
         sent = time.monotonic()
-        response = session.post(f"{base}/api/v1/batch", json=events_batch(list(range(start, start + 10)), per_client,
-                                f"c{n}"), headers=headers, timeout=30)
+        response = session.post(
+            f"{base}/api/v1/batch",
+            json=events_batch(list(range(start, start + 10)), per_client, f"c{n}"),
+            headers=headers,
+            timeout=30,
+        )
         latency = time.monotonic() - sent
         if response.status_code != 200:
             done.problems.append(f"feed write {response.status_code}")

@@ -157,8 +157,12 @@ class BufferedBody:
         except (OSError, ValueError) as exc:  # gunicorn's parser errors (a malformed chunk) are ValueErrors
             spool.close()
             late = isinstance(exc, TimeoutError) or time.monotonic() > deadline
-            self._refuse(environ, self._late() if late else BadRequest(
-                f"The request body could not be read ({type(exc).__name__})."))
+            self._refuse(
+                environ,
+                self._late()
+                if late
+                else BadRequest(f"The request body could not be read ({type(exc).__name__})."),
+            )
             return
         finally:
             if ticket is not None:
@@ -167,8 +171,10 @@ class BufferedBody:
         if declared is not None and size < declared:
             spool.close()
             late = time.monotonic() > deadline
-            self._refuse(environ, self._late() if late else BadRequest(
-                "The request body is shorter than its Content-Length."))
+            self._refuse(
+                environ,
+                self._late() if late else BadRequest("The request body is shorter than its Content-Length."),
+            )
             return
         if size > self.limit:
             spool.close()

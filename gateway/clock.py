@@ -8,7 +8,7 @@ time to expire tokens); that state lives in the store so that every worker and n
 from __future__ import annotations
 
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 
 class Clock:
@@ -28,4 +28,4 @@ class Clock:
 
 def iso8601(ts: int) -> str:
     """UNIX seconds as the appliance writes them: ISO 8601 in UTC with an explicit offset."""
-    return datetime.fromtimestamp(ts, timezone.utc).isoformat()
+    return datetime.fromtimestamp(ts, UTC).isoformat()

@@ -83,8 +83,17 @@ DEFAULTS: dict[str, Any] = {
 }
 
 #: Settings that are switches: true/false, 1/0, yes/no, on/off.
-BOOLEAN_SETTINGS = ("ALLOW_HTTP", "CONNECTION_CLOSE", "VALIDATE_RESPONSES", "ADMIN_ENABLED", "UI_ENABLED", "JOURNAL",
-                    "RATE_LIMIT", "REQUEST_LOG", "METRICS")
+BOOLEAN_SETTINGS = (
+    "ALLOW_HTTP",
+    "CONNECTION_CLOSE",
+    "VALIDATE_RESPONSES",
+    "ADMIN_ENABLED",
+    "UI_ENABLED",
+    "JOURNAL",
+    "RATE_LIMIT",
+    "REQUEST_LOG",
+    "METRICS",
+)
 _TRUE = ("true", "1", "yes", "on")
 _FALSE = ("false", "0", "no", "off")
 
@@ -130,7 +139,7 @@ def environment(prefix: str = "GATEWAY") -> dict[str, Any]:
             value = json.loads(value)
         except ValueError:
             pass
-        *parents, tail = name[len(prefix) + 1:].split("__")
+        *parents, tail = name[len(prefix) + 1 :].split("__")
         current = found
         for part in parents:
             current = current.setdefault(part, {})
@@ -148,17 +157,35 @@ def settings(overrides: Mapping[str, Any] | None = None) -> dict[str, Any]:
     app_config["NAMESPACE_URI"] = resolve_namespace(app_config["NAMESPACE"])
     for key in BOOLEAN_SETTINGS:
         app_config[key] = boolean(key, app_config[key])
-    for key in ("TOKEN_LIFETIME", "TOKEN_CAP", "SQLITE_BUSY_TIMEOUT_MS", "DB_POOL_SIZE", "DB_TIMEOUT", "DB_STATEMENT_TIMEOUT",
-                "JOURNAL_MAX_ENTRIES", "RATE_LIMIT_PER_SECOND", "RATE_LIMIT_PER_HOUR", "DISCONNECTED_RETENTION",
-                "CHANGES_KEEP", "FEED_MAX_BODY", "STREAMS_PER_WORKER", "STREAM_RETRY_MS"):
+    for key in (
+        "TOKEN_LIFETIME",
+        "TOKEN_CAP",
+        "SQLITE_BUSY_TIMEOUT_MS",
+        "DB_POOL_SIZE",
+        "DB_TIMEOUT",
+        "DB_STATEMENT_TIMEOUT",
+        "JOURNAL_MAX_ENTRIES",
+        "RATE_LIMIT_PER_SECOND",
+        "RATE_LIMIT_PER_HOUR",
+        "DISCONNECTED_RETENTION",
+        "CHANGES_KEEP",
+        "FEED_MAX_BODY",
+        "STREAMS_PER_WORKER",
+        "STREAM_RETRY_MS",
+    ):
         try:
             app_config[key] = int(app_config[key])
         except (TypeError, ValueError):
             raise ConfigError(f"GATEWAY_{key} must be an integer, not {app_config[key]!r}") from None
         if app_config[key] <= 0:
             raise ConfigError(f"GATEWAY_{key} must be positive, not {app_config[key]!r}")
-    for key in ("STREAM_MAX_SECONDS", "STREAM_HEARTBEAT_SECONDS", "STREAM_POLL_SECONDS", "BODY_TIMEOUT",
-                "HEADER_TIMEOUT"):
+    for key in (
+        "STREAM_MAX_SECONDS",
+        "STREAM_HEARTBEAT_SECONDS",
+        "STREAM_POLL_SECONDS",
+        "BODY_TIMEOUT",
+        "HEADER_TIMEOUT",
+    ):
         try:
             app_config[key] = float(app_config[key])
         except (TypeError, ValueError):
@@ -166,4 +193,3 @@ def settings(overrides: Mapping[str, Any] | None = None) -> dict[str, Any]:
         if not 0 < app_config[key] < 1e6:
             raise ConfigError(f"GATEWAY_{key} must be positive, not {app_config[key]!r}")
     return app_config
-

@@ -46,7 +46,9 @@ def from_http(exc: HTTPException) -> GatewayError:
         return NotFoundError(f"No such resource: {request.path[:200]}")
     if exc.code == 405:
         allowed = exc.valid_methods if hasattr(exc, "valid_methods") and exc.valid_methods else []
-        error = MethodNotAllowedError(f"{request.method} is not allowed here; use {', '.join(allowed) or 'another method'}.")
+        error = MethodNotAllowedError(
+            f"{request.method} is not allowed here; use {', '.join(allowed) or 'another method'}."
+        )
         if allowed:
             error.headers["Allow"] = ", ".join(allowed)
         return error

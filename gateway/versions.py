@@ -11,7 +11,6 @@ requests already running when it committed, on any worker of any node.
 from __future__ import annotations
 
 import threading
-
 from typing import Protocol
 
 from gateway.storage.counters import ACCOUNTS_VERSION, CONTROLS_VERSION, VERSIONS
@@ -51,4 +50,3 @@ class Versions:
     def accounts(self) -> int | None:
         """The accounts counter this thread's request started with; None outside a request (do not cache)."""
         return self._current(ACCOUNTS_VERSION)
-

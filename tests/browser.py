@@ -19,12 +19,29 @@ HOW = "apt-get install -y chromium chromium-driver (.ci/run does), or set GATEWA
 REQUIRE = "GATEWAY_TEST_REQUIRE_BROWSER"
 ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts"
 FLAGS = (
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage", "--disable-extensions",
-    "--window-size=1400,1100", "--force-device-scale-factor=1", "--lang=en-US",
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-dev-shm-usage",
+    "--disable-extensions",
+    "--window-size=1400,1100",
+    "--force-device-scale-factor=1",
+    "--lang=en-US",
 )
 #: Console messages that mean the page broke its own rules (CSP, Trusted Types) or failed in a script.
-FORBIDDEN = ("Content Security Policy", "TrustedHTML", "TrustedScript", "Trusted Type", "Uncaught", "Refused to")
+FORBIDDEN = (
+    "Content Security Policy",
+    "TrustedHTML",
+    "TrustedScript",
+    "Trusted Type",
+    "Uncaught",
+    "Refused to",
+)
 
 
 def _missing() -> str | None:
@@ -73,8 +90,11 @@ def quit(driver, profile: str) -> None:
 
 def broken_rules(driver) -> list[str]:
     """Console messages since the last call that show a CSP, Trusted Types or script failure."""
-    return [entry["message"] for entry in driver.get_log("browser")
-            if any(marker in entry["message"] for marker in FORBIDDEN)]
+    return [
+        entry["message"]
+        for entry in driver.get_log("browser")
+        if any(marker in entry["message"] for marker in FORBIDDEN)
+    ]
 
 
 def screenshot(driver, name: str, full_page: bool = False) -> Path:
@@ -83,9 +103,14 @@ def screenshot(driver, name: str, full_page: bool = False) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     if full_page:
         size = driver.execute_cdp_cmd("Page.getLayoutMetrics", {})["cssContentSize"]
-        shot = driver.execute_cdp_cmd("Page.captureScreenshot", {
-            "format": "png", "captureBeyondViewport": True,
-            "clip": {"x": 0, "y": 0, "width": size["width"], "height": size["height"], "scale": 1}})
+        shot = driver.execute_cdp_cmd(
+            "Page.captureScreenshot",
+            {
+                "format": "png",
+                "captureBeyondViewport": True,
+                "clip": {"x": 0, "y": 0, "width": size["width"], "height": size["height"], "scale": 1},
+            },
+        )
         path.write_bytes(base64.b64decode(shot["data"]))
     elif not driver.save_screenshot(str(path)):
         raise OSError(f"could not write {path}")

@@ -29,8 +29,13 @@ class ValidatingClient(FlaskClient):
 
     def open(self, *args, **kwargs):
         response = super().open(*args, **kwargs)
-        assert_wire_body(response.status_code, response.headers.get("Content-Type", ""), response.get_data(),
-                         self.application.config["NAMESPACE_URI"], kwargs.get("path") or (args[0] if args else ""))
+        assert_wire_body(
+            response.status_code,
+            response.headers.get("Content-Type", ""),
+            response.get_data(),
+            self.application.config["NAMESPACE_URI"],
+            kwargs.get("path") or (args[0] if args else ""),
+        )
         return response
 
 
@@ -73,8 +78,10 @@ def postgres_server():
     try:
         server = postgres.PostgresServer(url)
     except psycopg.Error as exc:
-        pytest.skip(f"PostgreSQL at {postgres.describe(url)} is not reachable ({' '.join(str(exc).split())[:120]}); "
-                    f"start it, or run {postgres.HOW}")
+        pytest.skip(
+            f"PostgreSQL at {postgres.describe(url)} is not reachable ({' '.join(str(exc).split())[:120]}); "
+            f"start it, or run {postgres.HOW}"
+        )
     server.drop_abandoned()
     yield server
     server.close()
@@ -167,7 +174,13 @@ def auth(make_account, get_token) -> dict:
 def command(client, auth) -> Callable:
     """command(action, method="GET", headers=auth, **params) -> response."""
 
-    def call(action: str | None = None, method: str = "GET", headers: dict | None = None, path: str = "/api/command", **params):
+    def call(
+        action: str | None = None,
+        method: str = "GET",
+        headers: dict | None = None,
+        path: str = "/api/command",
+        **params,
+    ):
         if action is not None:
             params = {"action": action, **params}
         headers = auth if headers is None else headers
@@ -214,6 +227,8 @@ def stored_text(svc):
 
     def dump() -> str:
         with svc.store.engine.connect() as conn:
-            return "\n".join(repr(tuple(row)) for table in metadata.sorted_tables for row in conn.execute(select(table)))
+            return "\n".join(
+                repr(tuple(row)) for table in metadata.sorted_tables for row in conn.execute(select(table))
+            )
 
     return dump

@@ -31,7 +31,9 @@ class PostgresServer:
 
     def __init__(self, url: str):
         self.base = engine_url(url).set(drivername="postgresql")
-        self.admin = psycopg.connect(self.base.render_as_string(hide_password=False), autocommit=True, connect_timeout=3)
+        self.admin = psycopg.connect(
+            self.base.render_as_string(hide_password=False), autocommit=True, connect_timeout=3
+        )
         self.pid = os.getpid()
         self._resetters: dict[str, psycopg.Connection] = {}
 
@@ -75,9 +77,11 @@ class PostgresServer:
 
     def drop_abandoned(self) -> None:
         """Drop test databases of runs whose process is gone (a killed run leaves its databases behind)."""
-        rows = self.admin.execute("SELECT datname FROM pg_database WHERE datname LIKE %s", [PREFIX + "%"]).fetchall()
+        rows = self.admin.execute(
+            "SELECT datname FROM pg_database WHERE datname LIKE %s", [PREFIX + "%"]
+        ).fetchall()
         for (name,) in rows:
-            pid = name[len(PREFIX):].split("_", 1)[0]
+            pid = name[len(PREFIX) :].split("_", 1)[0]
             if pid.isdigit() and int(pid) != self.pid and not _alive(int(pid)):
                 try:
                     self.admin.execute(sql.SQL("DROP DATABASE IF EXISTS {}").format(sql.Identifier(name)))

@@ -31,6 +31,7 @@ def annotate(view: Callable, change: Callable[[dict], Any]) -> Callable:
 
 def described(**doc: Any) -> Callable[[Callable], Callable]:
     """Like flask-smorest's ``@blp.doc``: ``doc`` merged into the operation's documentation."""
+
     def merge(apidoc: dict) -> None:
         apidoc["manual_doc"] = deepupdate(apidoc.get("manual_doc", {}), deepcopy(doc))
 
@@ -39,6 +40,7 @@ def described(**doc: Any) -> Callable[[Callable], Callable]:
 
 def errors(*statuses: int) -> Callable[[Callable], Callable]:
     """Document error answers (the shared Error body) the decorated view may give."""
+
     def add(apidoc: dict) -> None:
         responses = apidoc.setdefault("response", {}).setdefault("responses", {})
         for status in statuses:
@@ -49,15 +51,18 @@ def errors(*statuses: int) -> Callable[[Callable], Callable]:
 
 class Blueprint(flask_smorest.Blueprint):
     ARGUMENTS_PARSER = Parser()
-    DEFAULT_LOCATION_CONTENT_TYPE_MAPPING = {**flask_smorest.Blueprint.DEFAULT_LOCATION_CONTENT_TYPE_MAPPING,
-                                             OPTIONAL_JSON: "application/json"}
+    DEFAULT_LOCATION_CONTENT_TYPE_MAPPING = {
+        **flask_smorest.Blueprint.DEFAULT_LOCATION_CONTENT_TYPE_MAPPING,
+        OPTIONAL_JSON: "application/json",
+    }
 
     def __init__(self, *args: Any, **kwargs: Any):
         super().__init__(*args, **kwargs)
         self._prepare_doc_cbks.append(self._prepare_method_doc)
 
-    def arguments(self, schema: Any, *, location: str = "json", required: bool = True,
-                  **kwargs: Any) -> Callable:
+    def arguments(
+        self, schema: Any, *, location: str = "json", required: bool = True, **kwargs: Any
+    ) -> Callable:
         """``@blp.arguments``; a JSON body may be refused as too large (413) or not JSON (415), and with
         ``required=False`` it may be left out."""
         if location != "json":

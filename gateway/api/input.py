@@ -47,7 +47,14 @@ class Parser(FlaskParser):
     def load_querystring(self, req: Request, schema: Schema) -> Any:
         return req.args
 
-    def handle_error(self, error: ValidationError, req: Request, schema: Schema, *,
-                     error_status_code: int | None, error_headers: Any) -> NoReturn:
+    def handle_error(
+        self,
+        error: ValidationError,
+        req: Request,
+        schema: Schema,
+        *,
+        error_status_code: int | None,
+        error_headers: Any,
+    ) -> NoReturn:
         (messages,) = error.messages.values()  # webargs files them under the location's name
         raise validation_error(ValidationError(messages, field_name=error.field_name)) from None

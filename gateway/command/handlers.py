@@ -26,7 +26,9 @@ def get_connected_clients(ctx: Context, query: ClientQuery) -> Iterator[bytes]:
 
 
 def get_connected_client_list(ctx: Context, args: dict) -> ClientList:
-    return ctx.registry.client_list(args["query"], summary_only=args["summary_only"], include_pinned=args["include_pinned"])
+    return ctx.registry.client_list(
+        args["query"], summary_only=args["summary_only"], include_pinned=args["include_pinned"]
+    )
 
 
 def get_api_info(ctx: Context, _args) -> ApiInfo:
@@ -35,7 +37,9 @@ def get_api_info(ctx: Context, _args) -> ApiInfo:
 
 def check_health(ctx: Context, _args) -> Appliance:
     return ctx.registry.health_appliance(
-        ctx.config["APPLIANCE_ID"], fallback_hostname=ctx.config.get("SERVER_NAME") or "localhost", version=ctx.config["PRODUCT_VERSION"]
+        ctx.config["APPLIANCE_ID"],
+        fallback_hostname=ctx.config.get("SERVER_NAME") or "localhost",
+        version=ctx.config["PRODUCT_VERSION"],
     )
 
 

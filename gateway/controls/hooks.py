@@ -25,10 +25,9 @@ from gateway.faces import Face
 from gateway.facts import RequestFacts
 from gateway.oauth.bearer import MAX_TOKEN_LENGTH, Authenticator
 from gateway.storage.counters import CONTROLS_VERSION
-from gateway.web import bind_facts
+from gateway.web import bind_facts, services
 from gateway.web import face as request_face
 from gateway.web import facts as request_facts
-from gateway.web import services
 
 
 def _action(face: Face) -> str | None:
@@ -148,32 +147,36 @@ def _finish(app: Flask, environ: dict, facts: RequestFacts, status: int | None, 
         if config["METRICS"]:
             metrics.observe(face.name or "other", _metric_action(face, action), status, seconds)
         if config["REQUEST_LOG"]:
-            log_request({
-                "request_id": facts.request_id,
-                "method": environ.get("REQUEST_METHOD"),
-                "path": environ.get("PATH_INFO", "")[:512],
-                "face": face.name,
-                "action": action,
-                "status": status,
-                "duration_ms": round(seconds * 1000, 3),
-                "account": facts.account,
-                "fault": facts.fault,
-            })
+            log_request(
+                {
+                    "request_id": facts.request_id,
+                    "method": environ.get("REQUEST_METHOD"),
+                    "path": environ.get("PATH_INFO", "")[:512],
+                    "face": face.name,
+                    "action": action,
+                    "status": status,
+                    "duration_ms": round(seconds * 1000, 3),
+                    "account": facts.account,
+                    "fault": facts.fault,
+                }
+            )
         if face in faces.JOURNALED and facts.ts is not None:
-            app.extensions["gateway"].controls.journal.record({
-                "ts": facts.ts,
-                "request_id": facts.request_id,
-                "face": face.name,
-                "method": environ.get("REQUEST_METHOD", "")[:16],
-                "path": environ.get("PATH_INFO", "")[:1024],
-                "action": action,
-                "account": facts.account,
-                "params": facts.params,
-                "status": status,
-                "duration_ms": round(seconds * 1000, 3),
-                "fault": facts.fault,
-            })
-    except Exception:  # noqa: BLE001 - recording must never break an answered request
+            app.extensions["gateway"].controls.journal.record(
+                {
+                    "ts": facts.ts,
+                    "request_id": facts.request_id,
+                    "face": face.name,
+                    "method": environ.get("REQUEST_METHOD", "")[:16],
+                    "path": environ.get("PATH_INFO", "")[:1024],
+                    "action": action,
+                    "account": facts.account,
+                    "params": facts.params,
+                    "status": status,
+                    "duration_ms": round(seconds * 1000, 3),
+                    "fault": facts.fault,
+                }
+            )
+    except Exception:
         app.logger.exception("could not record request %s", facts.request_id)
 
 

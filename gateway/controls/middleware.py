@@ -126,7 +126,9 @@ class ControlsMiddleware:
             _close(body)
         keep = spec["bytes"] if "bytes" in spec else int(len(data) * spec["fraction"])
         keep = min(keep, max(0, len(data) - 1))
-        headers = [(k, v) for k, v in response["headers"] if k.lower() not in ("content-length", "transfer-encoding")]
+        headers = [
+            (k, v) for k, v in response["headers"] if k.lower() not in ("content-length", "transfer-encoding")
+        ]
         headers.append(("Content-Length", str(len(data))))
         finish(int(response["status"].split(" ", 1)[0]))
         start_response(response["status"], headers)

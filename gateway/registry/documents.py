@@ -77,9 +77,12 @@ class RepresentativeOut(Out):
 STATE = ("connected", "disconnected_at", "disconnect_reason", "disconnect_initiator")
 DISCONNECT = STATE[1:]
 #: Fields only some client types have.
-BY_TYPE = {"representative": {ClientType.REPRESENTATIVE},
-           "name": set(ClientType) - {ClientType.REPRESENTATIVE},
-           "lsid": {ClientType.SUPPORT_CUSTOMER}, "non_interactive": {ClientType.SUPPORT_CUSTOMER}}
+BY_TYPE = {
+    "representative": {ClientType.REPRESENTATIVE},
+    "name": set(ClientType) - {ClientType.REPRESENTATIVE},
+    "lsid": {ClientType.SUPPORT_CUSTOMER},
+    "non_interactive": {ClientType.SUPPORT_CUSTOMER},
+}
 
 
 class ClientOut(Out):
@@ -93,12 +96,16 @@ class ClientOut(Out):
     timezone_offset = fields.Integer(required=True, metadata={"description": "Seconds east of UTC."})
     connected_since = Ts(required=True)
     connected_since_offset = fields.String()
-    representative = fields.Nested(RepresentativeOut, attribute="rep",
-                                   metadata={"description": "Representatives only."})
+    representative = fields.Nested(
+        RepresentativeOut, attribute="rep", metadata={"description": "Representatives only."}
+    )
     name = fields.String(metadata={"description": "Customers, attendees, Jumpoints."})
     lsid = fields.String(metadata={"description": "Support customers only."})
-    non_interactive = _nullable(fields.String, validate=validate.OneOf(("rdp", "shelljump")),
-                                metadata={"description": "Support customers only."})
+    non_interactive = _nullable(
+        fields.String,
+        validate=validate.OneOf(("rdp", "shelljump")),
+        metadata={"description": "Support customers only."},
+    )
     connections = fields.List(fields.Nested(ConnectionOut), required=True)
     events = fields.List(fields.Nested(EventOut), required=True)
     connected = fields.Boolean(required=True)
@@ -154,10 +161,12 @@ class RecordOut(ClientOut):
     """A client record in a list: no events, but how many its history holds."""
 
     events = fields.List(fields.Nested(EventOut), metadata={"description": "Details only: the last 20."})
-    record = fields.Integer(required=True,
-                            metadata={"description": "This record's number (one per connect)."})
-    last_activity = Ts(required=True,
-                       metadata={"description": "UNIX seconds of its last event (or its connect)."})
+    record = fields.Integer(
+        required=True, metadata={"description": "This record's number (one per connect)."}
+    )
+    last_activity = Ts(
+        required=True, metadata={"description": "UNIX seconds of its last event (or its connect)."}
+    )
     event_count = fields.Integer(required=True, metadata={"description": "Events in its whole history."})
     disconnected_at = _nullable(Ts, required=True)
     disconnect_reason = _nullable(fields.String, required=True)
@@ -193,13 +202,18 @@ class DetailOut(RecordOut):
     """``/clients/{id}``: the chosen record with its last 20 events, when the id last connected and last
     disconnected (over all its visible records; null if never), and every record of the id, newest first."""
 
-    events = fields.List(fields.Nested(EventOut), required=True,
-                         metadata={"description": "The last 20, oldest first."})
+    events = fields.List(
+        fields.Nested(EventOut), required=True, metadata={"description": "The last 20, oldest first."}
+    )
     last_connected_at = Ts(required=True, metadata={"description": "The id's newest connect (any record)."})
-    last_disconnected_at = _nullable(Ts, required=True,
-                                     metadata={"description": "The id's newest disconnect; null if never."})
-    records = fields.List(fields.Nested(RecordSummaryOut), required=True, metadata={
-        "description": "Every visible record of this id, connected first, then newest."})
+    last_disconnected_at = _nullable(
+        Ts, required=True, metadata={"description": "The id's newest disconnect; null if never."}
+    )
+    records = fields.List(
+        fields.Nested(RecordSummaryOut),
+        required=True,
+        metadata={"description": "Every visible record of this id, connected first, then newest."},
+    )
 
     def client_of(self, detail: ClientDetail) -> Client:
         return detail.current.client
@@ -345,8 +359,12 @@ class ClientChangeOut(Out):
     """connect and update: the client as the feed takes it (no events); for an update, the changed fields."""
 
     client = fields.Nested(CLIENT_AS_INPUT, required=True)
-    changed = fields.List(fields.String(), data_key="fields", attribute="detail",
-                          metadata={"description": "update: the names of the fields it changed."})
+    changed = fields.List(
+        fields.String(),
+        data_key="fields",
+        attribute="detail",
+        metadata={"description": "update: the names of the fields it changed."},
+    )
 
     def shape(self, data: dict, write: Written) -> dict:
         if write.kind != "update":
@@ -365,8 +383,9 @@ class DisconnectChangeOut(Out):
     type = Type(required=True)
     disconnected_at = Ts(required=True)
     reason = fields.String(required=True, attribute="disconnect_reason")
-    initiator = fields.String(required=True, attribute="disconnect_initiator",
-                              validate=validate.OneOf(INITIATORS))
+    initiator = fields.String(
+        required=True, attribute="disconnect_initiator", validate=validate.OneOf(INITIATORS)
+    )
 
 
 CLIENT_CHANGE, EVENTS_CHANGE, DISCONNECT_CHANGE = ClientChangeOut(), EventsChangeOut(), DisconnectChangeOut()
@@ -395,9 +414,13 @@ class ChangeEventOut(Out):
     kind = fields.String(required=True, validate=validate.OneOf(CHANGE_KINDS))
     client_id = _nullable(fields.Integer, required=True)
     type = _nullable(fields.String, required=True, validate=validate.OneOf(TYPES))
-    payload = fields.Dict(required=True, metadata={
-        "description": "connect/update: {client, fields}; event: {type, events}; "
-                       "disconnect: {type, disconnected_at, reason, initiator}; reset: what was loaded."})
+    payload = fields.Dict(
+        required=True,
+        metadata={
+            "description": "connect/update: {client, fields}; event: {type, events}; "
+            "disconnect: {type, disconnected_at, reason, initiator}; reset: what was loaded."
+        },
+    )
 
     def get_attribute(self, change: Change, attr: str, default: Any) -> Any:
         return change_type(change) if attr == "type" else super().get_attribute(change, attr, default)

@@ -13,10 +13,25 @@ from typing import Any
 
 from marshmallow import Schema, ValidationError, fields, post_load, pre_load, validate, validates_schema
 
-from gateway.registry.model import MAX_CLIENT_ID, Appliance, Client, ClientType, Connection, Event, RepresentativeInfo
-from gateway.registry.operations import EVENT_KINDS, INITIATORS, MAX_CONNECTIONS, AppendEvents, Connect, Disconnect, Update
-from gateway.registry.text import is_xml_safe
-from gateway.registry.text import OFFSET_PATTERN
+from gateway.registry.model import (
+    MAX_CLIENT_ID,
+    Appliance,
+    Client,
+    ClientType,
+    Connection,
+    Event,
+    RepresentativeInfo,
+)
+from gateway.registry.operations import (
+    EVENT_KINDS,
+    INITIATORS,
+    MAX_CONNECTIONS,
+    AppendEvents,
+    Connect,
+    Disconnect,
+    Update,
+)
+from gateway.registry.text import OFFSET_PATTERN, is_xml_safe
 
 #: 2000-01-01 .. 2099-12-31 in UNIX seconds: anything else is a mistake (milliseconds, zero).
 MIN_TS, MAX_TS = 946_684_800, 4_102_444_799
@@ -34,7 +49,9 @@ GUID_PATTERN = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0
 def xml_safe(value: str) -> None:
     """A validator: strings the registry stores are XML-safe (PostgreSQL refuses NUL besides)."""
     if not is_xml_safe(value):
-        raise ValidationError("Contains a character XML cannot carry (a control character, a surrogate, U+FFFE or U+FFFF).")
+        raise ValidationError(
+            "Contains a character XML cannot carry (a control character, a surrogate, U+FFFE or U+FFFF)."
+        )
 
 
 class Text(fields.String):
@@ -72,12 +89,18 @@ def Choice(values, **kwargs: Any) -> fields.String:  # noqa: N802
 
 def Offset(**kwargs: Any) -> fields.String:  # noqa: N802
     """The UTC offset an ISO 8601 time is written with: Z or ±HH:MM (null: +00:00)."""
-    return fields.String(validate=validate.Regexp(f"^(?:{OFFSET_PATTERN})$", error="Must be Z or ±HH:MM."),
-                         load_default=None, allow_none=True, **kwargs)
+    return fields.String(
+        validate=validate.Regexp(f"^(?:{OFFSET_PATTERN})$", error="Must be Z or ±HH:MM."),
+        load_default=None,
+        allow_none=True,
+        **kwargs,
+    )
 
 
 def Guid(**kwargs: Any) -> fields.String:  # noqa: N802
-    return fields.String(validate=validate.Regexp(GUID_PATTERN, error="Must be a GUID (8-4-4-4-12 hex digits)."), **kwargs)
+    return fields.String(
+        validate=validate.Regexp(GUID_PATTERN, error="Must be a GUID (8-4-4-4-12 hex digits)."), **kwargs
+    )
 
 
 # ------------------------------------------------------------------------------------------------
@@ -122,7 +145,9 @@ class RepresentativeInfoSchema(Schema):
     routing_enabled = Flag(load_default=True)
     routing_available = Flag(load_default=True)
     support_license = Text(64, load_default="Standard")
-    support_session_lsids = fields.List(Text(64, min_length=1), load_default=list, validate=validate.Length(max=MAX_LSIDS))
+    support_session_lsids = fields.List(
+        Text(64, min_length=1), load_default=list, validate=validate.Length(max=MAX_LSIDS)
+    )
 
 
 class _Common(Schema):
@@ -134,8 +159,9 @@ class _Common(Schema):
     timezone_offset = Int(-MAX_TZ, MAX_TZ, load_default=0)
     connected_since = Ts(load_default=None)  # default: now
     connected_since_offset = Offset()
-    connections = fields.List(fields.Nested(ConnectionSchema), load_default=list,
-                              validate=validate.Length(max=MAX_CONNECTIONS))
+    connections = fields.List(
+        fields.Nested(ConnectionSchema), load_default=list, validate=validate.Length(max=MAX_CONNECTIONS)
+    )
 
 
 class _Named(Schema):
@@ -150,7 +176,9 @@ class _Customer(_Named):
 class _ClientBase(_Common):
     id = Int(1, MAX_CLIENT_ID, load_default=0)  # 0: the registry assigns the next free id
     type = fields.String(required=True)
-    events = fields.List(fields.Nested(EventSchema), load_default=list, validate=validate.Length(max=MAX_EVENTS))
+    events = fields.List(
+        fields.Nested(EventSchema), load_default=list, validate=validate.Length(max=MAX_EVENTS)
+    )
 
     @post_load
     def make(self, data: dict, **_kwargs) -> Client:
@@ -208,8 +236,9 @@ class ClientSchema(Schema):
     """Loads one client of any type (the body of POST /api/v1/clients) by the schema its ``type`` names
     (the JSON face documents it as the oneOf of those schemas)."""
 
-    def load(self, data: Any, *, many: bool | None = None, partial: Any = None,
-             unknown: str | None = None) -> Client:
+    def load(
+        self, data: Any, *, many: bool | None = None, partial: Any = None, unknown: str | None = None
+    ) -> Client:
         return ClientField().deserialize(data)
 
 
@@ -234,7 +263,9 @@ class UpdateSchema(_Common, _Customer):
 
 
 #: Every field of an update is optional (also inside ``representative``), none gets a default.
-UPDATE_PARTIAL = tuple(UpdateSchema().fields) + tuple(f"representative.{n}" for n in RepresentativeInfoSchema().fields)
+UPDATE_PARTIAL = tuple(UpdateSchema().fields) + tuple(
+    f"representative.{n}" for n in RepresentativeInfoSchema().fields
+)
 
 
 def update_schema() -> UpdateSchema:
@@ -244,11 +275,17 @@ def update_schema() -> UpdateSchema:
 class EventsSchema(Schema):
     """One event or ``{"events": [...]}`` (1..MAX_EVENTS)."""
 
-    events = fields.List(fields.Nested(EventSchema), required=True, validate=validate.Length(min=1, max=MAX_EVENTS))
+    events = fields.List(
+        fields.Nested(EventSchema), required=True, validate=validate.Length(min=1, max=MAX_EVENTS)
+    )
 
     @pre_load
     def _one(self, data: Any, **_kwargs) -> Any:
-        if isinstance(data, dict) and "events" not in data and ("text" in data or "ts" in data or "kind" in data):
+        if (
+            isinstance(data, dict)
+            and "events" not in data
+            and ("text" in data or "ts" in data or "kind" in data)
+        ):
             return {"events": [data]}
         return data
 
@@ -287,7 +324,9 @@ class UpdateOp(_Targeted):
 
 
 class EventsOp(_Targeted):
-    events = fields.List(fields.Nested(EventSchema), required=True, validate=validate.Length(min=1, max=MAX_EVENTS))
+    events = fields.List(
+        fields.Nested(EventSchema), required=True, validate=validate.Length(min=1, max=MAX_EVENTS)
+    )
 
     @post_load
     def make(self, data: dict, **_kwargs) -> AppendEvents:
@@ -351,6 +390,7 @@ class FixtureSchema(Schema):
     """A fixture file: appliances, then clients (see README, "Fixtures")."""
 
     version = Int(1, 1, load_default=1)
-    appliances = fields.List(fields.Nested(ApplianceSchema), load_default=list,
-                             validate=validate.Length(max=MAX_APPLIANCES))
+    appliances = fields.List(
+        fields.Nested(ApplianceSchema), load_default=list, validate=validate.Length(max=MAX_APPLIANCES)
+    )
     clients = fields.List(ClientField(), load_default=list)

@@ -78,8 +78,12 @@ class Out(Schema):
                 each.append(f"    value = get_{index}(obj)")
                 literal = None
             elif all(part.isidentifier() and not iskeyword(part) for part in attr.split(".")):
-                each += ["    try:", f"        value = obj.{attr}", "    except AttributeError:",
-                         "        value = missing"]
+                each += [
+                    "    try:",
+                    f"        value = obj.{attr}",
+                    "    except AttributeError:",
+                    "        value = missing",
+                ]
                 value = f"obj.{attr}"
             else:
                 names[f"get_{index}"] = _reader(attr)
@@ -90,25 +94,34 @@ class Out(Schema):
             dumped = "value" if convert is None else f"(value if value is None else convert_{index}(value))"
             each += ["    if value is not missing:", f"        out[{key!r}] = {dumped}"]
             if literal is not None:
-                shown = (value if convert is None
-                         else f"(None if (value := {value}) is None else convert_{index}(value))")
+                shown = (
+                    value
+                    if convert is None
+                    else f"(None if (value := {value}) is None else convert_{index}(value))"
+                )
                 literal.append(f"{key!r}: {shown}")
         each.append("    return out")
-        lines = ["def one(obj):",
-                 "    if isinstance(obj, dict):",
-                 "        return generic(obj, many=False)  # marshmallow reads keys (rare)"]
+        lines = [
+            "def one(obj):",
+            "    if isinstance(obj, dict):",
+            "        return generic(obj, many=False)  # marshmallow reads keys (rare)",
+        ]
         if literal is None:
             lines.append("    out = each(obj)")
         else:
-            lines += ["    try:", f"        out = {{{', '.join(literal)}}}", "    except AttributeError:",
-                      "        out = each(obj)"]
+            lines += [
+                "    try:",
+                f"        out = {{{', '.join(literal)}}}",
+                "    except AttributeError:",
+                "        out = each(obj)",
+            ]
         for key in self.omit_none:
             lines += [f"    if out.get({key!r}, 0) is None:", f"        del out[{key!r}]"]
         for key in self.omit_empty:
             lines += [f"    if {key!r} in out and not out[{key!r}]:", f"        del out[{key!r}]"]
         lines.append("    return out" if type(self).shape is Out.shape else "    return shape(out, obj)")
         # Source built above from the declared fields' names only.
-        exec("\n".join(each + lines), names)  # noqa: S102
+        exec("\n".join(each + lines), names)
         return names["one"]
 
 
@@ -132,7 +145,7 @@ def _reader(attr: str) -> Callable[[Any], Any]:
     return get
 
 
-def _converter(field: fields.Field) -> Convert | None | bool:
+def _converter(field: fields.Field) -> Convert | bool | None:
     """How a non-null value of ``field`` dumps: None (as it is), a function, or False (marshmallow decides)"""
     if isinstance(field, fields.Nested):
         schema = field.schema

@@ -12,7 +12,11 @@ from gateway.errors import InvalidRequestError
 def all_problems(messages: Any, path: str = "") -> list[tuple[str, str]]:
     """Every (dotted.field.path, message) of marshmallow's nested error messages, in order."""
     if isinstance(messages, dict):
-        return [p for key, value in messages.items() for p in all_problems(value, f"{path}.{key}" if path else str(key))]
+        return [
+            p
+            for key, value in messages.items()
+            for p in all_problems(value, f"{path}.{key}" if path else str(key))
+        ]
     if isinstance(messages, list) and messages:
         return [p for item in messages for p in all_problems(item, path)]
     return [(path or "body", str(messages))]

@@ -32,7 +32,6 @@ from typing import Any, NoReturn
 from sqlalchemy import Engine
 from sqlalchemy.exc import DBAPIError
 
-
 _FETCHONE = operator.methodcaller("fetchone")
 _FETCHALL = operator.methodcaller("fetchall")
 
@@ -60,9 +59,15 @@ class FastPath:
     """Runs prepared statements; ``dedicated``: per-thread connections set up with those statements,
     else pooled connections (``write_prologue`` runs at the start of each write transaction)."""
 
-    def __init__(self, engine: Engine, *, dedicated: Sequence[str] | None = None, write_prologue: Sequence[str] = (),
-                 data_version_sql: str | None = None,
-                 writer: Callable[[], AbstractContextManager[None]] | None = None):
+    def __init__(
+        self,
+        engine: Engine,
+        *,
+        dedicated: Sequence[str] | None = None,
+        write_prologue: Sequence[str] = (),
+        data_version_sql: str | None = None,
+        writer: Callable[[], AbstractContextManager[None]] | None = None,
+    ):
         self.engine = engine
         #: A context manager a write holds (the engine's writer queue), if it has one.
         self.writer = writer
