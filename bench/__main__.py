@@ -6,6 +6,7 @@ python -m bench [--clients 10000] [--big 100000] [--seconds 8]
 from __future__ import annotations
 
 import argparse
+import functools
 import itertools
 import json
 import multiprocessing
@@ -21,13 +22,12 @@ from pathlib import Path
 
 import requests
 
+from bench import baselines, population
+from bench.load import churn, events_batch, wrk
 from gateway.config import NAMESPACE_PRESETS, settings
 from gateway.services import Services, build_services
 from gateway.storage.migrate import upgrade
 from gateway.testing.servers import GunicornServer, start_gunicorn
-
-from . import baselines, population
-from .load import churn, events_batch, wrk
 
 NAMESPACE = NAMESPACE_PRESETS["beyondtrust"]
 #: The checkout: its gunicorn.conf.py serves the gateway, docs/benchmarks.md receives the figures.
@@ -98,12 +98,14 @@ def clone_clients(path: Path, factor: int) -> int:
                 select.append(f"id + {offset}")
             elif c in ("xml_brief", "xml_full"):
                 select.append(
-                    f"CAST(replace(CAST({c} AS TEXT), 'id=\"' || id || '\"', 'id=\"' || (id + {offset}) || '\"') AS BLOB)"
+                    f"CAST(replace(CAST({c} AS TEXT), 'id=\"' || id || '\"', "
+                    f"'id=\"' || (id + {offset}) || '\"') AS BLOB)"
                 )
             else:
                 select.append(c)
         db.execute(
-            f"INSERT INTO clients ({', '.join(columns)}) SELECT {', '.join(select)} FROM clients WHERE id <= {base}"
+            f"INSERT INTO clients ({', '.join(columns)}) "
+            f"SELECT {', '.join(select)} FROM clients WHERE id <= {base}"
         )
     db.commit()
     total = db.execute("SELECT count(*) FROM clients").fetchone()[0]
@@ -170,8 +172,9 @@ def bench_reads(report: Report, work: Path, count: int, seconds: int, pairs: int
         f"Loading {count:,} clients through the registry took {time.perf_counter() - started:.1f} s."
     )
 
-    base_rate, size = baselines.docs_per_second(
-        lambda: baselines.serialize_xmlfile(clients, NAMESPACE), seconds
+    # A partial binds the population here (a lambda would refer to `clients`, which is deleted below).
+    base_rate, _size = baselines.docs_per_second(
+        functools.partial(baselines.serialize_xmlfile, clients, NAMESPACE), seconds
     )
     del clients
 
@@ -243,7 +246,8 @@ def bench_reads(report: Report, work: Path, count: int, seconds: int, pairs: int
     )
     report.notes.append(
         f"One client per request: median of {pairs} interleaved pairs of {slice_seconds} s each; requests/s "
-        f"ratios {rounds.spread(rps)}, p99 ratios {rounds.spread(p99)}; the figures shown are the median pair's."
+        f"ratios {rounds.spread(rps)}, p99 ratios {rounds.spread(p99)}; "
+        "the figures shown are the median pair's."
     )
 
 
@@ -361,8 +365,8 @@ def store_path_rate(url: str, count: int, seconds: int, clients_per_batch: int, 
     return rate
 
 
-#: Pairs of write-path rounds (gateway, executemany): within one run their ratios spread over about 0.2-0.3x, so
-#: the median of five is steadier than that of three, for 16 s more.
+#: Pairs of write-path rounds (gateway, executemany): within one run their ratios spread over about
+#: 0.2-0.3x, so the median of five is steadier than that of three, for 16 s more.
 WRITE_PAIRS = 5
 
 
@@ -388,7 +392,8 @@ def bench_writes(report: Report, work: Path, seconds: int, postgres_url: str | N
         ratio >= 0.2,
     )
     report.notes.append(
-        f"Write path: median of {WRITE_PAIRS} interleaved pairs of {slice_seconds} s each; ratios {rounds.spread(same)}."
+        f"Write path: median of {WRITE_PAIRS} interleaved pairs of {slice_seconds} s each; "
+        f"ratios {rounds.spread(same)}."
     )
     engines = [("SQLite", f"sqlite:///{work / 'writes.db'}", 10_000)]
     pg_database = None
@@ -431,9 +436,7 @@ def bench_writes(report: Report, work: Path, seconds: int, postgres_url: str | N
     finally:
         if pg_database:
             with psycopg.connect(
-                server_url := engine_url(postgres_url)
-                .set(drivername="postgresql")
-                .render_as_string(hide_password=False),
+                engine_url(postgres_url).set(drivername="postgresql").render_as_string(hide_password=False),
                 autocommit=True,
             ) as admin:
                 admin.execute(
@@ -524,9 +527,15 @@ def write_markdown(report: Report, args) -> Path:
     lines = [
         "# Benchmarks",
         "",
-        f"Measured by `make bench` on {time.strftime('%Y-%m-%d')}: {platform.machine()}, {os.cpu_count()} cores, "
-        f"Python {platform.python_version()}, {platform.system()} {platform.release()}.",
-        "Every figure is measured beside its baseline in the same run; the ratio is what is judged (the machine is shared).",
+        (
+            f"Measured by `make bench` on {time.strftime('%Y-%m-%d')}: {platform.machine()}, "
+            f"{os.cpu_count()} cores, Python {platform.python_version()}, "
+            f"{platform.system()} {platform.release()}."
+        ),
+        (
+            "Every figure is measured beside its baseline in the same run; "
+            "the ratio is what is judged (the machine is shared)."
+        ),
         "",
         "| measure | gateway | baseline | ratio | target | result |",
         "|---|---|---|---|---|---|",
@@ -537,22 +546,37 @@ def write_markdown(report: Report, args) -> Path:
         lines.append(f"| {r.name} | {r.ours} | {r.baseline} | {ratio} | {r.target} | {result} |")
     lines += [
         "",
-        "Baselines: (1) lxml `etree.xmlfile` serializing the same population from Python objects in one process;",
-        "(2) a Flask app returning a fixed 1 KB XML body under the same gunicorn settings (gunicorn.conf.py, 2 workers);",
+        (
+            "Baselines: (1) lxml `etree.xmlfile` serializing the same population from Python objects "
+            "in one process;"
+        ),
+        (
+            "(2) a Flask app returning a fixed 1 KB XML body under the same gunicorn settings "
+            "(gunicorn.conf.py, 2 workers);"
+        ),
         "(3) raw sqlite3 `executemany` with the gateway's pragmas (WAL, synchronous=FULL).",
         "",
         "HTTP load comes from wrk (2 threads; 2 connections for full dumps, 8 for single-client requests).",
         "",
     ]
     lines += [
-        "The gateway runs with the request journal and the per-request log line off (`GATEWAY_JOURNAL=false`,",
-        "`GATEWAY_REQUEST_LOG=false`), as for any load test: the baseline app and gunicorn (no access log) write none.",
+        (
+            "The gateway runs with the request journal and the per-request log line off "
+            "(`GATEWAY_JOURNAL=false`,"
+        ),
+        (
+            "`GATEWAY_REQUEST_LOG=false`), as for any load test: "
+            "the baseline app and gunicorn (no access log) write none."
+        ),
         "",
     ]
     lines += [f"- {n}" for n in report.notes]
     lines += [
         "",
-        "Reproduce: `make bench` (installs wrk with apt if it is missing), or `.venv/bin/python -m bench --help`.",
+        (
+            "Reproduce: `make bench` (installs wrk with apt if it is missing), "
+            "or `.venv/bin/python -m bench --help`."
+        ),
         "",
     ]
     path.write_text("\n".join(lines))

@@ -1,4 +1,5 @@
-"""Driving HTTP load: wrk (from Debian's packages) and its figures, and the feed batches of the write figures."""
+"""Driving HTTP load: wrk (from Debian's packages) and its figures, and the feed batches of the write
+figures."""
 
 from __future__ import annotations
 
@@ -47,7 +48,7 @@ def wrk(
             lua.write(script)
             lua.flush()
             command += ["-s", lua.name]
-        output = subprocess.run(command + [url], capture_output=True, text=True, check=True).stdout
+        output = subprocess.run([*command, url], capture_output=True, text=True, check=True).stdout
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1))
     p50 = _ms(re.search(r"^\s+50%\s+(\S+)", output, re.M).group(1))
     p99 = _ms(re.search(r"^\s+99%\s+(\S+)", output, re.M).group(1))
@@ -94,8 +95,9 @@ def churn(base: str, headers: dict, count: int, rate: int, deadline: float) -> C
 
     Run in a process of its own: threads of the process that reads and validates the dumps would hold the GIL
     and make this writer, not the gateway, fall behind. Each batch carries what the schedule will owe when it
-    commits (the time until now plus the previous batch's latency) and a quarter of a second ahead, so the rate
-    up to the last commit is not short by the batch still being gathered (10 clients, 5+ events each)."""
+    commits (the time until now plus the previous batch's latency) and a quarter of a second ahead, so the
+    rate up to the last commit is not short by the batch still being gathered (10 clients, 5+ events
+    each)."""
     done, session, n, latency = Churn(), requests.Session(), 0, 0.0
     done.first = done.last = time.monotonic()
     while time.monotonic() < deadline:

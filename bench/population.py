@@ -57,7 +57,7 @@ def build(count: int, seed: int = 5, now: int = 1_790_000_000, events: int = 20)
             events=log,
         )
         if ctype is ClientType.REPRESENTATIVE:
-            lsids = ["%032x" % rng.getrandbits(128) for _ in range(rng.randrange(0, 4))]
+            lsids = [f"{rng.getrandbits(128):032x}" for _ in range(rng.randrange(0, 4))]
             client.rep = RepresentativeInfo(
                 user_id=index,
                 username=f"rep{index}",
@@ -70,6 +70,6 @@ def build(count: int, seed: int = 5, now: int = 1_790_000_000, events: int = 20)
         else:
             client.name = f"Client {index}"
             if ctype is ClientType.SUPPORT_CUSTOMER:
-                client.lsid = "%032x" % rng.getrandbits(128)
+                client.lsid = f"{rng.getrandbits(128):032x}"
         clients.append(client)
     return clients

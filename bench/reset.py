@@ -94,7 +94,8 @@ def main() -> None:
         return median
 
     print(
-        f"reset to {args.fixture!r} over {args.rounds} rounds (first one, preparing the fixture: {first * 1000:.0f} ms)"
+        f"reset to {args.fixture!r} over {args.rounds} rounds "
+        f"(first one, preparing the fixture: {first * 1000:.0f} ms)"
     )
     typical, same, whole = show("after a test", after_test), show("unchanged", unchanged), show("full", full)
     print(

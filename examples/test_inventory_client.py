@@ -15,7 +15,8 @@ APPLIANCE = {
 
 
 def representative(client_id: int, username: str, sessions: int) -> dict:
-    """A representative in the fixture format (what POST /api/v1/clients accepts), in ``sessions`` sessions."""
+    """A representative in the fixture format (what POST /api/v1/clients accepts), in ``sessions``
+    sessions."""
     return {
         "id": client_id,
         "type": "representative",

@@ -1,4 +1,5 @@
-"""The gateway's notion of "now": token lifetimes, ``ts`` attributes, the journal and demo timestamps all read it.
+"""The gateway's notion of "now": token lifetimes, ``ts`` attributes, the journal and demo timestamps all
+read it.
 
 The system clock can be shifted by an offset or frozen at an instant (a test or an operator advancing
 time to expire tokens); that state lives in the store so that every worker and node sees the same time

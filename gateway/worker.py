@@ -21,7 +21,7 @@ import re
 import time
 from typing import Any
 
-from gunicorn.workers.gthread import ThreadWorker
+from gunicorn.workers.gthread import ThreadWorker  # type: ignore[import-untyped]  # gunicorn ships no types
 from werkzeug.exceptions import default_exceptions
 
 from gateway.body import deadlines
@@ -67,7 +67,8 @@ class _Written:
 class GatewayWorker(ThreadWorker):
     #: The Flask app (set by gunicorn.conf.py's post_worker_init, before it wraps the WSGI app).
     flask_app: Any = None
-    #: Seconds a connection has, from the moment it is queued for a thread, to send its request line and headers.
+    #: Seconds a connection has, from the moment it is queued for a thread, to send its request line and
+    #: headers.
     header_timeout: float = 5.0
 
     def enqueue_req(self, conn):

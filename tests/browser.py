@@ -14,7 +14,10 @@ import pytest
 
 CHROMIUM = os.environ.get("GATEWAY_TEST_CHROMIUM", "/usr/bin/chromium")
 CHROMEDRIVER = os.environ.get("GATEWAY_TEST_CHROMEDRIVER", "/usr/bin/chromedriver")
-HOW = "apt-get install -y chromium chromium-driver (.ci/run does), or set GATEWAY_TEST_CHROMIUM/GATEWAY_TEST_CHROMEDRIVER"
+HOW = (
+    "apt-get install -y chromium chromium-driver (.ci/run does), "
+    "or set GATEWAY_TEST_CHROMIUM/GATEWAY_TEST_CHROMEDRIVER"
+)
 #: Set (by .ci/run) to fail instead of skipping when the browser is missing.
 REQUIRE = "GATEWAY_TEST_REQUIRE_BROWSER"
 ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts"
@@ -56,7 +59,8 @@ def _missing() -> str | None:
 
 
 def launch():
-    """A headless Chromium with a fresh profile; skips the test when there is none. Returns (driver, profile)."""
+    """A headless Chromium with a fresh profile; skips the test when there is none. Returns (driver,
+    profile)."""
     problem = _missing()
     if problem:
         message = f"browser tests need Chromium and its driver: {problem}; {HOW}"

@@ -20,6 +20,11 @@ from gateway.storage.migrate import upgrade
 from gateway.xml import xsd
 from tests import browser, postgres
 
+#: Helper modules whose fixtures every test may request by name (the feed's `feed` and `admin` credentials):
+#: registered once here, so test modules need not import fixtures (an import that pyflakes sees as unused, and
+#: as redefined by each test's argument of the same name).
+pytest_plugins = ["tests.feeding"]
+
 #: A fixed "now" for populations whose bytes are compared with golden files.
 FIXED_NOW = 1_790_000_000
 
@@ -59,8 +64,8 @@ def migrated_sqlite(tmp_path_factory) -> str:
 
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_makereport(item, call):
-    """Report every "PostgreSQL (or Chromium) is not there" skip at one place, so the summary shows it once, with
-    a count."""
+    """Report every "PostgreSQL (or Chromium) is not there" skip at one place, so the summary shows it once,
+    with a count."""
     report = yield
     if report.skipped and isinstance(report.longrepr, tuple):
         for helper in (postgres, browser):
@@ -71,7 +76,8 @@ def pytest_runtest_makereport(item, call):
 
 @pytest.fixture(scope="session")
 def postgres_server():
-    """The PostgreSQL server of GATEWAY_TEST_POSTGRES_URL; PostgreSQL variants skip, saying how to enable them, without it."""
+    """The PostgreSQL server of GATEWAY_TEST_POSTGRES_URL; PostgreSQL variants skip, saying how to enable
+    them, without it."""
     url = os.environ.get(postgres.ENV)
     if not url:
         pytest.skip(f"PostgreSQL variants need a server: {postgres.HOW}")
@@ -220,7 +226,8 @@ def cli(app):
 
 @pytest.fixture
 def stored_text(svc):
-    """stored_text() -> every row of every table as text, on either engine (to prove secrets never reach it)."""
+    """stored_text() -> every row of every table as text, on either engine (to prove secrets never reach
+    it)."""
     from sqlalchemy import select
 
     from gateway.storage.tables import metadata

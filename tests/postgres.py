@@ -9,6 +9,7 @@ Names start with ``pg_test_<pid>_``; databases left by a run that was killed are
 
 from __future__ import annotations
 
+import contextlib
 import os
 import uuid
 
@@ -68,7 +69,8 @@ class PostgresServer:
         if conn is None:
             conn = self._resetters[name] = psycopg.connect(self.url(name), autocommit=True)
         conn.execute(
-            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()",
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+            "WHERE datname = %s AND pid <> pg_backend_pid()",
             [name],
         )
         tables = sql.SQL(", ").join(sql.Identifier(table.name) for table in metadata.sorted_tables)
@@ -83,10 +85,8 @@ class PostgresServer:
         for (name,) in rows:
             pid = name[len(PREFIX) :].split("_", 1)[0]
             if pid.isdigit() and int(pid) != self.pid and not _alive(int(pid)):
-                try:
+                with contextlib.suppress(psycopg.Error):  # still in use by someone: leave it
                     self.admin.execute(sql.SQL("DROP DATABASE IF EXISTS {}").format(sql.Identifier(name)))
-                except psycopg.Error:
-                    pass  # still in use by someone: leave it
 
     def close(self) -> None:
         for conn in self._resetters.values():

@@ -37,7 +37,8 @@ def processes_barrier(parties: int):
 def run_in_processes(
     url: str, job: Callable, args_per_process: Sequence[tuple], timeout: float = 120
 ) -> list:
-    """Run ``job(store, *args)`` once per entry of ``args_per_process``, each in its own process; results in order."""
+    """Run ``job(store, *args)`` once per entry of ``args_per_process``, each in its own process; results in
+    order."""
     barrier = _CONTEXT.Barrier(len(args_per_process))
     results = _CONTEXT.Queue()
     processes = [
@@ -47,9 +48,9 @@ def run_in_processes(
     for process in processes:
         process.start()
     try:
-        collected = dict(
-            (index, (ok, value)) for index, ok, value in (results.get(timeout=timeout) for _ in processes)
-        )
+        collected = {
+            index: (ok, value) for index, ok, value in (results.get(timeout=timeout) for _ in processes)
+        }
     finally:
         for process in processes:
             process.join(timeout=10)

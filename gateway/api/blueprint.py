@@ -6,10 +6,11 @@ from __future__ import annotations
 import http
 from collections.abc import Callable
 from copy import deepcopy
-from typing import Any
+from typing import Any, ClassVar
 
-import flask_smorest
-from flask_smorest.utils import deepupdate
+# flask-smorest ships no type information (no py.typed, no stubs package).
+import flask_smorest  # type: ignore[import-untyped]
+from flask_smorest.utils import deepupdate  # type: ignore[import-untyped]
 
 from gateway.api.input import OPTIONAL_JSON, Parser
 
@@ -24,8 +25,9 @@ def response_name(status: int) -> str:
 def annotate(view: Callable, change: Callable[[dict], Any]) -> Callable:
     """``view`` with ``change`` made to its documentation (flask-smorest's ``_apidoc``), without wrapping it
     (flask-smorest's ``doc`` and ``alt_response`` add a call to every request)."""
-    view._apidoc = deepcopy(getattr(view, "_apidoc", {}))  # wrappers share their view's dict
-    change(view._apidoc)
+    apidoc: dict[str, Any] = deepcopy(getattr(view, "_apidoc", {}))  # wrappers share their view's dict
+    view._apidoc = apidoc  # type: ignore[attr-defined]  # flask-smorest reads a function attribute
+    change(apidoc)
     return view
 
 
@@ -51,7 +53,7 @@ def errors(*statuses: int) -> Callable[[Callable], Callable]:
 
 class Blueprint(flask_smorest.Blueprint):
     ARGUMENTS_PARSER = Parser()
-    DEFAULT_LOCATION_CONTENT_TYPE_MAPPING = {
+    DEFAULT_LOCATION_CONTENT_TYPE_MAPPING: ClassVar[dict[str, str]] = {
         **flask_smorest.Blueprint.DEFAULT_LOCATION_CONTENT_TYPE_MAPPING,
         OPTIONAL_JSON: "application/json",
     }

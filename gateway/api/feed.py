@@ -111,7 +111,7 @@ def disconnect(args: dict, client_id: int):
 def batch(body: dict):
     """Apply operations all or nothing"""
     ops = body["operations"]
-    return list(zip(ops, services().registry.apply(ops, batch=True)))
+    return list(zip(ops, services().registry.apply(ops, batch=True), strict=True))
 
 
 @blueprint.route("/appliances/<guid>", methods=["PUT"], parameters=[GUID])

@@ -16,7 +16,7 @@ from typing import Any
 from apispec import APISpec, BasePlugin
 from apispec.ext.marshmallow import MarshmallowPlugin
 from flask import Flask
-from flask_smorest import Api, current_api
+from flask_smorest import Api, current_api  # type: ignore[import-untyped]  # no py.typed, no stubs
 from marshmallow import Schema, fields
 
 from gateway.api.admin import blueprint as admin

@@ -74,7 +74,8 @@ class Listed(fields.List):
         super().__init__(item, validate=validate.Length(1, max_items), **kwargs)
         self.max_items = max_items
 
-    def _deserialize(self, value: Any, attr, data, **kwargs) -> tuple:
+    # It loads a tuple, not a List's list: the domain's queries hold tuples (e.g. ClientQuery.ids).
+    def _deserialize(self, value: Any, attr, data, **kwargs) -> tuple:  # type: ignore[override]
         raw = value if isinstance(value, list) else [value]
         items = [part.strip() for text in raw for part in str(text).split(",") if part.strip()]
         if not items:
@@ -98,7 +99,8 @@ def Prefix(**kwargs: Any) -> fields.String:  # noqa: N802
 
 
 class QuerySchema(Schema):
-    """Refuses unknown parameters (naming them, with our name for a peer API's one) and scalars given twice."""
+    """Refuses unknown parameters (naming them, with our name for a peer API's one) and scalars given
+    twice."""
 
     @pre_load
     def _flatten(self, data: Any, **_kwargs) -> dict:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
+from typing import NoReturn
 
 import click
 from flask import current_app
@@ -25,7 +26,7 @@ from gateway.storage import migrate
 from gateway.web import services
 
 
-def _fail(message: str) -> None:
+def _fail(message: str) -> NoReturn:
     raise click.ClickException(message)
 
 
@@ -122,7 +123,9 @@ FORMAT = click.option(
 @click.option(
     "--merge",
     is_flag=True,
-    help="Connect the fixture's clients beside the current ones (default: the fixture replaces the registry).",
+    help=(
+        "Connect the fixture's clients beside the current ones (default: the fixture replaces the registry)."
+    ),
 )
 @FORMAT
 @with_appcontext
@@ -151,7 +154,8 @@ def clients_load(file: Path, merge: bool, fmt: str | None) -> None:
 @FORMAT
 @with_appcontext
 def clients_dump(file: str, fmt: str | None) -> None:
-    """Write the appliances and connected clients as a fixture ("-": standard output, YAML unless --format)."""
+    """Write the appliances and connected clients as a fixture ("-": standard output, YAML unless
+    --format)."""
     svc = services()
     appliances = svc.registry.appliances()
     connected = svc.store.registry.list_clients(ClientQuery(), with_events=True)
@@ -277,6 +281,7 @@ def simulate(
     from gateway.seeding.sinks import HttpSink, LocalSink, SimulationError, run
 
     svc = services()
+    sink: HttpSink | LocalSink
     if url:
         if not (client_id and client_secret):
             _fail("--url needs --client-id and --client-secret of an account with the feed permission.")
@@ -357,9 +362,8 @@ def accounts_list(as_json: bool) -> None:
     for a in items:
         state = "enabled" if a.enabled else "disabled"
         flags = f"{'yes' if a.feed else 'no':<5} {'yes' if a.admin else 'no':<6}"
-        click.echo(
-            f"{a.name:<24} {a.client_id:<42} {a.permission:<12} {flags} {state:<9} {svc.accounts.valid_token_count(a.client_id)}"
-        )
+        tokens = svc.accounts.valid_token_count(a.client_id)
+        click.echo(f"{a.name:<24} {a.client_id:<42} {a.permission:<12} {flags} {state:<9} {tokens}")
 
 
 @accounts.command("disable")
@@ -402,9 +406,8 @@ def accounts_set_permission(
         a = services().accounts.set_permissions(name, command=command_permission, feed=feed, admin=admin)
     except GatewayError as exc:
         _fail(exc.message)
-    click.echo(
-        f"{a.name!r}: command {a.permission}, feed {'yes' if a.feed else 'no'}, admin {'yes' if a.admin else 'no'}."
-    )
+    feed_text, admin_text = ("yes" if a.feed else "no"), ("yes" if a.admin else "no")
+    click.echo(f"{a.name!r}: command {a.permission}, feed {feed_text}, admin {admin_text}.")
 
 
 @accounts.command("regenerate-secret")

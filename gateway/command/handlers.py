@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from gateway.clock import Clock
@@ -20,7 +20,7 @@ class Context:
     config: dict
 
 
-def get_connected_clients(ctx: Context, query: ClientQuery) -> Iterator[bytes]:
+def get_connected_clients(ctx: Context, query: ClientQuery) -> Iterable[bytes]:
     """The selected clients' cached elements, from one snapshot of the registry."""
     return ctx.registry.fragments(query)
 

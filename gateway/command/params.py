@@ -19,7 +19,7 @@ from gateway.registry.model import ALL_CLIENT_TYPES, CLIENT_TYPES, MAX_CLIENT_ID
 
 MAX_IDS = 100
 ALL = "all"
-TYPE_NAMES = (ALL,) + tuple(ct.value for ct in CLIENT_TYPES)
+TYPE_NAMES = (ALL, *(ct.value for ct in CLIENT_TYPES))
 
 
 def _items(value) -> list[str]:
@@ -29,7 +29,8 @@ def _items(value) -> list[str]:
 
 
 class ClientTypes(fields.Field):
-    """``all`` (default) or a comma list of client types; returns (set of types, whether ``all`` was asked)."""
+    """``all`` (default) or a comma list of client types; returns (set of types, whether ``all`` was
+    asked)."""
 
     def _deserialize(self, value, attr, data, **kwargs):
         items = _items(value)
@@ -110,10 +111,11 @@ class NoParams(ActionParams):
 
 
 def gather(values: MultiDict, schema: ActionParams) -> dict[str, str]:
-    """Flatten a request's parameters for ``schema``: list parameters joined, scalars checked for conflicts."""
+    """Flatten a request's parameters for ``schema``: list parameters joined, scalars checked for
+    conflicts."""
     known = {f.data_key or name for name, f in schema.fields.items()}
     flat: dict[str, str] = {}
-    for key in values.keys():
+    for key in values:
         if key not in known:
             continue
         given = [v for v in values.getlist(key) if v != ""]

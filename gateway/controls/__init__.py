@@ -49,7 +49,8 @@ class Controls:
         self.version = version
 
     def reset(self) -> dict:
-        """Every control back to its configured state: no faults, system clock, empty journal, fresh counters."""
+        """Every control back to its configured state: no faults, system clock, empty journal, fresh
+        counters."""
         return {
             "faults_removed": self.faults.clear(),
             "journal_entries_removed": self.journal.clear(),

@@ -40,7 +40,7 @@ class Instant(fields.Field):
                 except ValueError:
                     raise ValidationError("must be UNIX seconds or an ISO 8601 time") from None
                 if parsed.tzinfo is None:
-                    raise ValidationError("an ISO 8601 time needs an offset (e.g. +00:00 or Z)")
+                    raise ValidationError("an ISO 8601 time needs an offset (e.g. +00:00 or Z)") from None
                 instant = parsed.timestamp()
         else:
             raise ValidationError("must be UNIX seconds or an ISO 8601 time")

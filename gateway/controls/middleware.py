@@ -7,6 +7,7 @@ it in the journal on its very next request, whichever worker answers.
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import time
 from collections.abc import Callable, Iterable
@@ -35,10 +36,8 @@ def _socket(environ: dict):
 
 
 def _hang_up(sock) -> None:
-    try:
+    with contextlib.suppress(OSError):
         sock.shutdown(socket.SHUT_RDWR)
-    except OSError:
-        pass
 
 
 class _Recorded:

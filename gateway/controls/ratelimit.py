@@ -104,7 +104,8 @@ class RateLimiter:
         windows = [(name, int(now // length) * length) for name, length, _ in PERIODS]
         counts = self.store.hit_rate_limits(account, windows)
         verdicts = []
-        for (period, length, setting), (_, start), count in zip(PERIODS, windows, counts):
+        # one window per period, one count per window
+        for (period, length, setting), (_, start), count in zip(PERIODS, windows, counts, strict=True):
             limit = getattr(self.settings, setting)
             reset = start + length
             verdicts.append(

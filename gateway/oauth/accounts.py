@@ -48,7 +48,8 @@ class AccountService:
         self.clock = clock
         self.token_lifetime = token_lifetime
         self.token_cap = token_cap
-        #: With ``versions``, tokens found are remembered until any account or token changes (gateway.versions).
+        #: With ``versions``, tokens found are remembered until any account or token changes
+        #: (gateway.versions).
         self.versions = versions
         self._tokens: dict[str, tuple[int, AccessToken]] = {}
 
@@ -117,7 +118,8 @@ class AccountService:
             k: v for k, v in (("permission", command), ("feed", feed), ("admin", admin)) if v is not None
         }
         if values:
-            self.repository.update_account(account.client_id, **values)
+            # permission changes keep the tokens: they follow the account at once
+            self.repository.update_account(account.client_id, revoke_tokens=False, **values)
             for key, value in values.items():
                 setattr(account, key, value)
         return account
@@ -169,9 +171,10 @@ class AccountService:
         """
         with self.storage.transaction() as unit:
             current = unit.accounts.lock(account_key)
-            if secret_hash is not None:
-                if current is None or not current[1] or not hmac.compare_digest(current[0], secret_hash):
-                    return False
+            if secret_hash is not None and (
+                current is None or not current[1] or not hmac.compare_digest(current[0], secret_hash)
+            ):
+                return False
             # Expired tokens can never come back; drop them so the table stays small.
             unit.accounts.delete_expired_tokens(account_key, issued_at)
             unit.accounts.insert_token(account_key, token_hash, issued_at, expires_at)

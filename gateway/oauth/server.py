@@ -12,6 +12,7 @@ import binascii
 import json
 import os
 from functools import cached_property
+from typing import ClassVar
 
 from authlib.integrations.flask_oauth2 import AuthorizationServer
 from authlib.integrations.flask_oauth2.requests import FlaskOAuth2Payload, FlaskOAuth2Request
@@ -84,7 +85,7 @@ class TokenRequest(FlaskOAuth2Request):
 
 
 class ClientCredentialsGrant(grants.ClientCredentialsGrant):
-    TOKEN_ENDPOINT_AUTH_METHODS = list(AUTH_METHODS)
+    TOKEN_ENDPOINT_AUTH_METHODS: ClassVar[list[str]] = list(AUTH_METHODS)
 
 
 class TokenServer(AuthorizationServer):

@@ -8,29 +8,40 @@ No Flask here: the domain writes change payloads with :func:`change`, seeding wr
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import Any, TypeVar, cast
 
 from marshmallow import fields, missing, validate
 
 from gateway.registry.inspection import ClientDetail, ClientRecord, Found, LogEntry, Page
 from gateway.registry.model import CHANGE_KINDS, Appliance, Change, Client, ClientType, Event
-from gateway.registry.operations import EVENT_KINDS, INITIATORS, AppendEvents, Connect, Disconnect, Update
+from gateway.registry.operations import (
+    EVENT_KINDS,
+    INITIATORS,
+    AppendEvents,
+    Connect,
+    Disconnect,
+    Operation,
+    Update,
+)
 from gateway.registry.schemas import ApplianceSchema
 from gateway.registry.shapes import Out
 
 TYPES = [ct.value for ct in ClientType]
 
+_F = TypeVar("_F", bound=fields.Field[Any])
 
-def _nullable(field_class, **kwargs):
+
+def _nullable(field_class: Callable[..., _F], **kwargs: Any) -> _F:
     return field_class(allow_none=True, **kwargs)
 
 
-def Ts(**kwargs):  # noqa: N802 - a field factory
+def Ts(**kwargs: Any) -> fields.Integer:  # noqa: N802 - a field factory
     return fields.Integer(metadata={"description": "UNIX seconds", **kwargs.pop("metadata", {})}, **kwargs)
 
 
-def Type(**kwargs):  # noqa: N802
+def Type(**kwargs: Any) -> fields.Enum[ClientType]:  # noqa: N802
     return fields.Enum(ClientType, by_value=fields.String, **kwargs)
 
 
@@ -118,9 +129,9 @@ class ClientOut(Out):
     disconnect_while_connected = False
 
     def client_of(self, obj: Any) -> Client:
-        return obj
+        return cast(Client, obj)
 
-    def shape(self, data: dict, obj: Any) -> dict:
+    def shape(self, data: dict[str, Any], obj: Any) -> dict[str, Any]:
         client = self.client_of(obj)
         for name, types in BY_TYPE.items():
             if client.type not in types:
@@ -139,17 +150,17 @@ CLIENT_AS_INPUT = ClientOut(exclude=(*STATE, "events.seq"))
 CLIENT = ClientOut()
 
 
-def client_json(client: Client, *, state: bool = True, events: list[Event] | None = None) -> dict:
+def client_json(client: Client, *, state: bool = True, events: list[Event] | None = None) -> dict[str, Any]:
     """A client as JSON. ``state`` adds the registry's own fields (connected, disconnect details);
     without it the dict is exactly what the feed accepts to connect the client again.
     ``events`` replaces the client's own list (e.g. only the recent ones)."""
     shown = client if events is None else replace(client, events=events)
-    return (CLIENT if state else CLIENT_AS_INPUT).dump(shown)
+    return cast(dict[str, Any], (CLIENT if state else CLIENT_AS_INPUT).dump(shown))
 
 
-def appliance_json(appliance: Appliance) -> dict:
+def appliance_json(appliance: Appliance) -> dict[str, Any]:
     """An appliance as the feed takes it (its position is its place in the list)."""
-    return APPLIANCE.dump(appliance)
+    return cast(dict[str, Any], APPLIANCE.dump(appliance))
 
 
 #: The feed's own schema shows an appliance: the answer is what the request gives.
@@ -215,10 +226,11 @@ class DetailOut(RecordOut):
         metadata={"description": "Every visible record of this id, connected first, then newest."},
     )
 
-    def client_of(self, detail: ClientDetail) -> Client:
+    # A DetailOut dumps ClientDetails (never records): it takes RecordOut's fields, not its input type.
+    def client_of(self, detail: ClientDetail) -> Client:  # type: ignore[override]
         return detail.current.client
 
-    def get_attribute(self, detail: ClientDetail, attr: str, default: Any) -> Any:
+    def get_attribute(self, detail: ClientDetail, attr: str, default: Any) -> Any:  # type: ignore[override]
         if attr == "events":
             return detail.current.client.recent_events()
         if attr == "records":
@@ -264,7 +276,7 @@ class PageOf:
     window: Page
 
     @property
-    def items(self) -> list:
+    def items(self) -> list[Any]:
         return self.found.items
 
     @property
@@ -326,7 +338,7 @@ class BatchItemOut(Out):
     id = fields.Integer(required=True)
     connected = fields.Boolean(required=True)
 
-    def get_attribute(self, result: tuple, attr: str, default: Any) -> Any:
+    def get_attribute(self, result: tuple[Operation, Client], attr: str, default: Any) -> Any:
         operation, client = result
         return OPERATION_NAMES[type(operation)] if attr == "op" else getattr(client, attr)
 
@@ -334,7 +346,7 @@ class BatchItemOut(Out):
 class BatchResultOut(Out):
     results = fields.List(fields.Nested(BatchItemOut), required=True)
 
-    def get_attribute(self, results: list, attr: str, default: Any) -> Any:
+    def get_attribute(self, results: list[tuple[Operation, Client]], attr: str, default: Any) -> Any:
         return results  # dumped from the (operation, client) pairs themselves
 
 
@@ -366,7 +378,7 @@ class ClientChangeOut(Out):
         metadata={"description": "update: the names of the fields it changed."},
     )
 
-    def shape(self, data: dict, write: Written) -> dict:
+    def shape(self, data: dict[str, Any], write: Written) -> dict[str, Any]:
         if write.kind != "update":
             del data["fields"]
         return data
@@ -391,13 +403,15 @@ class DisconnectChangeOut(Out):
 CLIENT_CHANGE, EVENTS_CHANGE, DISCONNECT_CHANGE = ClientChangeOut(), EventsChangeOut(), DisconnectChangeOut()
 
 
-def change(kind: str, client: Client, detail: object) -> dict:
+def change(kind: str, client: Client, detail: object) -> dict[str, Any]:
     """The payload of a change-log entry (see Store.apply_writes): what a live stream shows of a write."""
     if kind == "event":
-        return EVENTS_CHANGE.dump(Written(kind, client, detail))
-    if kind == "disconnect":
-        return DISCONNECT_CHANGE.dump(client)
-    return CLIENT_CHANGE.dump(Written(kind, replace(client, events=[]), detail))
+        payload = EVENTS_CHANGE.dump(Written(kind, client, detail))
+    elif kind == "disconnect":
+        payload = DISCONNECT_CHANGE.dump(client)
+    else:
+        payload = CLIENT_CHANGE.dump(Written(kind, replace(client, events=[]), detail))
+    return cast(dict[str, Any], payload)
 
 
 def change_type(change: Change) -> str | None:

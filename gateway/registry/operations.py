@@ -114,7 +114,8 @@ def problems(client: Client) -> list[Problem]:
             found.append(
                 Problem(
                     "representative.support_session_count",
-                    f"support_session_count is {client.rep.support_session_count} but {len(lsids)} lsids are listed.",
+                    f"support_session_count is {client.rep.support_session_count} "
+                    f"but {len(lsids)} lsids are listed.",
                 )
             )
     elif client.type is ClientType.SUPPORT_CUSTOMER and not client.lsid:

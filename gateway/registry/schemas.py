@@ -9,7 +9,8 @@ Loaded results are domain objects (:mod:`gateway.registry.model`, :mod:`gateway.
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Iterable, Mapping
+from typing import Any, cast
 
 from marshmallow import Schema, ValidationError, fields, post_load, pre_load, validate, validates_schema
 
@@ -29,6 +30,7 @@ from gateway.registry.operations import (
     AppendEvents,
     Connect,
     Disconnect,
+    Operation,
     Update,
 )
 from gateway.registry.text import OFFSET_PATTERN, is_xml_safe
@@ -83,7 +85,7 @@ def Ts(**kwargs: Any) -> Int:  # noqa: N802
     return Int(MIN_TS, MAX_TS, **kwargs)
 
 
-def Choice(values, **kwargs: Any) -> fields.String:  # noqa: N802
+def Choice(values: Iterable[str], **kwargs: Any) -> fields.String:  # noqa: N802
     return fields.String(validate=validate.OneOf(values), **kwargs)
 
 
@@ -115,7 +117,7 @@ class ConnectionSchema(Schema):
     private_ip = Text(64, load_default="")
 
     @post_load
-    def make(self, data: dict, **_kwargs) -> Connection:
+    def make(self, data: dict[str, Any], **_kwargs: Any) -> Connection:
         return Connection(**data)
 
 
@@ -125,7 +127,7 @@ class EventSchema(Schema):
     text = Text(1024, required=True)
 
     @post_load
-    def make(self, data: dict, **_kwargs) -> Event:
+    def make(self, data: dict[str, Any], **_kwargs: Any) -> Event:
         return Event(ts=data["ts"], text=data["text"], kind=data["kind"])
 
 
@@ -181,7 +183,7 @@ class _ClientBase(_Common):
     )
 
     @post_load
-    def make(self, data: dict, **_kwargs) -> Client:
+    def make(self, data: dict[str, Any], **_kwargs: Any) -> Client:
         data["type"] = ClientType(data["type"])
         rep = data.pop("representative", None)
         if rep is not None:
@@ -219,17 +221,20 @@ CLIENT_SCHEMAS: dict[str, Schema] = {
 def _schema_of(value: Any, key: str, schemas: dict[str, Schema]) -> Schema:
     if not isinstance(value, dict):
         raise ValidationError("Must be a JSON object.")
-    schema = schemas.get(value.get(key)) if isinstance(value.get(key), str) else None
+    name = value.get(key)
+    schema = schemas.get(name) if isinstance(name, str) else None
     if schema is None:
         raise ValidationError({key: [f"Must be one of: {', '.join(schemas)}."]})
     return schema
 
 
-class ClientField(fields.Field):
+class ClientField(fields.Field[Client]):
     """A client of any type: loaded by the schema its ``type`` names."""
 
-    def _deserialize(self, value: Any, attr, data, **kwargs) -> Client:
-        return _schema_of(value, "type", CLIENT_SCHEMAS).load(value)
+    def _deserialize(
+        self, value: Any, attr: str | None, data: Mapping[str, Any] | None, **kwargs: Any
+    ) -> Client:
+        return cast(Client, _schema_of(value, "type", CLIENT_SCHEMAS).load(value))
 
 
 class ClientSchema(Schema):
@@ -239,7 +244,7 @@ class ClientSchema(Schema):
     def load(
         self, data: Any, *, many: bool | None = None, partial: Any = None, unknown: str | None = None
     ) -> Client:
-        return ClientField().deserialize(data)
+        return cast(Client, ClientField().deserialize(data))
 
 
 class UpdateSchema(_Common, _Customer):
@@ -250,12 +255,12 @@ class UpdateSchema(_Common, _Customer):
     representative = fields.Nested(RepresentativeInfoSchema)
 
     @validates_schema
-    def _not_empty(self, data: dict, **_kwargs) -> None:
+    def _not_empty(self, data: dict[str, Any], **_kwargs: Any) -> None:
         if not data:
             raise ValidationError("Give at least one field to change.")
 
     @post_load
-    def _recount(self, data: dict, **_kwargs) -> dict:
+    def _recount(self, data: dict[str, Any], **_kwargs: Any) -> dict[str, Any]:
         rep = data.get("representative")
         if rep is not None and rep.get("support_session_count", 0) is None:
             del rep["support_session_count"]  # recounted from the lsids
@@ -280,7 +285,7 @@ class EventsSchema(Schema):
     )
 
     @pre_load
-    def _one(self, data: Any, **_kwargs) -> Any:
+    def _one(self, data: Any, **_kwargs: Any) -> Any:
         if (
             isinstance(data, dict)
             and "events" not in data
@@ -311,15 +316,17 @@ class ConnectOp(_Op):
     client = ClientField(required=True)
 
     @post_load
-    def make(self, data: dict, **_kwargs) -> Connect:
+    def make(self, data: dict[str, Any], **_kwargs: Any) -> Connect:
         return Connect(data["client"])
 
 
 class UpdateOp(_Targeted):
-    fields = fields.Nested(update_schema(), required=True)
+    # The operation's key is "fields". marshmallow's SchemaMeta takes declared fields out of the class body,
+    # so this does not hide Schema.fields (the instance's dict of fields).
+    fields = fields.Nested(update_schema(), required=True)  # type: ignore[assignment]
 
     @post_load
-    def make(self, data: dict, **_kwargs) -> Update:
+    def make(self, data: dict[str, Any], **_kwargs: Any) -> Update:
         return Update(data["id"], data["fields"])
 
 
@@ -329,13 +336,13 @@ class EventsOp(_Targeted):
     )
 
     @post_load
-    def make(self, data: dict, **_kwargs) -> AppendEvents:
+    def make(self, data: dict[str, Any], **_kwargs: Any) -> AppendEvents:
         return AppendEvents(data["id"], data["events"])
 
 
 class DisconnectOp(_Targeted, DisconnectSchema):
     @post_load
-    def make(self, data: dict, **_kwargs) -> Disconnect:
+    def make(self, data: dict[str, Any], **_kwargs: Any) -> Disconnect:
         return Disconnect(data["id"], data["reason"], data["initiator"], data["ts"])
 
 
@@ -347,9 +354,11 @@ OPERATION_SCHEMAS: dict[str, Schema] = {
 }
 
 
-class OperationField(fields.Field):
-    def _deserialize(self, value: Any, attr, data, **kwargs):
-        return _schema_of(value, "op", OPERATION_SCHEMAS).load(value)
+class OperationField(fields.Field[Operation]):
+    def _deserialize(
+        self, value: Any, attr: str | None, data: Mapping[str, Any] | None, **kwargs: Any
+    ) -> Operation:
+        return cast(Operation, _schema_of(value, "op", OPERATION_SCHEMAS).load(value))
 
 
 class BatchSchema(Schema):
@@ -379,7 +388,7 @@ class ApplianceSchema(Schema):
     pinned_clients = Int(0, 10_000_000, load_default=0)
 
     @post_load
-    def make(self, data: dict, **_kwargs) -> Appliance:
+    def make(self, data: dict[str, Any], **_kwargs: Any) -> Appliance:
         data.setdefault("id", None)  # PUT /api/v1/appliances/<guid> takes it from the path
         if data["public_hostname"] is None:
             data["public_hostname"] = data["hostname"]

@@ -162,7 +162,9 @@ class Registry:
             unit.registry.clear()
             unit.registry.insert_appliances(appliances)
             missing = [c for c in out if not c.id]
-            for client, value in zip(missing, unit.registry.free_ids(len(missing)) if missing else ()):
+            # free_ids(n) gives exactly n ids.
+            ids = unit.registry.free_ids(len(missing)) if missing else ()
+            for client, value in zip(missing, ids, strict=True):
                 client.id = value
             unit.registry.insert_clients(out, [self._fragments(c) for c in out])
             unit.changes.append([NewChange(now, "reset", None, {"clients": len(out)})])
@@ -289,7 +291,7 @@ class Registry:
                 client.id = next_id
         fragments = [self._fragments(c) for c in clients]
         digest = hashlib.sha256(repr((appliances, clients)).encode())
-        for brief, full in fragments:
+        for _brief, full in fragments:
             digest.update(full)
         return Population(list(appliances), list(clients), fragments, digest.hexdigest()[:32])
 

@@ -129,7 +129,8 @@ class DemoSize:
 
 
 class Generator:
-    """The vocabulary of realistic clients (people, hosts, lsids, appliance connections), from one seeded RNG."""
+    """The vocabulary of realistic clients (people, hosts, lsids, appliance connections), from one seeded
+    RNG."""
 
     def __init__(self, seed: int, now: int):
         self.rng = random.Random(seed)
@@ -139,7 +140,7 @@ class Generator:
         return str(uuid.UUID(int=self.rng.getrandbits(128), version=4))
 
     def lsid(self) -> str:
-        return "%032x" % self.rng.getrandbits(128)
+        return f"{self.rng.getrandbits(128):032x}"
 
     def person(self) -> tuple[str, str]:
         return self.rng.choice(FIRST_NAMES), self.rng.choice(LAST_NAMES)
@@ -148,9 +149,9 @@ class Generator:
         r = self.rng
         return r.choice(
             (
-                "10.%d.%d.%d" % (r.randrange(256), r.randrange(256), r.randrange(1, 255)),
-                "192.168.%d.%d" % (r.randrange(256), r.randrange(1, 255)),
-                "172.%d.%d.%d" % (r.randrange(16, 32), r.randrange(256), r.randrange(1, 255)),
+                f"10.{r.randrange(256)}.{r.randrange(256)}.{r.randrange(1, 255)}",
+                f"192.168.{r.randrange(256)}.{r.randrange(1, 255)}",
+                f"172.{r.randrange(16, 32)}.{r.randrange(256)}.{r.randrange(1, 255)}",
             )
         )
 
@@ -308,13 +309,15 @@ def build(now: int, seed: int = 2026, size: DemoSize = DemoSize()) -> tuple[list
         reps.append(client)
     # A few conferences: a second representative joins an existing session.
     for lsid in rng.sample(sessions, k=min(6, len(sessions))):
-        rep = rng.choice(reps)
-        if lsid not in rep.rep.support_session_lsids:
-            rep.rep.support_session_lsids.append(lsid)
-            rep.rep.support_session_count += 1
+        info = rng.choice(reps).rep
+        assert info is not None  # every client in reps got its RepresentativeInfo above
+        if lsid not in info.support_session_lsids:
+            info.support_session_lsids.append(lsid)
+            info.support_session_count += 1
     presenters = rng.sample(reps, k=min(2, len(reps)))
-    for rep in presenters:
-        rep.rep.presentation_count = 1
+    for presenter in presenters:
+        assert presenter.rep is not None
+        presenter.rep.presentation_count = 1
     clients.extend(reps)
 
     # Support customers: one per session, the rest queued (an lsid no representative holds yet).

@@ -3,9 +3,10 @@
 A fixture holds ``appliances`` and ``clients`` in the feed's JSON shapes (see README, "Fixtures");
 ``gateway clients dump`` writes one that ``gateway clients load`` reads back to the same registry.
 A file is validated whole before anything is written; every problem names the file, the line and
-the field. Named fixtures are the files of the fixtures directory (by default ``gateway/seeding/named/``, package data) plus
-generated ones (``empty``, ``demo``, ``thousand``); each is prepared (ids assigned, XML rendered)
-once per process, so a reset only deletes and bulk-inserts.
+the field. Named fixtures are the files of the fixtures directory (by default
+``gateway/seeding/named/``, package data) plus generated ones (``empty``, ``demo``, ``thousand``);
+each is prepared (ids assigned, XML rendered) once per process, so a reset only deletes and
+bulk-inserts.
 """
 
 from __future__ import annotations
@@ -31,7 +32,8 @@ from gateway.seeding import demo
 #: The named fixtures shipped as package data (a regular install keeps them as files, so a Path).
 NAMED = Path(str(files("gateway.seeding") / "named"))
 SUFFIXES = {".yaml": "yaml", ".yml": "yaml", ".json": "json"}
-#: The time generated fixtures are built at (2026-09-21T13:46:40+00:00), so that a reset is the same every time.
+#: The time generated fixtures are built at (2026-09-21T13:46:40+00:00), so that a reset is the same
+#: every time.
 REFERENCE_TIME = 1_790_000_000
 #: Events per client a dump keeps (the newest); the XML face shows 20.
 DUMP_EVENTS = 1000
@@ -41,7 +43,8 @@ _NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
 
 
 class FixtureError(GatewayError):
-    """A fixture that cannot be loaded; ``problems`` holds one line per problem (file:line: field: message)."""
+    """A fixture that cannot be loaded; ``problems`` holds one line per problem (file:line: field:
+    message)."""
 
     status = 400
     code = "invalid_fixture"
@@ -69,7 +72,8 @@ def _line_of(root: yaml.Node | None, path: str) -> int | None:
     """The line of the deepest node of ``path`` (a.0.b) in a composed YAML/JSON document."""
     if root is None:
         return None
-    node, line = root, root.start_mark.line + 1
+    node: yaml.Node | None = root
+    line = root.start_mark.line + 1
     for part in path.split("."):
         if isinstance(node, yaml.MappingNode):
             node = next((value for key, value in node.value if key.value == part), None)
@@ -241,7 +245,8 @@ def prepared(registry: Registry, name: str, configured: str = "") -> Population:
 def reset(
     registry: Registry, name: str = "empty", *, drop_accounts: bool = False, configured: str = ""
 ) -> dict:
-    """Clear the registry (and the accounts with ``drop_accounts``) and load a named fixture, in one transaction."""
+    """Clear the registry (and the accounts with ``drop_accounts``) and load a named fixture, in one
+    transaction."""
     population = prepared(registry, name, configured)
     registry.reset(population, drop_accounts=drop_accounts, note={"fixture": name})
     return {

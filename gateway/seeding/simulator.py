@@ -245,7 +245,7 @@ class Simulator:
             "server": "Session ended by the representative",
             "network": "Connection timed out",
         }[initiator]
-        return [self._disconnect(customer.ref, reason, initiator)] + ops
+        return [self._disconnect(customer.ref, reason, initiator), *ops]
 
     def _conference(self, ts: int) -> list[dict]:
         customer = self.rng.choice([c for c in self.customers if c.reps])

@@ -19,7 +19,7 @@ from gateway.errors import GatewayError
 from gateway.registry.schemas import ApplianceSchema, BatchSchema
 from gateway.registry.service import Registry
 from gateway.registry.validation import validation_error
-from gateway.seeding.simulator import Simulator, Step, resolve
+from gateway.seeding.simulator import Ref, Simulator, Step, resolve
 
 
 class SimulationError(RuntimeError):
@@ -125,7 +125,7 @@ def run(
     Returns how many times each action ran, plus ``operations`` (feed operations written).
     """
     sink.appliances(simulator.appliance_documents())
-    ids = {}
+    ids: dict[Ref, int] = {}
     counts: Counter = Counter()
     started = time.monotonic()
     for step in islice(simulator.steps(), steps):
@@ -137,7 +137,7 @@ def run(
             assigned = sink.batch(resolve(step.operations, ids))
         except GatewayError as exc:
             raise SimulationError(f"step {step.number} ({step.action}): {exc.message}") from None
-        for op, client_id in zip(step.operations, assigned):
+        for op, client_id in zip(step.operations, assigned, strict=True):  # one result per operation
             if op["op"] == "connect":
                 ids[op["ref"]] = client_id
             elif op["op"] == "disconnect":

@@ -16,8 +16,8 @@ from sqlalchemy.exc import IntegrityError
 from gateway.errors import ConflictError
 from gateway.oauth.models import Account
 from gateway.storage import tables as t
-from gateway.storage.counters import ACCOUNTS_VERSION
 from gateway.storage.database import Database, Tx
+from gateway.versions import ACCOUNTS_VERSION
 
 #: An accounts row read positionally on the fast path, with the attribute names _account() reads.
 _AccountRow = namedtuple("_AccountRow", [c.name for c in t.accounts.columns])  # type: ignore[misc]
@@ -133,7 +133,8 @@ class AccountRepository:
             return [_account(r) for r in tx.execute(select(t.accounts).order_by(t.accounts.c.key))]
 
     def update_account(self, client_id: str, *, revoke_tokens: bool = False, **values: Any) -> bool:
-        """Change account fields; with ``revoke_tokens`` every token of the account dies in the same commit."""
+        """Change account fields; with ``revoke_tokens`` every token of the account dies in the same
+        commit."""
         with self.db.write() as tx:
             key = tx.execute(
                 update(t.accounts)
@@ -153,7 +154,8 @@ class AccountRepository:
         return True
 
     def find_token(self, token_hash: str) -> tuple[Account, int, int, bool] | None:
-        """(account, issued_at, expires_at, revoked) for a token hash, or None (every request asks: fast path)."""
+        """(account, issued_at, expires_at, revoked) for a token hash, or None (every request asks: fast
+        path)."""
         prepared = self.db.prepare(
             "find_token",
             lambda: (

@@ -1,5 +1,5 @@
 """The change log (what live event streams read) and the shared change counters (what workers read once per
-request to know whether their caches are stale; see gateway.versions and gateway.storage.counters)."""
+request to know whether their caches are stale; see gateway.versions and gateway.versions)."""
 
 from __future__ import annotations
 
@@ -30,7 +30,10 @@ class ChangeRows:
         self.tx.bulk_insert_rows(
             t.changes,
             ("seq", "ts", "kind", "client_id", "payload"),
-            [(seq, c.ts, c.kind, c.client_id, jsontext.dumps(c.payload)) for seq, c in zip(seqs, changes)],
+            [
+                (seq, c.ts, c.kind, c.client_id, jsontext.dumps(c.payload))
+                for seq, c in zip(seqs, changes, strict=True)
+            ],
         )
         if keep:
             self.tx.exec(

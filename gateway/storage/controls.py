@@ -14,8 +14,8 @@ from sqlalchemy import case, delete, insert, select, update
 
 from gateway.storage import jsontext
 from gateway.storage import tables as t
-from gateway.storage.counters import CONTROLS_VERSION
 from gateway.storage.database import Database, Tx
+from gateway.versions import CONTROLS_VERSION
 
 
 def _fault_rule(row: Any) -> dict[str, Any]:

@@ -67,7 +67,7 @@ class Tx:
         self.db = db
         self.conn = conn
 
-    def execute(self, statement: Executable) -> CursorResult[Any]:
+    def execute(self, statement: Executable) -> CursorResult[*tuple[Any, ...]]:
         return self.conn.execute(statement)
 
     def exec(self, key: object, build: Build, values: Mapping[str, object] | None = None) -> list[Any]:
@@ -105,7 +105,7 @@ class Tx:
         )
         params: Sequence[object]
         if prepared.order is None:
-            params = [dict(zip(names, row)) for row in rows]
+            params = [dict(zip(names, row, strict=True)) for row in rows]
         elif prepared.order == names:
             params = rows
         else:

@@ -25,7 +25,7 @@ from __future__ import annotations
 import operator
 import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import AbstractContextManager, contextmanager, nullcontext
+from contextlib import AbstractContextManager, contextmanager, nullcontext, suppress
 from dataclasses import dataclass
 from typing import Any, NoReturn
 
@@ -112,10 +112,8 @@ class FastPath:
         with self._lock:
             if connection in self._open:
                 self._open.remove(connection)
-        try:
+        with suppress(self._dbapi_error):
             connection.close()
-        except self._dbapi_error:
-            pass
 
     @contextmanager
     def cursor(self) -> Iterator[Any]:
@@ -144,10 +142,8 @@ class FastPath:
             raise self._translate(exc) from exc
         finally:
             if cursor is not None:
-                try:
+                with suppress(self._dbapi_error):
                     cursor.close()
-                except self._dbapi_error:
-                    pass
             raw.close()  # back to the pool, which rolls it back: no transaction stays open
 
     def _failed(self, exc: Any, connection: Any, cursor: Any = None) -> NoReturn:
@@ -171,7 +167,8 @@ class FastPath:
 
     def changed(self) -> bool:
         """Whether another connection committed anything since this thread last asked (SQLite's
-        ``PRAGMA data_version``: a read of shared memory, no I/O). Always True without dedicated connections."""
+        ``PRAGMA data_version``: a read of shared memory, no I/O). Always True without dedicated
+        connections."""
         if self.dedicated is None or self.data_version_sql is None:
             return True
         (version,) = self._run(self.data_version_sql, (), _FETCHONE)
@@ -183,10 +180,8 @@ class FastPath:
         with self._lock:
             connections, self._open = self._open, []
         for connection in connections:
-            try:
+            with suppress(self._dbapi_error):
                 connection.close()
-            except self._dbapi_error:
-                pass
 
     # --- statements -------------------------------------------------------------------------
     def fetchone(self, prepared: Prepared, values: Mapping[str, object] | None = None) -> Any:

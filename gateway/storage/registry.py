@@ -150,10 +150,12 @@ class RegistryRows:
         if not clients:
             return
         values = [
-            rows.client_values(client, brief, full) for client, (brief, full) in zip(clients, fragments)
+            rows.client_values(client, brief, full)
+            for client, (brief, full) in zip(clients, fragments, strict=True)
         ]
-        for row, fixture_row in zip(values, fixture_rows or ()):
-            row["fixture_row"] = fixture_row
+        if fixture_rows is not None:
+            for row, fixture_row in zip(values, fixture_rows, strict=True):
+                row["fixture_row"] = fixture_row
         try:
             self.tx.bulk_insert(t.clients, values)
         except IntegrityError:
@@ -329,7 +331,8 @@ class RegistryRepository:
         return fragments  # type: ignore[return-value]
 
     def _fragments_by_ids(self, query: ClientQuery, ids: tuple[int, ...]) -> list[bytes]:
-        """At most 100 ids: one indexed read on the fast path, all rows at once (one statement, one snapshot)."""
+        """At most 100 ids: one indexed read on the fast path, all rows at once (one statement, one
+        snapshot)."""
         types = None if query.all_types else tuple(sorted(ct.value for ct in query.types))
         key = (query.include_connections, len(ids), types)
         prepared = self.db.prepare(("fragments", *key), lambda: _fragments_statement(*key))
@@ -354,7 +357,7 @@ class RegistryRepository:
             .order_by(t.clients.c.id)
         )
         with self.db.read() as tx:
-            return [(r[0], r[1], r[2]) for r in tx.execute(statement)]  # type: ignore[misc]
+            return [(r[0], r[1], r[2]) for r in tx.execute(statement)]
 
     def list_clients(self, query: ClientQuery, with_events: bool = False) -> list[Client]:
         """Whole client objects (connections always; events on request), by id."""
@@ -373,7 +376,7 @@ class RegistryRepository:
             select(t.clients.c.type, func.count()).where(t.clients.c.connected).group_by(t.clients.c.type)
         )
         with self.db.read() as tx:
-            return {ctype: count for ctype, count in tx.execute(statement)}  # type: ignore[misc]
+            return dict(tx.execute(statement).all())
 
     def list_appliances(self) -> list[Appliance]:
         with self.db.read() as tx:
@@ -422,4 +425,7 @@ class RegistryRepository:
 
 def _records(tx: Tx, found: Sequence[Any]) -> list[ClientRecord]:
     clients = hydrate(tx, found, with_events=False)
-    return [ClientRecord(client, row.last_activity, row.event_count) for client, row in zip(clients, found)]
+    return [
+        ClientRecord(client, row.last_activity, row.event_count)
+        for client, row in zip(clients, found, strict=True)
+    ]

@@ -123,7 +123,8 @@ class Server:
     def admin_call(
         self, method: str, path: str, body: Any = None, *, expect: tuple[int, ...] = (200, 201, 204)
     ):
-        """An admin API call; fetches a new admin token once when the current one has expired (clock moves)."""
+        """An admin API call; fetches a new admin token once when the current one has expired (clock
+        moves)."""
         for attempt in (1, 2):
             if self._admin_token is None:
                 self._admin_token = self.admin_token()
@@ -379,7 +380,8 @@ def _start_in_process(tmp_dir: Path, config: dict):
 
 @pytest.fixture(scope="session")
 def gateway_config() -> dict:
-    """Extra configuration of the in-process gateway (override in conftest.py), e.g. {"NAMESPACE": "bomgar"}."""
+    """Extra configuration of the in-process gateway (override in conftest.py), e.g. {"NAMESPACE":
+    "bomgar"}."""
     return {}
 
 

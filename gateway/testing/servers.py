@@ -94,8 +94,9 @@ def start_gunicorn(
     app: str | None = None,
     ready_path: str = "/check_health",
 ) -> GunicornServer:
-    """Start gunicorn with the settings file ``config`` (run from its folder, where wsgi.py is; ``app``: another
-    WSGI app than the file's) and wait until ``ready_path`` answers 200 (any answer when ``healthy`` is False)."""
+    """Start gunicorn with the settings file ``config`` (run from its folder, where wsgi.py is; ``app``:
+    another WSGI app than the file's) and wait until ``ready_path`` answers 200 (any answer when
+    ``healthy`` is False)."""
     port = free_port()
     env = {
         **os.environ,
@@ -104,14 +105,14 @@ def start_gunicorn(
         "GATEWAY_ACCESS_LOG": "",
         **env_overrides,
     }
-    handle = open(log, "ab")
-    process = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "-c", config.name] + ([app] if app else []),
-        cwd=config.parent,
-        env=env,
-        stdout=handle,
-        stderr=subprocess.STDOUT,
-    )
+    with open(log, "ab") as handle:  # the child keeps its own copy of the descriptor
+        process = subprocess.Popen(
+            [sys.executable, "-m", "gunicorn", "-c", config.name] + ([app] if app else []),
+            cwd=config.parent,
+            env=env,
+            stdout=handle,
+            stderr=subprocess.STDOUT,
+        )
     url = f"{scheme}://127.0.0.1:{port}" if scheme == "http" else f"https://localhost:{port}"
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:

@@ -1,4 +1,5 @@
-"""Serializers of the appliance-level actions: check_health, get_appliances, get_logged_in_reps, get_api_info."""
+"""Serializers of the appliance-level actions: check_health, get_appliances, get_logged_in_reps,
+get_api_info."""
 
 from __future__ import annotations
 

@@ -101,7 +101,8 @@ def _time(element: etree._Element, field: str) -> tuple[int, str | None]:
         raise _fail(f"line {element.sourceline}: <{field}>: {exc}", element.sourceline, field) from None
     if parsed != ts:
         raise _fail(
-            f"line {element.sourceline}: <{field}> says {element.text} but ts={ts} (that is another instant).",
+            f"line {element.sourceline}: <{field}> says {element.text} but ts={ts} "
+            "(that is another instant).",
             element.sourceline,
             field,
         )
@@ -124,7 +125,7 @@ def event_kind(text: str) -> str:
         return "failure"
     if lowered.startswith("disconnected") or "lost" in lowered:
         return "disconnect"
-    if lowered.startswith("connected") or lowered.startswith("reconnected"):
+    if lowered.startswith(("connected", "reconnected")):
         return "connect"
     return "info"
 
@@ -175,7 +176,8 @@ def parse_capture(data: bytes, max_bytes: int) -> Capture:
     qname = etree.QName(root)
     if qname.localname != "connected_clients" or not qname.namespace:
         raise _fail(
-            f"The root element is <{qname.localname}>; a capture is a namespaced <connected_clients> document.",
+            f"The root element is <{qname.localname}>; "
+            "a capture is a namespaced <connected_clients> document.",
             root.sourceline,
             "connected_clients",
         )

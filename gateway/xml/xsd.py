@@ -29,7 +29,7 @@ def schema_document(namespace: str) -> bytes:
         root.append(child)
     # Comments before the root element are documentation worth keeping.
     out = etree.ElementTree(root)
-    for comment in reversed([n for n in original.getroot().itersiblings(preceding=True)]):
+    for comment in reversed(list(original.getroot().itersiblings(preceding=True))):
         root.addprevious(comment)
     return XML_DECLARATION + etree.tostring(out, encoding="UTF-8", xml_declaration=False)
 

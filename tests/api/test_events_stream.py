@@ -183,5 +183,5 @@ def test_a_bad_last_event_id_is_a_400_naming_it(client, auth, value):
 
 def test_a_stream_is_journaled_when_it_opens(client, auth, svc):
     stream(client, auth, kind="connect")
-    [entry] = [e for e in svc.controls.journal.query(action="events.events")["entries"]]
+    [entry] = list(svc.controls.journal.query(action="events.events")["entries"])
     assert entry["status"] == 200 and entry["params"] == {"kind": "connect"}

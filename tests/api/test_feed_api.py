@@ -6,7 +6,7 @@ import pytest
 
 from gateway.registry.model import ClientQuery
 from tests import populations
-from tests.feeding import bearer, feed, snapshot  # noqa: F401 - fixtures
+from tests.feeding import bearer, snapshot
 from tests.xmlutil import local, parse
 
 PRIMARY, TRAFFIC = populations.PRIMARY, populations.TRAFFIC

@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tests.api.test_feed_api import customer_body, named_body, rep_body
-from tests.feeding import feed, snapshot  # noqa: F401 - fixtures
+from tests.feeding import snapshot
 
 SUPPRESS = [HealthCheck.function_scoped_fixture, HealthCheck.too_slow]
 
@@ -223,9 +223,8 @@ def test_any_mutation_is_accepted_or_refused_naming_the_field_it_touched(client,
     field = response.get_json()["details"]["field"]
     parent = path.rsplit(".", 1)[0] if "." in path else path
     assert (
-        field.startswith(path)
+        field.startswith((path, parent))
         or path.startswith(field)
-        or field.startswith(parent)
         or field == "representative.support_session_count"
     ), (path, value, response.get_json())
     assert snapshot(svc) == before

@@ -143,11 +143,11 @@ VALUES = st.one_of(
     pairs=st.lists(
         st.tuples(
             st.sampled_from(["type", "id", "include_connections", "summary_only", "action", "x"]),
-            st.one_of(VALUES, st.sampled_from(sorted(ACTIONS) + ["bogus"])),
+            st.one_of(VALUES, st.sampled_from([*sorted(ACTIONS), "bogus"])),
         ),
         max_size=6,
     ),
-    action=st.sampled_from(sorted(ACTIONS) + [None]),
+    action=st.sampled_from([*sorted(ACTIONS), None]),
     method=st.sampled_from(["GET", "POST"]),
 )
 def test_any_parameters_give_a_valid_document_never_a_500(client, auth, pairs, action, method):

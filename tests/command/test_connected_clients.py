@@ -64,20 +64,22 @@ def test_representative_fields_are_in_documented_order(command, population):
     rep = parse(command("get_connected_clients", id=101).data)[0]
     assert children(rep) == REP_FIELDS
     with_connections = parse(command("get_connected_clients", id=101, include_connections=1).data)[0]
-    assert (
-        children(with_connections)
-        == ["client_connections"] + REP_FIELDS[:3] + ["connected_since"] + REP_FIELDS[3:]
-    )
+    assert children(with_connections) == [
+        "client_connections",
+        *REP_FIELDS[:3],
+        "connected_since",
+        *REP_FIELDS[3:],
+    ]
 
 
 def test_customer_attendee_and_push_agent_field_order(command, population):
     root = parse(command("get_connected_clients", include_connections=1).data)
     by_id = {int(el.get("id")): el for el in root}
     head = ["client_connections", "hostname", "platform", "timezone_offset", "connected_since"]
-    assert children(by_id[102]) == head + ["name", "lsid"]
-    assert children(by_id[103]) == head + ["name", "non_interactive", "lsid"]
-    assert children(by_id[104]) == head + ["name"]
-    assert children(by_id[105]) == head + ["name"]
+    assert children(by_id[102]) == [*head, "name", "lsid"]
+    assert children(by_id[103]) == [*head, "name", "non_interactive", "lsid"]
+    assert children(by_id[104]) == [*head, "name"]
+    assert children(by_id[105]) == [*head, "name"]
 
 
 def test_connection_layout_event_log_cap_and_timestamps(command, population):
@@ -181,7 +183,8 @@ def test_repeated_list_parameters_are_merged(client, auth, population):
 
 @pytest.mark.parametrize("preset", sorted(NAMESPACE_PRESETS))
 def test_legacy_consumer_string_deletes_namespace_then_parses(app_config, preset):
-    """What a real integration does: delete the exact xmlns attribute text, then ElementTree finds plain tags."""
+    """What a real integration does: delete the exact xmlns attribute text, then ElementTree finds plain
+    tags."""
     from gateway import create_app
     from tests.conftest import ValidatingClient
 

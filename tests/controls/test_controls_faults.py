@@ -50,7 +50,10 @@ def test_an_error_with_status_200_sits_in_the_list_actions_root(command, add_fau
     response = command("get_connected_clients")
     assert response.status_code == 200
     assert response.data.endswith(
-        f'<connected_clients xmlns="{namespace}"><error>Too busy to list clients</error></connected_clients>'.encode()
+        (
+            f'<connected_clients xmlns="{namespace}">'
+            "<error>Too busy to list clients</error></connected_clients>"
+        ).encode()
     )
 
 

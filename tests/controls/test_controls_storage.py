@@ -1,4 +1,5 @@
-"""The storage contract of the controls, the same for every backend (the database_url fixture names the engine)."""
+"""The storage contract of the controls, the same for every backend (the database_url fixture names the
+engine)."""
 
 from __future__ import annotations
 

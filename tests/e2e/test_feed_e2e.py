@@ -108,7 +108,7 @@ def test_acknowledged_writes_survive_killed_workers(tmp_path):
             thread.start()
         for round_ in range(3):
             target = len(acknowledged_clients) + 25
-            wait_for(lambda: len(acknowledged_clients) >= target)
+            wait_for(lambda target=target: len(acknowledged_clients) >= target)
             victims = server.worker_pids()
             os.kill(victims[round_ % len(victims)], signal.SIGKILL)
         wait_for(lambda: len(acknowledged_clients) >= target + 25)

@@ -127,7 +127,7 @@ def test_node_started_during_an_outage_serves_once_the_database_returns(tmp_path
     server = node(tmp_path, url, healthy=False)
     try:
         assert requests.get(f"{server.url}/check_health", timeout=30).status_code == 500
-        response, elapsed = timed(get_token, server.url, creds)
+        response, _elapsed = timed(get_token, server.url, creds)
         assert_unavailable_json(response)
         workers = sorted(server.worker_pids())
         time.sleep(1)

@@ -14,7 +14,7 @@ from gateway.registry.operations import Connect
 from gateway.seeding import fixtures
 from gateway.seeding.fixtures import NAMED as EXAMPLES
 from tests import populations
-from tests.feeding import admin, feed, snapshot  # noqa: F401 - fixtures
+from tests.feeding import snapshot
 from tests.xmlutil import parse
 
 
@@ -168,7 +168,7 @@ def test_json_fixtures_report_lines_too(tmp_path):
     yaml_path.write_text("clients:\n  - type: [unclosed\n")
     with pytest.raises(fixtures.FixtureError, match=r"bad.yaml:3: body: not valid YAML"):
         fixtures.read(yaml_path)
-    with pytest.raises(fixtures.FixtureError, match="name a .yaml"):
+    with pytest.raises(fixtures.FixtureError, match=r"name a \.yaml"):
         fixtures.read(tmp_path / "fixture.txt")
 
 

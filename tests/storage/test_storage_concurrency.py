@@ -153,7 +153,8 @@ def connect_clients(store, explicit: bool, count: int) -> list[str]:
 
 def test_connects_that_pick_an_id_never_conflict_with_connects_that_name_one(database_url):
     """Writers naming the id the store is about to hand out, and writers leaving the id to the store, at
-    once: a named id already held is a conflict (409), but a connect that named no id always gets a free one."""
+    once: a named id already held is a conflict (409), but a connect that named no id always gets a free
+    one."""
     store = open_store(database_url)
     try:
         storing.replace_population(store, populations.appliances(), [])

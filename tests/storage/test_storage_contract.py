@@ -133,7 +133,7 @@ def test_hydrated_clients_equal_what_was_written(store):
     written = populations.clients()
     storing.replace_population(store, populations.appliances(), written)
     read = store.registry.list_clients(ClientQuery(), with_events=True)
-    for before, after in zip(written, read):
+    for before, after in zip(written, read, strict=True):
         assert after.id == before.id and after.type is before.type
         assert after.connections == before.connections
         assert [(e.ts, e.text, e.kind) for e in after.events] == [

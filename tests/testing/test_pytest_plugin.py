@@ -1,4 +1,5 @@
-"""The pytest plugin as a project using it runs it: a separate pytest process, in-process or remote gateway."""
+"""The pytest plugin as a project using it runs it: a separate pytest process, in-process or remote
+gateway."""
 
 from __future__ import annotations
 
@@ -70,22 +71,27 @@ def test_in_process_gateway_is_isolated_per_test(tmp_path):
     source = (
         INNER_TESTS.replace(
             "LOAD",
-            textwrap.dedent('''
-        gateway.load_clients(appliances=[{"id": "6f1c2a9e-4b7d-4e1a-9c3f-2d5e8a7b1c00", "name": "a", "hostname": "a",
-                                          "public_hostname": "a"}],
+            textwrap.dedent("""
+        gateway.load_clients(appliances=[{"id": "6f1c2a9e-4b7d-4e1a-9c3f-2d5e8a7b1c00", "name": "a",
+                                          "hostname": "a", "public_hostname": "a"}],
                              clients=[{"id": 5, "type": "push_agent", "hostname": "jp", "platform": "Linux",
-                                       "platform_id": "linux", "timezone_offset": 0, "connected_since": 1790000000,
-                                       "name": "Jumpoint"}])
+                                       "platform_id": "linux", "timezone_offset": 0,
+                                       "connected_since": 1790000000, "name": "Jumpoint"}])
         with pytest.raises(AssertionError, match="clients.0.hostname"):
             gateway.load_clients(clients=[{"type": "push_agent", "name": "no hostname"}])
-        assert b"connected_push_agent" in call(gateway, creds, "get_connected_clients")[1], "a bad load changes nothing"''')
+        assert b"connected_push_agent" in call(gateway, creds, "get_connected_clients")[1], (
+            "a bad load changes nothing"
+        )""")
             .strip()
             .replace("\n", "\n    "),
         )
         .replace("NAMESPACE", "http://www.bomgar.com/namespaces/API/command")
         .replace("CLIENTS_GONE", 'b"connected_push_agent" not in body')
     )
-    conftest = 'import pytest\n\n@pytest.fixture(scope="session")\ndef gateway_config():\n    return {"NAMESPACE": "bomgar"}\n'
+    conftest = (
+        'import pytest\n\n@pytest.fixture(scope="session")\n'
+        'def gateway_config():\n    return {"NAMESPACE": "bomgar"}\n'
+    )
     result = run_pytest(tmp_path, source, conftest=conftest)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "2 passed" in result.stdout

@@ -335,8 +335,8 @@ def test_signing_in_shows_connected_clients_and_keeps_the_token_in_memory_only(p
     assert by_id[102][2] == "Zoë O'Brien" and by_id[102][8] == "connected"
     # Nothing of the session is stored: no storage, no cookie, the secret not even in the form; every
     # request went to the gateway itself, and none carried a token in its URL.
-    stored = page.js("""return {local: localStorage.length, session: sessionStorage.length, cookie: document.cookie,
-        secret: document.getElementById('client-secret').value,
+    stored = page.js("""return {local: localStorage.length, session: sessionStorage.length,
+        cookie: document.cookie, secret: document.getElementById('client-secret').value,
         urls: performance.getEntriesByType('resource').map(e => e.name)}""")
     assert (stored["local"], stored["session"], stored["cookie"], stored["secret"]) == (0, 0, "", "")
     assert stored["urls"] and all(u.startswith(gateway.url + "/") for u in stored["urls"])
@@ -428,7 +428,8 @@ def test_the_detail_panel_shows_fields_connections_records_and_the_event_log(pag
     page.wait(lambda: page.visible("detail") and page.el("detail-title").text == "Representative #101")
     detail = page.js("""const body = document.getElementById('detail-body');
         const fields = {};
-        for (const dt of body.querySelectorAll('dt')) fields[dt.textContent] = dt.nextElementSibling.textContent;
+        for (const dt of body.querySelectorAll('dt'))
+            fields[dt.textContent] = dt.nextElementSibling.textContent;
         return {fields, connections: Array.from(body.querySelectorAll('table.connections tbody tr'),
                                                 tr => Array.from(tr.cells, c => c.textContent)),
                 records: body.querySelectorAll('table.records tbody tr').length}""")
@@ -636,7 +637,8 @@ def test_an_expired_token_signs_the_page_out(page, gateway):
 
 
 def test_the_stream_reconnects_and_resumes_without_repeating_changes(page, gateway):
-    """Streams end every 4 s on this gateway: writes spread over more than one stream all arrive, once each."""
+    """Streams end every 4 s on this gateway: writes spread over more than one stream all arrive, once
+    each."""
     page.signed_in()
     started = time.monotonic()
     for number in range(6):
@@ -694,7 +696,8 @@ PARSER_EXPECTED = [
 
 
 def test_the_pages_event_stream_parser_gives_the_same_events_however_the_stream_is_cut(page):
-    """The page's own parser (gateway/ui/static/sse.js), run in the browser on the stream cut at every point."""
+    """The page's own parser (gateway/ui/static/sse.js), run in the browser on the stream cut at every
+    point."""
     result = page.driver.execute_async_script(
         """
         const [sample, done] = arguments;

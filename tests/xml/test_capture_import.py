@@ -13,7 +13,7 @@ from gateway.cli import main
 from gateway.config import NAMESPACE_PRESETS
 from gateway.registry.model import ClientQuery
 from tests.conftest import ValidatingClient
-from tests.feeding import bearer, feed, snapshot  # noqa: F401 - fixtures
+from tests.feeding import bearer, snapshot
 from tests.xmlutil import canonical, parse
 
 CAPTURES = Path(__file__).parent / "captures"
@@ -155,7 +155,8 @@ def test_replace_then_merge(client, feed, svc):
 
 
 HOSTILE = {
-    "billion laughs": b'<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol"><!ENTITY lol2 "&lol;&lol;&lol;&lol;">]>'
+    "billion laughs": b'<?xml version="1.0"?>'
+    b'<!DOCTYPE lolz [<!ENTITY lol "lol"><!ENTITY lol2 "&lol;&lol;&lol;&lol;">]>'
     b'<connected_clients xmlns="urn:x">&lol2;</connected_clients>',
     "external entity": b'<?xml version="1.0"?><!DOCTYPE x [<!ENTITY xxe SYSTEM "file:///etc/passwd">]>'
     b'<connected_clients xmlns="urn:x">&xxe;</connected_clients>',
