@@ -2,8 +2,8 @@
 
 Every change to emulator controls bumps ``controls_version``; every change to an API account or its tokens
 (permissions, secret, enabled flag, a token revoked or evicted) bumps ``accounts_version``, each in the same
-transaction as the change (the names below are the rows of the ``counters`` table). At the start of each API request a worker reads both
-in one indexed query (on SQLite not even that when ``PRAGMA data_version`` says nobody committed anything
+transaction as the change (the names below are rows of the ``counters`` table). At the start of each API
+request a worker reads both in one indexed query (on SQLite not even that when ``PRAGMA data_version`` says nobody committed anything
 since); anything it cached under other values is read again. So no cache outlives a change beyond the
 requests already running when it committed, on any worker of any node.
 """
