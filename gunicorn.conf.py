@@ -13,8 +13,8 @@ workers = int(os.environ.get("GATEWAY_WORKERS", min(4, multiprocessing.cpu_count
 # Threaded workers (gthread): a live event stream (GET /api/v1/events) holds one thread for minutes, so a
 # sync worker held by a stream would serve nobody else, and would be killed by the timeout below. A gthread
 # worker keeps answering on its other threads; each serves at most GATEWAY_STREAMS_PER_WORKER streams (8 of
-# its 16 threads by default) and answers more with 503 + Retry-After, so ordinary requests always find threads.
-# Its heartbeat comes from the main loop, not from requests, so a long stream is not a hung worker.
+# its 16 threads by default) and answers more with 503 + Retry-After, so ordinary requests always find
+# threads. Its heartbeat comes from the main loop, not from requests, so a long stream is not a hung worker.
 # Ordinary requests still run one at a time per worker (GATEWAY_REQUESTS_PER_WORKER, see gateway/gate.py) and
 # connections are not kept alive, as with sync workers: threads sharing one process tripled the p99 latency of
 # the command API, and kept-alive connections stuck to one worker while another idled.
@@ -32,7 +32,9 @@ keepalive = int(os.environ.get("GATEWAY_KEEPALIVE", "0"))  # seconds; 0: close a
 limit_request_line = 8190
 accesslog = os.environ.get("GATEWAY_ACCESS_LOG", "-") or None  # empty: no access log
 # The path without the query string (legacy clients send password=... there), and the request id.
-access_log_format = '%(h)s %(l)s %(u)s %(t)s "%(m)s %(U)s %(H)s" %(s)s %(b)s "%(f)s" "%(a)s" %({x-request-id}o)s'
+access_log_format = (
+    '%(h)s %(l)s %(u)s %(t)s "%(m)s %(U)s %(H)s" %(s)s %(b)s "%(f)s" "%(a)s" %({x-request-id}o)s'
+)
 errorlog = "-"
 # gunicorn's control socket (gunicornc) has one default path per user, so a second gateway on the host would
 # take over the first one's; off unless GATEWAY_CONTROL_SOCKET names a path of this gateway's own.
@@ -73,8 +75,8 @@ def on_starting(server):
 
 
 def post_worker_init(worker):
-    """Ordinary requests one at a time beside the streams (gthread), and streams that end when the worker stops
-    (a graceful shutdown then takes no longer than a request)."""
+    """Ordinary requests one at a time beside the streams (gthread), and streams that end when the worker
+    stops (a graceful shutdown then takes no longer than a request)."""
     from gateway.api import streaming
     from gateway.body import BufferedBody
     from gateway.gate import RequestGate

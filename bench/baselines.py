@@ -37,14 +37,20 @@ def docs_per_second(fn, min_seconds: float = 3.0, min_runs: int = 2) -> tuple[fl
 
 
 def sqlite_executemany(path: str, seconds: float = 2.0, min_rows: int = 50_000) -> float:
-    """Rows per second that plain sqlite3 executemany commits in batches of 1,000, with the gateway's pragmas,
-    for as long as the gateway's own write-path figure runs (so both see the same WAL growth and checkpoints)."""
+    """Rows per second that plain sqlite3 executemany commits in batches of 1,000, with the gateway's
+    pragmas, for as long as the gateway's own write-path figure runs (so both see the same WAL growth and
+    checkpoints)."""
     db = sqlite3.connect(path, isolation_level=None)
     db.execute("PRAGMA journal_mode=WAL")
     db.execute("PRAGMA synchronous=FULL")
-    db.execute("CREATE TABLE IF NOT EXISTS ev (seq INTEGER PRIMARY KEY, client_key INTEGER, ts INTEGER, kind TEXT, text TEXT)")
-    batch = [(i % 1000, 1_790_000_000 + i, "connect", f"Connected to traffic node node{i % 3}.example.com")
-             for i in range(1000)]
+    db.execute(
+        "CREATE TABLE IF NOT EXISTS ev "
+        "(seq INTEGER PRIMARY KEY, client_key INTEGER, ts INTEGER, kind TEXT, text TEXT)"
+    )
+    batch = [
+        (i % 1000, 1_790_000_000 + i, "connect", f"Connected to traffic node node{i % 3}.example.com")
+        for i in range(1000)
+    ]
     rows, start = 0, time.perf_counter()
     while rows < min_rows or time.perf_counter() - start < seconds:
         db.execute("BEGIN IMMEDIATE")

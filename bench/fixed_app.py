@@ -2,9 +2,13 @@
 
 from flask import Flask, Response
 
-BODY = (b'<?xml version="1.0" encoding="UTF-8"?>\n<connected_clients xmlns="https://www.beyondtrust.com/namespaces/API/command">'
-        + b"<connected_support_customer id=\"1\"><hostname>" + b"x" * 830 + b"</hostname></connected_support_customer>"
-        + b"</connected_clients>")
+BODY = (
+    b'<?xml version="1.0" encoding="UTF-8"?>\n<connected_clients xmlns="https://www.beyondtrust.com/namespaces/API/command">'
+    b'<connected_support_customer id="1"><hostname>'
+    + b"x" * 830
+    + b"</hostname></connected_support_customer>"
+    + b"</connected_clients>"
+)
 assert 1000 <= len(BODY) <= 1100
 
 app = Flask(__name__)

@@ -1,4 +1,5 @@
-"""Driving HTTP load: wrk (from Debian's packages) and its figures, and the feed batches of the write figures."""
+"""Driving HTTP load: wrk (from Debian's packages) and its figures, and the feed batches of the write
+figures."""
 
 from __future__ import annotations
 
@@ -28,8 +29,15 @@ def _ms(text: str) -> float:
     return float(number) * UNITS[unit]
 
 
-def wrk(url: str, *, seconds: int = 8, threads: int = 2, connections: int = 8, headers: dict | None = None,
-        script: str | None = None) -> LoadResult:
+def wrk(
+    url: str,
+    *,
+    seconds: int = 8,
+    threads: int = 2,
+    connections: int = 8,
+    headers: dict | None = None,
+    script: str | None = None,
+) -> LoadResult:
     if not shutil.which("wrk"):
         raise SystemExit("wrk is needed for the HTTP benchmarks: apt-get install wrk")
     command = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "--latency", "--timeout", "30s"]
@@ -40,7 +48,7 @@ def wrk(url: str, *, seconds: int = 8, threads: int = 2, connections: int = 8, h
             lua.write(script)
             lua.flush()
             command += ["-s", lua.name]
-        output = subprocess.run(command + [url], capture_output=True, text=True, check=True).stdout
+        output = subprocess.run([*command, url], capture_output=True, text=True, check=True).stdout
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1))
     p50 = _ms(re.search(r"^\s+50%\s+(\S+)", output, re.M).group(1))
     p99 = _ms(re.search(r"^\s+99%\s+(\S+)", output, re.M).group(1))
@@ -55,11 +63,19 @@ def wrk(url: str, *, seconds: int = 8, threads: int = 2, connections: int = 8, h
 
 def events_batch(client_ids: list[int], per_client: int, tag: str) -> dict:
     """One feed batch: ``per_client`` events appended to each client (one operation per client)."""
-    return {"operations": [
-        {"op": "events", "id": cid, "events": [{"text": f"{tag} event {n} failed to connect to node2", "kind": "failure"}
-                                              for n in range(per_client)]}
-        for cid in client_ids
-    ]}
+    return {
+        "operations": [
+            {
+                "op": "events",
+                "id": cid,
+                "events": [
+                    {"text": f"{tag} event {n} failed to connect to node2", "kind": "failure"}
+                    for n in range(per_client)
+                ],
+            }
+            for cid in client_ids
+        ]
+    }
 
 
 @dataclass
@@ -79,8 +95,9 @@ def churn(base: str, headers: dict, count: int, rate: int, deadline: float) -> C
 
     Run in a process of its own: threads of the process that reads and validates the dumps would hold the GIL
     and make this writer, not the gateway, fall behind. Each batch carries what the schedule will owe when it
-    commits (the time until now plus the previous batch's latency) and a quarter of a second ahead, so the rate
-    up to the last commit is not short by the batch still being gathered (10 clients, 5+ events each)."""
+    commits (the time until now plus the previous batch's latency) and a quarter of a second ahead, so the
+    rate up to the last commit is not short by the batch still being gathered (10 clients, 5+ events
+    each)."""
     done, session, n, latency = Churn(), requests.Session(), 0, 0.0
     done.first = done.last = time.monotonic()
     while time.monotonic() < deadline:
@@ -91,8 +108,12 @@ def churn(base: str, headers: dict, count: int, rate: int, deadline: float) -> C
         per_client = min(owed // 10, 500)
         start = (n * 10) % (count - 10) + 1
         sent = time.monotonic()
-        response = session.post(f"{base}/api/v1/batch", json=events_batch(list(range(start, start + 10)), per_client,
-                                f"c{n}"), headers=headers, timeout=30)
+        response = session.post(
+            f"{base}/api/v1/batch",
+            json=events_batch(list(range(start, start + 10)), per_client, f"c{n}"),
+            headers=headers,
+            timeout=30,
+        )
         latency = time.monotonic() - sent
         if response.status_code != 200:
             done.problems.append(f"feed write {response.status_code}")

@@ -38,8 +38,11 @@ def main() -> None:
         upgrade(svc.store)
         creds = svc.accounts.create("bench", "read_only", admin=True, feed=True)
         client = app.test_client()
-        token = client.post("/oauth2/token", data={"grant_type": "client_credentials"},
-                            auth=(creds.account.client_id, creds.client_secret)).get_json()["access_token"]
+        token = client.post(
+            "/oauth2/token",
+            data={"grant_type": "client_credentials"},
+            auth=(creds.account.client_id, creds.client_secret),
+        ).get_json()["access_token"]
         headers = {"Authorization": f"Bearer {token}"}
 
         def reset(fixture: str = args.fixture) -> float:
@@ -52,11 +55,24 @@ def main() -> None:
         def a_test() -> None:
             """What a test might do: write to 60 of the fixture's clients, connect 20 more."""
             for client_id in range(1, 61, 3):
-                client.post(f"/api/v1/clients/{client_id}/events", json={"text": "test event"}, headers=headers)
-                client.patch(f"/api/v1/clients/{client_id + 1}", json={"hostname": "changed"}, headers=headers)
+                client.post(
+                    f"/api/v1/clients/{client_id}/events", json={"text": "test event"}, headers=headers
+                )
+                client.patch(
+                    f"/api/v1/clients/{client_id + 1}", json={"hostname": "changed"}, headers=headers
+                )
                 client.post(f"/api/v1/clients/{client_id + 2}/disconnect", json={}, headers=headers)
-                client.post("/api/v1/clients", json={"type": "push_agent", "hostname": "new", "platform": "Linux",
-                                                     "platform_id": "linux", "name": "new"}, headers=headers)
+                client.post(
+                    "/api/v1/clients",
+                    json={
+                        "type": "push_agent",
+                        "hostname": "new",
+                        "platform": "Linux",
+                        "platform_id": "linux",
+                        "name": "new",
+                    },
+                    headers=headers,
+                )
 
         other = "demo" if args.fixture != "demo" else "empty"
         first = reset()  # prepares (ids, XML fragments) once per process
@@ -77,10 +93,15 @@ def main() -> None:
         print(f"  {name:<12} median {median * 1000:6.1f} ms   p90 {p90 * 1000:6.1f} ms")
         return median
 
-    print(f"reset to {args.fixture!r} over {args.rounds} rounds (first one, preparing the fixture: {first * 1000:.0f} ms)")
+    print(
+        f"reset to {args.fixture!r} over {args.rounds} rounds "
+        f"(first one, preparing the fixture: {first * 1000:.0f} ms)"
+    )
     typical, same, whole = show("after a test", after_test), show("unchanged", unchanged), show("full", full)
-    print(f"  after a test is {whole / typical:.1f}x, unchanged {whole / same:.1f}x faster than a full reset"
-          f" ({clients} clients in {other!r} at the end)")
+    print(
+        f"  after a test is {whole / typical:.1f}x, unchanged {whole / same:.1f}x faster than a full reset"
+        f" ({clients} clients in {other!r} at the end)"
+    )
 
 
 if __name__ == "__main__":

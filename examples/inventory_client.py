@@ -19,7 +19,9 @@ class CommandError(RuntimeError):
 
 
 class InventoryClient:
-    def __init__(self, base_url: str, client_id: str, client_secret: str, *, retries: int = 3, sleep=time.sleep):
+    def __init__(
+        self, base_url: str, client_id: str, client_secret: str, *, retries: int = 3, sleep=time.sleep
+    ):
         self.base_url = base_url.rstrip("/")
         self.credentials = (client_id, client_secret)
         self.retries = retries
@@ -28,8 +30,12 @@ class InventoryClient:
         self.token: str | None = None
 
     def authenticate(self) -> None:
-        response = self.session.post(f"{self.base_url}/oauth2/token", data={"grant_type": "client_credentials"},
-                                     auth=self.credentials, timeout=10)
+        response = self.session.post(
+            f"{self.base_url}/oauth2/token",
+            data={"grant_type": "client_credentials"},
+            auth=self.credentials,
+            timeout=10,
+        )
         response.raise_for_status()
         self.token = response.json()["access_token"]
 
@@ -38,8 +44,12 @@ class InventoryClient:
             self.authenticate()
         reauthenticated = False
         for attempt in range(self.retries + 1):
-            response = self.session.get(f"{self.base_url}/api/command", params={"action": action, **params},
-                                        headers={"Authorization": f"Bearer {self.token}"}, timeout=30)
+            response = self.session.get(
+                f"{self.base_url}/api/command",
+                params={"action": action, **params},
+                headers={"Authorization": f"Bearer {self.token}"},
+                timeout=30,
+            )
             if response.status_code == 401 and not reauthenticated:
                 self.authenticate()
                 reauthenticated = True
@@ -60,7 +70,9 @@ class InventoryClient:
         """Logged-in representatives: username and the number of sessions they are in."""
         root = self.command("get_connected_clients", type="representative")
         return [
-            {"username": rep.findtext("bt:username", namespaces=NS),
-             "sessions": int(rep.findtext("bt:support_session_count", namespaces=NS))}
+            {
+                "username": rep.findtext("bt:username", namespaces=NS),
+                "sessions": int(rep.findtext("bt:support_session_count", namespaces=NS)),
+            }
             for rep in root.findall("bt:connected_representative", NS)
         ]

@@ -60,5 +60,5 @@ def _load_controls(app: Flask, controls: Controls) -> None:
     migrated yet (``gateway db upgrade`` builds an app first) is loaded on the first request instead."""
     try:
         controls.reload()
-    except Exception:  # noqa: BLE001 - the first request syncs again, and reports an outage properly
+    except Exception:
         app.logger.debug("controls not loaded at startup", exc_info=True)

@@ -15,6 +15,7 @@ unaffected.
 
 from __future__ import annotations
 
+import contextlib
 import heapq
 import itertools
 import socket
@@ -75,7 +76,9 @@ class _Deadlines:
             self._live.discard(ticket)
 
     def forget(self, sock: Any) -> None:
-        """End the newest deadline set on ``sock`` (the request has arrived: what the app does is not limited)."""
+        """End the newest deadline set on ``sock``.
+
+        The request has arrived: what the app does is not limited."""
         with self._cond:
             ticket = self._by_socket.pop(id(sock), None)
             if ticket is not None:
@@ -99,10 +102,8 @@ class _Deadlines:
                 self._live.discard(ticket)
                 if self._by_socket.get(id(sock)) == ticket:
                     del self._by_socket[id(sock)]
-                try:
+                with contextlib.suppress(OSError):
                     sock.shutdown(socket.SHUT_RD)
-                except OSError:
-                    pass
 
 
 deadlines = _Deadlines()
@@ -139,7 +140,8 @@ class BufferedBody:
         wanted = declared if declared is not None else self.limit + 1
         sock = environ.get("gunicorn.socket")
         previous = _set_timeout(sock, self.timeout)
-        spool: IO[bytes] = tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES)
+        # the spool outlives this method: it becomes the request's wsgi.input (it is closed here on errors)
+        spool: IO[bytes] = tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES)  # noqa: SIM115 - see above
         deadline = time.monotonic() + self.timeout
         ticket = deadlines.watch(sock, deadline) if sock is not None else None
         stream = environ["wsgi.input"]
@@ -157,8 +159,12 @@ class BufferedBody:
         except (OSError, ValueError) as exc:  # gunicorn's parser errors (a malformed chunk) are ValueErrors
             spool.close()
             late = isinstance(exc, TimeoutError) or time.monotonic() > deadline
-            self._refuse(environ, self._late() if late else BadRequest(
-                f"The request body could not be read ({type(exc).__name__})."))
+            self._refuse(
+                environ,
+                self._late()
+                if late
+                else BadRequest(f"The request body could not be read ({type(exc).__name__})."),
+            )
             return
         finally:
             if ticket is not None:
@@ -167,8 +173,10 @@ class BufferedBody:
         if declared is not None and size < declared:
             spool.close()
             late = time.monotonic() > deadline
-            self._refuse(environ, self._late() if late else BadRequest(
-                "The request body is shorter than its Content-Length."))
+            self._refuse(
+                environ,
+                self._late() if late else BadRequest("The request body is shorter than its Content-Length."),
+            )
             return
         if size > self.limit:
             spool.close()

@@ -1,4 +1,5 @@
-"""The gateway's notion of "now": token lifetimes, ``ts`` attributes, the journal and demo timestamps all read it.
+"""The gateway's notion of "now": token lifetimes, ``ts`` attributes, the journal and demo timestamps all
+read it.
 
 The system clock can be shifted by an offset or frozen at an instant (a test or an operator advancing
 time to expire tokens); that state lives in the store so that every worker and node sees the same time
@@ -8,7 +9,7 @@ time to expire tokens); that state lives in the store so that every worker and n
 from __future__ import annotations
 
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 
 class Clock:
@@ -28,4 +29,4 @@ class Clock:
 
 def iso8601(ts: int) -> str:
     """UNIX seconds as the appliance writes them: ISO 8601 in UTC with an explicit offset."""
-    return datetime.fromtimestamp(ts, timezone.utc).isoformat()
+    return datetime.fromtimestamp(ts, UTC).isoformat()

@@ -6,6 +6,7 @@ built without an app (the benchmark, the tests).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -42,11 +43,14 @@ DEFAULTS: dict[str, Any] = {
     "UI_ENABLED": True,
     # SQLite busy timeout in milliseconds, shared by every worker.
     "SQLITE_BUSY_TIMEOUT_MS": 10000,
-    # PostgreSQL: connections each gateway process may hold (workers x this, per node, must fit the server).
+    # PostgreSQL: connections each gateway process may hold (workers x this, per node, must fit the
+    # server).
     "DB_POOL_SIZE": 5,
-    # PostgreSQL: seconds to connect or to wait for a pooled connection before answering 503 (libpq: at least 2).
+    # PostgreSQL: seconds to connect or to wait for a pooled connection before answering 503 (libpq: at
+    # least 2).
     "DB_TIMEOUT": 5,
-    # PostgreSQL: seconds one statement may run on the server before it is cancelled (and the request gets 503).
+    # PostgreSQL: seconds one statement may run on the server before it is cancelled (and the request gets
+    # 503).
     "DB_STATEMENT_TIMEOUT": 15,
     # The request journal (one entry per API call, queried at /api/v1/admin/journal): off for load tests.
     "JOURNAL": True,
@@ -64,9 +68,10 @@ DEFAULTS: dict[str, Any] = {
     "DISCONNECTED_RETENTION": 86400,
     # Newest entries kept in the change log (the live event stream reads it).
     "CHANGES_KEEP": 100_000,
-    # Live event streams (GET /api/v1/events): most open at once per worker process (more get 503 + Retry-After),
-    # seconds one stream lasts before the client reconnects with Last-Event-ID, seconds between heartbeat
-    # comments, seconds between two reads of the change log, and the reconnection delay sent as "retry:" (ms).
+    # Live event streams (GET /api/v1/events): most open at once per worker process (more get 503 +
+    # Retry-After), seconds one stream lasts before the client reconnects with Last-Event-ID, seconds
+    # between heartbeat comments, seconds between two reads of the change log, and the reconnection delay
+    # sent as "retry:" (ms).
     "STREAMS_PER_WORKER": 8,
     "STREAM_MAX_SECONDS": 300.0,
     "STREAM_HEARTBEAT_SECONDS": 15.0,
@@ -74,17 +79,28 @@ DEFAULTS: dict[str, Any] = {
     "STREAM_RETRY_MS": 3000,
     # Largest body of the feed's batch and XML import routes, in bytes (other routes: 1 MiB).
     "FEED_MAX_BODY": 16 << 20,
-    # Seconds a client has to send a whole request body (else 408); bodies are read before a request is served.
+    # Seconds a client has to send a whole request body (else 408); bodies are read before a request is
+    # served.
     "BODY_TIMEOUT": 10.0,
     # Seconds a connection has, once accepted, to send its request line and headers (else it is closed).
     "HEADER_TIMEOUT": 5.0,
-    # Where named fixtures (reset, clients load NAME) are looked up; empty: the package's gateway/seeding/named/.
+    # Where named fixtures (reset, clients load NAME) are looked up; empty: the package's
+    # gateway/seeding/named/.
     "FIXTURES_DIR": "",
 }
 
 #: Settings that are switches: true/false, 1/0, yes/no, on/off.
-BOOLEAN_SETTINGS = ("ALLOW_HTTP", "CONNECTION_CLOSE", "VALIDATE_RESPONSES", "ADMIN_ENABLED", "UI_ENABLED", "JOURNAL",
-                    "RATE_LIMIT", "REQUEST_LOG", "METRICS")
+BOOLEAN_SETTINGS = (
+    "ALLOW_HTTP",
+    "CONNECTION_CLOSE",
+    "VALIDATE_RESPONSES",
+    "ADMIN_ENABLED",
+    "UI_ENABLED",
+    "JOURNAL",
+    "RATE_LIMIT",
+    "REQUEST_LOG",
+    "METRICS",
+)
 _TRUE = ("true", "1", "yes", "on")
 _FALSE = ("false", "0", "no", "off")
 
@@ -126,11 +142,9 @@ def environment(prefix: str = "GATEWAY") -> dict[str, Any]:
         if not name.startswith(prefix + "_"):
             continue
         value: Any = os.environ[name]
-        try:
+        with contextlib.suppress(ValueError):
             value = json.loads(value)
-        except ValueError:
-            pass
-        *parents, tail = name[len(prefix) + 1:].split("__")
+        *parents, tail = name[len(prefix) + 1 :].split("__")
         current = found
         for part in parents:
             current = current.setdefault(part, {})
@@ -148,17 +162,35 @@ def settings(overrides: Mapping[str, Any] | None = None) -> dict[str, Any]:
     app_config["NAMESPACE_URI"] = resolve_namespace(app_config["NAMESPACE"])
     for key in BOOLEAN_SETTINGS:
         app_config[key] = boolean(key, app_config[key])
-    for key in ("TOKEN_LIFETIME", "TOKEN_CAP", "SQLITE_BUSY_TIMEOUT_MS", "DB_POOL_SIZE", "DB_TIMEOUT", "DB_STATEMENT_TIMEOUT",
-                "JOURNAL_MAX_ENTRIES", "RATE_LIMIT_PER_SECOND", "RATE_LIMIT_PER_HOUR", "DISCONNECTED_RETENTION",
-                "CHANGES_KEEP", "FEED_MAX_BODY", "STREAMS_PER_WORKER", "STREAM_RETRY_MS"):
+    for key in (
+        "TOKEN_LIFETIME",
+        "TOKEN_CAP",
+        "SQLITE_BUSY_TIMEOUT_MS",
+        "DB_POOL_SIZE",
+        "DB_TIMEOUT",
+        "DB_STATEMENT_TIMEOUT",
+        "JOURNAL_MAX_ENTRIES",
+        "RATE_LIMIT_PER_SECOND",
+        "RATE_LIMIT_PER_HOUR",
+        "DISCONNECTED_RETENTION",
+        "CHANGES_KEEP",
+        "FEED_MAX_BODY",
+        "STREAMS_PER_WORKER",
+        "STREAM_RETRY_MS",
+    ):
         try:
             app_config[key] = int(app_config[key])
         except (TypeError, ValueError):
             raise ConfigError(f"GATEWAY_{key} must be an integer, not {app_config[key]!r}") from None
         if app_config[key] <= 0:
             raise ConfigError(f"GATEWAY_{key} must be positive, not {app_config[key]!r}")
-    for key in ("STREAM_MAX_SECONDS", "STREAM_HEARTBEAT_SECONDS", "STREAM_POLL_SECONDS", "BODY_TIMEOUT",
-                "HEADER_TIMEOUT"):
+    for key in (
+        "STREAM_MAX_SECONDS",
+        "STREAM_HEARTBEAT_SECONDS",
+        "STREAM_POLL_SECONDS",
+        "BODY_TIMEOUT",
+        "HEADER_TIMEOUT",
+    ):
         try:
             app_config[key] = float(app_config[key])
         except (TypeError, ValueError):
@@ -166,4 +198,3 @@ def settings(overrides: Mapping[str, Any] | None = None) -> dict[str, Any]:
         if not 0 < app_config[key] < 1e6:
             raise ConfigError(f"GATEWAY_{key} must be positive, not {app_config[key]!r}")
     return app_config
-

@@ -17,8 +17,16 @@ class GatewayError(Exception):
     status = 500
     code = "server_error"
 
-    def __init__(self, message: str, *, status: int | None = None, headers: dict[str, str] | None = None,
-                 details: dict[str, Any] | None = None, operation: int | None = None, root: str | None = None):
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: int | None = None,
+        headers: dict[str, str] | None = None,
+        details: dict[str, Any] | None = None,
+        operation: int | None = None,
+        root: str | None = None,
+    ):
         super().__init__(message)
         self.message = message
         if status is not None:

@@ -23,7 +23,7 @@ class _Released:
 
     def __init__(self, body: Iterable[bytes], release: Callable[[], None]):
         self.body = body
-        self._release = release
+        self._release: Callable[[], None] | None = release  # None once released
 
     def __iter__(self):
         return iter(self.body)

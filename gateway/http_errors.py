@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from typing import Any
 
 from flask import Flask, Response, current_app, request
 from werkzeug.exceptions import HTTPException
@@ -26,14 +27,13 @@ from gateway.xml.document import CONTENT_TYPE, error_document
 
 def render(error: GatewayError) -> Response:
     if face().json_errors:
-        payload = {"error": error.code, "message": error.message}
+        payload: dict[str, Any] = {"error": error.code, "message": error.message}
         if error.details:
             payload["details"] = error.details
-        body = json.dumps(payload)
-        response = Response(body, status=error.status, mimetype="application/json")
+        response = Response(json.dumps(payload), status=error.status, mimetype="application/json")
     else:
-        body = error_document(error.message, current_app.config["NAMESPACE_URI"], error.root)
-        response = Response(body, status=error.status, content_type=CONTENT_TYPE)
+        document = error_document(error.message, current_app.config["NAMESPACE_URI"], error.root)
+        response = Response(document, status=error.status, content_type=CONTENT_TYPE)
     for name, value in error.headers.items():
         response.headers[name] = value
     if isinstance(error, StorageUnavailableError):
@@ -46,10 +46,12 @@ def from_http(exc: HTTPException) -> GatewayError:
         return NotFoundError(f"No such resource: {request.path[:200]}")
     if exc.code == 405:
         allowed = exc.valid_methods if hasattr(exc, "valid_methods") and exc.valid_methods else []
-        error = MethodNotAllowedError(f"{request.method} is not allowed here; use {', '.join(allowed) or 'another method'}.")
+        not_allowed = MethodNotAllowedError(
+            f"{request.method} is not allowed here; use {', '.join(allowed) or 'another method'}."
+        )
         if allowed:
-            error.headers["Allow"] = ", ".join(allowed)
-        return error
+            not_allowed.headers["Allow"] = ", ".join(allowed)
+        return not_allowed
     if exc.code == 413:
         return RequestTooLargeError("The request is too large.")
     message = exc.description if isinstance(exc.description, str) else exc.name
@@ -70,5 +72,5 @@ def init_app(app: Flask) -> None:
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception):
         incident = uuid.uuid4().hex[:12]
-        app.logger.exception("unexpected error, incident %s", incident)
+        app.logger.error("unexpected error, incident %s", incident, exc_info=exc)
         return render(InternalError(f"The gateway failed to answer (incident {incident}); see its log."))

@@ -8,9 +8,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from gateway.api.streaming import StreamSlots
 from gateway.clock import Clock
 from gateway.controls import Controls
-from gateway.api.streaming import StreamSlots
 from gateway.oauth.accounts import AccountService
 from gateway.oauth.bearer import Authenticator
 from gateway.registry.service import Registry

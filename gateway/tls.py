@@ -36,7 +36,9 @@ def _name(common_name: str) -> x509.Name:
 
 
 def _pem_key(key) -> bytes:
-    return key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    return key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
 
 
 def _write(path: Path, data: bytes, private: bool = False) -> None:
@@ -58,7 +60,7 @@ def _san(names: tuple[str, ...]) -> x509.SubjectAlternativeName:
 def init(directory: Path, names: tuple[str, ...] = DEFAULT_NAMES, days: int = 825) -> TlsFiles:
     """Create ``ca.pem``, ``ca-key.pem``, ``server.pem`` and ``server-key.pem`` in ``directory``."""
     directory.mkdir(parents=True, exist_ok=True)
-    now = dt.datetime.now(dt.timezone.utc)
+    now = dt.datetime.now(dt.UTC)
     start, end = now - dt.timedelta(minutes=5), now + dt.timedelta(days=days)
 
     ca_key = ec.generate_private_key(ec.SECP256R1())

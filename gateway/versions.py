@@ -2,8 +2,8 @@
 
 Every change to emulator controls bumps ``controls_version``; every change to an API account or its tokens
 (permissions, secret, enabled flag, a token revoked or evicted) bumps ``accounts_version``, each in the same
-transaction as the change (gateway.storage.counters). At the start of each API request a worker reads both
-in one indexed query (on SQLite not even that when ``PRAGMA data_version`` says nobody committed anything
+transaction as the change (the names below are rows of the ``counters`` table). At the start of each API
+request a worker reads both in one indexed query (on SQLite not even that when ``PRAGMA data_version`` says nobody committed anything
 since); anything it cached under other values is read again. So no cache outlives a change beyond the
 requests already running when it committed, on any worker of any node.
 """
@@ -11,10 +11,13 @@ requests already running when it committed, on any worker of any node.
 from __future__ import annotations
 
 import threading
-
 from typing import Protocol
 
-from gateway.storage.counters import ACCOUNTS_VERSION, CONTROLS_VERSION, VERSIONS
+#: Names of the shared change counters (rows of the ``counters`` table), bumped by storage in the
+#: transaction of every change they stand for.
+CONTROLS_VERSION = "controls_version"  # fault rules, clock, rate-limit settings
+ACCOUNTS_VERSION = "accounts_version"  # API accounts and their tokens (revocations, permissions, secrets)
+VERSIONS = (CONTROLS_VERSION, ACCOUNTS_VERSION)
 
 
 class Counters(Protocol):
@@ -51,4 +54,3 @@ class Versions:
     def accounts(self) -> int | None:
         """The accounts counter this thread's request started with; None outside a request (do not cache)."""
         return self._current(ACCOUNTS_VERSION)
-

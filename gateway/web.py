@@ -6,13 +6,16 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
-from flask import Blueprint, Flask, current_app, g, request
+from flask import Flask, current_app, g, request
 
 from gateway import faces
 from gateway.faces import Face
 from gateway.facts import RequestFacts, of_environ
 
 if TYPE_CHECKING:
+    # flask.Blueprint's base class: what app.blueprints holds and app.register_blueprint takes
+    from flask.sansio.blueprints import Blueprint
+
     from gateway.services import Services
 
 #: app.extensions key of the blueprint name -> face table.

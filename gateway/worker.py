@@ -21,7 +21,7 @@ import re
 import time
 from typing import Any
 
-from gunicorn.workers.gthread import ThreadWorker
+from gunicorn.workers.gthread import ThreadWorker  # type: ignore[import-untyped]  # gunicorn ships no types
 from werkzeug.exceptions import default_exceptions
 
 from gateway.body import deadlines
@@ -67,28 +67,29 @@ class _Written:
 class GatewayWorker(ThreadWorker):
     #: The Flask app (set by gunicorn.conf.py's post_worker_init, before it wraps the WSGI app).
     flask_app: Any = None
-    #: Seconds a connection has, from the moment it is queued for a thread, to send its request line and headers.
+    #: Seconds a connection has, from the moment it is queued for a thread, to send its request line and
+    #: headers.
     header_timeout: float = 5.0
 
-    def enqueue_req(self, conn):  # noqa: ANN001 - gunicorn's signature
+    def enqueue_req(self, conn):
         # The time counts from the moment the connection is queued for a thread: a client queued behind
         # slow ones must not wait for all of them in turn.
         deadlines.watch(conn.sock, time.monotonic() + self.header_timeout)
         super().enqueue_req(conn)
 
-    def handle(self, conn):  # noqa: ANN001 - gunicorn's signature
+    def handle(self, conn):
         try:
             return super().handle(conn)
         finally:
             deadlines.forget(conn.sock)
 
-    def handle_error(self, req, client, addr, exc):  # noqa: ANN001 - gunicorn's signature
+    def handle_error(self, req, client, addr, exc):
         written = _Written()
         super().handle_error(req, written, addr, exc)
         try:
             status = int(written.data.split(b" ", 2)[1])
             body = self._answer(req, status)
-        except Exception:  # noqa: BLE001 - an error of ours must not become gunicorn's HTML page after all
+        except Exception:
             self.log.debug("error page not translated", exc_info=True)
             body = _plain_json(written.data)
         try:
@@ -111,8 +112,11 @@ class GatewayWorker(ThreadWorker):
         body = response.get_data()
         reason = http.HTTPStatus(status).phrase
         lines = [f"HTTP/1.1 {status} {reason}", "Connection: close", f"Content-Length: {len(body)}"]
-        lines += [f"{name}: {value}" for name, value in response.headers.items()
-                  if name.lower() not in ("content-length", "connection")]
+        lines += [
+            f"{name}: {value}"
+            for name, value in response.headers.items()
+            if name.lower() not in ("content-length", "connection")
+        ]
         return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + body
 
 

@@ -14,17 +14,37 @@ import pytest
 
 CHROMIUM = os.environ.get("GATEWAY_TEST_CHROMIUM", "/usr/bin/chromium")
 CHROMEDRIVER = os.environ.get("GATEWAY_TEST_CHROMEDRIVER", "/usr/bin/chromedriver")
-HOW = "apt-get install -y chromium chromium-driver (.ci/run does), or set GATEWAY_TEST_CHROMIUM/GATEWAY_TEST_CHROMEDRIVER"
+HOW = (
+    "apt-get install -y chromium chromium-driver (.ci/run does), "
+    "or set GATEWAY_TEST_CHROMIUM/GATEWAY_TEST_CHROMEDRIVER"
+)
 #: Set (by .ci/run) to fail instead of skipping when the browser is missing.
 REQUIRE = "GATEWAY_TEST_REQUIRE_BROWSER"
 ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts"
 FLAGS = (
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage", "--disable-extensions",
-    "--window-size=1400,1100", "--force-device-scale-factor=1", "--lang=en-US",
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-dev-shm-usage",
+    "--disable-extensions",
+    "--window-size=1400,1100",
+    "--force-device-scale-factor=1",
+    "--lang=en-US",
 )
 #: Console messages that mean the page broke its own rules (CSP, Trusted Types) or failed in a script.
-FORBIDDEN = ("Content Security Policy", "TrustedHTML", "TrustedScript", "Trusted Type", "Uncaught", "Refused to")
+FORBIDDEN = (
+    "Content Security Policy",
+    "TrustedHTML",
+    "TrustedScript",
+    "Trusted Type",
+    "Uncaught",
+    "Refused to",
+)
 
 
 def _missing() -> str | None:
@@ -39,7 +59,8 @@ def _missing() -> str | None:
 
 
 def launch():
-    """A headless Chromium with a fresh profile; skips the test when there is none. Returns (driver, profile)."""
+    """A headless Chromium with a fresh profile; skips the test when there is none. Returns (driver,
+    profile)."""
     problem = _missing()
     if problem:
         message = f"browser tests need Chromium and its driver: {problem}; {HOW}"
@@ -73,8 +94,11 @@ def quit(driver, profile: str) -> None:
 
 def broken_rules(driver) -> list[str]:
     """Console messages since the last call that show a CSP, Trusted Types or script failure."""
-    return [entry["message"] for entry in driver.get_log("browser")
-            if any(marker in entry["message"] for marker in FORBIDDEN)]
+    return [
+        entry["message"]
+        for entry in driver.get_log("browser")
+        if any(marker in entry["message"] for marker in FORBIDDEN)
+    ]
 
 
 def screenshot(driver, name: str, full_page: bool = False) -> Path:
@@ -83,9 +107,14 @@ def screenshot(driver, name: str, full_page: bool = False) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     if full_page:
         size = driver.execute_cdp_cmd("Page.getLayoutMetrics", {})["cssContentSize"]
-        shot = driver.execute_cdp_cmd("Page.captureScreenshot", {
-            "format": "png", "captureBeyondViewport": True,
-            "clip": {"x": 0, "y": 0, "width": size["width"], "height": size["height"], "scale": 1}})
+        shot = driver.execute_cdp_cmd(
+            "Page.captureScreenshot",
+            {
+                "format": "png",
+                "captureBeyondViewport": True,
+                "clip": {"x": 0, "y": 0, "width": size["width"], "height": size["height"], "scale": 1},
+            },
+        )
         path.write_bytes(base64.b64decode(shot["data"]))
     elif not driver.save_screenshot(str(path)):
         raise OSError(f"could not write {path}")

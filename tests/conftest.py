@@ -20,6 +20,11 @@ from gateway.storage.migrate import upgrade
 from gateway.xml import xsd
 from tests import browser, postgres
 
+#: Helper modules whose fixtures every test may request by name (the feed's `feed` and `admin` credentials):
+#: registered once here, so test modules need not import fixtures (an import that pyflakes sees as unused, and
+#: as redefined by each test's argument of the same name).
+pytest_plugins = ["tests.feeding"]
+
 #: A fixed "now" for populations whose bytes are compared with golden files.
 FIXED_NOW = 1_790_000_000
 
@@ -29,8 +34,13 @@ class ValidatingClient(FlaskClient):
 
     def open(self, *args, **kwargs):
         response = super().open(*args, **kwargs)
-        assert_wire_body(response.status_code, response.headers.get("Content-Type", ""), response.get_data(),
-                         self.application.config["NAMESPACE_URI"], kwargs.get("path") or (args[0] if args else ""))
+        assert_wire_body(
+            response.status_code,
+            response.headers.get("Content-Type", ""),
+            response.get_data(),
+            self.application.config["NAMESPACE_URI"],
+            kwargs.get("path") or (args[0] if args else ""),
+        )
         return response
 
 
@@ -54,8 +64,8 @@ def migrated_sqlite(tmp_path_factory) -> str:
 
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_makereport(item, call):
-    """Report every "PostgreSQL (or Chromium) is not there" skip at one place, so the summary shows it once, with
-    a count."""
+    """Report every "PostgreSQL (or Chromium) is not there" skip at one place, so the summary shows it once,
+    with a count."""
     report = yield
     if report.skipped and isinstance(report.longrepr, tuple):
         for helper in (postgres, browser):
@@ -66,15 +76,18 @@ def pytest_runtest_makereport(item, call):
 
 @pytest.fixture(scope="session")
 def postgres_server():
-    """The PostgreSQL server of GATEWAY_TEST_POSTGRES_URL; PostgreSQL variants skip, saying how to enable them, without it."""
+    """The PostgreSQL server of GATEWAY_TEST_POSTGRES_URL; PostgreSQL variants skip, saying how to enable
+    them, without it."""
     url = os.environ.get(postgres.ENV)
     if not url:
         pytest.skip(f"PostgreSQL variants need a server: {postgres.HOW}")
     try:
         server = postgres.PostgresServer(url)
     except psycopg.Error as exc:
-        pytest.skip(f"PostgreSQL at {postgres.describe(url)} is not reachable ({' '.join(str(exc).split())[:120]}); "
-                    f"start it, or run {postgres.HOW}")
+        pytest.skip(
+            f"PostgreSQL at {postgres.describe(url)} is not reachable ({' '.join(str(exc).split())[:120]}); "
+            f"start it, or run {postgres.HOW}"
+        )
     server.drop_abandoned()
     yield server
     server.close()
@@ -167,7 +180,13 @@ def auth(make_account, get_token) -> dict:
 def command(client, auth) -> Callable:
     """command(action, method="GET", headers=auth, **params) -> response."""
 
-    def call(action: str | None = None, method: str = "GET", headers: dict | None = None, path: str = "/api/command", **params):
+    def call(
+        action: str | None = None,
+        method: str = "GET",
+        headers: dict | None = None,
+        path: str = "/api/command",
+        **params,
+    ):
         if action is not None:
             params = {"action": action, **params}
         headers = auth if headers is None else headers
@@ -207,13 +226,16 @@ def cli(app):
 
 @pytest.fixture
 def stored_text(svc):
-    """stored_text() -> every row of every table as text, on either engine (to prove secrets never reach it)."""
+    """stored_text() -> every row of every table as text, on either engine (to prove secrets never reach
+    it)."""
     from sqlalchemy import select
 
     from gateway.storage.tables import metadata
 
     def dump() -> str:
         with svc.store.engine.connect() as conn:
-            return "\n".join(repr(tuple(row)) for table in metadata.sorted_tables for row in conn.execute(select(table)))
+            return "\n".join(
+                repr(tuple(row)) for table in metadata.sorted_tables for row in conn.execute(select(table))
+            )
 
     return dump

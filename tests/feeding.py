@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from gateway.seeding import fixtures
 from gateway.registry.model import ClientQuery
+from gateway.seeding import fixtures
 
 
 def bearer(token: str) -> dict:
@@ -27,5 +27,8 @@ def admin(make_account, get_token) -> dict:
 def snapshot(svc) -> tuple:
     """Appliances, connected clients with their whole event history, disconnected count and the change log."""
     connected = svc.store.registry.list_clients(ClientQuery(), with_events=True)
-    return (fixtures.dumps(svc.registry.appliances(), connected, "json"), svc.store.registry.count_clients(connected=False),
-            [(c.seq, c.kind) for c in svc.store.changes.changes_after(0, 100_000)])
+    return (
+        fixtures.dumps(svc.registry.appliances(), connected, "json"),
+        svc.store.registry.count_clients(connected=False),
+        [(c.seq, c.kind) for c in svc.store.changes.changes_after(0, 100_000)],
+    )

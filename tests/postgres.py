@@ -9,6 +9,7 @@ Names start with ``pg_test_<pid>_``; databases left by a run that was killed are
 
 from __future__ import annotations
 
+import contextlib
 import os
 import uuid
 
@@ -31,7 +32,9 @@ class PostgresServer:
 
     def __init__(self, url: str):
         self.base = engine_url(url).set(drivername="postgresql")
-        self.admin = psycopg.connect(self.base.render_as_string(hide_password=False), autocommit=True, connect_timeout=3)
+        self.admin = psycopg.connect(
+            self.base.render_as_string(hide_password=False), autocommit=True, connect_timeout=3
+        )
         self.pid = os.getpid()
         self._resetters: dict[str, psycopg.Connection] = {}
 
@@ -66,7 +69,8 @@ class PostgresServer:
         if conn is None:
             conn = self._resetters[name] = psycopg.connect(self.url(name), autocommit=True)
         conn.execute(
-            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()",
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+            "WHERE datname = %s AND pid <> pg_backend_pid()",
             [name],
         )
         tables = sql.SQL(", ").join(sql.Identifier(table.name) for table in metadata.sorted_tables)
@@ -75,14 +79,14 @@ class PostgresServer:
 
     def drop_abandoned(self) -> None:
         """Drop test databases of runs whose process is gone (a killed run leaves its databases behind)."""
-        rows = self.admin.execute("SELECT datname FROM pg_database WHERE datname LIKE %s", [PREFIX + "%"]).fetchall()
+        rows = self.admin.execute(
+            "SELECT datname FROM pg_database WHERE datname LIKE %s", [PREFIX + "%"]
+        ).fetchall()
         for (name,) in rows:
-            pid = name[len(PREFIX):].split("_", 1)[0]
+            pid = name[len(PREFIX) :].split("_", 1)[0]
             if pid.isdigit() and int(pid) != self.pid and not _alive(int(pid)):
-                try:
+                with contextlib.suppress(psycopg.Error):  # still in use by someone: leave it
                     self.admin.execute(sql.SQL("DROP DATABASE IF EXISTS {}").format(sql.Identifier(name)))
-                except psycopg.Error:
-                    pass  # still in use by someone: leave it
 
     def close(self) -> None:
         for conn in self._resetters.values():

@@ -34,8 +34,11 @@ def processes_barrier(parties: int):
     return _CONTEXT.Barrier(parties)
 
 
-def run_in_processes(url: str, job: Callable, args_per_process: Sequence[tuple], timeout: float = 120) -> list:
-    """Run ``job(store, *args)`` once per entry of ``args_per_process``, each in its own process; results in order."""
+def run_in_processes(
+    url: str, job: Callable, args_per_process: Sequence[tuple], timeout: float = 120
+) -> list:
+    """Run ``job(store, *args)`` once per entry of ``args_per_process``, each in its own process; results in
+    order."""
     barrier = _CONTEXT.Barrier(len(args_per_process))
     results = _CONTEXT.Queue()
     processes = [
@@ -45,7 +48,9 @@ def run_in_processes(url: str, job: Callable, args_per_process: Sequence[tuple],
     for process in processes:
         process.start()
     try:
-        collected = dict((index, (ok, value)) for index, ok, value in (results.get(timeout=timeout) for _ in processes))
+        collected = {
+            index: (ok, value) for index, ok, value in (results.get(timeout=timeout) for _ in processes)
+        }
     finally:
         for process in processes:
             process.join(timeout=10)

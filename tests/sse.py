@@ -31,7 +31,8 @@ def events(text: str) -> list[dict]:
 
 
 class StreamReader:
-    """Reads a ``requests`` response with ``stream=True`` in a thread; ``wait_for(predicate)`` polls the events."""
+    """Reads a ``requests`` response with ``stream=True`` in a thread; ``wait_for(predicate)`` polls the
+    events."""
 
     def __init__(self, response):
         self.response = response

@@ -10,7 +10,9 @@ from gateway.registry.service import Registry
 from gateway.xml.clients import render_client
 
 
-def registry(store, now: int | None = None, *, purge_before: int | None = None, keep_changes: int = 0) -> Registry:
+def registry(
+    store, now: int | None = None, *, purge_before: int | None = None, keep_changes: int = 0
+) -> Registry:
     """A registry on ``store``; with ``now`` its clock stands still there. ``purge_before``: disconnected
     clients that left before it go with each write (default: none); ``keep_changes`` 0 keeps every change."""
     clock = Clock()
@@ -35,7 +37,16 @@ def clear_clients(store) -> None:
         unit.registry.clear()
 
 
-def issue_token(store, account_key: int, token_hash: str, *, issued_at: int, expires_at: int, cap: int,
-                secret_hash: str | None = None) -> bool:
-    return AccountService(store, Clock(), token_cap=cap).issue_token(account_key, token_hash, issued_at, expires_at,
-                                                                     secret_hash=secret_hash)
+def issue_token(
+    store,
+    account_key: int,
+    token_hash: str,
+    *,
+    issued_at: int,
+    expires_at: int,
+    cap: int,
+    secret_hash: str | None = None,
+) -> bool:
+    return AccountService(store, Clock(), token_cap=cap).issue_token(
+        account_key, token_hash, issued_at, expires_at, secret_hash=secret_hash
+    )

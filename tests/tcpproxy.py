@@ -7,6 +7,7 @@ forwards again on the same port.
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import threading
 
@@ -53,20 +54,16 @@ class TcpProxy:
     def _stop_listening(self) -> None:
         listener, self._listener = self._listener, None
         if listener is not None:
-            try:
+            with contextlib.suppress(OSError):
                 listener.shutdown(socket.SHUT_RDWR)  # wakes the accept() of the accepting thread
-            except OSError:
-                pass
             listener.close()
 
     def _close_connections(self) -> None:
         with self._lock:
             sockets, self._sockets = self._sockets, set()
         for sock in sockets:
-            try:
+            with contextlib.suppress(OSError):
                 sock.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
             sock.close()
 
     def _track(self, sock: socket.socket) -> None:
@@ -101,7 +98,5 @@ class TcpProxy:
         except OSError:
             pass
         for sock in (source, sink):
-            try:
+            with contextlib.suppress(OSError):
                 sock.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass

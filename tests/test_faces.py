@@ -20,4 +20,4 @@ def test_every_route_has_its_blueprints_face_by_path_too(app):
 
 def test_the_gate_passes_exactly_the_streaming_routes(app):
     streams = {rule.rule for rule in app.url_map.iter_rules() if rule.endpoint == "events.events"}
-    assert faces.STREAM_PATHS == streams
+    assert streams == faces.STREAM_PATHS

@@ -72,7 +72,7 @@ def test_streams_pass_beside_the_gate():
     held = request(gate)
     streams = [request(gate, "/api/v1/events") for _ in range(3)]
     assert app.most == 4
-    for body in streams + [held]:
+    for body in [*streams, held]:
         body.close()
 
 

@@ -40,7 +40,7 @@ def test_custom_namespace_uri(app_config):
     app.extensions["gateway"].store.close()
 
 
-@pytest.mark.parametrize("value", ["not a uri", "http://x/\"quote", ""])
+@pytest.mark.parametrize("value", ["not a uri", 'http://x/"quote', ""])
 def test_bad_namespace_is_a_clear_config_error(app_config, value):
     from gateway import create_app
     from gateway.config import ConfigError
@@ -49,7 +49,9 @@ def test_bad_namespace_is_a_clear_config_error(app_config, value):
         create_app({**app_config, "NAMESPACE": value})
 
 
-@pytest.mark.parametrize("path", ["/", "/api", "/api/command/extra", "/api/commands", "/%00", "/api/command.xsd/x"])
+@pytest.mark.parametrize(
+    "path", ["/", "/api", "/api/command/extra", "/api/commands", "/%00", "/api/command.xsd/x"]
+)
 def test_unknown_paths_are_404_xml(client, path):
     response = client.get(path)
     assert response.status_code == 404

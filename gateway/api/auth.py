@@ -51,11 +51,15 @@ def requires(permission: str) -> Callable:
         def wrapper(*args, **kwargs):
             account = authenticate()
             if not allowed(account, permission):
-                raise PermissionDeniedError(f"The API account {account.name!r} lacks the {permission} permission.")
+                raise PermissionDeniedError(
+                    f"The API account {account.name!r} lacks the {permission} permission."
+                )
             return view(*args, **kwargs)
 
-        return described(security=[{"bearer": []}],
-                         description=f"Needs a bearer token of an account with {WHO[permission]}.",
-                         responses={status: response_name(status) for status in ACCESS_ERRORS})(wrapper)
+        return described(
+            security=[{"bearer": []}],
+            description=f"Needs a bearer token of an account with {WHO[permission]}.",
+            responses={status: response_name(status) for status in ACCESS_ERRORS},
+        )(wrapper)
 
     return decorator

@@ -6,10 +6,11 @@ from __future__ import annotations
 import http
 from collections.abc import Callable
 from copy import deepcopy
-from typing import Any
+from typing import Any, ClassVar
 
-import flask_smorest
-from flask_smorest.utils import deepupdate
+# flask-smorest ships no type information (no py.typed, no stubs package).
+import flask_smorest  # type: ignore[import-untyped]
+from flask_smorest.utils import deepupdate  # type: ignore[import-untyped]
 
 from gateway.api.input import OPTIONAL_JSON, Parser
 
@@ -24,13 +25,15 @@ def response_name(status: int) -> str:
 def annotate(view: Callable, change: Callable[[dict], Any]) -> Callable:
     """``view`` with ``change`` made to its documentation (flask-smorest's ``_apidoc``), without wrapping it
     (flask-smorest's ``doc`` and ``alt_response`` add a call to every request)."""
-    view._apidoc = deepcopy(getattr(view, "_apidoc", {}))  # wrappers share their view's dict
-    change(view._apidoc)
+    apidoc: dict[str, Any] = deepcopy(getattr(view, "_apidoc", {}))  # wrappers share their view's dict
+    view._apidoc = apidoc  # type: ignore[attr-defined]  # flask-smorest reads a function attribute
+    change(apidoc)
     return view
 
 
 def described(**doc: Any) -> Callable[[Callable], Callable]:
     """Like flask-smorest's ``@blp.doc``: ``doc`` merged into the operation's documentation."""
+
     def merge(apidoc: dict) -> None:
         apidoc["manual_doc"] = deepupdate(apidoc.get("manual_doc", {}), deepcopy(doc))
 
@@ -39,6 +42,7 @@ def described(**doc: Any) -> Callable[[Callable], Callable]:
 
 def errors(*statuses: int) -> Callable[[Callable], Callable]:
     """Document error answers (the shared Error body) the decorated view may give."""
+
     def add(apidoc: dict) -> None:
         responses = apidoc.setdefault("response", {}).setdefault("responses", {})
         for status in statuses:
@@ -49,15 +53,18 @@ def errors(*statuses: int) -> Callable[[Callable], Callable]:
 
 class Blueprint(flask_smorest.Blueprint):
     ARGUMENTS_PARSER = Parser()
-    DEFAULT_LOCATION_CONTENT_TYPE_MAPPING = {**flask_smorest.Blueprint.DEFAULT_LOCATION_CONTENT_TYPE_MAPPING,
-                                             OPTIONAL_JSON: "application/json"}
+    DEFAULT_LOCATION_CONTENT_TYPE_MAPPING: ClassVar[dict[str, str]] = {
+        **flask_smorest.Blueprint.DEFAULT_LOCATION_CONTENT_TYPE_MAPPING,
+        OPTIONAL_JSON: "application/json",
+    }
 
     def __init__(self, *args: Any, **kwargs: Any):
         super().__init__(*args, **kwargs)
         self._prepare_doc_cbks.append(self._prepare_method_doc)
 
-    def arguments(self, schema: Any, *, location: str = "json", required: bool = True,
-                  **kwargs: Any) -> Callable:
+    def arguments(
+        self, schema: Any, *, location: str = "json", required: bool = True, **kwargs: Any
+    ) -> Callable:
         """``@blp.arguments``; a JSON body may be refused as too large (413) or not JSON (415), and with
         ``required=False`` it may be left out."""
         if location != "json":

@@ -21,8 +21,12 @@ from gateway.registry import documents
 from gateway.registry.inspection import ClientSearch, LogSearch, Page
 from gateway.web import services
 
-blueprint = Blueprint("inspect", __name__, url_prefix="/api/v1",
-                      description="Reads: client records (connected, or disconnected within retention), logs.")
+blueprint = Blueprint(
+    "inspect",
+    __name__,
+    url_prefix="/api/v1",
+    description="Reads: client records (connected, or disconnected within retention), logs.",
+)
 
 CLIENT_ID = "<int(min=1, max=2147483647):client_id>"
 
@@ -59,9 +63,15 @@ def client_log(search: LogSearch, client_id: int):
     """The id's whole event history"""
     registry = services().registry
     # An id without a visible record is a 404, not an empty log.
-    if not registry.search_clients(ClientSearch(ids=(client_id,), record=search.record, page=Page(0, 1))).total:
-        raise NotFoundError(f"No client has id {client_id}" + (f" and record {search.record}" if search.record else "")
-                            + " (connected, or disconnected within retention).", details={"field": "id"})
+    if not registry.search_clients(
+        ClientSearch(ids=(client_id,), record=search.record, page=Page(0, 1))
+    ).total:
+        raise NotFoundError(
+            f"No client has id {client_id}"
+            + (f" and record {search.record}" if search.record else "")
+            + " (connected, or disconnected within retention).",
+            details={"field": "id"},
+        )
     return _log(replace(search, ids=(client_id,)))
 
 

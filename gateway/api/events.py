@@ -38,8 +38,10 @@ def _resume_point(args: dict) -> int | None:
         return args.get("last_event_id")
     text = header.strip()
     if not re.fullmatch(r"[0-9]{1,19}", text) or int(text) > MAX_EVENT_ID:
-        raise InvalidRequestError("Last-Event-ID: must be an event id this stream sent (a non-negative integer).",
-                                  details={"field": "Last-Event-ID"})
+        raise InvalidRequestError(
+            "Last-Event-ID: must be an event id this stream sent (a non-negative integer).",
+            details={"field": "Last-Event-ID"},
+        )
     return int(text)
 
 
@@ -56,12 +58,20 @@ def events(args: dict):
         retry = max(1, config["STREAM_RETRY_MS"] // 1000)
         raise TooManyStreamsError(
             f"This worker already serves {svc.streams.limit} event streams; retry in {retry} s.",
-            headers={"Retry-After": str(retry)})
+            headers={"Retry-After": str(retry)},
+        )
     filters = Filters(args.get("kind"), args.get("type"), args.get("id"))
-    timing = Timing(config["STREAM_MAX_SECONDS"], config["STREAM_HEARTBEAT_SECONDS"], config["STREAM_POLL_SECONDS"],
-                    config["STREAM_RETRY_MS"])
-    response = Response(stream(svc.registry, cursor, filters, timing), mimetype="text/event-stream",
-                        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
+    timing = Timing(
+        config["STREAM_MAX_SECONDS"],
+        config["STREAM_HEARTBEAT_SECONDS"],
+        config["STREAM_POLL_SECONDS"],
+        config["STREAM_RETRY_MS"],
+    )
+    response = Response(
+        stream(svc.registry, cursor, filters, timing),
+        mimetype="text/event-stream",
+        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+    )
     response.call_on_close(svc.streams.give)
     facts().streaming = True
     return response

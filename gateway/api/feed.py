@@ -21,7 +21,6 @@ from functools import wraps
 
 from flask import current_app, request
 
-from gateway.web import services
 from gateway.api.auth import FEED, requires
 from gateway.api.blueprint import Blueprint, described, errors
 from gateway.errors import InvalidRequestError, UnsupportedMediaTypeError
@@ -37,6 +36,7 @@ from gateway.registry.schemas import (
     EventsSchema,
     update_schema,
 )
+from gateway.web import services
 
 blueprint = Blueprint("feed", __name__, url_prefix="/api/v1", description="Writes to the registry.")
 
@@ -52,6 +52,7 @@ def _apply_one(op) -> Client:
 def large_body(view: Callable) -> Callable:
     """Batches and captures may exceed the global 1 MiB cap, up to GATEWAY_FEED_MAX_BODY (decorate above
     ``@blueprint.arguments``: the cap must be raised before the body is read)."""
+
     @wraps(view)
     def wrapper(*args, **kwargs):
         request.max_content_length = current_app.config["FEED_MAX_BODY"]
@@ -110,7 +111,7 @@ def disconnect(args: dict, client_id: int):
 def batch(body: dict):
     """Apply operations all or nothing"""
     ops = body["operations"]
-    return list(zip(ops, services().registry.apply(ops, batch=True)))
+    return list(zip(ops, services().registry.apply(ops, batch=True), strict=True))
 
 
 @blueprint.route("/appliances/<guid>", methods=["PUT"], parameters=[GUID])
@@ -121,8 +122,10 @@ def batch(body: dict):
 def put_appliance(appliance: Appliance, guid: str):
     """Create (201) or replace (200) an appliance"""
     if not re.match(GUID_PATTERN, guid) or appliance.id not in (None, guid):
-        raise InvalidRequestError("id: the path must hold the appliance's GUID (and the body the same id, if any).",
-                                  details={"field": "id"})
+        raise InvalidRequestError(
+            "id: the path must hold the appliance's GUID (and the body the same id, if any).",
+            details={"field": "id"},
+        )
     appliance.id = guid
     created = services().registry.upsert_appliances([appliance])[0]
     return appliance, 201 if created else 200
@@ -143,5 +146,9 @@ def import_xml():
     mode = request.args.get("mode", "replace")
     if mode not in ("replace", "merge"):
         raise InvalidRequestError("mode: must be replace or merge.", details={"field": "mode"})
-    return import_capture(services().registry, request.get_data(), replace=mode == "replace",
-                          max_bytes=current_app.config["FEED_MAX_BODY"])
+    return import_capture(
+        services().registry,
+        request.get_data(),
+        replace=mode == "replace",
+        max_bytes=current_app.config["FEED_MAX_BODY"],
+    )

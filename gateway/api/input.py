@@ -9,7 +9,7 @@
 
 from __future__ import annotations
 
-from typing import Any, NoReturn
+from typing import Any, NoReturn, cast
 
 from flask import Request
 from marshmallow import Schema, ValidationError
@@ -24,9 +24,10 @@ OPTIONAL_JSON = "optional_json"
 
 class Parser(FlaskParser):
     DEFAULT_VALIDATION_STATUS = 400
+    # (noqa: RUF012 below: webargs declares both without ClassVar, and mypy refuses a ClassVar override.)
     #: Each schema decides what unknown keys mean (the query schemas refuse them, naming them).
-    DEFAULT_UNKNOWN_BY_LOCATION: dict[str, str | None] = {}
-    __location_map__ = {**FlaskParser.__location_map__, OPTIONAL_JSON: "load_optional_json"}
+    DEFAULT_UNKNOWN_BY_LOCATION: dict[str, str | None] = {}  # noqa: RUF012
+    __location_map__ = {**FlaskParser.__location_map__, OPTIONAL_JSON: "load_optional_json"}  # noqa: RUF012
 
     def load_json(self, req: Request, schema: Schema) -> Any:
         if not req.is_json:
@@ -47,7 +48,15 @@ class Parser(FlaskParser):
     def load_querystring(self, req: Request, schema: Schema) -> Any:
         return req.args
 
-    def handle_error(self, error: ValidationError, req: Request, schema: Schema, *,
-                     error_status_code: int | None, error_headers: Any) -> NoReturn:
-        (messages,) = error.messages.values()  # webargs files them under the location's name
+    def handle_error(
+        self,
+        error: ValidationError,
+        req: Request,
+        schema: Schema,
+        *,
+        error_status_code: int | None,
+        error_headers: Any,
+    ) -> NoReturn:
+        # webargs files them under the location's name: a dict, always
+        (messages,) = cast(dict[str, Any], error.messages).values()
         raise validation_error(ValidationError(messages, field_name=error.field_name)) from None

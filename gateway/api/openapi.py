@@ -16,7 +16,7 @@ from typing import Any
 from apispec import APISpec, BasePlugin
 from apispec.ext.marshmallow import MarshmallowPlugin
 from flask import Flask
-from flask_smorest import Api, current_api
+from flask_smorest import Api, current_api  # type: ignore[import-untyped]  # no py.typed, no stubs
 from marshmallow import Schema, fields
 
 from gateway.api.admin import blueprint as admin
@@ -39,8 +39,10 @@ from gateway.registry.schemas import (
 
 OPENAPI_VERSION = "3.0.3"
 TITLE = "connected-clients gateway: JSON API"
-DESCRIPTION = ("The JSON face of the gateway: inspection (reads, live events), the feed (writes) and the "
-               "emulator's admin surface. Times are UNIX seconds.")
+DESCRIPTION = (
+    "The JSON face of the gateway: inspection (reads, live events), the feed (writes) and the "
+    "emulator's admin surface. Times are UNIX seconds."
+)
 #: Component names of the request schemas that choose a schema by a member (client ``type``, batch ``op``).
 CLIENT_COMPONENTS = {t: f"{t.title().replace('_', '')}Client" for t in CLIENT_SCHEMAS}
 OPERATION_COMPONENTS = {op: f"{op.title()}Operation" for op in OPERATION_SCHEMAS}
@@ -51,31 +53,45 @@ SERVER_SENT_EVENT = {
     "required": ["event", "data"],
     "properties": {
         "event": {"type": "string", "enum": [*CHANGE_KINDS, "resync", "error"]},
-        "id": {"type": "string", "pattern": "^[0-9]+$",
-               "description": "The change seq: resume with Last-Event-ID."},
-        "data": {"type": "string",
-                 "description": "One line of JSON: a ChangeEvent; for resync {reason, last_event_id, "
-                                "resume_after, action}; for error {error, message}."},
+        "id": {
+            "type": "string",
+            "pattern": "^[0-9]+$",
+            "description": "The change seq: resume with Last-Event-ID.",
+        },
+        "data": {
+            "type": "string",
+            "description": "One line of JSON: a ChangeEvent; for resync {reason, last_event_id, "
+            "resume_after, action}; for error {error, message}.",
+        },
         "retry": {"type": "integer", "description": "Milliseconds before reconnecting."},
     },
 }
 
 #: The error answers operations document (each a response component with the Error body).
-ERRORS = {400: "Invalid input; the message and details.field name the field",
-          401: "No valid bearer token", 403: "The account lacks the permission", 404: "Not found",
-          405: "Method not allowed", 409: "Conflict (a connected id)", 413: "The body is too large",
-          415: "The body is not JSON (or XML)", 429: "Rate limited",
-          503: "The database is unavailable (Retry-After), or this worker serves its most event streams"}
+ERRORS = {
+    400: "Invalid input; the message and details.field name the field",
+    401: "No valid bearer token",
+    403: "The account lacks the permission",
+    404: "Not found",
+    405: "Method not allowed",
+    409: "Conflict (a connected id)",
+    413: "The body is too large",
+    415: "The body is not JSON (or XML)",
+    429: "Rate limited",
+    503: "The database is unavailable (Retry-After), or this worker serves its most event streams",
+}
 
 
 class ErrorOut(Schema):
     """The body of every error answer (gateway.http_errors writes it)."""
 
-    error = fields.String(required=True,
-                          metadata={"description": "A short code, e.g. invalid_request, not_found."})
-    message = fields.String(required=True,
-                            metadata={"description": "What went wrong; a 400 starts with the field."})
-    details = fields.Dict(metadata={"description": "e.g. {\"field\": \"page_size\"}: the offending field."})
+    error = fields.String(
+        required=True, metadata={"description": "A short code, e.g. invalid_request, not_found."}
+    )
+    message = fields.String(
+        required=True, metadata={"description": "What went wrong; a 400 starts with the field."}
+    )
+    details = fields.Dict(metadata={"description": 'e.g. {"field": "page_size"}: the offending field.'})
 
 
 def _ref(name: str) -> dict:
@@ -100,8 +116,10 @@ def schema_name(schema) -> str:
 
 def _instant(self, field, **_kwargs) -> dict:
     if isinstance(field, Instant):
-        return {"oneOf": [{"type": "number"}, {"type": "string", "format": "date-time"}],
-                "description": field.metadata.get("description", "UNIX seconds or ISO 8601 with an offset.")}
+        return {
+            "oneOf": [{"type": "number"}, {"type": "string", "format": "date-time"}],
+            "description": field.metadata.get("description", "UNIX seconds or ISO 8601 with an offset."),
+        }
     return {}
 
 
@@ -153,10 +171,18 @@ class JsonApi(Api):
         self._document: dict | None = None
         self._lock = threading.Lock()
         # The prefix keeps flask-smorest from reading the command face's API_VERSION as this document's.
-        super().__init__(app, config_prefix="JSON_API", spec_kwargs={
-            "title": TITLE, "version": "1", "openapi_version": OPENAPI_VERSION,
-            "marshmallow_plugin": MarshmallowPlugin(schema_name_resolver=schema_name),
-            "extra_plugins": [OperationIds()], "info": {"description": DESCRIPTION}})
+        super().__init__(
+            app,
+            config_prefix="JSON_API",
+            spec_kwargs={
+                "title": TITLE,
+                "version": "1",
+                "openapi_version": OPENAPI_VERSION,
+                "marshmallow_plugin": MarshmallowPlugin(schema_name_resolver=schema_name),
+                "extra_plugins": [OperationIds()],
+                "info": {"description": DESCRIPTION},
+            },
+        )
         # flask-smorest adds an "openapi" command group to the app's CLI; the gateway's keeps its own.
         app.cli.commands.pop("openapi", None)
 
@@ -171,8 +197,11 @@ class JsonApi(Api):
 
     def _register_responses(self) -> None:
         for status, text in ERRORS.items():
-            self.spec.components.response(response_name(status), {"description": text, "content": {
-                "application/json": {"schema": "Error"}}}, lazy=True)
+            self.spec.components.response(
+                response_name(status),
+                {"description": text, "content": {"application/json": {"schema": "Error"}}},
+                lazy=True,
+            )
 
     def defer(self, describe: Callable[[], None]) -> None:
         """Document a blueprint's views when the document is built (see Blueprint.register_views_in_doc)."""
@@ -193,9 +222,14 @@ class JsonApi(Api):
         converter.add_attribute_function(_instant)
         converter.add_attribute_function(_by_member)
         spec = self.spec
-        spec.components.security_scheme("bearer", {
-            "type": "http", "scheme": "bearer",
-            "description": "A token from POST /oauth2/token (client credentials)."})
+        spec.components.security_scheme(
+            "bearer",
+            {
+                "type": "http",
+                "scheme": "bearer",
+                "description": "A token from POST /oauth2/token (client credentials).",
+            },
+        )
         spec.components.schema("Error", schema=ErrorOut)
         spec.components.schema("ChangeEvent", schema=ChangeEventOut)
         spec.components.schema("ServerSentEvent", SERVER_SENT_EVENT)
@@ -204,15 +238,25 @@ class JsonApi(Api):
             spec.components.schema(name, schema=type(CLIENT_SCHEMAS[client_type]))
             _with_member(spec, name, "type", client_type)
         mapping = {t: f"#/components/schemas/{n}" for t, n in CLIENT_COMPONENTS.items()}
-        _one_of(spec, "Client", ClientSchema, list(CLIENT_COMPONENTS.values()),
-                discriminator={"propertyName": "type", "mapping": mapping})
+        _one_of(
+            spec,
+            "Client",
+            ClientSchema,
+            list(CLIENT_COMPONENTS.values()),
+            discriminator={"propertyName": "type", "mapping": mapping},
+        )
         for op_name, name in OPERATION_COMPONENTS.items():
             spec.components.schema(name, schema=type(OPERATION_SCHEMAS[op_name]))
             _with_member(spec, name, "op", op_name)
         # The body of POST /clients/{id}/events: one event, or {"events": [...]} (EventsSchema loads both).
         spec.components.schema("Events", converter.schema2jsonschema(EventsSchema()))
-        _one_of(spec, "EventsBody", EventsSchema, ["Event", "Events"],
-                description="One event, or {\"events\": [...]} (1-1000).")
+        _one_of(
+            spec,
+            "EventsBody",
+            EventsSchema,
+            ["Event", "Events"],
+            description='One event, or {"events": [...]} (1-1000).',
+        )
 
 
 blueprint = Blueprint("openapi", __name__, url_prefix="/api/v1", description="This document.")

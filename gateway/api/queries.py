@@ -37,15 +37,32 @@ TYPES = tuple(ct.value for ct in ClientType)
 
 #: Parameter names of peer APIs (Mosquitto, IBM, paginated connection listings) -> ours.
 PEER_NAMES = {
-    "pageSize": "page_size", "per_page": "page_size", "limit": "count", "orderBy": "order_by", "sort": "order_by",
-    "status_filter": "status", "connectionStatus": "status", "clientid": "id", "clientId": "id",
-    "startedAfter": "connected_after", "startedBefore": "connected_before",
-    "lastConnectedAfter": "connected_after", "lastConnectedBefore": "connected_before",
-    "endedAfter": "disconnected_after", "endedBefore": "disconnected_before",
-    "lastDisconnectedAfter": "disconnected_after", "lastDisconnectedBefore": "disconnected_before",
-    "lastActivityAfter": "last_activity_after", "lastActivityBefore": "last_activity_before",
-    "closeReason": "disconnect_reason", "reasonCode": "disconnect_reason", "initiator": "disconnect_initiator",
-    "lastEventId": "last_event_id", "Last-Event-ID": "last_event_id", "kinds": "kind", "types": "type",
+    "pageSize": "page_size",
+    "per_page": "page_size",
+    "limit": "count",
+    "orderBy": "order_by",
+    "sort": "order_by",
+    "status_filter": "status",
+    "connectionStatus": "status",
+    "clientid": "id",
+    "clientId": "id",
+    "startedAfter": "connected_after",
+    "startedBefore": "connected_before",
+    "lastConnectedAfter": "connected_after",
+    "lastConnectedBefore": "connected_before",
+    "endedAfter": "disconnected_after",
+    "endedBefore": "disconnected_before",
+    "lastDisconnectedAfter": "disconnected_after",
+    "lastDisconnectedBefore": "disconnected_before",
+    "lastActivityAfter": "last_activity_after",
+    "lastActivityBefore": "last_activity_before",
+    "closeReason": "disconnect_reason",
+    "reasonCode": "disconnect_reason",
+    "initiator": "disconnect_initiator",
+    "lastEventId": "last_event_id",
+    "Last-Event-ID": "last_event_id",
+    "kinds": "kind",
+    "types": "type",
 }
 
 
@@ -57,7 +74,8 @@ class Listed(fields.List):
         super().__init__(item, validate=validate.Length(1, max_items), **kwargs)
         self.max_items = max_items
 
-    def _deserialize(self, value: Any, attr, data, **kwargs) -> tuple:
+    # It loads a tuple, not a List's list: the domain's queries hold tuples (e.g. ClientQuery.ids).
+    def _deserialize(self, value: Any, attr, data, **kwargs) -> tuple:  # type: ignore[override]
         raw = value if isinstance(value, list) else [value]
         items = [part.strip() for text in raw for part in str(text).split(",") if part.strip()]
         if not items:
@@ -81,7 +99,8 @@ def Prefix(**kwargs: Any) -> fields.String:  # noqa: N802
 
 
 class QuerySchema(Schema):
-    """Refuses unknown parameters (naming them, with our name for a peer API's one) and scalars given twice."""
+    """Refuses unknown parameters (naming them, with our name for a peer API's one) and scalars given
+    twice."""
 
     @pre_load
     def _flatten(self, data: Any, **_kwargs) -> dict:
@@ -104,15 +123,25 @@ class QuerySchema(Schema):
 
 class PagedSchema(QuerySchema):
     page = Bounded(1, MAX_PAGE, metadata={"description": "1-based page number (default 1)."})
-    page_size = Bounded(1, MAX_PAGE_SIZE, metadata={
-        "description": f"Items per page, 1-{MAX_PAGE_SIZE} (default {DEFAULT_PAGE_SIZE})."})
+    page_size = Bounded(
+        1,
+        MAX_PAGE_SIZE,
+        metadata={"description": f"Items per page, 1-{MAX_PAGE_SIZE} (default {DEFAULT_PAGE_SIZE})."},
+    )
     offset = Bounded(0, MAX_OFFSET, metadata={"description": "Items to skip (instead of page)."})
     # Bounds checked in _page (to explain -1); stated here for the OpenAPI document.
-    count = fields.Integer(metadata={
-        "description": f"Items to return, 1-{MAX_PAGE_SIZE} (with offset, instead of page_size).",
-        "minimum": 1, "maximum": MAX_PAGE_SIZE})
-    order = fields.String(validate=validate.OneOf(("asc", "desc")), load_default="asc",
-                          metadata={"description": "Sort direction (default asc)."})
+    count = fields.Integer(
+        metadata={
+            "description": f"Items to return, 1-{MAX_PAGE_SIZE} (with offset, instead of page_size).",
+            "minimum": 1,
+            "maximum": MAX_PAGE_SIZE,
+        }
+    )
+    order = fields.String(
+        validate=validate.OneOf(("asc", "desc")),
+        load_default="asc",
+        metadata={"description": "Sort direction (default asc)."},
+    )
 
     @post_load
     def _page(self, data: dict, **_kwargs) -> dict:
@@ -146,17 +175,23 @@ _TIME = "UNIX seconds or ISO 8601 with an offset; inclusive."
 
 class ClientsQuery(PagedSchema):
     type = Choices(TYPES, metadata={"description": "Client types (comma-separated or repeated)."})
-    status = fields.String(validate=validate.OneOf(("connected", "disconnected")),
-                           metadata={"description": "connected or disconnected (default: both)."})
+    status = fields.String(
+        validate=validate.OneOf(("connected", "disconnected")),
+        metadata={"description": "connected or disconnected (default: both)."},
+    )
     id = Listed(Bounded(1, MAX_CLIENT_ID), metadata={"description": "Client ids (up to 100)."})
     record = Bounded(1, MAX_RECORD, metadata={"description": "One record (connection) by its number."})
     hostname = Prefix(metadata={"description": "Hostname prefix (case-insensitive)."})
-    name = Prefix(metadata={"description": "Name prefix (customers, attendees, Jumpoints; case-insensitive)."})
+    name = Prefix(
+        metadata={"description": "Name prefix (customers, attendees, Jumpoints; case-insensitive)."}
+    )
     username = Prefix(metadata={"description": "Representative username prefix (case-insensitive)."})
     platform = Prefix(metadata={"description": "Platform prefix (case-insensitive), e.g. Windows."})
     platform_id = Listed(Text(64, min_length=1), metadata={"description": "Platform ids (exact)."})
-    appliance = fields.String(validate=validate.Regexp(GUID_PATTERN, error="Must be a GUID (8-4-4-4-12 hex digits)."),
-                              metadata={"description": "Appliance GUID any of the client's connections goes to."})
+    appliance = fields.String(
+        validate=validate.Regexp(GUID_PATTERN, error="Must be a GUID (8-4-4-4-12 hex digits)."),
+        metadata={"description": "Appliance GUID any of the client's connections goes to."},
+    )
     private_ip = Text(64, min_length=1, metadata={"description": "Private IP of any connection (exact)."})
     connected_after = Instant(metadata={"description": f"connected_since at or after; {_TIME}"})
     connected_before = Instant(metadata={"description": f"connected_since at or before; {_TIME}"})
@@ -165,14 +200,23 @@ class ClientsQuery(PagedSchema):
     last_activity_after = Instant(metadata={"description": f"last_activity at or after; {_TIME}"})
     last_activity_before = Instant(metadata={"description": f"last_activity at or before; {_TIME}"})
     disconnect_reason = Text(255, metadata={"description": "Disconnect reason (exact)."})
-    disconnect_initiator = Choices(INITIATORS, metadata={"description": "Who disconnected: client, server, network."})
-    order_by = fields.String(validate=validate.OneOf(CLIENT_ORDERS), load_default="id",
-                             metadata={"description": "Field to order by (default id)."})
+    disconnect_initiator = Choices(
+        INITIATORS, metadata={"description": "Who disconnected: client, server, network."}
+    )
+    order_by = fields.String(
+        validate=validate.OneOf(CLIENT_ORDERS),
+        load_default="id",
+        metadata={"description": "Field to order by (default id)."},
+    )
 
     @post_load
     def _search(self, data: dict, **_kwargs) -> ClientSearch:
-        renames = {"type": "types", "id": "ids", "platform_id": "platform_ids",
-                   "disconnect_initiator": "disconnect_initiators"}
+        renames = {
+            "type": "types",
+            "id": "ids",
+            "platform_id": "platform_ids",
+            "disconnect_initiator": "disconnect_initiators",
+        }
         args = {renames.get(k, k): v for k, v in data.items()}
         if "types" in args:
             args["types"] = frozenset(ClientType(v) for v in args["types"])
@@ -187,8 +231,13 @@ class ClientsQuery(PagedSchema):
 
 
 class DetailQuery(QuerySchema):
-    record = Bounded(1, MAX_RECORD, metadata={"description": "A specific record of this id (default: the connected "
-                                                             "one, else the most recent)."})
+    record = Bounded(
+        1,
+        MAX_RECORD,
+        metadata={
+            "description": "A specific record of this id (default: the connected one, else the most recent)."
+        },
+    )
 
 
 class LogQuery(PagedSchema):
@@ -198,8 +247,11 @@ class LogQuery(PagedSchema):
     kind = Choices(EVENT_KINDS, metadata={"description": "Event kinds (comma-separated or repeated)."})
     after = Instant(metadata={"description": f"Events at or after; {_TIME}"})
     before = Instant(metadata={"description": f"Events at or before; {_TIME}"})
-    order_by = fields.String(validate=validate.OneOf(LOG_ORDERS), load_default="seq",
-                             metadata={"description": "seq (append order, default) or ts."})
+    order_by = fields.String(
+        validate=validate.OneOf(LOG_ORDERS),
+        load_default="seq",
+        metadata={"description": "seq (append order, default) or ts."},
+    )
 
     @post_load
     def _search(self, data: dict, **_kwargs) -> LogSearch:
@@ -217,15 +269,26 @@ class ConnectionLogQuery(LogQuery):
     """The whole registry's log (``/connection-log``)."""
 
     type = Choices(TYPES, attribute="types", metadata={"description": "Client types."})
-    id = Listed(Bounded(1, MAX_CLIENT_ID), attribute="ids", metadata={"description": "Client ids (up to 100)."})
+    id = Listed(
+        Bounded(1, MAX_CLIENT_ID), attribute="ids", metadata={"description": "Client ids (up to 100)."}
+    )
 
 
 class EventsQuery(QuerySchema):
     """The live stream's filters and resume point."""
 
-    kind = Choices(CHANGE_KINDS, metadata={"description": "Change kinds: connect, update, event, disconnect, reset."})
+    kind = Choices(
+        CHANGE_KINDS, metadata={"description": "Change kinds: connect, update, event, disconnect, reset."}
+    )
     type = Choices(TYPES, metadata={"description": "Client types (a reset is sent whatever the types)."})
-    id = Listed(Bounded(1, MAX_CLIENT_ID), metadata={"description": "Client ids (a reset is sent whatever the ids)."})
-    last_event_id = Bounded(0, 2**63 - 1, metadata={
-        "description": "Resume after this event id (as the Last-Event-ID header, which wins); "
-                       "0 replays the retained log."})
+    id = Listed(
+        Bounded(1, MAX_CLIENT_ID), metadata={"description": "Client ids (a reset is sent whatever the ids)."}
+    )
+    last_event_id = Bounded(
+        0,
+        2**63 - 1,
+        metadata={
+            "description": "Resume after this event id (as the Last-Event-ID header, which wins); "
+            "0 replays the retained log."
+        },
+    )

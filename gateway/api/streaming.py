@@ -74,23 +74,34 @@ class Timing:
 
 
 def frame(data: dict, event: str, event_id: int | None = None) -> bytes:
-    lines = ([f"id: {event_id}"] if event_id is not None else []) + [f"event: {event}",
-                                                                      f"data: {json.dumps(data, separators=(',', ':'))}"]
+    lines = ([f"id: {event_id}"] if event_id is not None else []) + [
+        f"event: {event}",
+        f"data: {json.dumps(data, separators=(',', ':'))}",
+    ]
     return ("\n".join(lines) + "\n\n").encode()
 
 
 def resync(reason: str, last_event_id: int, resume_after: int) -> bytes:
     """Tell the client it missed changes; its resume point moves to ``resume_after``."""
-    return frame({"reason": reason, "last_event_id": last_event_id, "resume_after": resume_after,
-                  "action": "reload the registry (GET /api/v1/clients), then keep reading this stream"},
-                 "resync", resume_after)
+    return frame(
+        {
+            "reason": reason,
+            "last_event_id": last_event_id,
+            "resume_after": resume_after,
+            "action": "reload the registry (GET /api/v1/clients), then keep reading this stream",
+        },
+        "resync",
+        resume_after,
+    )
 
 
 def stream(registry: Registry, cursor: int | None, filters: Filters, timing: Timing) -> Iterator[bytes]:
     """The events after ``cursor`` (None: after the newest change), until the lifetime ends."""
     started = time.monotonic()
     try:
-        oldest, last = registry.change_bounds()  # before the first chunk: the stream starts when it is asked for
+        oldest, last = (
+            registry.change_bounds()
+        )  # before the first chunk: the stream starts when it is asked for
     except GatewayError as exc:
         yield frame({"error": exc.code, "message": exc.message}, "error")
         return
@@ -99,7 +110,9 @@ def stream(registry: Registry, cursor: int | None, filters: Filters, timing: Tim
         if cursor is None:
             cursor = last
         elif cursor > last:
-            yield resync(f"event id {cursor} was never given by this registry (the newest is {last})", cursor, last)
+            yield resync(
+                f"event id {cursor} was never given by this registry (the newest is {last})", cursor, last
+            )
             cursor = last
         elif cursor < (last if oldest is None else oldest - 1):
             resume = last if oldest is None else oldest - 1
@@ -109,8 +122,11 @@ def stream(registry: Registry, cursor: int | None, filters: Filters, timing: Tim
         while True:
             batch = registry.changes_after(cursor, BATCH)
             if batch and batch[0].seq > cursor + 1:
-                yield resync(f"the changes after {cursor} up to {batch[0].seq - 1} are no longer kept", cursor,
-                             batch[0].seq - 1)
+                yield resync(
+                    f"the changes after {cursor} up to {batch[0].seq - 1} are no longer kept",
+                    cursor,
+                    batch[0].seq - 1,
+                )
                 sent, written = batch[0].seq - 1, time.monotonic()
             for change in batch:
                 cursor = change.seq
@@ -130,5 +146,3 @@ def stream(registry: Registry, cursor: int | None, filters: Filters, timing: Tim
         yield frame({"error": exc.code, "message": exc.message}, "error")
         return
     yield b": stream ends; reconnect with Last-Event-ID\n\n"
-
-

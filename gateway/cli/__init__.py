@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
+from typing import NoReturn
 
 import click
 from flask import current_app
@@ -17,15 +18,15 @@ from gateway.errors import GatewayError
 from gateway.oauth.accounts import Credentials
 from gateway.oauth.models import COMMAND_PERMISSIONS
 from gateway.oauth.secrets import verify_secret
-from gateway.seeding import demo as demo_population
-from gateway.seeding import fixtures
 from gateway.registry.model import ClientQuery
 from gateway.registry.operations import Connect
-from gateway.web import services
+from gateway.seeding import demo as demo_population
+from gateway.seeding import fixtures
 from gateway.storage import migrate
+from gateway.web import services
 
 
-def _fail(message: str) -> None:
+def _fail(message: str) -> NoReturn:
     raise click.ClickException(message)
 
 
@@ -84,14 +85,18 @@ def demo() -> None:
 
 @demo.command("load")
 @click.option("--replace", is_flag=True, help="Replace the current appliances and clients.")
-@click.option("--seed", default=2026, show_default=True, help="Seed of the generator (same seed, same population).")
+@click.option(
+    "--seed", default=2026, show_default=True, help="Seed of the generator (same seed, same population)."
+)
 @with_appcontext
 def demo_load(replace: bool, seed: int) -> None:
     """Load a three-appliance cluster with representatives, customers, attendees and Jumpoints (once)."""
     svc = services()
     existing = svc.registry.count()
     if existing and not replace:
-        click.echo(f"The registry already holds {existing} connected clients; kept them (use --replace to reload).")
+        click.echo(
+            f"The registry already holds {existing} connected clients; kept them (use --replace to reload)."
+        )
         return
     appliances, clients = demo_population.build(svc.clock.now_int(), seed=seed)
     svc.registry.replace_population(appliances, clients)
@@ -108,14 +113,20 @@ def clients() -> None:
     """The registry's clients: fixture files (YAML, JSON) and captures of real appliances."""
 
 
-FORMAT = click.option("--format", "fmt", type=click.Choice(["yaml", "json"]),
-                      help="File format (default: from the file name).")
+FORMAT = click.option(
+    "--format", "fmt", type=click.Choice(["yaml", "json"]), help="File format (default: from the file name)."
+)
 
 
 @clients.command("load")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--merge", is_flag=True,
-              help="Connect the fixture's clients beside the current ones (default: the fixture replaces the registry).")
+@click.option(
+    "--merge",
+    is_flag=True,
+    help=(
+        "Connect the fixture's clients beside the current ones (default: the fixture replaces the registry)."
+    ),
+)
 @FORMAT
 @with_appcontext
 def clients_load(file: Path, merge: bool, fmt: str | None) -> None:
@@ -143,7 +154,8 @@ def clients_load(file: Path, merge: bool, fmt: str | None) -> None:
 @FORMAT
 @with_appcontext
 def clients_dump(file: str, fmt: str | None) -> None:
-    """Write the appliances and connected clients as a fixture ("-": standard output, YAML unless --format)."""
+    """Write the appliances and connected clients as a fixture ("-": standard output, YAML unless
+    --format)."""
     svc = services()
     appliances = svc.registry.appliances()
     connected = svc.store.registry.list_clients(ClientQuery(), with_events=True)
@@ -159,19 +171,31 @@ def clients_dump(file: str, fmt: str | None) -> None:
 
 @clients.command("import-xml")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--merge", is_flag=True, help="Connect the captured clients beside the current ones "
-                                            "(default: they replace the registry's clients; appliances stay).")
+@click.option(
+    "--merge",
+    is_flag=True,
+    help="Connect the captured clients beside the current ones "
+    "(default: they replace the registry's clients; appliances stay).",
+)
 @with_appcontext
 def clients_import_xml(file: Path, merge: bool) -> None:
     """Import a get_connected_clients capture of a real appliance (include_connections=1, any namespace)."""
     from gateway.seeding.imports import import_capture
 
     try:
-        result = import_capture(services().registry, file.read_bytes(), replace=not merge,
-                                max_bytes=current_app.config["FEED_MAX_BODY"])
+        result = import_capture(
+            services().registry,
+            file.read_bytes(),
+            replace=not merge,
+            max_bytes=current_app.config["FEED_MAX_BODY"],
+        )
     except GatewayError as exc:
         _fail(f"{file}: {exc.message}")
-    created = f"; placeholder appliances for {', '.join(result.appliances_created)}" if result.appliances_created else ""
+    created = (
+        f"; placeholder appliances for {', '.join(result.appliances_created)}"
+        if result.appliances_created
+        else ""
+    )
     click.echo(f"Imported {result.clients} clients from {file} ({result.namespace}){created}.")
 
 
@@ -182,18 +206,26 @@ def registry() -> None:
 
 
 @registry.command("reset")
-@click.option("--fixture", default="empty", show_default=True, help="A named fixture (see `gateway registry fixtures`).")
+@click.option(
+    "--fixture", default="empty", show_default=True, help="A named fixture (see `gateway registry fixtures`)."
+)
 @click.option("--drop-accounts", is_flag=True, help="Also delete every API account and token.")
 @with_appcontext
 def registry_reset(fixture: str, drop_accounts: bool) -> None:
     """Clear the registry and load a named fixture, in one transaction."""
     try:
-        result = fixtures.reset(services().registry, fixture, drop_accounts=drop_accounts,
-                                configured=current_app.config["FIXTURES_DIR"])
+        result = fixtures.reset(
+            services().registry,
+            fixture,
+            drop_accounts=drop_accounts,
+            configured=current_app.config["FIXTURES_DIR"],
+        )
     except GatewayError as exc:
         _fail(exc.message)
-    click.echo(f"Reset the registry to fixture {fixture!r}: {result['appliances']} appliances, "
-               f"{result['clients']} clients; API accounts {result['accounts']}.")
+    click.echo(
+        f"Reset the registry to fixture {fixture!r}: {result['appliances']} appliances, "
+        f"{result['clients']} clients; API accounts {result['accounts']}."
+    )
 
 
 @registry.command("fixtures")
@@ -207,26 +239,49 @@ def registry_fixtures() -> None:
 # --------------------------------------------------------------------------------------------
 @main.command("simulate")
 @click.option("--seed", default=1, show_default=True, help="Same seed, start and rate: the same writes.")
-@click.option("--rate", default=5.0, show_default=True, type=click.FloatRange(min=0.001),
-              help="Steps per second (each step is one feed batch).")
+@click.option(
+    "--rate",
+    default=5.0,
+    show_default=True,
+    type=click.FloatRange(min=0.001),
+    help="Steps per second (each step is one feed batch).",
+)
 @click.option("--steps", type=click.IntRange(min=1), help="Stop after this many steps.")
 @click.option("--duration", type=click.FloatRange(min=0), help="Stop after this many simulated seconds.")
 @click.option("--start", type=int, help="Simulated time of the first step, UNIX seconds (default: now).")
 @click.option("--fast", is_flag=True, help="Do not wait between steps (the simulated times stay the same).")
 @click.option("--url", help="A remote gateway to feed over HTTP (default: this gateway's database).")
-@click.option("--client-id", envvar="GATEWAY_FEED_CLIENT_ID", help="Feed account for --url [env GATEWAY_FEED_CLIENT_ID].")
-@click.option("--client-secret", envvar="GATEWAY_FEED_CLIENT_SECRET",
-              help="Its secret [env GATEWAY_FEED_CLIENT_SECRET].")
+@click.option(
+    "--client-id",
+    envvar="GATEWAY_FEED_CLIENT_ID",
+    help="Feed account for --url [env GATEWAY_FEED_CLIENT_ID].",
+)
+@click.option(
+    "--client-secret",
+    envvar="GATEWAY_FEED_CLIENT_SECRET",
+    help="Its secret [env GATEWAY_FEED_CLIENT_SECRET].",
+)
 @click.option("--quiet", is_flag=True, help="Only print the summary.")
 @with_appcontext
-def simulate(seed: int, rate: float, steps: int | None, duration: float | None, start: int | None, fast: bool,
-             url: str | None, client_id: str | None, client_secret: str | None, quiet: bool) -> None:
+def simulate(
+    seed: int,
+    rate: float,
+    steps: int | None,
+    duration: float | None,
+    start: int | None,
+    fast: bool,
+    url: str | None,
+    client_id: str | None,
+    client_secret: str | None,
+    quiet: bool,
+) -> None:
     """Drive realistic churn: representatives log in and out, customers queue and join sessions,
     attendees watch presentations, Jumpoints stay up, traffic nodes fail."""
     from gateway.seeding.simulator import Simulator
     from gateway.seeding.sinks import HttpSink, LocalSink, SimulationError, run
 
     svc = services()
+    sink: HttpSink | LocalSink
     if url:
         if not (client_id and client_secret):
             _fail("--url needs --client-id and --client-secret of an account with the feed permission.")
@@ -261,17 +316,26 @@ def accounts() -> None:
 
 @accounts.command("create")
 @click.argument("name")
-@click.option("--permission", type=click.Choice(COMMAND_PERMISSIONS), default="read_only", show_default=True,
-              help="Command API permission.")
+@click.option(
+    "--permission",
+    type=click.Choice(COMMAND_PERMISSIONS),
+    default="read_only",
+    show_default=True,
+    help="Command API permission.",
+)
 @click.option("--feed", is_flag=True, help="May write the registry through the feed API.")
 @click.option("--admin", is_flag=True, help="May use the admin surface (reset, faults, clock, journal).")
 @click.option("--legacy-login", is_flag=True, help="Also accept username=NAME&password=SECRET parameters.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 @with_appcontext
-def accounts_create(name: str, permission: str, feed: bool, admin: bool, legacy_login: bool, as_json: bool) -> None:
+def accounts_create(
+    name: str, permission: str, feed: bool, admin: bool, legacy_login: bool, as_json: bool
+) -> None:
     """Create an API account and print its client id and secret (once)."""
     try:
-        creds = services().accounts.create(name, permission, legacy_login=legacy_login, feed=feed, admin=admin)
+        creds = services().accounts.create(
+            name, permission, legacy_login=legacy_login, feed=feed, admin=admin
+        )
     except (ValueError, GatewayError) as exc:
         _fail(str(exc))
     _print_credentials(creds, as_json, "Created")
@@ -285,7 +349,11 @@ def accounts_list(as_json: bool) -> None:
     svc = services()
     items = svc.accounts.list()
     if as_json:
-        click.echo(json.dumps([a.public() | {"valid_tokens": svc.accounts.valid_token_count(a.client_id)} for a in items]))
+        click.echo(
+            json.dumps(
+                [a.public() | {"valid_tokens": svc.accounts.valid_token_count(a.client_id)} for a in items]
+            )
+        )
         return
     if not items:
         click.echo("No API accounts yet: gateway accounts create NAME")
@@ -294,7 +362,8 @@ def accounts_list(as_json: bool) -> None:
     for a in items:
         state = "enabled" if a.enabled else "disabled"
         flags = f"{'yes' if a.feed else 'no':<5} {'yes' if a.admin else 'no':<6}"
-        click.echo(f"{a.name:<24} {a.client_id:<42} {a.permission:<12} {flags} {state:<9} {svc.accounts.valid_token_count(a.client_id)}")
+        tokens = svc.accounts.valid_token_count(a.client_id)
+        click.echo(f"{a.name:<24} {a.client_id:<42} {a.permission:<12} {flags} {state:<9} {tokens}")
 
 
 @accounts.command("disable")
@@ -323,17 +392,22 @@ def accounts_enable(name: str) -> None:
 
 @accounts.command("set-permission")
 @click.argument("name")
-@click.option("--command", "command_permission", type=click.Choice(COMMAND_PERMISSIONS), help="Command API permission.")
+@click.option(
+    "--command", "command_permission", type=click.Choice(COMMAND_PERMISSIONS), help="Command API permission."
+)
 @click.option("--feed/--no-feed", default=None, help="May write the registry through the feed API.")
 @click.option("--admin/--no-admin", default=None, help="May use the admin surface.")
 @with_appcontext
-def accounts_set_permission(name: str, command_permission: str | None, feed: bool | None, admin: bool | None) -> None:
+def accounts_set_permission(
+    name: str, command_permission: str | None, feed: bool | None, admin: bool | None
+) -> None:
     """Change an account's permissions; its live tokens follow at once."""
     try:
         a = services().accounts.set_permissions(name, command=command_permission, feed=feed, admin=admin)
     except GatewayError as exc:
         _fail(exc.message)
-    click.echo(f"{a.name!r}: command {a.permission}, feed {'yes' if a.feed else 'no'}, admin {'yes' if a.admin else 'no'}.")
+    feed_text, admin_text = ("yes" if a.feed else "no"), ("yes" if a.admin else "no")
+    click.echo(f"{a.name!r}: command {a.permission}, feed {feed_text}, admin {admin_text}.")
 
 
 @accounts.command("regenerate-secret")
@@ -351,7 +425,9 @@ def accounts_regenerate_secret(name: str, as_json: bool) -> None:
 
 @accounts.command("demo")
 @click.option("--name", default="demo", show_default=True)
-@click.option("--file", "path", default="var/demo-credentials.json", show_default=True, type=click.Path(dir_okay=False))
+@click.option(
+    "--file", "path", default="var/demo-credentials.json", show_default=True, type=click.Path(dir_okay=False)
+)
 @with_appcontext
 def accounts_demo(name: str, path: str) -> None:
     """Make sure the read_only demo account exists and print its credentials.
@@ -363,8 +439,10 @@ def accounts_demo(name: str, path: str) -> None:
     file = Path(path)
     account = svc.accounts.find(name)
     saved = json.loads(file.read_text()) if file.exists() else {}
-    if account is not None and saved.get("client_id") == account.client_id and verify_secret(
-        saved.get("client_secret", ""), account.secret_hash
+    if (
+        account is not None
+        and saved.get("client_id") == account.client_id
+        and verify_secret(saved.get("client_secret", ""), account.secret_hash)
     ):
         creds = Credentials(account, saved["client_secret"])
         verb = "Reusing"
@@ -388,7 +466,9 @@ def tls() -> None:
 
 @tls.command("init")
 @click.option("--dir", "directory", default="var/tls", show_default=True, type=click.Path(file_okay=False))
-@click.option("--name", "names", multiple=True, help="Host names or IPs of the server certificate (repeatable).")
+@click.option(
+    "--name", "names", multiple=True, help="Host names or IPs of the server certificate (repeatable)."
+)
 def tls_init(directory: str, names: tuple[str, ...]) -> None:
     """Create a private CA and a server certificate for localhost, 127.0.0.1 and ::1."""
     from gateway import tls as tls_module

@@ -34,7 +34,9 @@ def faults() -> None:
 
 
 @faults.command("add")
-@click.option("--action", "actions", multiple=True, help="Action name (repeatable); 'token' is the token endpoint.")
+@click.option(
+    "--action", "actions", multiple=True, help="Action name (repeatable); 'token' is the token endpoint."
+)
 @click.option("--face", type=click.Choice(["command", "oauth", "json"]), help="Only this face.")
 @click.option("--account", help="Only requests with this account's credentials (name or client id).")
 @click.option("--path", help="Only paths matching this glob, e.g. '/api/command*'.")
@@ -49,10 +51,28 @@ def faults() -> None:
 @click.option("--seed", type=int, help="Seed of probability and latency ranges (deterministic runs).")
 @click.option("--times", type=int, help="Act at most this many times.")
 @click.option("--for-seconds", type=float, help="Only for this many seconds of gateway time.")
-@click.option("--json", "raw", help="The whole rule as the admin API takes it (JSON); other options are added to it.")
+@click.option(
+    "--json", "raw", help="The whole rule as the admin API takes it (JSON); other options are added to it."
+)
 @with_appcontext
-def faults_add(actions, face, account, path, latency, status, message, retry_after, drop, truncate, every, probability,
-               seed, times, for_seconds, raw) -> None:
+def faults_add(
+    actions,
+    face,
+    account,
+    path,
+    latency,
+    status,
+    message,
+    retry_after,
+    drop,
+    truncate,
+    every,
+    probability,
+    seed,
+    times,
+    for_seconds,
+    raw,
+) -> None:
     """Add a fault rule and print it."""
     try:
         rule = json.loads(raw) if raw else {}
@@ -61,7 +81,12 @@ def faults_add(actions, face, account, path, latency, status, message, retry_aft
     if not isinstance(rule, dict):
         raise click.BadParameter("a rule is a JSON object", param_hint="--json")
     match = rule.setdefault("match", {})
-    for key, value in (("action", list(actions) or None), ("face", face), ("account", account), ("path", path)):
+    for key, value in (
+        ("action", list(actions) or None),
+        ("face", face),
+        ("account", account),
+        ("path", path),
+    ):
         if value is not None:
             match[key] = value
     if latency is not None:
@@ -69,7 +94,9 @@ def faults_add(actions, face, account, path, latency, status, message, retry_aft
         try:
             rule["latency"] = {"min_ms": int(low), "max_ms": int(high)} if high else {"ms": int(low)}
         except ValueError:
-            raise click.BadParameter("give milliseconds, e.g. 250 or 100-900", param_hint="--latency") from None
+            raise click.BadParameter(
+                "give milliseconds, e.g. 250 or 100-900", param_hint="--latency"
+            ) from None
     if status is not None:
         rule["error"] = {"status": status, **({"message": message} if message else {})}
     if retry_after is not None:
@@ -78,8 +105,13 @@ def faults_add(actions, face, account, path, latency, status, message, retry_aft
         rule["drop"] = True
     if truncate is not None:
         rule["truncate"] = {"fraction": truncate}
-    for key, value in (("every", every), ("probability", probability), ("seed", seed), ("times", times),
-                       ("for_seconds", for_seconds)):
+    for key, value in (
+        ("every", every),
+        ("probability", probability),
+        ("seed", seed),
+        ("times", times),
+        ("for_seconds", for_seconds),
+    ):
         if value is not None:
             rule[key] = value
     _echo_json(_run(lambda: services().controls.faults.add(rule)))
@@ -99,8 +131,10 @@ def faults_list(as_json: bool) -> None:
         return
     for rule in rules:
         shown = {k: v for k, v in rule.items() if k not in ("id", "matched", "fired", "created_at", "state")}
-        click.echo(f"#{rule['id']} {rule['state']:<7} matched {rule['matched']:<6} fired {rule['fired']:<6} "
-                   f"{json.dumps(shown, sort_keys=True)}")
+        click.echo(
+            f"#{rule['id']} {rule['state']:<7} matched {rule['matched']:<6} fired {rule['fired']:<6} "
+            f"{json.dumps(shown, sort_keys=True)}"
+        )
 
 
 @faults.command("clear")
@@ -124,8 +158,10 @@ def clock() -> None:
 
 
 def _show_clock(state: dict) -> None:
-    click.echo(f"{state['iso']} (ts {int(state['now'])}, offset {state['offset']:+.0f} s"
-               f"{', frozen' if state['frozen'] else ''})")
+    click.echo(
+        f"{state['iso']} (ts {int(state['now'])}, offset {state['offset']:+.0f} s"
+        f"{', frozen' if state['frozen'] else ''})"
+    )
 
 
 @clock.command("show")
@@ -193,7 +229,9 @@ def journal() -> None:
 @with_appcontext
 def journal_show(action, account, face, status, limit, as_json) -> None:
     """Print journal entries, oldest first."""
-    filters = {k: v for k, v in (("action", action), ("account", account), ("face", face), ("status", status)) if v}
+    filters = {
+        k: v for k, v in (("action", action), ("account", account), ("face", face), ("status", status)) if v
+    }
     page = services().controls.journal.query(limit=limit, **filters)
     if as_json:
         _echo_json(page["entries"])
@@ -201,9 +239,11 @@ def journal_show(action, account, face, status, limit, as_json) -> None:
     if not page["enabled"]:
         click.echo("The journal is off (GATEWAY_JOURNAL=false).")
     for e in page["entries"]:
-        click.echo(f"{e['seq']:>6} {e['time']} {e['method']:<6} {e['path']:<18} {str(e['action'] or '-'):<28} "
-                   f"{str(e['status'] if e['status'] is not None else 'dropped'):<7} {e['duration_ms']:>8.1f} ms "
-                   f"{e['account'] or '-'}{'  fault=' + e['fault'] if e['fault'] else ''}")
+        click.echo(
+            f"{e['seq']:>6} {e['time']} {e['method']:<6} {e['path']:<18} {e['action'] or '-'!s:<28} "
+            f"{e['status'] if e['status'] is not None else 'dropped'!s:<7} {e['duration_ms']:>8.1f} ms "
+            f"{e['account'] or '-'}{'  fault=' + e['fault'] if e['fault'] else ''}"
+        )
 
 
 @journal.command("clear")
@@ -232,8 +272,11 @@ def ratelimit_show() -> None:
 @with_appcontext
 def ratelimit_set(enabled, per_second, per_hour) -> None:
     """Override the configured limits for every worker (until `ratelimit reset`)."""
-    changes = {k: v for k, v in (("enabled", enabled), ("per_second", per_second), ("per_hour", per_hour))
-               if v is not None}
+    changes = {
+        k: v
+        for k, v in (("enabled", enabled), ("per_second", per_second), ("per_hour", per_hour))
+        if v is not None
+    }
     _echo_json(_run(lambda: services().controls.rate_limits.configure(changes)))
 
 

@@ -11,10 +11,10 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
 
-from gateway.xml import appliances as appliance_xml
-from gateway.xml import clients as client_xml
 from gateway.command import handlers
 from gateway.command.params import ActionParams, ConnectedClientListParams, ConnectedClientsParams, NoParams
+from gateway.xml import appliances as appliance_xml
+from gateway.xml import clients as client_xml
 
 READ = "read"  # read_only or full_access
 WRITE = "write"  # full_access only
@@ -53,9 +53,25 @@ ACTIONS: dict[str, Action] = {
             client_xml.connected_client_list,
             root="connected_client_list",
         ),
-        Action("get_api_info", NoParams, handlers.get_api_info, appliance_xml.api_information, root="api_information"),
-        Action("check_health", NoParams, handlers.check_health, appliance_xml.check_health, root="check_health"),
-        Action("get_logged_in_reps", NoParams, handlers.get_logged_in_reps, appliance_xml.logged_in_reps, root="logged_in_reps"),
-        Action("get_appliances", NoParams, handlers.get_appliances, appliance_xml.appliances, root="appliances"),
+        Action(
+            "get_api_info",
+            NoParams,
+            handlers.get_api_info,
+            appliance_xml.api_information,
+            root="api_information",
+        ),
+        Action(
+            "check_health", NoParams, handlers.check_health, appliance_xml.check_health, root="check_health"
+        ),
+        Action(
+            "get_logged_in_reps",
+            NoParams,
+            handlers.get_logged_in_reps,
+            appliance_xml.logged_in_reps,
+            root="logged_in_reps",
+        ),
+        Action(
+            "get_appliances", NoParams, handlers.get_appliances, appliance_xml.appliances, root="appliances"
+        ),
     )
 }

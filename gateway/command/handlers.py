@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from gateway.clock import Clock
@@ -20,13 +20,15 @@ class Context:
     config: dict
 
 
-def get_connected_clients(ctx: Context, query: ClientQuery) -> Iterator[bytes]:
+def get_connected_clients(ctx: Context, query: ClientQuery) -> Iterable[bytes]:
     """The selected clients' cached elements, from one snapshot of the registry."""
     return ctx.registry.fragments(query)
 
 
 def get_connected_client_list(ctx: Context, args: dict) -> ClientList:
-    return ctx.registry.client_list(args["query"], summary_only=args["summary_only"], include_pinned=args["include_pinned"])
+    return ctx.registry.client_list(
+        args["query"], summary_only=args["summary_only"], include_pinned=args["include_pinned"]
+    )
 
 
 def get_api_info(ctx: Context, _args) -> ApiInfo:
@@ -35,7 +37,9 @@ def get_api_info(ctx: Context, _args) -> ApiInfo:
 
 def check_health(ctx: Context, _args) -> Appliance:
     return ctx.registry.health_appliance(
-        ctx.config["APPLIANCE_ID"], fallback_hostname=ctx.config.get("SERVER_NAME") or "localhost", version=ctx.config["PRODUCT_VERSION"]
+        ctx.config["APPLIANCE_ID"],
+        fallback_hostname=ctx.config.get("SERVER_NAME") or "localhost",
+        version=ctx.config["PRODUCT_VERSION"],
     )
 
 

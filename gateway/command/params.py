@@ -19,7 +19,7 @@ from gateway.registry.model import ALL_CLIENT_TYPES, CLIENT_TYPES, MAX_CLIENT_ID
 
 MAX_IDS = 100
 ALL = "all"
-TYPE_NAMES = (ALL,) + tuple(ct.value for ct in CLIENT_TYPES)
+TYPE_NAMES = (ALL, *(ct.value for ct in CLIENT_TYPES))
 
 
 def _items(value) -> list[str]:
@@ -29,13 +29,16 @@ def _items(value) -> list[str]:
 
 
 class ClientTypes(fields.Field):
-    """``all`` (default) or a comma list of client types; returns (set of types, whether ``all`` was asked)."""
+    """``all`` (default) or a comma list of client types; returns (set of types, whether ``all`` was
+    asked)."""
 
     def _deserialize(self, value, attr, data, **kwargs):
         items = _items(value)
         unknown = [item for item in items if item not in TYPE_NAMES]
         if unknown:
-            raise ValidationError(f"unknown client type {unknown[0]!r}; use a comma-separated list of {', '.join(TYPE_NAMES)}")
+            raise ValidationError(
+                f"unknown client type {unknown[0]!r}; use a comma-separated list of {', '.join(TYPE_NAMES)}"
+            )
         if not items or ALL in items:
             return ALL_CLIENT_TYPES, True
         # Listing the four types is not "all": pinned clients are counted only for type=all.
@@ -54,7 +57,9 @@ class ClientIds(fields.Field):
             # digits are counted before int(): Python refuses to convert more than 4,300 of them (a 500)
             digits = item.lstrip("0") if item.isascii() and item.isdigit() else ""
             if not digits or len(digits) > len(str(MAX_CLIENT_ID)) or int(digits) > MAX_CLIENT_ID:
-                raise ValidationError(f"{item[:40]!r} is not a client id (an integer from 1 to {MAX_CLIENT_ID})")
+                raise ValidationError(
+                    f"{item[:40]!r} is not a client id (an integer from 1 to {MAX_CLIENT_ID})"
+                )
             ids.append(int(digits))
         return tuple(sorted(set(ids))) if ids else None
 
@@ -94,7 +99,11 @@ class ConnectedClientListParams(ActionParams):
     @post_load
     def to_query(self, data, **kwargs) -> dict:
         types, all_types = data["types"] or (ALL_CLIENT_TYPES, True)
-        return {"query": ClientQuery(types=types), "summary_only": data["summary_only"], "include_pinned": all_types}
+        return {
+            "query": ClientQuery(types=types),
+            "summary_only": data["summary_only"],
+            "include_pinned": all_types,
+        }
 
 
 class NoParams(ActionParams):
@@ -102,10 +111,11 @@ class NoParams(ActionParams):
 
 
 def gather(values: MultiDict, schema: ActionParams) -> dict[str, str]:
-    """Flatten a request's parameters for ``schema``: list parameters joined, scalars checked for conflicts."""
+    """Flatten a request's parameters for ``schema``: list parameters joined, scalars checked for
+    conflicts."""
     known = {f.data_key or name for name, f in schema.fields.items()}
     flat: dict[str, str] = {}
-    for key in values.keys():
+    for key in values:
         if key not in known:
             continue
         given = [v for v in values.getlist(key) if v != ""]

@@ -5,6 +5,9 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, current_app, request, stream_with_context
 
+from gateway.command import params as params_module
+from gateway.command.dispatch import ACTIONS, READ, Action
+from gateway.command.handlers import Context
 from gateway.errors import (
     ParameterError,
     PermissionDeniedError,
@@ -15,9 +18,6 @@ from gateway.errors import (
 from gateway.web import services
 from gateway.xml import xsd
 from gateway.xml.document import CONTENT_TYPE
-from gateway.command import params as params_module
-from gateway.command.dispatch import ACTIONS, READ, Action
-from gateway.command.handlers import Context
 
 #: The command face: /api/command and its legacy alias (its requests are named by their action parameter).
 actions = Blueprint("actions", __name__)
@@ -96,7 +96,7 @@ def check_health():
     except StorageUnavailableError:  # expected during an outage, and a load balancer asks every few seconds
         current_app.logger.warning("check_health: the registry database is unavailable")
         return _unhealthy("the registry database is unavailable")
-    except Exception:  # noqa: BLE001 - any failure means unhealthy, never a stack trace
+    except Exception:
         current_app.logger.exception("check_health failed")
         return _unhealthy("the registry database is unavailable")
     if not appliance.healthy:

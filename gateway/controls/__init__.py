@@ -13,11 +13,11 @@ from collections.abc import Mapping
 from typing import Any
 
 from gateway.clock import Clock
-from gateway.controls.ports import ControlsStorage
 from gateway.controls.clock import CLOCK, ClockControl
 from gateway.controls.clock import apply as apply_clock
 from gateway.controls.faults import Faults
 from gateway.controls.journal import Journal
+from gateway.controls.ports import ControlsStorage
 from gateway.controls.ratelimit import RATE_LIMIT, RateLimiter, RateLimitSettings
 
 
@@ -28,7 +28,9 @@ class Controls:
         self.faults = Faults(storage.controls, storage.accounts, clock)
         self.clock_control = ClockControl(storage.controls, clock)
         self.journal = Journal(storage.journal, enabled=config["JOURNAL"], keep=config["JOURNAL_MAX_ENTRIES"])
-        defaults = RateLimitSettings(config["RATE_LIMIT"], config["RATE_LIMIT_PER_SECOND"], config["RATE_LIMIT_PER_HOUR"])
+        defaults = RateLimitSettings(
+            config["RATE_LIMIT"], config["RATE_LIMIT_PER_SECOND"], config["RATE_LIMIT_PER_HOUR"]
+        )
         self.rate_limits = RateLimiter(storage.controls, clock, defaults)
         #: The controls version this worker's snapshot reflects (None: not loaded yet).
         self.version: int | None = None
@@ -47,7 +49,8 @@ class Controls:
         self.version = version
 
     def reset(self) -> dict:
-        """Every control back to its configured state: no faults, system clock, empty journal, fresh counters."""
+        """Every control back to its configured state: no faults, system clock, empty journal, fresh
+        counters."""
         return {
             "faults_removed": self.faults.clear(),
             "journal_entries_removed": self.journal.clear(),

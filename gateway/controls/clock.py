@@ -15,8 +15,8 @@ from marshmallow import RAISE, Schema, ValidationError, fields
 from marshmallow.validate import Range
 
 from gateway.clock import Clock, iso8601
-from gateway.errors import InvalidRequestError
 from gateway.controls.ports import ControlValues
+from gateway.errors import InvalidRequestError
 
 CLOCK = "controls.clock"
 
@@ -40,7 +40,7 @@ class Instant(fields.Field):
                 except ValueError:
                     raise ValidationError("must be UNIX seconds or an ISO 8601 time") from None
                 if parsed.tzinfo is None:
-                    raise ValidationError("an ISO 8601 time needs an offset (e.g. +00:00 or Z)")
+                    raise ValidationError("an ISO 8601 time needs an offset (e.g. +00:00 or Z)") from None
                 instant = parsed.timestamp()
         else:
             raise ValidationError("must be UNIX seconds or an ISO 8601 time")
@@ -72,7 +72,9 @@ def apply(clock: Clock, value: dict | None) -> None:
 
 
 def _now(state: dict) -> float:
-    return state["frozen_at"] if state.get("frozen_at") is not None else time.time() + state.get("offset", 0.0)
+    return (
+        state["frozen_at"] if state.get("frozen_at") is not None else time.time() + state.get("offset", 0.0)
+    )
 
 
 def _state(value: dict | None) -> dict:
@@ -98,7 +100,9 @@ class ClockControl:
         def checked(value: dict | None) -> dict | None:
             state = change(_state(value))
             if state is not None and not 0 <= _now(state) <= LATEST:
-                raise InvalidRequestError(f"{field}: gateway time must stay between 1970 and 2100.", details={"field": field})
+                raise InvalidRequestError(
+                    f"{field}: gateway time must stay between 1970 and 2100.", details={"field": field}
+                )
             return state
 
         apply(self.clock, self.store.update_control(CLOCK, checked))

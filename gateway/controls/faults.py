@@ -19,10 +19,10 @@ from marshmallow import RAISE, Schema, ValidationError, fields, validates_schema
 from marshmallow.validate import Length, OneOf, Range, Regexp
 
 from gateway.clock import Clock
-from gateway.errors import GatewayError, InvalidRequestError, RateLimitedError
-from gateway.registry.validation import load_object
 from gateway.controls.ports import AccountLookup, FaultRules
+from gateway.errors import GatewayError, InvalidRequestError, RateLimitedError
 from gateway.registry.text import is_xml_safe
+from gateway.registry.validation import load_object
 
 #: The faces a rule can match: the XML command API, the token endpoint, the JSON API (admin excluded).
 FACES = ("command", "oauth", "json")
@@ -69,7 +69,9 @@ class MatchSchema(Schema):
     face = fields.String(validate=OneOf(FACES))
     action = _Actions()
     account = fields.String(validate=[Length(1, 128), _xml_safe])
-    path = fields.String(validate=[Length(1, 256), Regexp(r"^/\S*$", error="must be a path glob starting with /"), _xml_safe])
+    path = fields.String(
+        validate=[Length(1, 256), Regexp(r"^/\S*$", error="must be a path glob starting with /"), _xml_safe]
+    )
 
 
 class LatencySchema(Schema):
@@ -145,9 +147,13 @@ class FaultRuleSchema(Schema):
     def _effects(self, data, **kwargs):
         terminal = [name for name in TERMINAL if name in data and data[name] is not False]
         if len(terminal) > 1:
-            raise ValidationError(f"a rule has at most one of {', '.join(TERMINAL)}; got {' and '.join(terminal)}", terminal[1])
+            raise ValidationError(
+                f"a rule has at most one of {', '.join(TERMINAL)}; got {' and '.join(terminal)}", terminal[1]
+            )
         if not terminal and "latency" not in data:
-            raise ValidationError(f"a rule needs an effect: latency and/or one of {', '.join(TERMINAL)}", "latency")
+            raise ValidationError(
+                f"a rule needs an effect: latency and/or one of {', '.join(TERMINAL)}", "latency"
+            )
         if "every" in data and "probability" in data:
             raise ValidationError("give either every or probability", "probability")
 
@@ -230,8 +236,14 @@ class FaultRule:
 
     def public(self, now: float) -> dict:
         state = "spent" if self.spent else "expired" if self.expired(now) else "active"
-        return {"id": self.id, **self.spec, "matched": self.matched, "fired": self.fired,
-                "created_at": self.created_at, "state": state}
+        return {
+            "id": self.id,
+            **self.spec,
+            "matched": self.matched,
+            "fired": self.fired,
+            "created_at": self.created_at,
+            "state": state,
+        }
 
 
 @dataclass
@@ -261,10 +273,12 @@ def injected_error(rule: FaultRule, action_root: str | None) -> GatewayError:
     except ValueError:
         default_message = f"HTTP {status}"
     # A 200 error sits in a list action's root, as an appliance's parameter errors do.
-    error = GatewayError(spec.get("message", default_message), status=status,
-                         root=action_root if status == 200 else None)
-    error.code = spec.get("code") or ERROR_CODES.get(status,
-                                                     "server_error" if status >= 500 else "invalid_request")
+    error = GatewayError(
+        spec.get("message", default_message), status=status, root=action_root if status == 200 else None
+    )
+    error.code = spec.get("code") or ERROR_CODES.get(
+        status, "server_error" if status >= 500 else "invalid_request"
+    )
     return error
 
 
@@ -286,8 +300,10 @@ class Faults:
         if account is not None:
             found = self.accounts.find_account(account)
             if found is None:
-                raise InvalidRequestError(f"match.account: no API account is named or has the client id {account!r}.",
-                                          details={"field": "match.account"})
+                raise InvalidRequestError(
+                    f"match.account: no API account is named or has the client id {account!r}.",
+                    details={"field": "match.account"},
+                )
             spec["match"]["account"] = found.client_id
         row = self.store.add_fault_rule(spec, times=spec.get("times"), created_at=self.clock.now())
         return FaultRule.from_row(row).public(self.clock.now())

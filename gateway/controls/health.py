@@ -7,8 +7,8 @@ from functools import lru_cache
 
 from flask import Blueprint, current_app
 
-from gateway.web import services
 from gateway.storage import migrate
+from gateway.web import services
 
 blueprint = Blueprint("health", __name__)
 
@@ -29,10 +29,12 @@ def readyz():
     try:
         store.ping()
         revision = migrate.current_revision(store)
-    except Exception:  # noqa: BLE001 - any failure means not ready, never a trace
+    except Exception:
         current_app.logger.warning("readiness check: the database is unavailable", exc_info=True)
         return {"status": "unavailable", "reason": "the database is unavailable"}, 503
     if revision != _head():
-        reason = f"the database schema is at revision {revision or 'none'}, not {_head()}: run gateway db upgrade"
+        reason = (
+            f"the database schema is at revision {revision or 'none'}, not {_head()}: run gateway db upgrade"
+        )
         return {"status": "unavailable", "reason": reason, "schema": revision}, 503
     return {"status": "ready", "schema": revision}

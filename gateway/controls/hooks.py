@@ -24,11 +24,10 @@ from gateway.errors import RateLimitedError
 from gateway.faces import Face
 from gateway.facts import RequestFacts
 from gateway.oauth.bearer import MAX_TOKEN_LENGTH, Authenticator
-from gateway.storage.counters import CONTROLS_VERSION
-from gateway.web import bind_facts
+from gateway.versions import CONTROLS_VERSION
+from gateway.web import bind_facts, services
 from gateway.web import face as request_face
 from gateway.web import facts as request_facts
-from gateway.web import services
 
 
 def _action(face: Face) -> str | None:
@@ -56,7 +55,8 @@ def _multi(values) -> dict:
 
 
 def _presented_client_id(face: Face) -> str | None:
-    """Whose credentials a request carries (for faults that match an account); looks a token up only if asked."""
+    """Whose credentials a request carries (for faults that match an account); looks a token up only if
+    asked."""
     if face is faces.OAUTH:
         auth = request.authorization
         if auth is not None and auth.type == "basic":
@@ -148,32 +148,36 @@ def _finish(app: Flask, environ: dict, facts: RequestFacts, status: int | None, 
         if config["METRICS"]:
             metrics.observe(face.name or "other", _metric_action(face, action), status, seconds)
         if config["REQUEST_LOG"]:
-            log_request({
-                "request_id": facts.request_id,
-                "method": environ.get("REQUEST_METHOD"),
-                "path": environ.get("PATH_INFO", "")[:512],
-                "face": face.name,
-                "action": action,
-                "status": status,
-                "duration_ms": round(seconds * 1000, 3),
-                "account": facts.account,
-                "fault": facts.fault,
-            })
+            log_request(
+                {
+                    "request_id": facts.request_id,
+                    "method": environ.get("REQUEST_METHOD"),
+                    "path": environ.get("PATH_INFO", "")[:512],
+                    "face": face.name,
+                    "action": action,
+                    "status": status,
+                    "duration_ms": round(seconds * 1000, 3),
+                    "account": facts.account,
+                    "fault": facts.fault,
+                }
+            )
         if face in faces.JOURNALED and facts.ts is not None:
-            app.extensions["gateway"].controls.journal.record({
-                "ts": facts.ts,
-                "request_id": facts.request_id,
-                "face": face.name,
-                "method": environ.get("REQUEST_METHOD", "")[:16],
-                "path": environ.get("PATH_INFO", "")[:1024],
-                "action": action,
-                "account": facts.account,
-                "params": facts.params,
-                "status": status,
-                "duration_ms": round(seconds * 1000, 3),
-                "fault": facts.fault,
-            })
-    except Exception:  # noqa: BLE001 - recording must never break an answered request
+            app.extensions["gateway"].controls.journal.record(
+                {
+                    "ts": facts.ts,
+                    "request_id": facts.request_id,
+                    "face": face.name,
+                    "method": environ.get("REQUEST_METHOD", "")[:16],
+                    "path": environ.get("PATH_INFO", "")[:1024],
+                    "action": action,
+                    "account": facts.account,
+                    "params": facts.params,
+                    "status": status,
+                    "duration_ms": round(seconds * 1000, 3),
+                    "fault": facts.fault,
+                }
+            )
+    except Exception:
         app.logger.exception("could not record request %s", facts.request_id)
 
 
@@ -194,8 +198,8 @@ class ControlledAuthenticator(Authenticator):
             verdict = facts.rate_limit = limiter.hit(account.client_id)
             if verdict.limited:
                 raise RateLimitedError(
-                    f"Rate limit exceeded: at most {verdict.limit} requests per {verdict.period} for this API account; "
-                    f"retry in {verdict.retry_after} s.",
+                    f"Rate limit exceeded: at most {verdict.limit} requests per {verdict.period} "
+                    f"for this API account; retry in {verdict.retry_after} s.",
                     headers=verdict.headers(),
                 )
         return account
@@ -203,6 +207,7 @@ class ControlledAuthenticator(Authenticator):
 
 def init_app(app: Flask) -> None:
     """Install the middleware and hooks (call before other before_request hooks are registered)."""
-    app.wsgi_app = ControlsMiddleware(app.wsgi_app, partial(_finish, app))
+    # Flask's documented way to wrap the WSGI app replaces the bound method on the instance
+    app.wsgi_app = ControlsMiddleware(app.wsgi_app, partial(_finish, app))  # type: ignore[method-assign]
     app.before_request(_before)
     app.after_request(_after)

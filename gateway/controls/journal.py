@@ -16,16 +16,26 @@ from marshmallow import RAISE, Schema, fields
 from marshmallow.validate import Length, OneOf, Range
 
 from gateway.clock import iso8601
-from gateway.registry.schemas import xml_safe
-from gateway.controls.ports import JournalLog
 from gateway.controls.clock import Instant
 from gateway.controls.faults import FACES
+from gateway.controls.ports import JournalLog
+from gateway.registry.schemas import xml_safe
 
 REDACTED = "[redacted]"
 #: Parameter names whose values never reach the journal (compared in lower case).
 SECRET_PARAMETERS = frozenset(
-    {"password", "client_secret", "secret", "access_token", "refresh_token", "id_token", "token", "assertion",
-     "authorization", "code"}
+    {
+        "password",
+        "client_secret",
+        "secret",
+        "access_token",
+        "refresh_token",
+        "id_token",
+        "token",
+        "assertion",
+        "authorization",
+        "code",
+    }
 )
 MAX_PARAMETERS = 50
 MAX_VALUE_LENGTH = 1000

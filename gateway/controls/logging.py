@@ -8,11 +8,11 @@ GATEWAY_REQUEST_LOG=false silences it.
 from __future__ import annotations
 
 import json
-import os
 import logging
+import os
 import re
 import sys
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 REQUEST_LOGGER = "gateway.request"
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._:+/=-]{1,128}$")
@@ -28,7 +28,7 @@ def request_id(given: str | None) -> str:
 class JsonFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         payload = {
-            "time": datetime.fromtimestamp(record.created, timezone.utc).isoformat(timespec="milliseconds"),
+            "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
             "level": record.levelname.lower(),
             "logger": record.name,
             "message": record.getMessage(),

@@ -10,7 +10,14 @@ from __future__ import annotations
 import os
 
 from flask import Blueprint, Response, current_app
-from prometheus_client import REGISTRY, CollectorRegistry, Counter, Histogram, disable_created_metrics, generate_latest
+from prometheus_client import (
+    REGISTRY,
+    CollectorRegistry,
+    Counter,
+    Histogram,
+    disable_created_metrics,
+    generate_latest,
+)
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 from prometheus_client.multiprocess import MultiProcessCollector
@@ -21,7 +28,9 @@ from gateway.web import services
 
 disable_created_metrics()  # no *_created series: they only add noise to every scrape
 
-REQUESTS = Counter("gateway_requests", "Requests answered, by face, action and status.", ["face", "action", "status"])
+REQUESTS = Counter(
+    "gateway_requests", "Requests answered, by face, action and status.", ["face", "action", "status"]
+)
 LATENCY = Histogram(
     "gateway_request_duration_seconds",
     "Time to answer a request, by face and action.",
@@ -40,8 +49,10 @@ def observe(face: str, action: str, status: int | None, seconds: float) -> None:
     key = (face, action, status)
     children = _children.get(key)
     if children is None:
-        children = _children[key] = (REQUESTS.labels(face, action, "dropped" if status is None else str(status)),
-                                     LATENCY.labels(face, action))
+        children = _children[key] = (
+            REQUESTS.labels(face, action, "dropped" if status is None else str(status)),
+            LATENCY.labels(face, action),
+        )
     children[0].inc()
     children[1].observe(seconds)
 
@@ -54,7 +65,9 @@ class ConnectedClients:
 
     def collect(self):
         counts = self.store.count_clients_by_type()
-        family = GaugeMetricFamily("gateway_connected_clients", "Connected clients by client type.", labels=["type"])
+        family = GaugeMetricFamily(
+            "gateway_connected_clients", "Connected clients by client type.", labels=["type"]
+        )
         for ctype in CLIENT_TYPES:
             family.add_metric([ctype.value], counts.get(ctype.value, 0))
         yield family

@@ -7,6 +7,7 @@ it in the journal on its very next request, whichever worker answers.
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import time
 from collections.abc import Callable, Iterable
@@ -35,10 +36,8 @@ def _socket(environ: dict):
 
 
 def _hang_up(sock) -> None:
-    try:
+    with contextlib.suppress(OSError):
         sock.shutdown(socket.SHUT_RDWR)
-    except OSError:
-        pass
 
 
 class _Recorded:
@@ -126,7 +125,9 @@ class ControlsMiddleware:
             _close(body)
         keep = spec["bytes"] if "bytes" in spec else int(len(data) * spec["fraction"])
         keep = min(keep, max(0, len(data) - 1))
-        headers = [(k, v) for k, v in response["headers"] if k.lower() not in ("content-length", "transfer-encoding")]
+        headers = [
+            (k, v) for k, v in response["headers"] if k.lower() not in ("content-length", "transfer-encoding")
+        ]
         headers.append(("Content-Length", str(len(data))))
         finish(int(response["status"].split(" ", 1)[0]))
         start_response(response["status"], headers)

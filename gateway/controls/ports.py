@@ -23,8 +23,9 @@ class ControlValues(Protocol):
 
 
 class FaultRules(Protocol):
-    def add_fault_rule(self, spec: dict[str, Any], *, times: int | None,
-                       created_at: float) -> dict[str, Any]: ...
+    def add_fault_rule(
+        self, spec: dict[str, Any], *, times: int | None, created_at: float
+    ) -> dict[str, Any]: ...
 
     def list_fault_rules(self) -> list[dict[str, Any]]: ...
 
@@ -46,9 +47,17 @@ class RateCounters(Protocol):
 class JournalLog(Protocol):
     def append_journal(self, entry: dict[str, Any], keep: int) -> None: ...
 
-    def query_journal(self, *, action: str | None = None, account: str | None = None, face: str | None = None,
-                      status: int | None = None, since: float | None = None, after: int = 0,
-                      limit: int = 100) -> list[dict[str, Any]]: ...
+    def query_journal(
+        self,
+        *,
+        action: str | None = None,
+        account: str | None = None,
+        face: str | None = None,
+        status: int | None = None,
+        since: float | None = None,
+        after: int = 0,
+        limit: int = 100,
+    ) -> list[dict[str, Any]]: ...
 
     def clear_journal(self) -> int: ...
 

@@ -17,14 +17,16 @@ from marshmallow import RAISE, Schema, fields
 from marshmallow.validate import Range
 
 from gateway.clock import Clock
-from gateway.registry.validation import load_object
 from gateway.controls.ports import ControlValues, RateCounters
+from gateway.registry.validation import load_object
 
 RATE_LIMIT = "controls.rate_limit"
 
 
 class RateLimitStore(ControlValues, RateCounters, Protocol):
     """The settings override is a control value; the counts are rate counters."""
+
+
 #: (period name, window length in seconds, settings field holding its limit)
 PERIODS = (("second", 1, "per_second"), ("hour", 3600, "per_hour"))
 
@@ -102,10 +104,15 @@ class RateLimiter:
         windows = [(name, int(now // length) * length) for name, length, _ in PERIODS]
         counts = self.store.hit_rate_limits(account, windows)
         verdicts = []
-        for (period, length, setting), (_, start), count in zip(PERIODS, windows, counts):
+        # one window per period, one count per window
+        for (period, length, setting), (_, start), count in zip(PERIODS, windows, counts, strict=True):
             limit = getattr(self.settings, setting)
             reset = start + length
-            verdicts.append(Verdict(period, count > limit, limit, max(0, limit - count), reset, max(1, math.ceil(reset - now))))
+            verdicts.append(
+                Verdict(
+                    period, count > limit, limit, max(0, limit - count), reset, max(1, math.ceil(reset - now))
+                )
+            )
         exceeded = [v for v in verdicts if v.limited]
         if exceeded:
             return max(exceeded, key=lambda v: v.reset)

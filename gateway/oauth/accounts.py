@@ -15,8 +15,8 @@ from gateway.clock import Clock
 from gateway.errors import ConflictError, NotFoundError
 from gateway.oauth.models import COMMAND_PERMISSIONS, AccessToken, Account
 from gateway.oauth.ports import AccountStorage
-from gateway.versions import Versions
 from gateway.oauth.secrets import digest, hash_secret, new_client_id, new_client_secret
+from gateway.versions import Versions
 
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 ._@-]{0,127}$")
 
@@ -35,23 +35,38 @@ TOKEN_CACHE_SIZE = 4096
 
 
 class AccountService:
-    def __init__(self, storage: AccountStorage, clock: Clock, token_lifetime: int = 3600, token_cap: int = 30,
-                 versions: Versions | None = None):
+    def __init__(
+        self,
+        storage: AccountStorage,
+        clock: Clock,
+        token_lifetime: int = 3600,
+        token_cap: int = 30,
+        versions: Versions | None = None,
+    ):
         self.storage = storage
         self.repository = storage.accounts
         self.clock = clock
         self.token_lifetime = token_lifetime
         self.token_cap = token_cap
-        #: With ``versions``, tokens found are remembered until any account or token changes (gateway.versions).
+        #: With ``versions``, tokens found are remembered until any account or token changes
+        #: (gateway.versions).
         self.versions = versions
         self._tokens: dict[str, tuple[int, AccessToken]] = {}
 
     # --- accounts -----------------------------------------------------------------------------
     def create(
-        self, name: str, permission: str = "read_only", *, legacy_login: bool = False, feed: bool = False, admin: bool = False
+        self,
+        name: str,
+        permission: str = "read_only",
+        *,
+        legacy_login: bool = False,
+        feed: bool = False,
+        admin: bool = False,
     ) -> Credentials:
         if not NAME_PATTERN.match(name or ""):
-            raise ValueError("An account name is 1-128 letters, digits, spaces or ._@- and starts with a letter or digit.")
+            raise ValueError(
+                "An account name is 1-128 letters, digits, spaces or ._@- and starts with a letter or digit."
+            )
         if permission not in COMMAND_PERMISSIONS:
             raise ValueError(f"permission must be one of {', '.join(COMMAND_PERMISSIONS)}")
         secret = new_client_secret()
@@ -88,15 +103,23 @@ class AccountService:
         return account
 
     def set_permissions(
-        self, name_or_client_id: str, *, command: str | None = None, feed: bool | None = None, admin: bool | None = None
+        self,
+        name_or_client_id: str,
+        *,
+        command: str | None = None,
+        feed: bool | None = None,
+        admin: bool | None = None,
     ) -> Account:
         """Change any of the command permission and the feed and admin flags; live tokens follow at once."""
         if command is not None and command not in COMMAND_PERMISSIONS:
             raise ValueError(f"permission must be one of {', '.join(COMMAND_PERMISSIONS)}")
         account = self.get(name_or_client_id)
-        values = {k: v for k, v in (("permission", command), ("feed", feed), ("admin", admin)) if v is not None}
+        values = {
+            k: v for k, v in (("permission", command), ("feed", feed), ("admin", admin)) if v is not None
+        }
         if values:
-            self.repository.update_account(account.client_id, **values)
+            # permission changes keep the tokens: they follow the account at once
+            self.repository.update_account(account.client_id, revoke_tokens=False, **values)
             for key, value in values.items():
                 setattr(account, key, value)
         return account
@@ -106,8 +129,9 @@ class AccountService:
         account = self.get(name_or_client_id)
         secret = new_client_secret()
         account.secret_hash = hash_secret(secret)
-        if not self.repository.update_account(account.client_id, secret_hash=account.secret_hash,
-                                              revoke_tokens=True):
+        if not self.repository.update_account(
+            account.client_id, secret_hash=account.secret_hash, revoke_tokens=True
+        ):
             raise ConflictError("The account was removed while its secret was being regenerated.")
         return Credentials(account, secret)
 
@@ -124,12 +148,21 @@ class AccountService:
         regenerated or it was disabled in the meantime."""
         now = self.clock.now_int()
         assert account.key is not None  # a stored account
-        if not self.issue_token(account.key, digest(access_token), now, now + self.token_lifetime,
-                                secret_hash=account.secret_hash):
-            raise InvalidClientError(description="The client credentials changed while the token was being issued.")
+        if not self.issue_token(
+            account.key, digest(access_token), now, now + self.token_lifetime, secret_hash=account.secret_hash
+        ):
+            raise InvalidClientError(
+                description="The client credentials changed while the token was being issued."
+            )
 
-    def issue_token(self, account_key: int, token_hash: str, issued_at: int, expires_at: int,
-                    secret_hash: str | None = None) -> bool:
+    def issue_token(
+        self,
+        account_key: int,
+        token_hash: str,
+        issued_at: int,
+        expires_at: int,
+        secret_hash: str | None = None,
+    ) -> bool:
         """Store a token; when the account then holds more than ``token_cap`` valid tokens, revoke the oldest.
 
         With ``secret_hash`` (the secret the client authenticated with) nothing is stored, and False comes
@@ -138,13 +171,14 @@ class AccountService:
         """
         with self.storage.transaction() as unit:
             current = unit.accounts.lock(account_key)
-            if secret_hash is not None:
-                if current is None or not current[1] or not hmac.compare_digest(current[0], secret_hash):
-                    return False
+            if secret_hash is not None and (
+                current is None or not current[1] or not hmac.compare_digest(current[0], secret_hash)
+            ):
+                return False
             # Expired tokens can never come back; drop them so the table stays small.
             unit.accounts.delete_expired_tokens(account_key, issued_at)
             unit.accounts.insert_token(account_key, token_hash, issued_at, expires_at)
-            unit.accounts.revoke_tokens(unit.accounts.unrevoked_tokens(account_key)[self.token_cap:])
+            unit.accounts.revoke_tokens(unit.accounts.unrevoked_tokens(account_key)[self.token_cap :])
         return True
 
     def find_token(self, access_token: str) -> AccessToken | None:
@@ -159,7 +193,9 @@ class AccountService:
         if found is None:
             return None  # never remembered: the token may be issued a moment later
         account, issued_at, expires_at, revoked = found
-        token = AccessToken(account=account, issued_at=issued_at, expires_at=expires_at, revoked=revoked, clock=self.clock)
+        token = AccessToken(
+            account=account, issued_at=issued_at, expires_at=expires_at, revoked=revoked, clock=self.clock
+        )
         if version is not None:
             if len(self._tokens) >= TOKEN_CACHE_SIZE:
                 self._tokens.clear()

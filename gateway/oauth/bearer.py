@@ -31,7 +31,9 @@ class _Validator(BearerTokenValidator):
         if token is None:
             raise AuthenticationError("The access token is not valid; request a new one at /oauth2/token.")
         if token.is_revoked():
-            raise AuthenticationError("The access token has been revoked; request a new one at /oauth2/token.")
+            raise AuthenticationError(
+                "The access token has been revoked; request a new one at /oauth2/token."
+            )
         if token.is_expired():
             raise AuthenticationError("The access token has expired; request a new one at /oauth2/token.")
 
@@ -60,16 +62,23 @@ class Authenticator:
             token = self.protector.validate_request(scopes=None, request=_Headers(request.headers))
         except MissingAuthorizationError:
             raise AuthenticationError(
-                "This API needs an access token: send \"Authorization: Bearer TOKEN\" (get one at /oauth2/token)."
+                'This API needs an access token: send "Authorization: Bearer TOKEN" '
+                "(get one at /oauth2/token)."
             ) from None
         except OAuth2Error as error:  # unsupported token type, malformed header
-            raise AuthenticationError(f"The Authorization header is not usable: {error.description or error.error}.") from None
+            raise AuthenticationError(
+                f"The Authorization header is not usable: {error.description or error.error}."
+            ) from None
         return token.account
 
     def _legacy(self, username: str, password: str) -> Account:
         account = self.accounts.find(username) if 0 < len(username) <= 128 else None
-        ok = account is not None and account.check_client_secret(password)
-        if not ok or not account.enabled or not account.legacy_login:
+        if (
+            account is None
+            or not account.check_client_secret(password)
+            or not account.enabled
+            or not account.legacy_login
+        ):
             # One answer whatever failed, so the parameters reveal nothing about accounts.
             raise AuthenticationError("Invalid username or password for a legacy API login.")
         return account

@@ -58,8 +58,11 @@ class Account(ClientMixin):
     # --- gateway -------------------------------------------------------------------------------
     def permissions(self) -> dict[str, str]:
         """Permission name -> value, as get_api_info lists them."""
-        return {"perm_command": self.permission, "perm_feed": "1" if self.feed else "0",
-                "perm_admin": "1" if self.admin else "0"}
+        return {
+            "perm_command": self.permission,
+            "perm_feed": "1" if self.feed else "0",
+            "perm_admin": "1" if self.admin else "0",
+        }
 
     def public(self) -> dict:
         return {

@@ -12,6 +12,7 @@ import binascii
 import json
 import os
 from functools import cached_property
+from typing import ClassVar
 
 from authlib.integrations.flask_oauth2 import AuthorizationServer
 from authlib.integrations.flask_oauth2.requests import FlaskOAuth2Payload, FlaskOAuth2Request
@@ -72,7 +73,9 @@ class TokenRequest(FlaskOAuth2Request):
             except RecursionError:  # nested deeper than the JSON decoder goes
                 body = None
             if not isinstance(body, dict):
-                raise InvalidRequestError("The JSON body must be an object, for example {'grant_type': 'client_credentials'}.")
+                raise InvalidRequestError(
+                    "The JSON body must be an object, for example {'grant_type': 'client_credentials'}."
+                )
             self.payload = _JsonPayload(request, body)
 
     @property
@@ -82,7 +85,7 @@ class TokenRequest(FlaskOAuth2Request):
 
 
 class ClientCredentialsGrant(grants.ClientCredentialsGrant):
-    TOKEN_ENDPOINT_AUTH_METHODS = list(AUTH_METHODS)
+    TOKEN_ENDPOINT_AUTH_METHODS: ClassVar[list[str]] = list(AUTH_METHODS)
 
 
 class TokenServer(AuthorizationServer):
@@ -99,7 +102,10 @@ class TokenServer(AuthorizationServer):
     def create_token_response(self, request=None):
         try:
             return super().create_token_response(request)
-        except (InvalidRequestError, InvalidClientError) as error:  # raised while reading the request, before Authlib's
+        except (
+            InvalidRequestError,
+            InvalidClientError,
+        ) as error:  # raised while reading the request, before Authlib's
             # own handling
             return self.handle_error_response(None, error)
 
@@ -110,13 +116,20 @@ class TokenServer(AuthorizationServer):
             if payload.get("error") == "invalid_client":
                 # One answer whatever was wrong (unknown id, wrong secret, disabled account), so that the
                 # endpoint does not tell which client ids exist.
-                payload = {"error": "invalid_client", "message": MESSAGES["invalid_client"],
-                           "error_description": MESSAGES["invalid_client"]}
+                payload = {
+                    "error": "invalid_client",
+                    "message": MESSAGES["invalid_client"],
+                    "error_description": MESSAGES["invalid_client"],
+                }
             elif "error" in payload:
-                message = payload.get("error_description") or MESSAGES.get(payload["error"], "The token request failed.")
+                message = payload.get("error_description") or MESSAGES.get(
+                    payload["error"], "The token request failed."
+                )
                 payload = {"error": payload["error"], "message": message, **payload}
             else:
-                payload = {k: payload[k] for k in ("access_token", "token_type", "expires_in") if k in payload}
+                payload = {
+                    k: payload[k] for k in ("access_token", "token_type", "expires_in") if k in payload
+                }
             payload = json.dumps(payload)
         headers = [(k, v) for k, v in headers if k.lower() != "content-type"]
         return Response(payload, status=status_code, headers=headers, mimetype="application/json")

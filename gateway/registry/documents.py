@@ -8,29 +8,40 @@ No Flask here: the domain writes change payloads with :func:`change`, seeding wr
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import Any, TypeVar, cast
 
 from marshmallow import fields, missing, validate
 
 from gateway.registry.inspection import ClientDetail, ClientRecord, Found, LogEntry, Page
 from gateway.registry.model import CHANGE_KINDS, Appliance, Change, Client, ClientType, Event
-from gateway.registry.operations import EVENT_KINDS, INITIATORS, AppendEvents, Connect, Disconnect, Update
+from gateway.registry.operations import (
+    EVENT_KINDS,
+    INITIATORS,
+    AppendEvents,
+    Connect,
+    Disconnect,
+    Operation,
+    Update,
+)
 from gateway.registry.schemas import ApplianceSchema
 from gateway.registry.shapes import Out
 
 TYPES = [ct.value for ct in ClientType]
 
+_F = TypeVar("_F", bound=fields.Field[Any])
 
-def _nullable(field_class, **kwargs):
+
+def _nullable(field_class: Callable[..., _F], **kwargs: Any) -> _F:
     return field_class(allow_none=True, **kwargs)
 
 
-def Ts(**kwargs):  # noqa: N802 - a field factory
+def Ts(**kwargs: Any) -> fields.Integer:  # noqa: N802 - a field factory
     return fields.Integer(metadata={"description": "UNIX seconds", **kwargs.pop("metadata", {})}, **kwargs)
 
 
-def Type(**kwargs):  # noqa: N802
+def Type(**kwargs: Any) -> fields.Enum[ClientType]:  # noqa: N802
     return fields.Enum(ClientType, by_value=fields.String, **kwargs)
 
 
@@ -77,9 +88,12 @@ class RepresentativeOut(Out):
 STATE = ("connected", "disconnected_at", "disconnect_reason", "disconnect_initiator")
 DISCONNECT = STATE[1:]
 #: Fields only some client types have.
-BY_TYPE = {"representative": {ClientType.REPRESENTATIVE},
-           "name": set(ClientType) - {ClientType.REPRESENTATIVE},
-           "lsid": {ClientType.SUPPORT_CUSTOMER}, "non_interactive": {ClientType.SUPPORT_CUSTOMER}}
+BY_TYPE = {
+    "representative": {ClientType.REPRESENTATIVE},
+    "name": set(ClientType) - {ClientType.REPRESENTATIVE},
+    "lsid": {ClientType.SUPPORT_CUSTOMER},
+    "non_interactive": {ClientType.SUPPORT_CUSTOMER},
+}
 
 
 class ClientOut(Out):
@@ -93,12 +107,16 @@ class ClientOut(Out):
     timezone_offset = fields.Integer(required=True, metadata={"description": "Seconds east of UTC."})
     connected_since = Ts(required=True)
     connected_since_offset = fields.String()
-    representative = fields.Nested(RepresentativeOut, attribute="rep",
-                                   metadata={"description": "Representatives only."})
+    representative = fields.Nested(
+        RepresentativeOut, attribute="rep", metadata={"description": "Representatives only."}
+    )
     name = fields.String(metadata={"description": "Customers, attendees, Jumpoints."})
     lsid = fields.String(metadata={"description": "Support customers only."})
-    non_interactive = _nullable(fields.String, validate=validate.OneOf(("rdp", "shelljump")),
-                                metadata={"description": "Support customers only."})
+    non_interactive = _nullable(
+        fields.String,
+        validate=validate.OneOf(("rdp", "shelljump")),
+        metadata={"description": "Support customers only."},
+    )
     connections = fields.List(fields.Nested(ConnectionOut), required=True)
     events = fields.List(fields.Nested(EventOut), required=True)
     connected = fields.Boolean(required=True)
@@ -111,9 +129,9 @@ class ClientOut(Out):
     disconnect_while_connected = False
 
     def client_of(self, obj: Any) -> Client:
-        return obj
+        return cast(Client, obj)
 
-    def shape(self, data: dict, obj: Any) -> dict:
+    def shape(self, data: dict[str, Any], obj: Any) -> dict[str, Any]:
         client = self.client_of(obj)
         for name, types in BY_TYPE.items():
             if client.type not in types:
@@ -132,17 +150,17 @@ CLIENT_AS_INPUT = ClientOut(exclude=(*STATE, "events.seq"))
 CLIENT = ClientOut()
 
 
-def client_json(client: Client, *, state: bool = True, events: list[Event] | None = None) -> dict:
+def client_json(client: Client, *, state: bool = True, events: list[Event] | None = None) -> dict[str, Any]:
     """A client as JSON. ``state`` adds the registry's own fields (connected, disconnect details);
     without it the dict is exactly what the feed accepts to connect the client again.
     ``events`` replaces the client's own list (e.g. only the recent ones)."""
     shown = client if events is None else replace(client, events=events)
-    return (CLIENT if state else CLIENT_AS_INPUT).dump(shown)
+    return cast(dict[str, Any], (CLIENT if state else CLIENT_AS_INPUT).dump(shown))
 
 
-def appliance_json(appliance: Appliance) -> dict:
+def appliance_json(appliance: Appliance) -> dict[str, Any]:
     """An appliance as the feed takes it (its position is its place in the list)."""
-    return APPLIANCE.dump(appliance)
+    return cast(dict[str, Any], APPLIANCE.dump(appliance))
 
 
 #: The feed's own schema shows an appliance: the answer is what the request gives.
@@ -154,10 +172,12 @@ class RecordOut(ClientOut):
     """A client record in a list: no events, but how many its history holds."""
 
     events = fields.List(fields.Nested(EventOut), metadata={"description": "Details only: the last 20."})
-    record = fields.Integer(required=True,
-                            metadata={"description": "This record's number (one per connect)."})
-    last_activity = Ts(required=True,
-                       metadata={"description": "UNIX seconds of its last event (or its connect)."})
+    record = fields.Integer(
+        required=True, metadata={"description": "This record's number (one per connect)."}
+    )
+    last_activity = Ts(
+        required=True, metadata={"description": "UNIX seconds of its last event (or its connect)."}
+    )
     event_count = fields.Integer(required=True, metadata={"description": "Events in its whole history."})
     disconnected_at = _nullable(Ts, required=True)
     disconnect_reason = _nullable(fields.String, required=True)
@@ -193,18 +213,24 @@ class DetailOut(RecordOut):
     """``/clients/{id}``: the chosen record with its last 20 events, when the id last connected and last
     disconnected (over all its visible records; null if never), and every record of the id, newest first."""
 
-    events = fields.List(fields.Nested(EventOut), required=True,
-                         metadata={"description": "The last 20, oldest first."})
+    events = fields.List(
+        fields.Nested(EventOut), required=True, metadata={"description": "The last 20, oldest first."}
+    )
     last_connected_at = Ts(required=True, metadata={"description": "The id's newest connect (any record)."})
-    last_disconnected_at = _nullable(Ts, required=True,
-                                     metadata={"description": "The id's newest disconnect; null if never."})
-    records = fields.List(fields.Nested(RecordSummaryOut), required=True, metadata={
-        "description": "Every visible record of this id, connected first, then newest."})
+    last_disconnected_at = _nullable(
+        Ts, required=True, metadata={"description": "The id's newest disconnect; null if never."}
+    )
+    records = fields.List(
+        fields.Nested(RecordSummaryOut),
+        required=True,
+        metadata={"description": "Every visible record of this id, connected first, then newest."},
+    )
 
-    def client_of(self, detail: ClientDetail) -> Client:
+    # A DetailOut dumps ClientDetails (never records): it takes RecordOut's fields, not its input type.
+    def client_of(self, detail: ClientDetail) -> Client:  # type: ignore[override]
         return detail.current.client
 
-    def get_attribute(self, detail: ClientDetail, attr: str, default: Any) -> Any:
+    def get_attribute(self, detail: ClientDetail, attr: str, default: Any) -> Any:  # type: ignore[override]
         if attr == "events":
             return detail.current.client.recent_events()
         if attr == "records":
@@ -250,7 +276,7 @@ class PageOf:
     window: Page
 
     @property
-    def items(self) -> list:
+    def items(self) -> list[Any]:
         return self.found.items
 
     @property
@@ -312,7 +338,7 @@ class BatchItemOut(Out):
     id = fields.Integer(required=True)
     connected = fields.Boolean(required=True)
 
-    def get_attribute(self, result: tuple, attr: str, default: Any) -> Any:
+    def get_attribute(self, result: tuple[Operation, Client], attr: str, default: Any) -> Any:
         operation, client = result
         return OPERATION_NAMES[type(operation)] if attr == "op" else getattr(client, attr)
 
@@ -320,7 +346,7 @@ class BatchItemOut(Out):
 class BatchResultOut(Out):
     results = fields.List(fields.Nested(BatchItemOut), required=True)
 
-    def get_attribute(self, results: list, attr: str, default: Any) -> Any:
+    def get_attribute(self, results: list[tuple[Operation, Client]], attr: str, default: Any) -> Any:
         return results  # dumped from the (operation, client) pairs themselves
 
 
@@ -345,10 +371,14 @@ class ClientChangeOut(Out):
     """connect and update: the client as the feed takes it (no events); for an update, the changed fields."""
 
     client = fields.Nested(CLIENT_AS_INPUT, required=True)
-    changed = fields.List(fields.String(), data_key="fields", attribute="detail",
-                          metadata={"description": "update: the names of the fields it changed."})
+    changed = fields.List(
+        fields.String(),
+        data_key="fields",
+        attribute="detail",
+        metadata={"description": "update: the names of the fields it changed."},
+    )
 
-    def shape(self, data: dict, write: Written) -> dict:
+    def shape(self, data: dict[str, Any], write: Written) -> dict[str, Any]:
         if write.kind != "update":
             del data["fields"]
         return data
@@ -365,20 +395,23 @@ class DisconnectChangeOut(Out):
     type = Type(required=True)
     disconnected_at = Ts(required=True)
     reason = fields.String(required=True, attribute="disconnect_reason")
-    initiator = fields.String(required=True, attribute="disconnect_initiator",
-                              validate=validate.OneOf(INITIATORS))
+    initiator = fields.String(
+        required=True, attribute="disconnect_initiator", validate=validate.OneOf(INITIATORS)
+    )
 
 
 CLIENT_CHANGE, EVENTS_CHANGE, DISCONNECT_CHANGE = ClientChangeOut(), EventsChangeOut(), DisconnectChangeOut()
 
 
-def change(kind: str, client: Client, detail: object) -> dict:
+def change(kind: str, client: Client, detail: object) -> dict[str, Any]:
     """The payload of a change-log entry (see Store.apply_writes): what a live stream shows of a write."""
     if kind == "event":
-        return EVENTS_CHANGE.dump(Written(kind, client, detail))
-    if kind == "disconnect":
-        return DISCONNECT_CHANGE.dump(client)
-    return CLIENT_CHANGE.dump(Written(kind, replace(client, events=[]), detail))
+        payload = EVENTS_CHANGE.dump(Written(kind, client, detail))
+    elif kind == "disconnect":
+        payload = DISCONNECT_CHANGE.dump(client)
+    else:
+        payload = CLIENT_CHANGE.dump(Written(kind, replace(client, events=[]), detail))
+    return cast(dict[str, Any], payload)
 
 
 def change_type(change: Change) -> str | None:
@@ -395,9 +428,13 @@ class ChangeEventOut(Out):
     kind = fields.String(required=True, validate=validate.OneOf(CHANGE_KINDS))
     client_id = _nullable(fields.Integer, required=True)
     type = _nullable(fields.String, required=True, validate=validate.OneOf(TYPES))
-    payload = fields.Dict(required=True, metadata={
-        "description": "connect/update: {client, fields}; event: {type, events}; "
-                       "disconnect: {type, disconnected_at, reason, initiator}; reset: what was loaded."})
+    payload = fields.Dict(
+        required=True,
+        metadata={
+            "description": "connect/update: {client, fields}; event: {type, events}; "
+            "disconnect: {type, disconnected_at, reason, initiator}; reset: what was loaded."
+        },
+    )
 
     def get_attribute(self, change: Change, attr: str, default: Any) -> Any:
         return change_type(change) if attr == "type" else super().get_attribute(change, attr, default)

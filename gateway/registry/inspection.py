@@ -21,8 +21,15 @@ DEFAULT_PAGE_SIZE = 20
 
 #: What client lists can be ordered by: times and counts (counts of the record's connections, of its
 #: whole event history, and a representative's support sessions; other types count 0 sessions).
-CLIENT_ORDERS = ("id", "connected_since", "disconnected_at", "last_activity", "connection_count", "event_count",
-                 "support_session_count")
+CLIENT_ORDERS = (
+    "id",
+    "connected_since",
+    "disconnected_at",
+    "last_activity",
+    "connection_count",
+    "event_count",
+    "support_session_count",
+)
 #: What event logs can be ordered by (``seq`` is the order events were appended in).
 LOG_ORDERS = ("seq", "ts")
 

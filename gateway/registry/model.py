@@ -14,7 +14,7 @@ MAX_CLIENT_ID = 2_147_483_647
 EVENT_LOG_LIMIT = 20
 
 
-class ClientType(str, Enum):
+class ClientType(str, Enum):  # noqa: UP042 - a StrEnum's str() and f-strings give the value, not Class.NAME
     """The four client types of ``get_connected_clients``, in the vendor's documented order."""
 
     REPRESENTATIVE = "representative"

@@ -111,15 +111,20 @@ def problems(client: Client) -> list[Problem]:
         if len(set(lsids)) != len(lsids):
             found.append(Problem("representative.support_session_lsids", "An lsid is listed twice."))
         if client.rep.support_session_count != len(lsids):
-            found.append(Problem(
-                "representative.support_session_count",
-                f"support_session_count is {client.rep.support_session_count} but {len(lsids)} lsids are listed.",
-            ))
+            found.append(
+                Problem(
+                    "representative.support_session_count",
+                    f"support_session_count is {client.rep.support_session_count} "
+                    f"but {len(lsids)} lsids are listed.",
+                )
+            )
     elif client.type is ClientType.SUPPORT_CUSTOMER and not client.lsid:
         found.append(Problem("lsid", "A support customer needs the lsid of its session."))
     primaries = [i for i, c in enumerate(client.connections) if c.purpose == "primary"]
     if len(primaries) > 1:
-        found.append(Problem(f"connections.{primaries[1]}.purpose", "A client has at most one primary connection."))
+        found.append(
+            Problem(f"connections.{primaries[1]}.purpose", "A client has at most one primary connection.")
+        )
     if len(client.connections) > MAX_CONNECTIONS:
         found.append(Problem("connections", f"A client holds at most {MAX_CONNECTIONS} connections."))
     return found
@@ -141,7 +146,9 @@ def apply_update(client: Client, fields: dict[str, Any], now: int) -> list[str]:
     for name in fields:
         types = TYPE_FIELDS.get(name)
         if types is not None and client.type not in types:
-            raise InvalidRequestError(f"{name}: a {client.type.value} has no {name}.", details={"field": name})
+            raise InvalidRequestError(
+                f"{name}: a {client.type.value} has no {name}.", details={"field": name}
+            )
     for name, value in fields.items():
         if name == "representative":
             assert client.rep is not None  # a representative (TYPE_FIELDS), which check() requires rep of
@@ -182,9 +189,13 @@ def at_operation(error: GatewayError, index: int) -> GatewayError:
     return named
 
 
-
 def placeholder_appliance(guid: str, position: int) -> Appliance:
     """An appliance the registry learns of only from a client's connection (a capture, the feed)."""
     short = guid[:8].lower()
-    return Appliance(id=guid, name=f"appliance-{short}", hostname=f"{short}.appliance.invalid",
-                     public_hostname=f"{short}.appliance.invalid", position=position)
+    return Appliance(
+        id=guid,
+        name=f"appliance-{short}",
+        hostname=f"{short}.appliance.invalid",
+        public_hostname=f"{short}.appliance.invalid",
+        position=position,
+    )

@@ -13,8 +13,9 @@ from gateway.registry.model import Appliance, Change, Client, ClientQuery, Event
 
 
 class Renderer(Protocol):
-    def __call__(self, client: Client, *, brief: bool = True,
-                 events_of: bytes | None = None) -> tuple[bytes | None, bytes]:
+    def __call__(
+        self, client: Client, *, brief: bool = True, events_of: bytes | None = None
+    ) -> tuple[bytes | None, bytes]:
         """The client's fragment without and with ``include_connections`` (the first None when ``brief`` is
         False); ``events_of``: the stored fragment with connections, when only the events changed."""
         ...
@@ -70,8 +71,13 @@ class RegistryRows(Protocol):
         """Delete every appliance and client (connections and events with them)."""
         ...
 
-    def load_population(self, appliances: Sequence[Appliance], clients: Sequence[Client],
-                        fragments: Sequence[tuple[bytes, bytes]], token: str | None) -> None:
+    def load_population(
+        self,
+        appliances: Sequence[Appliance],
+        clients: Sequence[Client],
+        fragments: Sequence[tuple[bytes, bytes]],
+        token: str | None,
+    ) -> None:
         """Replace appliances and clients with a prepared population; ids continue after its largest. With
         a ``token`` naming the population loaded last, only the clients written since are replaced."""
         ...

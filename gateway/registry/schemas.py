@@ -9,14 +9,31 @@ Loaded results are domain objects (:mod:`gateway.registry.model`, :mod:`gateway.
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Iterable, Mapping
+from typing import Any, cast
 
 from marshmallow import Schema, ValidationError, fields, post_load, pre_load, validate, validates_schema
 
-from gateway.registry.model import MAX_CLIENT_ID, Appliance, Client, ClientType, Connection, Event, RepresentativeInfo
-from gateway.registry.operations import EVENT_KINDS, INITIATORS, MAX_CONNECTIONS, AppendEvents, Connect, Disconnect, Update
-from gateway.registry.text import is_xml_safe
-from gateway.registry.text import OFFSET_PATTERN
+from gateway.registry.model import (
+    MAX_CLIENT_ID,
+    Appliance,
+    Client,
+    ClientType,
+    Connection,
+    Event,
+    RepresentativeInfo,
+)
+from gateway.registry.operations import (
+    EVENT_KINDS,
+    INITIATORS,
+    MAX_CONNECTIONS,
+    AppendEvents,
+    Connect,
+    Disconnect,
+    Operation,
+    Update,
+)
+from gateway.registry.text import OFFSET_PATTERN, is_xml_safe
 
 #: 2000-01-01 .. 2099-12-31 in UNIX seconds: anything else is a mistake (milliseconds, zero).
 MIN_TS, MAX_TS = 946_684_800, 4_102_444_799
@@ -34,7 +51,9 @@ GUID_PATTERN = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0
 def xml_safe(value: str) -> None:
     """A validator: strings the registry stores are XML-safe (PostgreSQL refuses NUL besides)."""
     if not is_xml_safe(value):
-        raise ValidationError("Contains a character XML cannot carry (a control character, a surrogate, U+FFFE or U+FFFF).")
+        raise ValidationError(
+            "Contains a character XML cannot carry (a control character, a surrogate, U+FFFE or U+FFFF)."
+        )
 
 
 class Text(fields.String):
@@ -66,18 +85,24 @@ def Ts(**kwargs: Any) -> Int:  # noqa: N802
     return Int(MIN_TS, MAX_TS, **kwargs)
 
 
-def Choice(values, **kwargs: Any) -> fields.String:  # noqa: N802
+def Choice(values: Iterable[str], **kwargs: Any) -> fields.String:  # noqa: N802
     return fields.String(validate=validate.OneOf(values), **kwargs)
 
 
 def Offset(**kwargs: Any) -> fields.String:  # noqa: N802
     """The UTC offset an ISO 8601 time is written with: Z or ±HH:MM (null: +00:00)."""
-    return fields.String(validate=validate.Regexp(f"^(?:{OFFSET_PATTERN})$", error="Must be Z or ±HH:MM."),
-                         load_default=None, allow_none=True, **kwargs)
+    return fields.String(
+        validate=validate.Regexp(f"^(?:{OFFSET_PATTERN})$", error="Must be Z or ±HH:MM."),
+        load_default=None,
+        allow_none=True,
+        **kwargs,
+    )
 
 
 def Guid(**kwargs: Any) -> fields.String:  # noqa: N802
-    return fields.String(validate=validate.Regexp(GUID_PATTERN, error="Must be a GUID (8-4-4-4-12 hex digits)."), **kwargs)
+    return fields.String(
+        validate=validate.Regexp(GUID_PATTERN, error="Must be a GUID (8-4-4-4-12 hex digits)."), **kwargs
+    )
 
 
 # ------------------------------------------------------------------------------------------------
@@ -92,7 +117,7 @@ class ConnectionSchema(Schema):
     private_ip = Text(64, load_default="")
 
     @post_load
-    def make(self, data: dict, **_kwargs) -> Connection:
+    def make(self, data: dict[str, Any], **_kwargs: Any) -> Connection:
         return Connection(**data)
 
 
@@ -102,7 +127,7 @@ class EventSchema(Schema):
     text = Text(1024, required=True)
 
     @post_load
-    def make(self, data: dict, **_kwargs) -> Event:
+    def make(self, data: dict[str, Any], **_kwargs: Any) -> Event:
         return Event(ts=data["ts"], text=data["text"], kind=data["kind"])
 
 
@@ -122,7 +147,9 @@ class RepresentativeInfoSchema(Schema):
     routing_enabled = Flag(load_default=True)
     routing_available = Flag(load_default=True)
     support_license = Text(64, load_default="Standard")
-    support_session_lsids = fields.List(Text(64, min_length=1), load_default=list, validate=validate.Length(max=MAX_LSIDS))
+    support_session_lsids = fields.List(
+        Text(64, min_length=1), load_default=list, validate=validate.Length(max=MAX_LSIDS)
+    )
 
 
 class _Common(Schema):
@@ -134,8 +161,9 @@ class _Common(Schema):
     timezone_offset = Int(-MAX_TZ, MAX_TZ, load_default=0)
     connected_since = Ts(load_default=None)  # default: now
     connected_since_offset = Offset()
-    connections = fields.List(fields.Nested(ConnectionSchema), load_default=list,
-                              validate=validate.Length(max=MAX_CONNECTIONS))
+    connections = fields.List(
+        fields.Nested(ConnectionSchema), load_default=list, validate=validate.Length(max=MAX_CONNECTIONS)
+    )
 
 
 class _Named(Schema):
@@ -150,10 +178,12 @@ class _Customer(_Named):
 class _ClientBase(_Common):
     id = Int(1, MAX_CLIENT_ID, load_default=0)  # 0: the registry assigns the next free id
     type = fields.String(required=True)
-    events = fields.List(fields.Nested(EventSchema), load_default=list, validate=validate.Length(max=MAX_EVENTS))
+    events = fields.List(
+        fields.Nested(EventSchema), load_default=list, validate=validate.Length(max=MAX_EVENTS)
+    )
 
     @post_load
-    def make(self, data: dict, **_kwargs) -> Client:
+    def make(self, data: dict[str, Any], **_kwargs: Any) -> Client:
         data["type"] = ClientType(data["type"])
         rep = data.pop("representative", None)
         if rep is not None:
@@ -191,26 +221,30 @@ CLIENT_SCHEMAS: dict[str, Schema] = {
 def _schema_of(value: Any, key: str, schemas: dict[str, Schema]) -> Schema:
     if not isinstance(value, dict):
         raise ValidationError("Must be a JSON object.")
-    schema = schemas.get(value.get(key)) if isinstance(value.get(key), str) else None
+    name = value.get(key)
+    schema = schemas.get(name) if isinstance(name, str) else None
     if schema is None:
         raise ValidationError({key: [f"Must be one of: {', '.join(schemas)}."]})
     return schema
 
 
-class ClientField(fields.Field):
+class ClientField(fields.Field[Client]):
     """A client of any type: loaded by the schema its ``type`` names."""
 
-    def _deserialize(self, value: Any, attr, data, **kwargs) -> Client:
-        return _schema_of(value, "type", CLIENT_SCHEMAS).load(value)
+    def _deserialize(
+        self, value: Any, attr: str | None, data: Mapping[str, Any] | None, **kwargs: Any
+    ) -> Client:
+        return cast(Client, _schema_of(value, "type", CLIENT_SCHEMAS).load(value))
 
 
 class ClientSchema(Schema):
     """Loads one client of any type (the body of POST /api/v1/clients) by the schema its ``type`` names
     (the JSON face documents it as the oneOf of those schemas)."""
 
-    def load(self, data: Any, *, many: bool | None = None, partial: Any = None,
-             unknown: str | None = None) -> Client:
-        return ClientField().deserialize(data)
+    def load(
+        self, data: Any, *, many: bool | None = None, partial: Any = None, unknown: str | None = None
+    ) -> Client:
+        return cast(Client, ClientField().deserialize(data))
 
 
 class UpdateSchema(_Common, _Customer):
@@ -221,12 +255,12 @@ class UpdateSchema(_Common, _Customer):
     representative = fields.Nested(RepresentativeInfoSchema)
 
     @validates_schema
-    def _not_empty(self, data: dict, **_kwargs) -> None:
+    def _not_empty(self, data: dict[str, Any], **_kwargs: Any) -> None:
         if not data:
             raise ValidationError("Give at least one field to change.")
 
     @post_load
-    def _recount(self, data: dict, **_kwargs) -> dict:
+    def _recount(self, data: dict[str, Any], **_kwargs: Any) -> dict[str, Any]:
         rep = data.get("representative")
         if rep is not None and rep.get("support_session_count", 0) is None:
             del rep["support_session_count"]  # recounted from the lsids
@@ -234,7 +268,9 @@ class UpdateSchema(_Common, _Customer):
 
 
 #: Every field of an update is optional (also inside ``representative``), none gets a default.
-UPDATE_PARTIAL = tuple(UpdateSchema().fields) + tuple(f"representative.{n}" for n in RepresentativeInfoSchema().fields)
+UPDATE_PARTIAL = tuple(UpdateSchema().fields) + tuple(
+    f"representative.{n}" for n in RepresentativeInfoSchema().fields
+)
 
 
 def update_schema() -> UpdateSchema:
@@ -244,11 +280,17 @@ def update_schema() -> UpdateSchema:
 class EventsSchema(Schema):
     """One event or ``{"events": [...]}`` (1..MAX_EVENTS)."""
 
-    events = fields.List(fields.Nested(EventSchema), required=True, validate=validate.Length(min=1, max=MAX_EVENTS))
+    events = fields.List(
+        fields.Nested(EventSchema), required=True, validate=validate.Length(min=1, max=MAX_EVENTS)
+    )
 
     @pre_load
-    def _one(self, data: Any, **_kwargs) -> Any:
-        if isinstance(data, dict) and "events" not in data and ("text" in data or "ts" in data or "kind" in data):
+    def _one(self, data: Any, **_kwargs: Any) -> Any:
+        if (
+            isinstance(data, dict)
+            and "events" not in data
+            and ("text" in data or "ts" in data or "kind" in data)
+        ):
             return {"events": [data]}
         return data
 
@@ -274,29 +316,33 @@ class ConnectOp(_Op):
     client = ClientField(required=True)
 
     @post_load
-    def make(self, data: dict, **_kwargs) -> Connect:
+    def make(self, data: dict[str, Any], **_kwargs: Any) -> Connect:
         return Connect(data["client"])
 
 
 class UpdateOp(_Targeted):
-    fields = fields.Nested(update_schema(), required=True)
+    # The operation's key is "fields". marshmallow's SchemaMeta takes declared fields out of the class body,
+    # so this does not hide Schema.fields (the instance's dict of fields).
+    fields = fields.Nested(update_schema(), required=True)  # type: ignore[assignment]
 
     @post_load
-    def make(self, data: dict, **_kwargs) -> Update:
+    def make(self, data: dict[str, Any], **_kwargs: Any) -> Update:
         return Update(data["id"], data["fields"])
 
 
 class EventsOp(_Targeted):
-    events = fields.List(fields.Nested(EventSchema), required=True, validate=validate.Length(min=1, max=MAX_EVENTS))
+    events = fields.List(
+        fields.Nested(EventSchema), required=True, validate=validate.Length(min=1, max=MAX_EVENTS)
+    )
 
     @post_load
-    def make(self, data: dict, **_kwargs) -> AppendEvents:
+    def make(self, data: dict[str, Any], **_kwargs: Any) -> AppendEvents:
         return AppendEvents(data["id"], data["events"])
 
 
 class DisconnectOp(_Targeted, DisconnectSchema):
     @post_load
-    def make(self, data: dict, **_kwargs) -> Disconnect:
+    def make(self, data: dict[str, Any], **_kwargs: Any) -> Disconnect:
         return Disconnect(data["id"], data["reason"], data["initiator"], data["ts"])
 
 
@@ -308,9 +354,11 @@ OPERATION_SCHEMAS: dict[str, Schema] = {
 }
 
 
-class OperationField(fields.Field):
-    def _deserialize(self, value: Any, attr, data, **kwargs):
-        return _schema_of(value, "op", OPERATION_SCHEMAS).load(value)
+class OperationField(fields.Field[Operation]):
+    def _deserialize(
+        self, value: Any, attr: str | None, data: Mapping[str, Any] | None, **kwargs: Any
+    ) -> Operation:
+        return cast(Operation, _schema_of(value, "op", OPERATION_SCHEMAS).load(value))
 
 
 class BatchSchema(Schema):
@@ -340,7 +388,7 @@ class ApplianceSchema(Schema):
     pinned_clients = Int(0, 10_000_000, load_default=0)
 
     @post_load
-    def make(self, data: dict, **_kwargs) -> Appliance:
+    def make(self, data: dict[str, Any], **_kwargs: Any) -> Appliance:
         data.setdefault("id", None)  # PUT /api/v1/appliances/<guid> takes it from the path
         if data["public_hostname"] is None:
             data["public_hostname"] = data["hostname"]
@@ -351,6 +399,7 @@ class FixtureSchema(Schema):
     """A fixture file: appliances, then clients (see README, "Fixtures")."""
 
     version = Int(1, 1, load_default=1)
-    appliances = fields.List(fields.Nested(ApplianceSchema), load_default=list,
-                             validate=validate.Length(max=MAX_APPLIANCES))
+    appliances = fields.List(
+        fields.Nested(ApplianceSchema), load_default=list, validate=validate.Length(max=MAX_APPLIANCES)
+    )
     clients = fields.List(ClientField(), load_default=list)

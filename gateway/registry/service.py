@@ -78,8 +78,15 @@ class Population:
 class Registry:
     """``render`` gives a client's XML fragments (the app passes gateway.xml.clients.render_client)."""
 
-    def __init__(self, storage: RegistryStorage, clock: Clock, render: Renderer, *,
-                 disconnected_retention: int = 86400, keep_changes: int = 100_000):
+    def __init__(
+        self,
+        storage: RegistryStorage,
+        clock: Clock,
+        render: Renderer,
+        *,
+        disconnected_retention: int = 86400,
+        keep_changes: int = 100_000,
+    ):
         self.storage = storage
         self.clock = clock
         self.render = render
@@ -126,7 +133,9 @@ class Registry:
     def appliances(self) -> list[Appliance]:
         return self.storage.registry.list_appliances()
 
-    def health_appliance(self, appliance_id: str = "", fallback_hostname: str = "localhost", version: str = "") -> Appliance:
+    def health_appliance(
+        self, appliance_id: str = "", fallback_hostname: str = "localhost", version: str = ""
+    ) -> Appliance:
         """The appliance that answers check_health: the configured one, else the first, else this gateway."""
         appliances = self.storage.registry.list_appliances()
         for appliance in appliances:
@@ -153,7 +162,9 @@ class Registry:
             unit.registry.clear()
             unit.registry.insert_appliances(appliances)
             missing = [c for c in out if not c.id]
-            for client, value in zip(missing, unit.registry.free_ids(len(missing)) if missing else ()):
+            # free_ids(n) gives exactly n ids.
+            ids = unit.registry.free_ids(len(missing)) if missing else ()
+            for client, value in zip(missing, ids, strict=True):
                 client.id = value
             unit.registry.insert_clients(out, [self._fragments(c) for c in out])
             unit.changes.append([NewChange(now, "reset", None, {"clients": len(out)})])
@@ -198,16 +209,18 @@ class Registry:
                 # instead of picking the same id and failing on the unique index.
                 rows.hold_client_ids()
                 if rows.is_connected(client.id):
-                    raise ConflictError(f"Client id {client.id} is already connected.",
-                                        details={"field": "id"})
+                    raise ConflictError(
+                        f"Client id {client.id} is already connected.", details={"field": "id"}
+                    )
             else:
                 client.id = rows.free_ids(1)[0]
             rows.insert_clients([client], [self._fragments(client)])
             client.events = client.recent_events()
             return client, "connect", None
         # Appended events push older ones out of the 20-event log: read only the ones that stay.
-        stay = EVENT_LOG_LIMIT - (len(op.events) if isinstance(op, AppendEvents) else
-                                  1 if isinstance(op, Disconnect) else 0)
+        stay = EVENT_LOG_LIMIT - (
+            len(op.events) if isinstance(op, AppendEvents) else 1 if isinstance(op, Disconnect) else 0
+        )
         loaded = rows.load_connected(op.id, stay)
         if loaded is None:
             raise NotFoundError(f"No connected client has id {op.id}.", details={"field": "id"})
@@ -253,8 +266,9 @@ class Registry:
         missing = [guid for guid in wanted if guid not in known]
         if missing:
             position = rows.next_appliance_position()
-            rows.insert_appliances([placeholder_appliance(guid, position + i)
-                                    for i, guid in enumerate(missing)])
+            rows.insert_appliances(
+                [placeholder_appliance(guid, position + i) for i, guid in enumerate(missing)]
+            )
 
     def _fragments(self, client: Client) -> tuple[bytes, bytes]:
         """Both fragments of a client (without and with connections)."""
@@ -277,12 +291,13 @@ class Registry:
                 client.id = next_id
         fragments = [self._fragments(c) for c in clients]
         digest = hashlib.sha256(repr((appliances, clients)).encode())
-        for brief, full in fragments:
+        for _brief, full in fragments:
             digest.update(full)
         return Population(list(appliances), list(clients), fragments, digest.hexdigest()[:32])
 
-    def reset(self, population: Population, *, drop_accounts: bool = False,
-              note: dict[str, object] | None = None) -> None:
+    def reset(
+        self, population: Population, *, drop_accounts: bool = False, note: dict[str, object] | None = None
+    ) -> None:
         """Replace the registry with a prepared population in one transaction. The change log restarts with
         one ``reset`` change (its ``seq`` keeps growing); new clients get ids after the largest one loaded.
         ``drop_accounts`` also deletes every API account and token."""
@@ -291,8 +306,9 @@ class Registry:
             unit.changes.clear()
             if drop_accounts:
                 unit.accounts.delete_all()
-            unit.registry.load_population(population.appliances, population.clients, population.fragments,
-                                          population.token)
+            unit.registry.load_population(
+                population.appliances, population.clients, population.fragments, population.token
+            )
             unit.changes.append([NewChange(now, "reset", None, note or {})])
 
     def changes_after(self, seq: int, limit: int = 1000) -> list[Change]:
@@ -315,16 +331,21 @@ class Registry:
         if record is not None:
             chosen = [r for r in records if r.record == record]
             if not chosen:
-                raise NotFoundError(f"Client {client_id} has no record {record} (or it is past retention).",
-                                    details={"field": "record"})
+                raise NotFoundError(
+                    f"Client {client_id} has no record {record} (or it is past retention).",
+                    details={"field": "record"},
+                )
             if chosen[0] is not records[0]:
-                detail = self.storage.registry.find_events(LogSearch(record=record, descending=True),
-                                                visible_after=self.visible_after())
+                detail = self.storage.registry.find_events(
+                    LogSearch(record=record, descending=True), visible_after=self.visible_after()
+                )
                 chosen[0].client.events = [entry.event for entry in reversed(detail.items)]
             return ClientDetail(chosen[0], records)
         if not records:
-            raise NotFoundError(f"No client has id {client_id} (connected, or disconnected within retention).",
-                                details={"field": "id"})
+            raise NotFoundError(
+                f"No client has id {client_id} (connected, or disconnected within retention).",
+                details={"field": "id"},
+            )
         return ClientDetail(records[0], records)
 
     def events(self, search: LogSearch) -> Found:

@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from keyword import iskeyword
 from operator import attrgetter
-from typing import Any
+from typing import Any, Literal
 
 from marshmallow import Schema, fields, missing, post_dump
 
@@ -33,12 +33,12 @@ class Out(Schema):
     omit_none: tuple[str, ...] = ()
     omit_empty: tuple[str, ...] = ()
 
-    def shape(self, data: dict, obj: Any) -> dict:
+    def shape(self, data: dict[str, Any], obj: Any) -> dict[str, Any]:
         """One dumped object, adjusted: override to leave out what ``obj`` does not have."""
         return data
 
     @post_dump(pass_original=True)
-    def _shape(self, data: dict, original: Any, **_kwargs) -> dict:
+    def _shape(self, data: dict[str, Any], original: Any, **_kwargs: Any) -> dict[str, Any]:
         for key in self.omit_none:
             if key in data and data[key] is None:
                 del data[key]
@@ -65,7 +65,7 @@ class Out(Schema):
         custom_access = type(self).get_attribute is not Schema.get_attribute
         names: dict[str, Any] = {"generic": super().dump, "shape": self.shape, "missing": missing}
         each = ["def each(obj):", "    out = {}"]  # field by field: leaves out attributes obj lacks
-        literal = []  # one dict display, while every field is a plain attribute
+        literal: list[str] | None = []  # one dict display, while every field is a plain attribute
         for index, (name, field) in enumerate(self.dump_fields.items()):
             key, attr, convert = field.data_key or name, field.attribute or name, _converter(field)
             value = "value"
@@ -78,8 +78,12 @@ class Out(Schema):
                 each.append(f"    value = get_{index}(obj)")
                 literal = None
             elif all(part.isidentifier() and not iskeyword(part) for part in attr.split(".")):
-                each += ["    try:", f"        value = obj.{attr}", "    except AttributeError:",
-                         "        value = missing"]
+                each += [
+                    "    try:",
+                    f"        value = obj.{attr}",
+                    "    except AttributeError:",
+                    "        value = missing",
+                ]
                 value = f"obj.{attr}"
             else:
                 names[f"get_{index}"] = _reader(attr)
@@ -90,29 +94,39 @@ class Out(Schema):
             dumped = "value" if convert is None else f"(value if value is None else convert_{index}(value))"
             each += ["    if value is not missing:", f"        out[{key!r}] = {dumped}"]
             if literal is not None:
-                shown = (value if convert is None
-                         else f"(None if (value := {value}) is None else convert_{index}(value))")
+                shown = (
+                    value
+                    if convert is None
+                    else f"(None if (value := {value}) is None else convert_{index}(value))"
+                )
                 literal.append(f"{key!r}: {shown}")
         each.append("    return out")
-        lines = ["def one(obj):",
-                 "    if isinstance(obj, dict):",
-                 "        return generic(obj, many=False)  # marshmallow reads keys (rare)"]
+        lines = [
+            "def one(obj):",
+            "    if isinstance(obj, dict):",
+            "        return generic(obj, many=False)  # marshmallow reads keys (rare)",
+        ]
         if literal is None:
             lines.append("    out = each(obj)")
         else:
-            lines += ["    try:", f"        out = {{{', '.join(literal)}}}", "    except AttributeError:",
-                      "        out = each(obj)"]
+            lines += [
+                "    try:",
+                f"        out = {{{', '.join(literal)}}}",
+                "    except AttributeError:",
+                "        out = each(obj)",
+            ]
         for key in self.omit_none:
             lines += [f"    if out.get({key!r}, 0) is None:", f"        del out[{key!r}]"]
         for key in self.omit_empty:
             lines += [f"    if {key!r} in out and not out[{key!r}]:", f"        del out[{key!r}]"]
         lines.append("    return out" if type(self).shape is Out.shape else "    return shape(out, obj)")
         # Source built above from the declared fields' names only.
-        exec("\n".join(each + lines), names)  # noqa: S102
-        return names["one"]
+        exec("\n".join(each + lines), names)
+        one: Callable[[Any], Any] = names["one"]
+        return one
 
 
-def _serializer(schema: Schema, field: fields.Field, attr: str) -> Callable[[Any], Any]:
+def _serializer(schema: Schema, field: fields.Field[Any], attr: str) -> Callable[[Any], Any]:
     return lambda obj: field.serialize(attr, obj, accessor=schema.get_attribute)
 
 
@@ -132,7 +146,7 @@ def _reader(attr: str) -> Callable[[Any], Any]:
     return get
 
 
-def _converter(field: fields.Field) -> Convert | None | bool:
+def _converter(field: fields.Field[Any]) -> Convert | Literal[False] | None:
     """How a non-null value of ``field`` dumps: None (as it is), a function, or False (marshmallow decides)"""
     if isinstance(field, fields.Nested):
         schema = field.schema

@@ -14,16 +14,93 @@ from dataclasses import dataclass
 
 from gateway.registry.model import Appliance, Client, ClientType, Connection, Event, RepresentativeInfo
 
-FIRST_NAMES = (
-    "Ana Ben Chloé Dmitri Emma Farah Giulia Hiro Ines Jamal Kasia Liam Mei Nora Omar Priya Quentin Rosa "
-    "Sven Tomás Uma Viktor Wen Ximena Yusuf Zoë Aiko Bruno Carmen Diego Elif Felix Grace Hugo Ingrid "
-    "Jonas Keiko Lars Maya Nikhil Olga Pablo Rania Samir Talia Ulrich Vera Wojciech Yara"
-).split()
-LAST_NAMES = (
-    "Almeida Becker Chen Dubois Eriksen Fischer García Hoffmann Ivanova Jensen Kowalski Larsen Müller "
-    "Nakamura O'Brien Petrov Quinn Rossi Schmidt Tanaka Urban Vargas Weber Xu Yamamoto Zhang Novak "
-    "Silva Kim Nguyen Okafor Haddad Lindqvist Moreau"
-).split()
+FIRST_NAMES = [
+    "Ana",
+    "Ben",
+    "Chloé",
+    "Dmitri",
+    "Emma",
+    "Farah",
+    "Giulia",
+    "Hiro",
+    "Ines",
+    "Jamal",
+    "Kasia",
+    "Liam",
+    "Mei",
+    "Nora",
+    "Omar",
+    "Priya",
+    "Quentin",
+    "Rosa",
+    "Sven",
+    "Tomás",
+    "Uma",
+    "Viktor",
+    "Wen",
+    "Ximena",
+    "Yusuf",
+    "Zoë",
+    "Aiko",
+    "Bruno",
+    "Carmen",
+    "Diego",
+    "Elif",
+    "Felix",
+    "Grace",
+    "Hugo",
+    "Ingrid",
+    "Jonas",
+    "Keiko",
+    "Lars",
+    "Maya",
+    "Nikhil",
+    "Olga",
+    "Pablo",
+    "Rania",
+    "Samir",
+    "Talia",
+    "Ulrich",
+    "Vera",
+    "Wojciech",
+    "Yara",
+]
+LAST_NAMES = [
+    "Almeida",
+    "Becker",
+    "Chen",
+    "Dubois",
+    "Eriksen",
+    "Fischer",
+    "García",
+    "Hoffmann",
+    "Ivanova",
+    "Jensen",
+    "Kowalski",
+    "Larsen",
+    "Müller",
+    "Nakamura",
+    "O'Brien",
+    "Petrov",
+    "Quinn",
+    "Rossi",
+    "Schmidt",
+    "Tanaka",
+    "Urban",
+    "Vargas",
+    "Weber",
+    "Xu",
+    "Yamamoto",
+    "Zhang",
+    "Novak",
+    "Silva",
+    "Kim",
+    "Nguyen",
+    "Okafor",
+    "Haddad",
+    "Lindqvist",
+    "Moreau",
+]
 PLATFORMS = (
     ("winNT-64", "Windows 11 Enterprise (x64)"),
     ("winNT-64", "Windows 10 Pro (x64)"),
@@ -52,7 +129,8 @@ class DemoSize:
 
 
 class Generator:
-    """The vocabulary of realistic clients (people, hosts, lsids, appliance connections), from one seeded RNG."""
+    """The vocabulary of realistic clients (people, hosts, lsids, appliance connections), from one seeded
+    RNG."""
 
     def __init__(self, seed: int, now: int):
         self.rng = random.Random(seed)
@@ -62,16 +140,20 @@ class Generator:
         return str(uuid.UUID(int=self.rng.getrandbits(128), version=4))
 
     def lsid(self) -> str:
-        return "%032x" % self.rng.getrandbits(128)
+        return f"{self.rng.getrandbits(128):032x}"
 
     def person(self) -> tuple[str, str]:
         return self.rng.choice(FIRST_NAMES), self.rng.choice(LAST_NAMES)
 
     def private_ip(self) -> str:
         r = self.rng
-        return r.choice(("10.%d.%d.%d" % (r.randrange(256), r.randrange(256), r.randrange(1, 255)),
-                         "192.168.%d.%d" % (r.randrange(256), r.randrange(1, 255)),
-                         "172.%d.%d.%d" % (r.randrange(16, 32), r.randrange(256), r.randrange(1, 255))))
+        return r.choice(
+            (
+                f"10.{r.randrange(256)}.{r.randrange(256)}.{r.randrange(1, 255)}",
+                f"192.168.{r.randrange(256)}.{r.randrange(1, 255)}",
+                f"172.{r.randrange(16, 32)}.{r.randrange(256)}.{r.randrange(1, 255)}",
+            )
+        )
 
     def appliances(self) -> list[Appliance]:
         rows = (
@@ -100,7 +182,9 @@ class Generator:
             )
         return out
 
-    def connections(self, appliances: list[Appliance], since: int, ip: str) -> tuple[list[Connection], list[Event]]:
+    def connections(
+        self, appliances: list[Appliance], since: int, ip: str
+    ) -> tuple[list[Connection], list[Event]]:
         """One or two appliance connections and the event log that led to them."""
         primary, traffic_nodes = appliances[0], appliances[1:]
         events: list[Event] = []
@@ -111,7 +195,11 @@ class Generator:
         if self.rng.random() < 0.25:
             ts += self.rng.randrange(1, 5)
             other = traffic_nodes[0] if node is traffic_nodes[-1] else traffic_nodes[-1]
-            events.append(Event(ts, f"Failed to connect to traffic node {other.hostname}: connection timed out", "failure"))
+            events.append(
+                Event(
+                    ts, f"Failed to connect to traffic node {other.hostname}: connection timed out", "failure"
+                )
+            )
         if self.rng.random() < 0.7:
             ts += self.rng.randrange(1, 5)
             conns.append(Connection(node.id, "traffic", True, ts, ip))
@@ -134,15 +222,27 @@ class Generator:
             node = self.rng.choice(nodes)
             roll = self.rng.random()
             if roll < 0.3 or traffic is None:
-                client.events.append(Event(ts, f"Failed to connect to traffic node {node.hostname}: TLS handshake failed", "failure"))
+                client.events.append(
+                    Event(
+                        ts,
+                        f"Failed to connect to traffic node {node.hostname}: TLS handshake failed",
+                        "failure",
+                    )
+                )
             elif roll < 0.65:
                 current = by_id[traffic.appliance_id]
-                client.events.append(Event(ts, f"Disconnected normally from traffic node {current.hostname}", "disconnect"))
+                client.events.append(
+                    Event(ts, f"Disconnected normally from traffic node {current.hostname}", "disconnect")
+                )
                 client.events.append(Event(ts + 2, f"Connected to traffic node {node.hostname}", "connect"))
                 traffic.appliance_id, traffic.connected_since = node.id, ts + 2
             else:
                 current = by_id[traffic.appliance_id]
-                client.events.append(Event(ts, f"Connection to traffic node {current.hostname} lost; reconnecting", "disconnect"))
+                client.events.append(
+                    Event(
+                        ts, f"Connection to traffic node {current.hostname} lost; reconnecting", "disconnect"
+                    )
+                )
                 client.events.append(Event(ts + 5, f"Connected to traffic node {node.hostname}", "connect"))
                 traffic.appliance_id, traffic.connected_since = node.id, ts + 5
 
@@ -178,7 +278,13 @@ def build(now: int, seed: int = 2026, size: DemoSize = DemoSize()) -> tuple[list
         username = f"{first[0]}{last}".lower().replace("'", "").replace(" ", "")
         username = f"{username}{user_id}"
         since = now - rng.randrange(300, 9 * 3600)
-        client = g.base(ClientType.REPRESENTATIVE, appliances, since, f"WS-{username.upper()[:10]}", rng.choice(PLATFORMS[:5]))
+        client = g.base(
+            ClientType.REPRESENTATIVE,
+            appliances,
+            since,
+            f"WS-{username.upper()[:10]}",
+            rng.choice(PLATFORMS[:5]),
+        )
         lsids = [g.lsid() for _ in range(rng.choice((0, 1, 1, 2, 2, 3, 4, 5, 6, 8, 10)))]
         sessions.extend(lsids)
         busy = len(lsids) >= 4
@@ -203,21 +309,29 @@ def build(now: int, seed: int = 2026, size: DemoSize = DemoSize()) -> tuple[list
         reps.append(client)
     # A few conferences: a second representative joins an existing session.
     for lsid in rng.sample(sessions, k=min(6, len(sessions))):
-        rep = rng.choice(reps)
-        if lsid not in rep.rep.support_session_lsids:
-            rep.rep.support_session_lsids.append(lsid)
-            rep.rep.support_session_count += 1
+        info = rng.choice(reps).rep
+        assert info is not None  # every client in reps got its RepresentativeInfo above
+        if lsid not in info.support_session_lsids:
+            info.support_session_lsids.append(lsid)
+            info.support_session_count += 1
     presenters = rng.sample(reps, k=min(2, len(reps)))
-    for rep in presenters:
-        rep.rep.presentation_count = 1
+    for presenter in presenters:
+        assert presenter.rep is not None
+        presenter.rep.presentation_count = 1
     clients.extend(reps)
 
     # Support customers: one per session, the rest queued (an lsid no representative holds yet).
     for index in range(size.support_customers):
         first, last = g.person()
         since = now - rng.randrange(30, 4 * 3600)
-        hostname = rng.choice((f"DESKTOP-{rng.getrandbits(28):07X}", f"LAPTOP-{rng.getrandbits(28):07X}",
-                               f"{first}s-MacBook-Pro", f"{first.lower()}-thinkpad"))
+        hostname = rng.choice(
+            (
+                f"DESKTOP-{rng.getrandbits(28):07X}",
+                f"LAPTOP-{rng.getrandbits(28):07X}",
+                f"{first}s-MacBook-Pro",
+                f"{first.lower()}-thinkpad",
+            )
+        )
         client = g.base(ClientType.SUPPORT_CUSTOMER, appliances, since, hostname, rng.choice(PLATFORMS))
         client.name = f"{first} {last}"
         client.lsid = sessions[index] if index < len(sessions) else g.lsid()
@@ -229,12 +343,28 @@ def build(now: int, seed: int = 2026, size: DemoSize = DemoSize()) -> tuple[list
     for _ in range(size.presentation_attendees):
         first, last = g.person()
         since = now - rng.randrange(60, 3600)
-        client = g.base(ClientType.PRESENTATION_ATTENDEE, appliances, since, f"PC-{rng.getrandbits(24):06X}", rng.choice(PLATFORMS))
+        client = g.base(
+            ClientType.PRESENTATION_ATTENDEE,
+            appliances,
+            since,
+            f"PC-{rng.getrandbits(24):06X}",
+            rng.choice(PLATFORMS),
+        )
         client.name = f"{first} {last}"
         clients.append(client)
 
     # Jumpoints: up for days, long event logs (more than the 20 the XML face shows).
-    sites = ("DC1 Servers", "DC2 Servers", "London Office", "NYC Office", "Lab", "DMZ", "Tokyo Office", "Branch 42", "AWS eu-west-1")
+    sites = (
+        "DC1 Servers",
+        "DC2 Servers",
+        "London Office",
+        "NYC Office",
+        "Lab",
+        "DMZ",
+        "Tokyo Office",
+        "Branch 42",
+        "AWS eu-west-1",
+    )
     for index in range(size.push_agents):
         since = now - rng.randrange(2 * 86400, 30 * 86400)
         site = sites[index % len(sites)]

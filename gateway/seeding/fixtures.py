@@ -3,9 +3,10 @@
 A fixture holds ``appliances`` and ``clients`` in the feed's JSON shapes (see README, "Fixtures");
 ``gateway clients dump`` writes one that ``gateway clients load`` reads back to the same registry.
 A file is validated whole before anything is written; every problem names the file, the line and
-the field. Named fixtures are the files of the fixtures directory (by default ``gateway/seeding/named/``, package data) plus
-generated ones (``empty``, ``demo``, ``thousand``); each is prepared (ids assigned, XML rendered)
-once per process, so a reset only deletes and bulk-inserts.
+the field. Named fixtures are the files of the fixtures directory (by default
+``gateway/seeding/named/``, package data) plus generated ones (``empty``, ``demo``, ``thousand``);
+each is prepared (ids assigned, XML rendered) once per process, so a reset only deletes and
+bulk-inserts.
 """
 
 from __future__ import annotations
@@ -20,18 +21,19 @@ import yaml
 from marshmallow import ValidationError
 
 from gateway.errors import GatewayError, NotFoundError
-from gateway.registry.validation import all_problems
 from gateway.registry.documents import appliance_json, client_json
-from gateway.registry.schemas import FixtureSchema
-from gateway.seeding import demo
 from gateway.registry.model import Appliance, Client
-from gateway.registry.service import Population, Registry
 from gateway.registry.operations import problems as client_problems
+from gateway.registry.schemas import FixtureSchema
+from gateway.registry.service import Population, Registry
+from gateway.registry.validation import all_problems
+from gateway.seeding import demo
 
 #: The named fixtures shipped as package data (a regular install keeps them as files, so a Path).
 NAMED = Path(str(files("gateway.seeding") / "named"))
 SUFFIXES = {".yaml": "yaml", ".yml": "yaml", ".json": "json"}
-#: The time generated fixtures are built at (2026-09-21T13:46:40+00:00), so that a reset is the same every time.
+#: The time generated fixtures are built at (2026-09-21T13:46:40+00:00), so that a reset is the same
+#: every time.
 REFERENCE_TIME = 1_790_000_000
 #: Events per client a dump keeps (the newest); the XML face shows 20.
 DUMP_EVENTS = 1000
@@ -41,7 +43,8 @@ _NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
 
 
 class FixtureError(GatewayError):
-    """A fixture that cannot be loaded; ``problems`` holds one line per problem (file:line: field: message)."""
+    """A fixture that cannot be loaded; ``problems`` holds one line per problem (file:line: field:
+    message)."""
 
     status = 400
     code = "invalid_fixture"
@@ -49,8 +52,10 @@ class FixtureError(GatewayError):
     def __init__(self, source: str, problems: list[str], field: str = "body"):
         shown = problems[:MAX_PROBLEMS]
         more = f"\n... and {len(problems) - len(shown)} more" if len(problems) > len(shown) else ""
-        super().__init__(f"{source} cannot be loaded:\n" + "\n".join(shown) + more,
-                         details={"problems": shown, "field": field})
+        super().__init__(
+            f"{source} cannot be loaded:\n" + "\n".join(shown) + more,
+            details={"problems": shown, "field": field},
+        )
         self.problems = problems
 
 
@@ -67,7 +72,8 @@ def _line_of(root: yaml.Node | None, path: str) -> int | None:
     """The line of the deepest node of ``path`` (a.0.b) in a composed YAML/JSON document."""
     if root is None:
         return None
-    node, line = root, root.start_mark.line + 1
+    node: yaml.Node | None = root
+    line = root.start_mark.line + 1
     for part in path.split("."):
         if isinstance(node, yaml.MappingNode):
             node = next((value for key, value in node.value if key.value == part), None)
@@ -99,7 +105,9 @@ def parse(text: str, fmt: str, source: str) -> Fixture:
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 1 if mark else "?"
-        raise FixtureError(source, [f"{source}:{line}: body: not valid YAML ({getattr(exc, 'problem', exc)})"]) from None
+        raise FixtureError(
+            source, [f"{source}:{line}: body: not valid YAML ({getattr(exc, 'problem', exc)})"]
+        ) from None
     if fmt == "json":
         try:
             node = yaml.compose(text, Loader=yaml.SafeLoader)  # JSON is YAML: only for line numbers
@@ -131,8 +139,12 @@ def parse(text: str, fmt: str, source: str) -> Fixture:
         seen.setdefault(client.id, index)
         for position, conn in enumerate(client.connections):
             if appliance_ids and conn.appliance_id not in appliance_ids:
-                found.append(at(f"clients.{index}.connections.{position}.appliance_id",
-                                f"{conn.appliance_id} is not one of the fixture's appliances"))
+                found.append(
+                    at(
+                        f"clients.{index}.connections.{position}.appliance_id",
+                        f"{conn.appliance_id} is not one of the fixture's appliances",
+                    )
+                )
     if found:
         raise FixtureError(source, found, first[0])
     for position, appliance in enumerate(loaded["appliances"]):
@@ -187,8 +199,9 @@ def _demo(size: demo.DemoSize) -> Fixture:
 GENERATED = {
     "empty": lambda: Fixture([], []),
     "demo": lambda: _demo(demo.DemoSize()),
-    "thousand": lambda: _demo(demo.DemoSize(representatives=100, support_customers=820, presentation_attendees=50,
-                                            push_agents=30)),
+    "thousand": lambda: _demo(
+        demo.DemoSize(representatives=100, support_customers=820, presentation_attendees=50, push_agents=30)
+    ),
 }
 
 
@@ -217,8 +230,10 @@ def prepared(registry: Registry, name: str, configured: str = "") -> Population:
     """The named fixture ready to load (cached per process; a changed file is read again)."""
     path = _file(name, configured) if _NAME.match(name or "") else None
     if path is None and name not in GENERATED:
-        raise NotFoundError(f"No fixture named {name[:64]!r}; known: {', '.join(names(configured))}.",
-                            details={"field": "fixture"})
+        raise NotFoundError(
+            f"No fixture named {name[:64]!r}; known: {', '.join(names(configured))}.",
+            details={"field": "fixture"},
+        )
     key = (name, str(path), path.stat().st_mtime_ns if path else None)
     population = _prepared.get(key)
     if population is None:
@@ -227,9 +242,16 @@ def prepared(registry: Registry, name: str, configured: str = "") -> Population:
     return population
 
 
-def reset(registry: Registry, name: str = "empty", *, drop_accounts: bool = False, configured: str = "") -> dict:
-    """Clear the registry (and the accounts with ``drop_accounts``) and load a named fixture, in one transaction."""
+def reset(
+    registry: Registry, name: str = "empty", *, drop_accounts: bool = False, configured: str = ""
+) -> dict:
+    """Clear the registry (and the accounts with ``drop_accounts``) and load a named fixture, in one
+    transaction."""
     population = prepared(registry, name, configured)
     registry.reset(population, drop_accounts=drop_accounts, note={"fixture": name})
-    return {"fixture": name, "appliances": len(population.appliances), "clients": len(population.clients),
-            "accounts": "dropped" if drop_accounts else "kept"}
+    return {
+        "fixture": name,
+        "appliances": len(population.appliances),
+        "clients": len(population.clients),
+        "accounts": "dropped" if drop_accounts else "kept",
+    }

@@ -10,9 +10,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from gateway.errors import GatewayError
-from gateway.xml.capture import parse_capture
-from gateway.registry.service import Registry
 from gateway.registry.operations import Connect, placeholder_appliance
+from gateway.registry.service import Registry
+from gateway.xml.capture import parse_capture
 
 
 @dataclass
@@ -23,23 +23,37 @@ class ImportResult:
     appliances_created: list[str]
 
     def public(self) -> dict:
-        return {"mode": self.mode, "namespace": self.namespace, "imported": self.clients,
-                "appliances_created": self.appliances_created}
+        return {
+            "mode": self.mode,
+            "namespace": self.namespace,
+            "imported": self.clients,
+            "appliances_created": self.appliances_created,
+        }
 
 
-def import_capture(registry: Registry, data: bytes, *, replace: bool = True, max_bytes: int = 16 << 20) -> ImportResult:
+def import_capture(
+    registry: Registry, data: bytes, *, replace: bool = True, max_bytes: int = 16 << 20
+) -> ImportResult:
     """Validate the whole capture, then write it in one transaction (nothing is written on error)."""
     capture = parse_capture(data, max_bytes)
     clients = [c.client for c in capture.clients]
     appliances = registry.appliances()
     known = {a.id for a in appliances}
-    created = list(dict.fromkeys(conn.appliance_id for client in clients for conn in client.connections
-                                 if conn.appliance_id not in known))
+    created = list(
+        dict.fromkeys(
+            conn.appliance_id
+            for client in clients
+            for conn in client.connections
+            if conn.appliance_id not in known
+        )
+    )
     if replace:
         position = max((a.position for a in appliances), default=-1) + 1
         appliances += [placeholder_appliance(guid, position + i) for i, guid in enumerate(created)]
-        registry.reset(registry.prepare(appliances, clients),
-                       note={"source": "import", "namespace": capture.namespace, "clients": len(clients)})
+        registry.reset(
+            registry.prepare(appliances, clients),
+            note={"source": "import", "namespace": capture.namespace, "clients": len(clients)},
+        )
     else:
         try:
             registry.apply([Connect(client) for client in clients])
@@ -47,7 +61,7 @@ def import_capture(registry: Registry, data: bytes, *, replace: bool = True, max
             index = exc.operation
             if index is not None:
                 where = capture.clients[index]
-                exc.message = f"<{where.element} id=\"{where.client.id}\"> (line {where.line}): {exc.message}"
+                exc.message = f'<{where.element} id="{where.client.id}"> (line {where.line}): {exc.message}'
                 exc.details = {**exc.details, "line": where.line}
             raise
     return ImportResult("replace" if replace else "merge", capture.namespace, len(clients), created)

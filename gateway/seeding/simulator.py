@@ -18,8 +18,8 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 from gateway.registry.documents import appliance_json, client_json
-from gateway.seeding import demo
 from gateway.registry.model import Appliance, Client, ClientType, RepresentativeInfo
+from gateway.seeding import demo
 
 #: How many of each kind the simulated desk holds at most.
 MAX_REPS = 40
@@ -44,8 +44,11 @@ class Step:
 
     def canonical(self) -> str:
         """The step as text, handles in place of ids (equal for equal seeds)."""
-        return json.dumps({"n": self.number, "ts": self.ts, "action": self.action, "operations": self.operations},
-                          sort_keys=True, default=lambda ref: f"@{ref.handle}")
+        return json.dumps(
+            {"n": self.number, "ts": self.ts, "action": self.action, "operations": self.operations},
+            sort_keys=True,
+            default=lambda ref: f"@{ref.handle}",
+        )
 
 
 @dataclass
@@ -93,7 +96,11 @@ class Simulator:
         presenters = [r for r in self.reps if r.presenting]
         options = [
             ("jumpoint_connect", 50 if len(self.jumpoints) < JUMPOINTS else 0, self._jumpoint_connect),
-            ("rep_login", 12 if len(self.reps) < 3 else 3 if len(self.reps) < MAX_REPS else 0, self._rep_login),
+            (
+                "rep_login",
+                12 if len(self.reps) < 3 else 3 if len(self.reps) < MAX_REPS else 0,
+                self._rep_login,
+            ),
             ("rep_logout", 1 if len(self.reps) > 3 else 0, self._rep_logout),
             ("customer_arrive", 5 if len(queued) < MAX_QUEUE else 0, self._customer_arrive),
             ("session_start", 5 if queued and free_reps else 0, self._session_start),
@@ -129,16 +136,27 @@ class Simulator:
 
     def _rep_update(self, rep: _Rep) -> dict:
         busy = len(rep.lsids) >= 4
-        return {"op": "update", "id": rep.ref, "fields": {"representative": {
-            "support_session_lsids": list(rep.lsids), "presentation_count": int(rep.presenting),
-            "routing_idle": not rep.lsids, "routing_busy": busy, "routing_available": not busy,
-        }}}
+        return {
+            "op": "update",
+            "id": rep.ref,
+            "fields": {
+                "representative": {
+                    "support_session_lsids": list(rep.lsids),
+                    "presentation_count": int(rep.presenting),
+                    "routing_idle": not rep.lsids,
+                    "routing_busy": busy,
+                    "routing_available": not busy,
+                }
+            },
+        }
 
     # --- actions --------------------------------------------------------------------------------
     def _jumpoint_connect(self, ts: int) -> list[dict]:
         sites = ("DC1 Servers", "DC2 Servers", "London Office", "NYC Office", "Lab", "DMZ", "Tokyo Office")
         site = sites[len(self.jumpoints) % len(sites)]
-        client = self._new_client(ClientType.PUSH_AGENT, ts, "jp-" + site.lower().replace(" ", "-"), demo.SERVER_PLATFORMS)
+        client = self._new_client(
+            ClientType.PUSH_AGENT, ts, "jp-" + site.lower().replace(" ", "-"), demo.SERVER_PLATFORMS
+        )
         client.name = f"Jumpoint {site}"
         ref = self._ref()
         self.jumpoints.append(ref)
@@ -147,13 +165,22 @@ class Simulator:
     def _rep_login(self, ts: int) -> list[dict]:
         taken = {r.user_id for r in self.reps}
         user_id = self.rng.choice([u for u in range(1, MAX_REPS + 1) if u not in taken])
-        first, last = demo.FIRST_NAMES[user_id % len(demo.FIRST_NAMES)], demo.LAST_NAMES[user_id % len(demo.LAST_NAMES)]
+        first, last = (
+            demo.FIRST_NAMES[user_id % len(demo.FIRST_NAMES)],
+            demo.LAST_NAMES[user_id % len(demo.LAST_NAMES)],
+        )
         username = f"{first[0]}{last}".lower().replace("'", "") + str(user_id)
-        client = self._new_client(ClientType.REPRESENTATIVE, ts, f"WS-{username.upper()[:10]}", demo.PLATFORMS[:5])
+        client = self._new_client(
+            ClientType.REPRESENTATIVE, ts, f"WS-{username.upper()[:10]}", demo.PLATFORMS[:5]
+        )
         client.rep = RepresentativeInfo(
-            user_id=user_id, username=username, public_display_name=f"{first} {last[0]}.",
-            private_display_name=f"{first} {last}", start_session_url=f"https://{self.appliances[0].hostname}/?ak=rep{user_id:04d}",
-            routing_idle=True, support_license=self.rng.choice(demo.LICENSES),
+            user_id=user_id,
+            username=username,
+            public_display_name=f"{first} {last[0]}.",
+            private_display_name=f"{first} {last}",
+            start_session_url=f"https://{self.appliances[0].hostname}/?ak=rep{user_id:04d}",
+            routing_idle=True,
+            support_license=self.rng.choice(demo.LICENSES),
         )
         rep = _Rep(self._ref(), user_id)
         self.reps.append(rep)
@@ -196,9 +223,14 @@ class Simulator:
         rep = self.rng.choice([r for r in self.reps if len(r.lsids) < MAX_SESSIONS_PER_REP])
         customer.reps.append(rep)
         rep.lsids.append(customer.lsid)
-        return [self._rep_update(rep),
-                {"op": "events", "id": customer.ref, "events": [{"ts": ts, "kind": "info",
-                                                                 "text": f"Session accepted by {rep.user_id}"}]}]
+        return [
+            self._rep_update(rep),
+            {
+                "op": "events",
+                "id": customer.ref,
+                "events": [{"ts": ts, "kind": "info", "text": f"Session accepted by {rep.user_id}"}],
+            },
+        ]
 
     def _session_end(self, ts: int) -> list[dict]:
         customer = self.rng.choice([c for c in self.customers if c.reps])
@@ -208,9 +240,12 @@ class Simulator:
             rep.lsids.remove(customer.lsid)
             ops.append(self._rep_update(rep))
         initiator = self.rng.choice(("client", "client", "server", "network"))
-        reason = {"client": "Customer closed the session", "server": "Session ended by the representative",
-                  "network": "Connection timed out"}[initiator]
-        return [self._disconnect(customer.ref, reason, initiator)] + ops
+        reason = {
+            "client": "Customer closed the session",
+            "server": "Session ended by the representative",
+            "network": "Connection timed out",
+        }[initiator]
+        return [self._disconnect(customer.ref, reason, initiator), *ops]
 
     def _conference(self, ts: int) -> list[dict]:
         customer = self.rng.choice([c for c in self.customers if c.reps])
@@ -237,7 +272,9 @@ class Simulator:
     def _attendee_join(self, ts: int) -> list[dict]:
         presenter = self.rng.choice([r for r in self.reps if r.presenting])
         first, last = self.gen.person()
-        client = self._new_client(ClientType.PRESENTATION_ATTENDEE, ts, f"PC-{self.rng.getrandbits(24):06X}", demo.PLATFORMS)
+        client = self._new_client(
+            ClientType.PRESENTATION_ATTENDEE, ts, f"PC-{self.rng.getrandbits(24):06X}", demo.PLATFORMS
+        )
         client.name = f"{first} {last}"
         ref = self._ref()
         self.attendees[ref] = presenter
@@ -257,8 +294,19 @@ class Simulator:
         ref = self.rng.choice(sorted(self.clients, key=lambda r: int(r.handle[1:])))
         node = self.rng.choice(self.appliances[1:])
         reason = self.rng.choice(("connection timed out", "TLS handshake failed", "connection refused"))
-        return [{"op": "events", "id": ref, "events": [
-            {"ts": ts, "kind": "failure", "text": f"Failed to connect to traffic node {node.hostname}: {reason}"}]}]
+        return [
+            {
+                "op": "events",
+                "id": ref,
+                "events": [
+                    {
+                        "ts": ts,
+                        "kind": "failure",
+                        "text": f"Failed to connect to traffic node {node.hostname}: {reason}",
+                    }
+                ],
+            }
+        ]
 
     def _traffic_move(self, ts: int) -> list[dict]:
         ref = self.rng.choice(sorted(self.clients, key=lambda r: int(r.handle[1:])))
@@ -272,10 +320,18 @@ class Simulator:
         connections = client_json(client, state=False)["connections"]
         return [
             {"op": "update", "id": ref, "fields": {"connections": connections}},
-            {"op": "events", "id": ref, "events": [
-                {"ts": ts, "kind": "disconnect", "text": f"Connection to traffic node {old.hostname} lost; reconnecting"},
-                {"ts": ts, "kind": "connect", "text": f"Connected to traffic node {node.hostname}"},
-            ]},
+            {
+                "op": "events",
+                "id": ref,
+                "events": [
+                    {
+                        "ts": ts,
+                        "kind": "disconnect",
+                        "text": f"Connection to traffic node {old.hostname} lost; reconnecting",
+                    },
+                    {"ts": ts, "kind": "connect", "text": f"Connected to traffic node {node.hostname}"},
+                ],
+            },
         ]
 
     def appliance_documents(self) -> list[dict]:

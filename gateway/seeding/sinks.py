@@ -16,10 +16,10 @@ from itertools import islice
 from marshmallow import ValidationError
 
 from gateway.errors import GatewayError
-from gateway.registry.validation import validation_error
 from gateway.registry.schemas import ApplianceSchema, BatchSchema
 from gateway.registry.service import Registry
-from gateway.seeding.simulator import Simulator, Step, resolve
+from gateway.registry.validation import validation_error
+from gateway.seeding.simulator import Ref, Simulator, Step, resolve
 
 
 class SimulationError(RuntimeError):
@@ -51,14 +51,24 @@ class HttpSink:
         self.basic = base64.b64encode(f"{client_id}:{client_secret}".encode()).decode()
         self.token: str | None = None
 
-    def _request(self, method: str, path: str, body: dict | None = None, headers: dict | None = None,
-                 form: dict | None = None) -> tuple[int, dict]:
+    def _request(
+        self,
+        method: str,
+        path: str,
+        body: dict | None = None,
+        headers: dict | None = None,
+        form: dict | None = None,
+    ) -> tuple[int, dict]:
         data = json.dumps(body).encode() if body is not None else urllib.parse.urlencode(form or {}).encode()
         content_type = "application/json" if body is not None else "application/x-www-form-urlencoded"
-        request = urllib.request.Request(f"{self.url}{path}", data=data, method=method,
-                                         headers={"Content-Type": content_type, **(headers or {})})
+        request = urllib.request.Request(
+            f"{self.url}{path}",
+            data=data,
+            method=method,
+            headers={"Content-Type": content_type, **(headers or {})},
+        )
         try:
-            with urllib.request.urlopen(request, timeout=self.timeout) as response:  # noqa: S310 - the operator's URL
+            with urllib.request.urlopen(request, timeout=self.timeout) as response:
                 return response.status, json.loads(response.read() or b"{}")
         except urllib.error.HTTPError as exc:
             try:
@@ -72,12 +82,18 @@ class HttpSink:
         """The answer to a call with a token (fetched, and fetched again once after a 401)."""
         for attempt in (1, 2):
             if self.token is None:
-                status, answer = self._request("POST", "/oauth2/token", form={"grant_type": "client_credentials"},
-                                               headers={"Authorization": f"Basic {self.basic}"})
+                status, answer = self._request(
+                    "POST",
+                    "/oauth2/token",
+                    form={"grant_type": "client_credentials"},
+                    headers={"Authorization": f"Basic {self.basic}"},
+                )
                 if status != 200:
                     raise SimulationError(f"No token from {self.url}: {answer.get('message', status)}")
                 self.token = answer["access_token"]
-            status, answer = self._request(method, path, body, headers={"Authorization": f"Bearer {self.token}"})
+            status, answer = self._request(
+                method, path, body, headers={"Authorization": f"Bearer {self.token}"}
+            )
             if status == 401 and attempt == 1:
                 self.token = None
                 continue
@@ -91,17 +107,25 @@ class HttpSink:
             self._authorized("PUT", f"/api/v1/appliances/{document['id']}", document)
 
     def batch(self, operations: list[dict]) -> list[int]:
-        return [r["id"] for r in self._authorized("POST", "/api/v1/batch", {"operations": operations})["results"]]
+        return [
+            r["id"] for r in self._authorized("POST", "/api/v1/batch", {"operations": operations})["results"]
+        ]
 
 
-def run(simulator: Simulator, sink, *, steps: int | None, pace: bool = True,
-        report: Callable[[Step, Counter], None] | None = None) -> Counter:
+def run(
+    simulator: Simulator,
+    sink,
+    *,
+    steps: int | None,
+    pace: bool = True,
+    report: Callable[[Step, Counter], None] | None = None,
+) -> Counter:
     """Send ``steps`` steps (None: until interrupted) to ``sink``; with ``pace``, at the simulator's rate.
 
     Returns how many times each action ran, plus ``operations`` (feed operations written).
     """
     sink.appliances(simulator.appliance_documents())
-    ids = {}
+    ids: dict[Ref, int] = {}
     counts: Counter = Counter()
     started = time.monotonic()
     for step in islice(simulator.steps(), steps):
@@ -113,7 +137,7 @@ def run(simulator: Simulator, sink, *, steps: int | None, pace: bool = True,
             assigned = sink.batch(resolve(step.operations, ids))
         except GatewayError as exc:
             raise SimulationError(f"step {step.number} ({step.action}): {exc.message}") from None
-        for op, client_id in zip(step.operations, assigned):
+        for op, client_id in zip(step.operations, assigned, strict=True):  # one result per operation
             if op["op"] == "connect":
                 ids[op["ref"]] = client_id
             elif op["op"] == "disconnect":

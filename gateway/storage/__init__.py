@@ -20,7 +20,7 @@ from gateway.storage.registry import RegistryRepository, RegistryRows
 class Unit:
     """One write transaction, as the domain's use cases see it: the rows of each concern, bound to it."""
 
-    __slots__ = ("tx", "registry", "changes", "accounts")
+    __slots__ = ("accounts", "changes", "registry", "tx")
 
     def __init__(self, tx: Tx):
         self.tx = tx

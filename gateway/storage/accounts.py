@@ -16,8 +16,8 @@ from sqlalchemy.exc import IntegrityError
 from gateway.errors import ConflictError
 from gateway.oauth.models import Account
 from gateway.storage import tables as t
-from gateway.storage.counters import ACCOUNTS_VERSION
 from gateway.storage.database import Database, Tx
+from gateway.versions import ACCOUNTS_VERSION
 
 #: An accounts row read positionally on the fast path, with the attribute names _account() reads.
 _AccountRow = namedtuple("_AccountRow", [c.name for c in t.accounts.columns])  # type: ignore[misc]
@@ -49,24 +49,38 @@ class AccountRows:
     def lock(self, account_key: int) -> tuple[str, bool] | None:
         """Lock the account's row for this transaction (token issues queue per account); its (secret
         hash, enabled), or None when it is gone."""
-        row = self.tx.execute(self.tx.db.dialect.lock_rows(
-            select(t.accounts.c.secret_hash, t.accounts.c.enabled).where(t.accounts.c.key == account_key)
-        )).first()
+        row = self.tx.execute(
+            self.tx.db.dialect.lock_rows(
+                select(t.accounts.c.secret_hash, t.accounts.c.enabled).where(t.accounts.c.key == account_key)
+            )
+        ).first()
         return None if row is None else (row.secret_hash, bool(row.enabled))
 
     def delete_expired_tokens(self, account_key: int, now: int) -> None:
-        self.tx.execute(delete(t.tokens).where(t.tokens.c.account_key == account_key,
-                                               t.tokens.c.expires_at <= now))
+        self.tx.execute(
+            delete(t.tokens).where(t.tokens.c.account_key == account_key, t.tokens.c.expires_at <= now)
+        )
 
     def insert_token(self, account_key: int, token_hash: str, issued_at: int, expires_at: int) -> None:
-        self.tx.execute(insert(t.tokens).values(token_hash=token_hash, account_key=account_key,
-                                                issued_at=issued_at, expires_at=expires_at, revoked=False))
+        self.tx.execute(
+            insert(t.tokens).values(
+                token_hash=token_hash,
+                account_key=account_key,
+                issued_at=issued_at,
+                expires_at=expires_at,
+                revoked=False,
+            )
+        )
 
     def unrevoked_tokens(self, account_key: int) -> list[int]:
         """Keys of the account's tokens not revoked, newest first."""
-        return list(self.tx.execute(select(t.tokens.c.key).where(
-            t.tokens.c.account_key == account_key, ~t.tokens.c.revoked
-        ).order_by(t.tokens.c.key.desc())).scalars())
+        return list(
+            self.tx.execute(
+                select(t.tokens.c.key)
+                .where(t.tokens.c.account_key == account_key, ~t.tokens.c.revoked)
+                .order_by(t.tokens.c.key.desc())
+            ).scalars()
+        )
 
     def revoke_tokens(self, keys: Sequence[int]) -> None:
         if keys:
@@ -119,25 +133,37 @@ class AccountRepository:
             return [_account(r) for r in tx.execute(select(t.accounts).order_by(t.accounts.c.key))]
 
     def update_account(self, client_id: str, *, revoke_tokens: bool = False, **values: Any) -> bool:
-        """Change account fields; with ``revoke_tokens`` every token of the account dies in the same commit."""
+        """Change account fields; with ``revoke_tokens`` every token of the account dies in the same
+        commit."""
         with self.db.write() as tx:
-            key = tx.execute(update(t.accounts).where(t.accounts.c.client_id == client_id).values(**values)
-                             .returning(t.accounts.c.key)).scalar()
+            key = tx.execute(
+                update(t.accounts)
+                .where(t.accounts.c.client_id == client_id)
+                .values(**values)
+                .returning(t.accounts.c.key)
+            ).scalar()
             if key is None:
                 return False
             if revoke_tokens:
-                tx.execute(update(t.tokens).where(t.tokens.c.account_key == key, ~t.tokens.c.revoked)
-                           .values(revoked=True))
+                tx.execute(
+                    update(t.tokens)
+                    .where(t.tokens.c.account_key == key, ~t.tokens.c.revoked)
+                    .values(revoked=True)
+                )
             tx.next_values(ACCOUNTS_VERSION, 1)  # workers drop what they cached of this account
         return True
 
     def find_token(self, token_hash: str) -> tuple[Account, int, int, bool] | None:
-        """(account, issued_at, expires_at, revoked) for a token hash, or None (every request asks: fast path)."""
-        prepared = self.db.prepare("find_token", lambda: (
-            select(t.accounts, t.tokens.c.issued_at, t.tokens.c.expires_at, t.tokens.c.revoked)
-            .join(t.tokens, t.tokens.c.account_key == t.accounts.c.key)
-            .where(t.tokens.c.token_hash == bindparam("token_hash"))
-        ))
+        """(account, issued_at, expires_at, revoked) for a token hash, or None (every request asks: fast
+        path)."""
+        prepared = self.db.prepare(
+            "find_token",
+            lambda: (
+                select(t.accounts, t.tokens.c.issued_at, t.tokens.c.expires_at, t.tokens.c.revoked)
+                .join(t.tokens, t.tokens.c.account_key == t.accounts.c.key)
+                .where(t.tokens.c.token_hash == bindparam("token_hash"))
+            ),
+        )
         with self.db.guard():
             row = self.db.fastpath.fetchone(prepared, {"token_hash": token_hash})
         if row is None:

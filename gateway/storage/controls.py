@@ -14,8 +14,8 @@ from sqlalchemy import case, delete, insert, select, update
 
 from gateway.storage import jsontext
 from gateway.storage import tables as t
-from gateway.storage.counters import CONTROLS_VERSION
 from gateway.storage.database import Database, Tx
+from gateway.versions import CONTROLS_VERSION
 
 
 def _fault_rule(row: Any) -> dict[str, Any]:
@@ -40,8 +40,10 @@ class ControlRepository:
     # --- the change counter and control values (clock, settings) -----------------------------
     def controls_version(self) -> int:
         """The change counter of the controls (gateway.versions reads it with the others on every request)."""
-        prepared = self.db.prepare("controls_version", lambda: (
-            select(t.counters.c.value).where(t.counters.c.name == CONTROLS_VERSION)))
+        prepared = self.db.prepare(
+            "controls_version",
+            lambda: select(t.counters.c.value).where(t.counters.c.name == CONTROLS_VERSION),
+        )
         with self.db.guard():
             row = self.db.fastpath.fetchone(prepared)
         return 0 if row is None else int(row[0])
@@ -59,10 +61,12 @@ class ControlRepository:
         """(version, fault rules, {name: value or None}) from one snapshot."""
         names = list(names)
         with self.db.read() as tx:
-            version = tx.execute(
-                select(t.counters.c.value).where(t.counters.c.name == CONTROLS_VERSION)).scalar() or 0
+            version = (
+                tx.execute(select(t.counters.c.value).where(t.counters.c.name == CONTROLS_VERSION)).scalar()
+                or 0
+            )
             rules = [_fault_rule(r) for r in tx.execute(select(t.fault_rules).order_by(t.fault_rules.c.id))]
-            values: dict[str, Any] = {name: None for name in names}
+            values: dict[str, Any] = dict.fromkeys(names)
             found: Any = tx.execute(select(t.meta.c.name, t.meta.c.value).where(t.meta.c.name.in_(names)))
             for name, raw in found:
                 values[name] = jsontext.loads(raw)
@@ -140,11 +144,15 @@ class ControlRepository:
         counts = []
         with self.db.write() as tx:
             for period, start in windows:
-                statement = self.db.dialect.insert(rc).values(account=account, period=period,
-                                                              period_start=start, hits=1)
+                statement = self.db.dialect.insert(rc).values(
+                    account=account, period=period, period_start=start, hits=1
+                )
                 statement = statement.on_conflict_do_update(
                     index_elements=[rc.c.account, rc.c.period],
-                    set_={"hits": case((rc.c.period_start == start, rc.c.hits + 1), else_=1), "period_start": start},
+                    set_={
+                        "hits": case((rc.c.period_start == start, rc.c.hits + 1), else_=1),
+                        "period_start": start,
+                    },
                 )
                 counts.append(tx.execute(statement.returning(rc.c.hits)).scalar_one())
         return counts

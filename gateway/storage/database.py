@@ -45,8 +45,9 @@ class _OutageGuard:
     def __enter__(self) -> None:
         return None
 
-    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None,
-                 traceback: TracebackType | None) -> Literal[False]:
+    def __exit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, traceback: TracebackType | None
+    ) -> Literal[False]:
         if exc is None:
             return False
         if isinstance(exc, (OperationalError, SAInterfaceError, PoolTimeoutError)):
@@ -60,13 +61,13 @@ class _OutageGuard:
 class Tx:
     """One open transaction (read or write): the SQLAlchemy connection and the primitives run inside it."""
 
-    __slots__ = ("db", "conn")
+    __slots__ = ("conn", "db")
 
     def __init__(self, db: Database, conn: SAConnection):
         self.db = db
         self.conn = conn
 
-    def execute(self, statement: Executable) -> CursorResult[Any]:
+    def execute(self, statement: Executable) -> CursorResult[*tuple[Any, ...]]:
         return self.conn.execute(statement)
 
     def exec(self, key: object, build: Build, values: Mapping[str, object] | None = None) -> list[Any]:
@@ -89,19 +90,22 @@ class Tx:
             names = tuple(rows[0])
             self.bulk_insert_rows(table, names, [tuple(row[name] for name in names) for row in rows])
 
-    def bulk_insert_rows(self, table: Table, names: tuple[str, ...],
-                         rows: Sequence[tuple[object, ...]]) -> None:
+    def bulk_insert_rows(
+        self, table: Table, names: tuple[str, ...], rows: Sequence[tuple[object, ...]]
+    ) -> None:
         """executemany straight to the driver: the statement is compiled once for the engine and the
         rows (tuples of ``names``' values) are not processed one by one (a reset inserts thousands of
         rows in a few milliseconds). Values must already be what the driver takes (ints, str, bytes,
         bool, None)."""
         if not rows:
             return
-        prepared = self.db.prepare(("bulk_insert", table.name, names),
-                                   lambda: insert(table).values({name: bindparam(name) for name in names}))
+        prepared = self.db.prepare(
+            ("bulk_insert", table.name, names),
+            lambda: insert(table).values({name: bindparam(name) for name in names}),
+        )
         params: Sequence[object]
         if prepared.order is None:
-            params = [dict(zip(names, row)) for row in rows]
+            params = [dict(zip(names, row, strict=True)) for row in rows]
         elif prepared.order == names:
             params = rows
         else:
@@ -121,15 +125,17 @@ class Tx:
     # --- counters and meta values: rows of their own, upserted (another node may create them at once) ---
     def next_values(self, name: str, count: int) -> range:
         """Reserve ``count`` consecutive values of a counter (its row lock orders concurrent writers)."""
-        (row,) = self.exec("next_values", lambda: _counter_upsert(self.db.dialect),
-                           {"name": name, "count": count})
+        (row,) = self.exec(
+            "next_values", lambda: _counter_upsert(self.db.dialect), {"name": name, "count": count}
+        )
         last: int = row[0]
         return range(last - count + 1, last + 1)
 
     def set_counter(self, name: str, value: int) -> None:
         statement = self.db.dialect.insert(t.counters).values(name=name, value=value)
-        self.conn.execute(statement.on_conflict_do_update(index_elements=[t.counters.c.name],
-                                                          set_={"value": value}))
+        self.conn.execute(
+            statement.on_conflict_do_update(index_elements=[t.counters.c.name], set_={"value": value})
+        )
 
     def get_meta(self, name: str) -> Any:
         value = self.conn.execute(select(t.meta.c.value).where(t.meta.c.name == name)).scalar()
@@ -137,8 +143,11 @@ class Tx:
 
     def set_meta(self, name: str, value: object) -> None:
         statement = self.db.dialect.insert(t.meta).values(name=name, value=jsontext.dumps(value))
-        self.conn.execute(statement.on_conflict_do_update(index_elements=[t.meta.c.name],
-                                                          set_={"value": statement.excluded.value}))
+        self.conn.execute(
+            statement.on_conflict_do_update(
+                index_elements=[t.meta.c.name], set_={"value": statement.excluded.value}
+            )
+        )
 
 
 def _counter_upsert(dialect: Dialect) -> Any:
@@ -151,14 +160,22 @@ def _counter_upsert(dialect: Dialect) -> Any:
 class Database:
     """An engine and its dialect; ``writer``: a lock every write transaction holds first (SQLite's queue)."""
 
-    def __init__(self, engine: Engine, dialect: Dialect,
-                 writer: Callable[[], AbstractContextManager[None]] | None = None):
+    def __init__(
+        self,
+        engine: Engine,
+        dialect: Dialect,
+        writer: Callable[[], AbstractContextManager[None]] | None = None,
+    ):
         self.engine = engine
         self.dialect = dialect
         self.writer = writer
-        self.fastpath = FastPath(engine, dedicated=dialect.fastpath_dedicated,
-                                 write_prologue=dialect.fastpath_write_prologue,
-                                 data_version_sql=dialect.fastpath_data_version, writer=writer)
+        self.fastpath = FastPath(
+            engine,
+            dedicated=dialect.fastpath_dedicated,
+            write_prologue=dialect.fastpath_write_prologue,
+            data_version_sql=dialect.fastpath_data_version,
+            writer=writer,
+        )
         self.row_types: dict[object, type] = {}
         self._prepared: dict[object, Prepared] = {}
         self._guard = _OutageGuard(dialect)

@@ -25,13 +25,12 @@ from __future__ import annotations
 import operator
 import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import AbstractContextManager, contextmanager, nullcontext
+from contextlib import AbstractContextManager, contextmanager, nullcontext, suppress
 from dataclasses import dataclass
 from typing import Any, NoReturn
 
 from sqlalchemy import Engine
 from sqlalchemy.exc import DBAPIError
-
 
 _FETCHONE = operator.methodcaller("fetchone")
 _FETCHALL = operator.methodcaller("fetchall")
@@ -60,9 +59,15 @@ class FastPath:
     """Runs prepared statements; ``dedicated``: per-thread connections set up with those statements,
     else pooled connections (``write_prologue`` runs at the start of each write transaction)."""
 
-    def __init__(self, engine: Engine, *, dedicated: Sequence[str] | None = None, write_prologue: Sequence[str] = (),
-                 data_version_sql: str | None = None,
-                 writer: Callable[[], AbstractContextManager[None]] | None = None):
+    def __init__(
+        self,
+        engine: Engine,
+        *,
+        dedicated: Sequence[str] | None = None,
+        write_prologue: Sequence[str] = (),
+        data_version_sql: str | None = None,
+        writer: Callable[[], AbstractContextManager[None]] | None = None,
+    ):
         self.engine = engine
         #: A context manager a write holds (the engine's writer queue), if it has one.
         self.writer = writer
@@ -107,10 +112,8 @@ class FastPath:
         with self._lock:
             if connection in self._open:
                 self._open.remove(connection)
-        try:
+        with suppress(self._dbapi_error):
             connection.close()
-        except self._dbapi_error:
-            pass
 
     @contextmanager
     def cursor(self) -> Iterator[Any]:
@@ -139,10 +142,8 @@ class FastPath:
             raise self._translate(exc) from exc
         finally:
             if cursor is not None:
-                try:
+                with suppress(self._dbapi_error):
                     cursor.close()
-                except self._dbapi_error:
-                    pass
             raw.close()  # back to the pool, which rolls it back: no transaction stays open
 
     def _failed(self, exc: Any, connection: Any, cursor: Any = None) -> NoReturn:
@@ -166,7 +167,8 @@ class FastPath:
 
     def changed(self) -> bool:
         """Whether another connection committed anything since this thread last asked (SQLite's
-        ``PRAGMA data_version``: a read of shared memory, no I/O). Always True without dedicated connections."""
+        ``PRAGMA data_version``: a read of shared memory, no I/O). Always True without dedicated
+        connections."""
         if self.dedicated is None or self.data_version_sql is None:
             return True
         (version,) = self._run(self.data_version_sql, (), _FETCHONE)
@@ -178,10 +180,8 @@ class FastPath:
         with self._lock:
             connections, self._open = self._open, []
         for connection in connections:
-            try:
+            with suppress(self._dbapi_error):
                 connection.close()
-            except self._dbapi_error:
-                pass
 
     # --- statements -------------------------------------------------------------------------
     def fetchone(self, prepared: Prepared, values: Mapping[str, object] | None = None) -> Any:

@@ -47,8 +47,12 @@ def _client_conditions(dialect: Dialect, s: ClientSearch, visible_after: int) ->
         cond.append(c.id.in_(s.ids))
     if s.record is not None:
         cond.append(c.key == s.record)
-    for column, prefix in ((c.hostname, s.hostname), (c.name, s.name), (c.username, s.username),
-                           (c.platform, s.platform)):
+    for column, prefix in (
+        (c.hostname, s.hostname),
+        (c.name, s.name),
+        (c.username, s.username),
+        (c.platform, s.platform),
+    ):
         if prefix is not None:
             cond.append(dialect.prefix_match(column, prefix))
     if s.platform_ids is not None:
@@ -60,9 +64,11 @@ def _client_conditions(dialect: Dialect, s: ClientSearch, visible_after: int) ->
         if s.private_ip is not None:
             conn_cond.append(t.connections.c.private_ip == s.private_ip)
         cond.append(exists().where(*conn_cond))
-    for column, low, high in ((c.connected_since, s.connected_after, s.connected_before),
-                              (c.disconnected_at, s.disconnected_after, s.disconnected_before),
-                              (c.last_activity, s.last_activity_after, s.last_activity_before)):
+    for column, low, high in (
+        (c.connected_since, s.connected_after, s.connected_before),
+        (c.disconnected_at, s.disconnected_after, s.disconnected_before),
+        (c.last_activity, s.last_activity_after, s.last_activity_before),
+    ):
         if low is not None:
             cond.append(column >= low)
         if high is not None:
@@ -91,21 +97,28 @@ def _client_order(dialect: Dialect, s: ClientSearch) -> list[Any]:
     return [ordered.nulls_last(), by_key]
 
 
-def client_statements(dialect: Dialect, search: ClientSearch,
-                      visible_after: int) -> tuple[Select[Any], Select[Any]]:
+def client_statements(
+    dialect: Dialect, search: ClientSearch, visible_after: int
+) -> tuple[Select[Any], Select[Any]]:
     """(the COUNT, the page) of a client search: the same conditions in both."""
     cond = and_(*_client_conditions(dialect, search, visible_after))
-    page = (select(*_CLIENT_COLUMNS, _event_count().label("event_count"))
-            .where(cond).order_by(*_client_order(dialect, search))
-            .offset(search.page.offset).limit(search.page.limit))
+    page = (
+        select(*_CLIENT_COLUMNS, _event_count().label("event_count"))
+        .where(cond)
+        .order_by(*_client_order(dialect, search))
+        .offset(search.page.offset)
+        .limit(search.page.limit)
+    )
     return select(func.count()).select_from(t.clients).where(cond), page
 
 
 def records_statement(client_id: int, visible_after: int) -> Select[Any]:
     """Every visible record of a client id: the connected one first, then the newest disconnects."""
-    return (select(*_CLIENT_COLUMNS, _event_count().label("event_count"))
-            .where(c.id == client_id, _visible(visible_after))
-            .order_by(c.connected.desc(), c.disconnected_at.desc(), c.key.desc()))
+    return (
+        select(*_CLIENT_COLUMNS, _event_count().label("event_count"))
+        .where(c.id == client_id, _visible(visible_after))
+        .order_by(c.connected.desc(), c.disconnected_at.desc(), c.key.desc())
+    )
 
 
 def event_statements(search: LogSearch, visible_after: int) -> tuple[Select[Any], Select[Any]]:
@@ -127,8 +140,14 @@ def event_statements(search: LogSearch, visible_after: int) -> tuple[Select[Any]
     joined = t.events.join(t.clients, e.client_key == c.key)
     key = getattr(e, search.order_by)
     order = [key.desc(), e.seq.desc()] if search.descending else [key.asc(), e.seq.asc()]
-    page = (select(e.seq, e.ts, e.kind, e.text, c.id, c.key, c.type).select_from(joined)
-            .where(*cond).order_by(*order).offset(search.page.offset).limit(search.page.limit))
+    page = (
+        select(e.seq, e.ts, e.kind, e.text, c.id, c.key, c.type)
+        .select_from(joined)
+        .where(*cond)
+        .order_by(*order)
+        .offset(search.page.offset)
+        .limit(search.page.limit)
+    )
     return select(func.count()).select_from(joined).where(*cond), page
 
 

@@ -26,14 +26,18 @@ class JournalRepository:
         committed without waiting for the disk: a killed worker loses nothing, a power cut the last few)."""
         values = {**entry, "params": jsontext.dumps(entry.get("params") or {})}
         names = tuple(sorted(values))
-        prepared = self.db.prepare(("journal", names), lambda: (
-            insert(t.journal).values({name: bindparam(name) for name in names}).returning(t.journal.c.seq)
-        ))
+        prepared = self.db.prepare(
+            ("journal", names),
+            lambda: (
+                insert(t.journal).values({name: bindparam(name) for name in names}).returning(t.journal.c.seq)
+            ),
+        )
         with self.db.guard():
             (seq,) = self.db.fastpath.write(prepared, values)
             if seq > keep:
-                prune = self.db.prepare("journal_prune",
-                                        lambda: delete(t.journal).where(t.journal.c.seq <= bindparam("cut")))
+                prune = self.db.prepare(
+                    "journal_prune", lambda: delete(t.journal).where(t.journal.c.seq <= bindparam("cut"))
+                )
                 self.db.fastpath.write(prune, {"cut": seq - keep})
 
     def query_journal(
@@ -50,8 +54,12 @@ class JournalRepository:
         """Entries in the order they were written, after the entry numbered ``after``."""
         j = t.journal
         cond = [j.c.seq > after]
-        for column, value in ((j.c.action, action), (j.c.account, account), (j.c.face, face),
-                              (j.c.status, status)):
+        for column, value in (
+            (j.c.action, action),
+            (j.c.account, account),
+            (j.c.face, face),
+            (j.c.status, status),
+        ):
             if value is not None:
                 cond.append(column == value)
         if since is not None:

@@ -44,7 +44,9 @@ _UNAVAILABLE_STATES = ("55P03",)
 
 def engine_url(url: str) -> URL:
     """The SQLAlchemy URL for ``postgresql://``, ``postgres://`` or ``postgresql+psycopg://``."""
-    parsed = make_url(url.replace("postgres://", "postgresql://", 1) if url.startswith("postgres://") else url)
+    parsed = make_url(
+        url.replace("postgres://", "postgresql://", 1) if url.startswith("postgres://") else url
+    )
     if parsed.drivername not in SCHEMES:
         raise ValueError(
             f"GATEWAY_DATABASE_URL: use postgresql://user@host:port/database (psycopg 3), not {parsed.drivername}://"
@@ -88,7 +90,9 @@ class PostgreSQLDialect:
         return bool(state[:2] in _UNAVAILABLE_CLASSES or state in _UNAVAILABLE_STATES)
 
 
-def open_postgresql(url: str, *, pool_size: int = 5, timeout: int = 5, statement_timeout: int = 15) -> Database:
+def open_postgresql(
+    url: str, *, pool_size: int = 5, timeout: int = 5, statement_timeout: int = 15
+) -> Database:
     """``timeout`` (seconds) bounds connecting and waiting for a pooled connection;
     ``statement_timeout`` (seconds) bounds each statement on the server."""
     parsed = engine_url(url)
@@ -120,4 +124,4 @@ def open_postgresql(url: str, *, pool_size: int = 5, timeout: int = 5, statement
     return Database(engine, PostgreSQLDialect())
 
 
-__all__ = ["PostgreSQLDialect", "SCHEMES", "engine_url", "open_postgresql"]
+__all__ = ["SCHEMES", "PostgreSQLDialect", "engine_url", "open_postgresql"]

@@ -25,13 +25,23 @@ _CHUNK = 500
 
 def recent_events(client_key: Any, limit: Any = EVENT_LOG_LIMIT) -> Select[Any]:
     """The newest ``limit`` events of a client, newest first (a range scan of ix_events_client_seq)."""
-    return select(t.events).where(t.events.c.client_key == client_key).order_by(t.events.c.seq.desc()).limit(limit)
+    return (
+        select(t.events)
+        .where(t.events.c.client_key == client_key)
+        .order_by(t.events.c.seq.desc())
+        .limit(limit)
+    )
 
 
-def _fragments_statement(include_connections: bool, id_count: int, types: tuple[str, ...] | None) -> Select[Any]:
+def _fragments_statement(
+    include_connections: bool, id_count: int, types: tuple[str, ...] | None
+) -> Select[Any]:
     """The rendered elements of up to 100 given ids (bound as id0..idN, types as type0..typeN), by id."""
     column = t.clients.c.xml_full if include_connections else t.clients.c.xml_brief
-    cond: list[ColumnElement[bool]] = [t.clients.c.connected, t.clients.c.id.in_([bindparam(f"id{i}") for i in range(id_count)])]
+    cond: list[ColumnElement[bool]] = [
+        t.clients.c.connected,
+        t.clients.c.id.in_([bindparam(f"id{i}") for i in range(id_count)]),
+    ]
     if types:
         cond.append(t.clients.c.type.in_([bindparam(f"type{i}") for i in range(len(types))]))
     return select(column).where(and_(*cond)).order_by(t.clients.c.id)
@@ -52,12 +62,17 @@ def hydrate(tx: Tx, found: Sequence[Any], with_events: bool) -> list[Client]:
     by_key = {c.key: c for c in clients}
     keys = list(by_key)
     for start in range(0, len(keys), _CHUNK):
-        chunk = keys[start:start + _CHUNK]
-        for r in tx.execute(select(t.connections).where(t.connections.c.client_key.in_(chunk))
-                            .order_by(t.connections.c.client_key, t.connections.c.position)):
+        chunk = keys[start : start + _CHUNK]
+        for r in tx.execute(
+            select(t.connections)
+            .where(t.connections.c.client_key.in_(chunk))
+            .order_by(t.connections.c.client_key, t.connections.c.position)
+        ):
             by_key[r.client_key].connections.append(rows.connection(r))
         if with_events:
-            for r in tx.execute(select(t.events).where(t.events.c.client_key.in_(chunk)).order_by(t.events.c.seq)):
+            for r in tx.execute(
+                select(t.events).where(t.events.c.client_key.in_(chunk)).order_by(t.events.c.seq)
+            ):
                 by_key[r.client_key].events.append(rows.event(r))
     return clients
 
@@ -73,44 +88,74 @@ class RegistryRows:
         self.tx.next_values("client_id", 0)
 
     def is_connected(self, client_id: int) -> bool:
-        found = self.tx.execute(select(t.clients.c.key).where(t.clients.c.connected, t.clients.c.id == client_id))
+        found = self.tx.execute(
+            select(t.clients.c.key).where(t.clients.c.connected, t.clients.c.id == client_id)
+        )
         return found.first() is not None
 
     def free_ids(self, count: int) -> list[int]:
         ids: list[int] = []
         while len(ids) < count:
             candidates = list(self.tx.next_values("client_id", count - len(ids)))
-            taken = set(self.tx.execute(
-                select(t.clients.c.id).where(t.clients.c.connected, t.clients.c.id.in_(candidates))).scalars())
+            taken = set(
+                self.tx.execute(
+                    select(t.clients.c.id).where(t.clients.c.connected, t.clients.c.id.in_(candidates))
+                ).scalars()
+            )
             ids.extend(i for i in candidates if i not in taken)
         return ids
 
     def load_connected(self, client_id: int, events: int) -> tuple[Client, bytes] | None:
         dialect = self.tx.db.dialect
-        found = self.tx.exec("load_connected", lambda: dialect.lock_rows(
-            select(t.clients).where(t.clients.c.connected, t.clients.c.id == bindparam("id"))), {"id": client_id})
+        found = self.tx.exec(
+            "load_connected",
+            lambda: dialect.lock_rows(
+                select(t.clients).where(t.clients.c.connected, t.clients.c.id == bindparam("id"))
+            ),
+            {"id": client_id},
+        )
         if not found:
             return None
         row = found[0]
         client = rows.client(row)
-        client.connections = [rows.connection(r) for r in self.tx.exec("connections_of", lambda: (
-            select(t.connections).where(t.connections.c.client_key == bindparam("k")).order_by(t.connections.c.position)
-        ), {"k": client.key})]
+        client.connections = [
+            rows.connection(r)
+            for r in self.tx.exec(
+                "connections_of",
+                lambda: (
+                    select(t.connections)
+                    .where(t.connections.c.client_key == bindparam("k"))
+                    .order_by(t.connections.c.position)
+                ),
+                {"k": client.key},
+            )
+        ]
         client.events = []
         if events > 0:
-            recent = self.tx.exec("recent_events", lambda: recent_events(bindparam("k"), bindparam("n")),
-                                  {"k": client.key, "n": min(events, EVENT_LOG_LIMIT)})
+            recent = self.tx.exec(
+                "recent_events",
+                lambda: recent_events(bindparam("k"), bindparam("n")),
+                {"k": client.key, "n": min(events, EVENT_LOG_LIMIT)},
+            )
             client.events = [rows.event(r) for r in reversed(recent)]
         return client, bytes(row.xml_full)
 
-    def insert_clients(self, clients: Sequence[Client], fragments: Sequence[tuple[bytes, bytes]],
-                       fixture_rows: Sequence[int] | None = None) -> None:
+    def insert_clients(
+        self,
+        clients: Sequence[Client],
+        fragments: Sequence[tuple[bytes, bytes]],
+        fixture_rows: Sequence[int] | None = None,
+    ) -> None:
         """``fixture_rows``: the clients' positions in a reset's population (see load_population)."""
         if not clients:
             return
-        values = [rows.client_values(client, brief, full) for client, (brief, full) in zip(clients, fragments)]
-        for row, fixture_row in zip(values, fixture_rows or ()):
-            row["fixture_row"] = fixture_row
+        values = [
+            rows.client_values(client, brief, full)
+            for client, (brief, full) in zip(clients, fragments, strict=True)
+        ]
+        if fixture_rows is not None:
+            for row, fixture_row in zip(values, fixture_rows, strict=True):
+                row["fixture_row"] = fixture_row
         try:
             self.tx.bulk_insert(t.clients, values)
         except IntegrityError:
@@ -121,41 +166,76 @@ class RegistryRows:
         by_id = {c.id: c for c in clients}
         ids = list(by_id)
         for start in range(0, len(ids), _CHUNK):
-            keys: Any = self.tx.execute(select(t.clients.c.id, t.clients.c.key).where(
-                t.clients.c.connected, t.clients.c.id.in_(ids[start:start + _CHUNK])))
+            keys: Any = self.tx.execute(
+                select(t.clients.c.id, t.clients.c.key).where(
+                    t.clients.c.connected, t.clients.c.id.in_(ids[start : start + _CHUNK])
+                )
+            )
             for client_id, key in keys:
                 by_id[client_id].key = key
         self._insert_connections(clients)
-        self.tx.bulk_insert_rows(t.events, ("client_key", "ts", "kind", "text"),
-                                 [(c.key, e.ts, e.kind, e.text) for c in clients for e in c.events])
+        self.tx.bulk_insert_rows(
+            t.events,
+            ("client_key", "ts", "kind", "text"),
+            [(c.key, e.ts, e.kind, e.text) for c in clients for e in c.events],
+        )
 
     def _insert_connections(self, clients: Sequence[Client]) -> None:
-        self.tx.bulk_insert(t.connections, [rows.connection_values(c.key, position, connection)  # type: ignore[arg-type]
-                                            for c in clients for position, connection in enumerate(c.connections)])
+        self.tx.bulk_insert(
+            t.connections,
+            [
+                rows.connection_values(c.key, position, connection)  # type: ignore[arg-type]
+                for c in clients
+                for position, connection in enumerate(c.connections)
+            ],
+        )
 
     def replace_connections(self, client: Client) -> None:
         self.tx.execute(delete(t.connections).where(t.connections.c.client_key == client.key))
         self._insert_connections([client])
 
     def add_events(self, client: Client, events: Sequence[Event]) -> None:
-        self.tx.bulk_insert_rows(t.events, ("client_key", "ts", "kind", "text"),
-                                 [(client.key, e.ts, e.kind, e.text) for e in events])
+        self.tx.bulk_insert_rows(
+            t.events,
+            ("client_key", "ts", "kind", "text"),
+            [(client.key, e.ts, e.kind, e.text) for e in events],
+        )
 
     def save_client(self, client: Client, brief: bytes, full: bytes) -> None:
         values = rows.client_values(client, brief, full)
         names = tuple(values)
-        self.tx.exec(("update_client", names), lambda: update(t.clients).where(t.clients.c.key == bindparam("k")).values(
-            {name: bindparam(f"v_{name}") for name in names}), {"k": client.key, **{f"v_{n}": v for n, v in values.items()}})
+        self.tx.exec(
+            ("update_client", names),
+            lambda: (
+                update(t.clients)
+                .where(t.clients.c.key == bindparam("k"))
+                .values({name: bindparam(f"v_{name}") for name in names})
+            ),
+            {"k": client.key, **{f"v_{n}": v for n, v in values.items()}},
+        )
 
     def save_event_log(self, client: Client, full: bytes) -> None:
         # fixture_row is cleared, as by every write: a quick reset must rewrite this client.
-        self.tx.exec("append_client", lambda: update(t.clients).where(t.clients.c.key == bindparam("k")).values(
-            xml_full=bindparam("v_full"), last_activity=bindparam("v_activity"), fixture_row=null()),
-            {"k": client.key, "v_full": full, "v_activity": rows.last_activity(client)})
+        self.tx.exec(
+            "append_client",
+            lambda: (
+                update(t.clients)
+                .where(t.clients.c.key == bindparam("k"))
+                .values(
+                    xml_full=bindparam("v_full"), last_activity=bindparam("v_activity"), fixture_row=null()
+                )
+            ),
+            {"k": client.key, "v_full": full, "v_activity": rows.last_activity(client)},
+        )
 
     def purge_disconnected(self, before: int) -> None:
-        self.tx.exec("purge_disconnected", lambda: delete(t.clients).where(
-            ~t.clients.c.connected, t.clients.c.disconnected_at < bindparam("before")), {"before": before})
+        self.tx.exec(
+            "purge_disconnected",
+            lambda: delete(t.clients).where(
+                ~t.clients.c.connected, t.clients.c.disconnected_at < bindparam("before")
+            ),
+            {"before": before},
+        )
 
     # --- appliances ------------------------------------------------------------------------------
     def lock_appliances(self) -> None:
@@ -177,13 +257,17 @@ class RegistryRows:
         self.lock_appliances()
         for appliance in appliances:
             values = rows.appliance_values(appliance)
-            position = self.tx.execute(select(t.appliances.c.position).where(t.appliances.c.id == appliance.id)).scalar()
+            position = self.tx.execute(
+                select(t.appliances.c.position).where(t.appliances.c.id == appliance.id)
+            ).scalar()
             if position is None:
                 values["position"] = self.next_appliance_position()
                 self.tx.execute(insert(t.appliances).values(**values))
             else:
                 values["position"] = position
-                self.tx.execute(update(t.appliances).where(t.appliances.c.id == appliance.id).values(**values))
+                self.tx.execute(
+                    update(t.appliances).where(t.appliances.c.id == appliance.id).values(**values)
+                )
             created.append(position is None)
         return created
 
@@ -192,8 +276,13 @@ class RegistryRows:
         for table in (t.events, t.connections, t.clients, t.appliances):
             self.tx.execute(delete(table))
 
-    def load_population(self, appliances: Sequence[Appliance], clients: Sequence[Client],
-                        fragments: Sequence[tuple[bytes, bytes]], token: str | None) -> None:
+    def load_population(
+        self,
+        appliances: Sequence[Appliance],
+        clients: Sequence[Client],
+        fragments: Sequence[tuple[bytes, bytes]],
+        token: str | None,
+    ) -> None:
         """A loaded client keeps its ``fixture_row`` until any write to its row clears it: a reset to the
         population loaded last (the same ``token``) only replaces the clients written since."""
         self.tx.execute(delete(t.appliances))
@@ -206,13 +295,17 @@ class RegistryRows:
             for table in (t.events, t.connections, t.clients):
                 self.tx.execute(delete(table))
         positions = [i for i in range(len(clients)) if i not in kept]
-        self.insert_clients([clients[i] for i in positions], [fragments[i] for i in positions], fixture_rows=positions)
+        self.insert_clients(
+            [clients[i] for i in positions], [fragments[i] for i in positions], fixture_rows=positions
+        )
         self.tx.set_meta("fixture_token", token)
         self.tx.set_counter("client_id", max((c.id for c in clients), default=0))
 
     # --- reads -----------------------------------------------------------------------------------
     def count_clients(self, connected: bool = True) -> int:
-        count: int = self.tx.execute(select(func.count()).where(t.clients.c.connected == connected)).scalar_one()
+        count: int = self.tx.execute(
+            select(func.count()).where(t.clients.c.connected == connected)
+        ).scalar_one()
         return count
 
 
@@ -238,7 +331,8 @@ class RegistryRepository:
         return fragments  # type: ignore[return-value]
 
     def _fragments_by_ids(self, query: ClientQuery, ids: tuple[int, ...]) -> list[bytes]:
-        """At most 100 ids: one indexed read on the fast path, all rows at once (one statement, one snapshot)."""
+        """At most 100 ids: one indexed read on the fast path, all rows at once (one statement, one
+        snapshot)."""
         types = None if query.all_types else tuple(sorted(ct.value for ct in query.types))
         key = (query.include_connections, len(ids), types)
         prepared = self.db.prepare(("fragments", *key), lambda: _fragments_statement(*key))
@@ -257,10 +351,13 @@ class RegistryRepository:
 
     def list_client_summaries(self, query: ClientQuery) -> list[tuple[int, str, str | None]]:
         """(id, type, primary appliance) of the selected connected clients, by id."""
-        statement = (select(t.clients.c.id, t.clients.c.type, t.clients.c.primary_appliance)
-                     .where(_selection(query)).order_by(t.clients.c.id))
+        statement = (
+            select(t.clients.c.id, t.clients.c.type, t.clients.c.primary_appliance)
+            .where(_selection(query))
+            .order_by(t.clients.c.id)
+        )
         with self.db.read() as tx:
-            return [(r[0], r[1], r[2]) for r in tx.execute(statement)]  # type: ignore[misc]
+            return [(r[0], r[1], r[2]) for r in tx.execute(statement)]
 
     def list_clients(self, query: ClientQuery, with_events: bool = False) -> list[Client]:
         """Whole client objects (connections always; events on request), by id."""
@@ -275,13 +372,17 @@ class RegistryRepository:
 
     def count_clients_by_type(self) -> dict[str, int]:
         """Connected clients per client type (types without clients are absent)."""
-        statement = select(t.clients.c.type, func.count()).where(t.clients.c.connected).group_by(t.clients.c.type)
+        statement = (
+            select(t.clients.c.type, func.count()).where(t.clients.c.connected).group_by(t.clients.c.type)
+        )
         with self.db.read() as tx:
-            return {ctype: count for ctype, count in tx.execute(statement)}  # type: ignore[misc]
+            return dict(tx.execute(statement).all())
 
     def list_appliances(self) -> list[Appliance]:
         with self.db.read() as tx:
-            found = tx.execute(select(t.appliances).order_by(t.appliances.c.position, t.appliances.c.id)).all()
+            found = tx.execute(
+                select(t.appliances).order_by(t.appliances.c.position, t.appliances.c.id)
+            ).all()
         return [rows.appliance(r) for r in found]
 
     def replace_appliances(self, appliances: Sequence[Appliance]) -> None:
@@ -324,4 +425,7 @@ class RegistryRepository:
 
 def _records(tx: Tx, found: Sequence[Any]) -> list[ClientRecord]:
     clients = hydrate(tx, found, with_events=False)
-    return [ClientRecord(client, row.last_activity, row.event_count) for client, row in zip(clients, found)]
+    return [
+        ClientRecord(client, row.last_activity, row.event_count)
+        for client, row in zip(clients, found, strict=True)
+    ]

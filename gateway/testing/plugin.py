@@ -34,16 +34,24 @@ import pytest
 
 def pytest_addoption(parser):
     group = parser.getgroup("gateway", "connected-clients gateway")
-    group.addoption("--gateway-url", default=os.environ.get("GATEWAY_TEST_URL"),
-                    help="use the running gateway at this URL instead of one started in-process (env GATEWAY_TEST_URL)")
-    group.addoption("--gateway-admin", default=os.environ.get("GATEWAY_TEST_ADMIN"),
-                    help="CLIENT_ID:SECRET of an admin API account on --gateway-url (env GATEWAY_TEST_ADMIN)")
+    group.addoption(
+        "--gateway-url",
+        default=os.environ.get("GATEWAY_TEST_URL"),
+        help="use the running gateway at this URL instead of one started in-process (env GATEWAY_TEST_URL)",
+    )
+    group.addoption(
+        "--gateway-admin",
+        default=os.environ.get("GATEWAY_TEST_ADMIN"),
+        help="CLIENT_ID:SECRET of an admin API account on --gateway-url (env GATEWAY_TEST_ADMIN)",
+    )
 
 
 def pytest_configure(config):
     admin = config.getoption("--gateway-admin")
     if config.getoption("--gateway-url") and (not admin or ":" not in admin):
-        raise pytest.UsageError("--gateway-url needs --gateway-admin CLIENT_ID:SECRET (or GATEWAY_TEST_ADMIN)")
+        raise pytest.UsageError(
+            "--gateway-url needs --gateway-admin CLIENT_ID:SECRET (or GATEWAY_TEST_ADMIN)"
+        )
 
 
 @dataclass(frozen=True)
@@ -75,8 +83,15 @@ class Server:
         self._names = itertools.count(1)
 
     # --- HTTP -----------------------------------------------------------------------------------
-    def http(self, method: str, path: str, *, json_body: Any = None, form: dict | None = None,
-             headers: dict | None = None) -> tuple[int, Any]:
+    def http(
+        self,
+        method: str,
+        path: str,
+        *,
+        json_body: Any = None,
+        form: dict | None = None,
+        headers: dict | None = None,
+    ) -> tuple[int, Any]:
         """(status, JSON body or raw bytes) of one request."""
         data = None
         headers = dict(headers or {})
@@ -95,19 +110,30 @@ class Server:
         return status, (json.loads(body) if kind == "application/json" and body else body)
 
     def token(self, creds: Credentials) -> str:
-        status, body = self.http("POST", "/oauth2/token", form={"grant_type": "client_credentials"},
-                                 headers={"Authorization": _basic(creds)})
+        status, body = self.http(
+            "POST",
+            "/oauth2/token",
+            form={"grant_type": "client_credentials"},
+            headers={"Authorization": _basic(creds)},
+        )
         if status != 200:
             raise AdminCallError(f"no token for {creds.name!r}: {status} {body}")
         return body["access_token"]
 
-    def admin_call(self, method: str, path: str, body: Any = None, *, expect: tuple[int, ...] = (200, 201, 204)):
-        """An admin API call; fetches a new admin token once when the current one has expired (clock moves)."""
+    def admin_call(
+        self, method: str, path: str, body: Any = None, *, expect: tuple[int, ...] = (200, 201, 204)
+    ):
+        """An admin API call; fetches a new admin token once when the current one has expired (clock
+        moves)."""
         for attempt in (1, 2):
             if self._admin_token is None:
                 self._admin_token = self.admin_token()
-            status, answer = self.http(method, "/api/v1/admin" + path, json_body=body,
-                                       headers={"Authorization": f"Bearer {self._admin_token}"})
+            status, answer = self.http(
+                method,
+                "/api/v1/admin" + path,
+                json_body=body,
+                headers={"Authorization": f"Bearer {self._admin_token}"},
+            )
             if status == 401 and attempt == 1:
                 self._admin_token = None
                 continue
@@ -146,8 +172,10 @@ class Server:
             self.feed_call("PUT", f"/api/v1/appliances/{appliance['id']}", appliance)
         clients = list(document.get("clients", ()))
         for start in range(0, len(clients), FEED_BATCH):
-            chunk = clients[start:start + FEED_BATCH]
-            self.feed_call("POST", "/api/v1/batch", {"operations": [{"op": "connect", "client": c} for c in chunk]})
+            chunk = clients[start : start + FEED_BATCH]
+            self.feed_call(
+                "POST", "/api/v1/batch", {"operations": [{"op": "connect", "client": c} for c in chunk]}
+            )
 
     def reset_registry(self) -> None:
         self.admin_call("POST", "/reset", {"keep_accounts": True, "fixture": "empty"})
@@ -155,7 +183,9 @@ class Server:
     def feed_call(self, method: str, path: str, body: Any) -> Any:
         if self._admin_token is None:
             self._admin_token = self.admin_token()
-        status, answer = self.http(method, path, json_body=body, headers={"Authorization": f"Bearer {self._admin_token}"})
+        status, answer = self.http(
+            method, path, json_body=body, headers={"Authorization": f"Bearer {self._admin_token}"}
+        )
         if status not in (200, 201):
             raise AdminCallError(f"{method} {path} answered {status}: {answer}")
         return answer
@@ -174,11 +204,12 @@ def _basic(creds: Credentials) -> str:
 def _document(appliances, clients) -> dict:
     """A fixture document from model objects (gateway.registry.model) or dicts in the fixture format
     (README, "Fixtures": what POST /api/v1/clients and PUT /api/v1/appliances/<id> accept)."""
-    from gateway.seeding import fixtures
     from gateway.registry.model import Appliance, Client
+    from gateway.seeding import fixtures
 
-    models = fixtures.document([a for a in appliances if isinstance(a, Appliance)],
-                               [c for c in clients if isinstance(c, Client)])
+    models = fixtures.document(
+        [a for a in appliances if isinstance(a, Appliance)], [c for c in clients if isinstance(c, Client)]
+    )
     return {
         "appliances": [a for a in appliances if not isinstance(a, Appliance)] + models["appliances"],
         "clients": [c for c in clients if not isinstance(c, Client)] + models["clients"],
@@ -223,10 +254,19 @@ class Gateway:
         self.clock = Clock(server)
 
     # --- credentials ----------------------------------------------------------------------------
-    def account(self, permission: str = "read_only", *, feed: bool = False, admin: bool = False,
-                legacy_login: bool = False, name: str | None = None) -> Credentials:
+    def account(
+        self,
+        permission: str = "read_only",
+        *,
+        feed: bool = False,
+        admin: bool = False,
+        legacy_login: bool = False,
+        name: str | None = None,
+    ) -> Credentials:
         """A new API account (command permission full_access, read_only or deny; feed and admin flags)."""
-        return self.server.create_account(permission, feed=feed, admin=admin, legacy_login=legacy_login, name=name)
+        return self.server.create_account(
+            permission, feed=feed, admin=admin, legacy_login=legacy_login, name=name
+        )
 
     def token(self, creds: Credentials) -> str:
         """A bearer token of an account, from the token endpoint."""
@@ -245,7 +285,9 @@ class Gateway:
         self.server.reset(fixture=name)
 
     # --- faults ----------------------------------------------------------------------------------
-    def fault(self, *, error=None, latency=None, rate_limit=None, drop: bool = False, truncate=None, **options) -> dict:
+    def fault(
+        self, *, error=None, latency=None, rate_limit=None, drop: bool = False, truncate=None, **options
+    ) -> dict:
         """Add a fault rule; returns it (with its id). Shorthands beside the admin API's JSON:
 
         ``action``/``face``/``account``/``path`` go into ``match`` (``account`` may be Credentials);
@@ -268,13 +310,18 @@ class Gateway:
             else:
                 rule["latency"] = {"ms": latency} if isinstance(latency, int) else dict(latency)
         if rate_limit is not None:
-            rule["rate_limit"] = {"retry_after": rate_limit} if isinstance(rate_limit, int) else dict(rate_limit)
+            rule["rate_limit"] = (
+                {"retry_after": rate_limit} if isinstance(rate_limit, int) else dict(rate_limit)
+            )
         if drop:
             rule["drop"] = True
         if truncate is not None:
             rule["truncate"] = (
-                {"fraction": truncate} if isinstance(truncate, float)
-                else {"bytes": truncate} if isinstance(truncate, int) else dict(truncate)
+                {"fraction": truncate}
+                if isinstance(truncate, float)
+                else {"bytes": truncate}
+                if isinstance(truncate, int)
+                else dict(truncate)
             )
         return self.server.admin_call("POST", "/faults", rule)
 
@@ -294,7 +341,9 @@ class Gateway:
         entries: list[dict] = []
         after = 0
         while True:
-            page = self.server.admin_call("GET", "/journal?" + urllib.parse.urlencode({**filters, "after": after, "limit": 1000}))
+            page = self.server.admin_call(
+                "GET", "/journal?" + urllib.parse.urlencode({**filters, "after": after, "limit": 1000})
+            )
             entries.extend(page["entries"])
             if page["next_after"] is None:
                 return entries
@@ -331,7 +380,8 @@ def _start_in_process(tmp_dir: Path, config: dict):
 
 @pytest.fixture(scope="session")
 def gateway_config() -> dict:
-    """Extra configuration of the in-process gateway (override in conftest.py), e.g. {"NAMESPACE": "bomgar"}."""
+    """Extra configuration of the in-process gateway (override in conftest.py), e.g. {"NAMESPACE":
+    "bomgar"}."""
     return {}
 
 

@@ -35,7 +35,9 @@ class InProcessServer:
         self.app = app
         self._http = make_server("127.0.0.1", 0, app, threaded=True)
         self.url = f"http://127.0.0.1:{self._http.server_port}"
-        self._thread = threading.Thread(target=self._http.serve_forever, name="gateway-test-server", daemon=True)
+        self._thread = threading.Thread(
+            target=self._http.serve_forever, name="gateway-test-server", daemon=True
+        )
         self._thread.start()
 
     def stop(self) -> None:
@@ -79,17 +81,38 @@ def _status(url: str, verify) -> int:
         return error.code
 
 
-def start_gunicorn(env_overrides: dict, log: Path, *, config: Path, scheme: str = "http", workers: int = 2,
-                   verify=None, timeout: float = 30, healthy: bool = True, app: str | None = None,
-                   ready_path: str = "/check_health") -> GunicornServer:
-    """Start gunicorn with the settings file ``config`` (run from its folder, where wsgi.py is; ``app``: another
-    WSGI app than the file's) and wait until ``ready_path`` answers 200 (any answer when ``healthy`` is False)."""
+def start_gunicorn(
+    env_overrides: dict,
+    log: Path,
+    *,
+    config: Path,
+    scheme: str = "http",
+    workers: int = 2,
+    verify=None,
+    timeout: float = 30,
+    healthy: bool = True,
+    app: str | None = None,
+    ready_path: str = "/check_health",
+) -> GunicornServer:
+    """Start gunicorn with the settings file ``config`` (run from its folder, where wsgi.py is; ``app``:
+    another WSGI app than the file's) and wait until ``ready_path`` answers 200 (any answer when
+    ``healthy`` is False)."""
     port = free_port()
-    env = {**os.environ, "GATEWAY_BIND": f"127.0.0.1:{port}", "GATEWAY_WORKERS": str(workers),
-           "GATEWAY_ACCESS_LOG": "", **env_overrides}
-    handle = open(log, "ab")
-    process = subprocess.Popen([sys.executable, "-m", "gunicorn", "-c", config.name] + ([app] if app else []),
-                               cwd=config.parent, env=env, stdout=handle, stderr=subprocess.STDOUT)
+    env = {
+        **os.environ,
+        "GATEWAY_BIND": f"127.0.0.1:{port}",
+        "GATEWAY_WORKERS": str(workers),
+        "GATEWAY_ACCESS_LOG": "",
+        **env_overrides,
+    }
+    with open(log, "ab") as handle:  # the child keeps its own copy of the descriptor
+        process = subprocess.Popen(
+            [sys.executable, "-m", "gunicorn", "-c", config.name] + ([app] if app else []),
+            cwd=config.parent,
+            env=env,
+            stdout=handle,
+            stderr=subprocess.STDOUT,
+        )
     url = f"{scheme}://127.0.0.1:{port}" if scheme == "http" else f"https://localhost:{port}"
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:

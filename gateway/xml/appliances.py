@@ -1,4 +1,5 @@
-"""Serializers of the appliance-level actions: check_health, get_appliances, get_logged_in_reps, get_api_info."""
+"""Serializers of the appliance-level actions: check_health, get_appliances, get_logged_in_reps,
+get_api_info."""
 
 from __future__ import annotations
 
@@ -42,7 +43,12 @@ def check_health(appliance: Appliance, namespace: str) -> bytes:
         for ip in appliance.enabled_shared_ips:
             b.sub(ips, "ip", ip)
     if appliance.failover_role != "none" and appliance.last_data_sync_time is not None:
-        b.sub(root, "last_data_sync_time", iso8601(appliance.last_data_sync_time), ts=appliance.last_data_sync_time)
+        b.sub(
+            root,
+            "last_data_sync_time",
+            iso8601(appliance.last_data_sync_time),
+            ts=appliance.last_data_sync_time,
+        )
         if appliance.last_data_sync_status:
             b.sub(root, "last_data_sync_status", appliance.last_data_sync_status)
     return document(root)

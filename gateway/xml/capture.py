@@ -16,22 +16,39 @@ from lxml import etree
 from marshmallow import ValidationError
 
 from gateway.errors import InvalidRequestError, RequestTooLargeError
-from gateway.registry.validation import first_problem
-from gateway.registry.schemas import CLIENT_SCHEMAS
 from gateway.registry.model import Client
 from gateway.registry.operations import problems
+from gateway.registry.schemas import CLIENT_SCHEMAS
+from gateway.registry.validation import first_problem
 from gateway.xml import xsd
 from gateway.xml.timestamps import parse_time
 
 PREFIX = "connected_"
 REP_FIELDS = (
-    "user_id", "type", "username", "public_display_name", "private_display_name", "start_session_url",
-    "presentation_count", "support_session_count", "showing_on_rep_list", "routing_idle", "routing_busy",
-    "routing_enabled", "routing_available", "support_license",
+    "user_id",
+    "type",
+    "username",
+    "public_display_name",
+    "private_display_name",
+    "start_session_url",
+    "presentation_count",
+    "support_session_count",
+    "showing_on_rep_list",
+    "routing_idle",
+    "routing_busy",
+    "routing_enabled",
+    "routing_available",
+    "support_license",
 )
 INTEGERS = {"user_id", "presentation_count", "support_session_count", "timezone_offset"}
-FLAGS = {"showing_on_rep_list", "routing_idle", "routing_busy", "routing_enabled", "routing_available",
-         "receive_traffic_node"}
+FLAGS = {
+    "showing_on_rep_list",
+    "routing_idle",
+    "routing_busy",
+    "routing_enabled",
+    "routing_available",
+    "receive_traffic_node",
+}
 
 
 @dataclass
@@ -57,8 +74,16 @@ def _fail(message: str, line: int | None, field: str) -> InvalidRequestError:
 def _parse(data: bytes, max_bytes: int) -> etree._Element:
     if len(data) > max_bytes:
         raise RequestTooLargeError(f"The capture is larger than {max_bytes} bytes (GATEWAY_FEED_MAX_BODY).")
-    parser = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, dtd_validation=False,
-                             huge_tree=False, remove_blank_text=True, remove_comments=True, remove_pis=True)
+    parser = etree.XMLParser(
+        resolve_entities=False,
+        no_network=True,
+        load_dtd=False,
+        dtd_validation=False,
+        huge_tree=False,
+        remove_blank_text=True,
+        remove_comments=True,
+        remove_pis=True,
+    )
     try:
         root = etree.fromstring(data, parser)
     except etree.XMLSyntaxError as exc:
@@ -75,8 +100,12 @@ def _time(element: etree._Element, field: str) -> tuple[int, str | None]:
     except ValueError as exc:
         raise _fail(f"line {element.sourceline}: <{field}>: {exc}", element.sourceline, field) from None
     if parsed != ts:
-        raise _fail(f"line {element.sourceline}: <{field}> says {element.text} but ts={ts} (that is another instant).",
-                    element.sourceline, field)
+        raise _fail(
+            f"line {element.sourceline}: <{field}> says {element.text} but ts={ts} "
+            "(that is another instant).",
+            element.sourceline,
+            field,
+        )
     return ts, offset
 
 
@@ -96,7 +125,7 @@ def event_kind(text: str) -> str:
         return "failure"
     if lowered.startswith("disconnected") or "lost" in lowered:
         return "disconnect"
-    if lowered.startswith("connected") or lowered.startswith("reconnected"):
+    if lowered.startswith(("connected", "reconnected")):
         return "connect"
     return "info"
 
@@ -111,14 +140,18 @@ def _client_fields(element: etree._Element, ctype: str) -> dict[str, Any]:
             data["connections"], data["events"] = [], []
             for item in child:
                 if etree.QName(item).localname == "event_log":
-                    data["events"] = [{"ts": int(e.attrib["ts"]), "text": e.text or "", "kind": event_kind(e.text or "")}
-                                      for e in item]
+                    data["events"] = [
+                        {"ts": int(e.attrib["ts"]), "text": e.text or "", "kind": event_kind(e.text or "")}
+                        for e in item
+                    ]
                     continue
                 conn: dict[str, Any] = {}
                 for part in item:
                     part_name = etree.QName(part).localname
                     if part_name == "connected_since":
-                        conn["connected_since"], conn["connected_since_offset"] = _time(part, "client_connection/connected_since")
+                        conn["connected_since"], conn["connected_since_offset"] = _time(
+                            part, "client_connection/connected_since"
+                        )
                     else:
                         conn[part_name] = _value(part_name, part)
                 data["connections"].append(conn)
@@ -142,8 +175,12 @@ def parse_capture(data: bytes, max_bytes: int) -> Capture:
     root = _parse(data, max_bytes)
     qname = etree.QName(root)
     if qname.localname != "connected_clients" or not qname.namespace:
-        raise _fail(f"The root element is <{qname.localname}>; a capture is a namespaced <connected_clients> document.",
-                    root.sourceline, "connected_clients")
+        raise _fail(
+            f"The root element is <{qname.localname}>; "
+            "a capture is a namespaced <connected_clients> document.",
+            root.sourceline,
+            "connected_clients",
+        )
     checker = xsd.schema(qname.namespace)
     if not checker.validate(root):
         error = checker.error_log[0]
@@ -154,11 +191,14 @@ def parse_capture(data: bytes, max_bytes: int) -> Capture:
     seen: dict[int, int | None] = {}
     for element in root:
         name = etree.QName(element).localname
-        fields = _client_fields(element, name[len(PREFIX):])
-        where = f"<{name} id=\"{fields['id']}\"> (line {element.sourceline})"
+        fields = _client_fields(element, name[len(PREFIX) :])
+        where = f'<{name} id="{fields["id"]}"> (line {element.sourceline})'
         if fields["id"] in seen:
-            raise _fail(f"{where}: id {fields['id']} is listed twice (first on line {seen[fields['id']]}).",
-                        element.sourceline, "id")
+            raise _fail(
+                f"{where}: id {fields['id']} is listed twice (first on line {seen[fields['id']]}).",
+                element.sourceline,
+                "id",
+            )
         seen[fields["id"]] = element.sourceline
         try:
             client = CLIENT_SCHEMAS[fields["type"]].load(fields)

@@ -96,11 +96,17 @@ def _with_event_log(client: Client, full: bytes) -> bytes:
     start = full.find(_LOG_START)
     if start < 0:  # pragma: no cover - every full fragment has one; render it whole rather than trust it
         return to_bytes(client_element(client, True))
-    end = start + len(_LOG_EMPTY) if full.startswith(_LOG_EMPTY, start) else full.index(_LOG_END, start) + len(_LOG_END)
+    end = (
+        start + len(_LOG_EMPTY)
+        if full.startswith(_LOG_EMPTY, start)
+        else full.index(_LOG_END, start) + len(_LOG_END)
+    )
     return full[:start] + to_bytes(_event_log(None, client)) + full[end:]
 
 
-def render_client(client: Client, *, brief: bool = True, events_of: bytes | None = None) -> tuple[bytes | None, bytes]:
+def render_client(
+    client: Client, *, brief: bool = True, events_of: bytes | None = None
+) -> tuple[bytes | None, bytes]:
     """The client's fragment without and with ``include_connections`` (without: None when ``brief`` is False,
     for writes that change only what include_connections shows, such as appended events).
 

@@ -9,7 +9,6 @@ so a fragment's bytes are the same whatever the configured namespace.
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
-import re
 from functools import lru_cache
 
 from lxml import etree

@@ -17,7 +17,9 @@ SCHEMA_PATH = files("gateway.xml") / "command.xsd"
 @lru_cache(maxsize=8)
 def schema_document(namespace: str) -> bytes:
     """The XSD with its target and default namespace set to ``namespace``."""
-    original = etree.fromstring(SCHEMA_PATH.read_bytes(), etree.XMLParser(remove_blank_text=False, resolve_entities=False)).getroottree()
+    original = etree.fromstring(
+        SCHEMA_PATH.read_bytes(), etree.XMLParser(remove_blank_text=False, resolve_entities=False)
+    ).getroottree()
     source = original.getroot()
     root = etree.Element(source.tag, nsmap={"xs": XS, None: namespace})
     for name, value in source.attrib.items():
@@ -27,7 +29,7 @@ def schema_document(namespace: str) -> bytes:
         root.append(child)
     # Comments before the root element are documentation worth keeping.
     out = etree.ElementTree(root)
-    for comment in reversed([n for n in original.getroot().itersiblings(preceding=True)]):
+    for comment in reversed(list(original.getroot().itersiblings(preceding=True))):
         root.addprevious(comment)
     return XML_DECLARATION + etree.tostring(out, encoding="UTF-8", xml_declaration=False)
 

@@ -12,7 +12,12 @@ from gateway.registry.operations import AppendEvents, Connect, Disconnect, Updat
 from tests import inspecting, populations
 from tests.sse import events, parse
 
-SHORT = {"STREAM_MAX_SECONDS": 0.3, "STREAM_POLL_SECONDS": 0.02, "STREAM_HEARTBEAT_SECONDS": 0.1, "REQUEST_LOG": False}
+SHORT = {
+    "STREAM_MAX_SECONDS": 0.3,
+    "STREAM_POLL_SECONDS": 0.02,
+    "STREAM_HEARTBEAT_SECONDS": 0.1,
+    "REQUEST_LOG": False,
+}
 
 
 @pytest.fixture
@@ -31,8 +36,9 @@ def stream(client, auth, headers=None, **params) -> str:
 def write_some(svc) -> None:
     """reset (1), connect 1..3 (2-4), event on 1 (5), update 2 (6), disconnect 3 (7)."""
     populations.load(svc.registry)  # one reset change
-    svc.registry.apply([Connect(inspecting.client(0, 1)), Connect(inspecting.client(1, 2)),
-                        Connect(inspecting.client(2, 3))])
+    svc.registry.apply(
+        [Connect(inspecting.client(0, 1)), Connect(inspecting.client(1, 2)), Connect(inspecting.client(2, 3))]
+    )
     svc.registry.apply([AppendEvents(1, [Event(inspecting.NOW, "Failed to connect", "failure")])])
     svc.registry.apply([Update(2, {"hostname": "renamed"})])
     svc.registry.apply([Disconnect(3, "Logged out", "client")])
@@ -44,13 +50,25 @@ def test_replays_the_log_with_growing_ids_kinds_and_json_data(client, auth, svc)
     assert text.startswith("retry: 3000\n")
     got = events(text)
     assert [(int(e["id"]), e["event"]) for e in got] == [
-        (1, "reset"), (2, "connect"), (3, "connect"), (4, "connect"), (5, "event"), (6, "update"), (7, "disconnect")]
+        (1, "reset"),
+        (2, "connect"),
+        (3, "connect"),
+        (4, "connect"),
+        (5, "event"),
+        (6, "update"),
+        (7, "disconnect"),
+    ]
     connect = got[1]["data"]
     assert connect["seq"] == 2 and connect["kind"] == "connect" and connect["client_id"] == 1
-    assert connect["type"] == "representative" and connect["payload"]["client"]["hostname"] == "DESKTOP-7F3KQ2A"
+    assert (
+        connect["type"] == "representative" and connect["payload"]["client"]["hostname"] == "DESKTOP-7F3KQ2A"
+    )
     assert got[4]["data"]["payload"]["events"][0]["text"] == "Failed to connect"
     assert got[5]["data"]["payload"]["fields"] == ["hostname"]
-    assert got[6]["data"]["payload"]["reason"] == "Logged out" and got[6]["data"]["type"] == "presentation_attendee"
+    assert (
+        got[6]["data"]["payload"]["reason"] == "Logged out"
+        and got[6]["data"]["type"] == "presentation_attendee"
+    )
     assert parse(text)[-1]["comments"] == ["stream ends; reconnect with Last-Event-ID"]
 
 
@@ -58,7 +76,9 @@ def test_resumes_after_last_event_id_which_wins_over_the_parameter(client, auth,
     write_some(svc)
     assert [e["id"] for e in events(stream(client, auth, headers={"Last-Event-ID": "5"}))] == ["6", "7"]
     assert [e["id"] for e in events(stream(client, auth, last_event_id=6))] == ["7"]
-    assert [e["id"] for e in events(stream(client, auth, headers={"Last-Event-ID": "6"}, last_event_id=1))] == ["7"]
+    assert [
+        e["id"] for e in events(stream(client, auth, headers={"Last-Event-ID": "6"}, last_event_id=1))
+    ] == ["7"]
     assert events(stream(client, auth, headers={"Last-Event-ID": "7"})) == []
 
 
@@ -76,9 +96,23 @@ def test_without_a_resume_point_only_new_changes_arrive(app, auth, svc):
 def test_filters_by_kind_type_and_id_and_resets_pass_type_and_id_filters(client, auth, svc):
     write_some(svc)
     assert [e["id"] for e in events(stream(client, auth, last_event_id=0, kind="connect,disconnect"))] == [
-        "2", "3", "4", "7"]
-    assert [e["id"] for e in events(stream(client, auth, last_event_id=0, type="representative"))] == ["1", "2", "5"]
-    assert [e["id"] for e in events(stream(client, auth, last_event_id=0, id="2,3"))] == ["1", "3", "4", "6", "7"]
+        "2",
+        "3",
+        "4",
+        "7",
+    ]
+    assert [e["id"] for e in events(stream(client, auth, last_event_id=0, type="representative"))] == [
+        "1",
+        "2",
+        "5",
+    ]
+    assert [e["id"] for e in events(stream(client, auth, last_event_id=0, id="2,3"))] == [
+        "1",
+        "3",
+        "4",
+        "6",
+        "7",
+    ]
     assert [e["id"] for e in events(stream(client, auth, last_event_id=0, kind="event", id=[1, 2]))] == ["5"]
 
 
@@ -104,7 +138,9 @@ def test_a_resume_point_older_than_the_log_gets_resync(app_config, make_account,
         assert got[0]["event"] == "resync" and got[0]["id"] == "4"
         assert got[0]["data"]["last_event_id"] == 2 and got[0]["data"]["resume_after"] == 4
         assert [e["id"] for e in got[1:]] == ["5", "6", "7"]
-        assert events(stream(client, auth, last_event_id=4))[0]["id"] == "5", "no resync when nothing is missing"
+        assert events(stream(client, auth, last_event_id=4))[0]["id"] == "5", (
+            "no resync when nothing is missing"
+        )
         ahead = events(stream(client, auth, headers={"Last-Event-ID": "99"}))
         assert [(e["event"], e["id"]) for e in ahead] == [("resync", "7")]
         populations.load(svc.registry)  # a reset clears the log: a stream at 5 missed 6 and 7
@@ -116,8 +152,11 @@ def test_a_resume_point_older_than_the_log_gets_resync(app_config, make_account,
 
 def get_token_for(client, svc) -> str:
     creds = svc.accounts.create("streamer", "read_only")
-    response = client.post("/oauth2/token", data={"grant_type": "client_credentials"},
-                           auth=(creds.account.client_id, creds.client_secret))
+    response = client.post(
+        "/oauth2/token",
+        data={"grant_type": "client_credentials"},
+        auth=(creds.account.client_id, creds.client_secret),
+    )
     return response.get_json()["access_token"]
 
 
@@ -144,5 +183,5 @@ def test_a_bad_last_event_id_is_a_400_naming_it(client, auth, value):
 
 def test_a_stream_is_journaled_when_it_opens(client, auth, svc):
     stream(client, auth, kind="connect")
-    [entry] = [e for e in svc.controls.journal.query(action="events.events")["entries"]]
+    [entry] = list(svc.controls.journal.query(action="events.events")["entries"])
     assert entry["status"] == 200 and entry["params"] == {"kind": "connect"}

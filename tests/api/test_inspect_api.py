@@ -9,8 +9,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from gateway.registry.inspection import CLIENT_ORDERS
-from gateway.registry.operations import AppendEvents, Connect, Disconnect
 from gateway.registry.model import Event
+from gateway.registry.operations import AppendEvents, Connect, Disconnect
 from tests import inspecting
 from tests.inspecting import NOW
 
@@ -46,17 +46,35 @@ def all_records(get) -> list[dict]:
 # --- lists, pages ---------------------------------------------------------------------------------
 def test_lists_connected_and_disconnected_records_with_page_metadata(history, get):
     body = get("/api/v1/clients", page_size=7, page=2)
-    assert body["pagination"] == {"page": 2, "page_size": 7, "pages": 5, "total": 32, "has_next": True,
-                                  "has_prev": True, "offset": 7, "count": 7}
+    assert body["pagination"] == {
+        "page": 2,
+        "page_size": 7,
+        "pages": 5,
+        "total": 32,
+        "has_next": True,
+        "has_prev": True,
+        "offset": 7,
+        "count": 7,
+    }
     assert [item["id"] for item in body["items"]] == [6, 7, 8, 9, 10, 11, 12]
     last = get("/api/v1/clients", page_size=7, page=5)
     assert last["pagination"]["has_next"] is False and last["pagination"]["count"] == 4
     beyond = get("/api/v1/clients", page=9)
-    assert beyond["items"] == [] and beyond["pagination"]["total"] == 32 and not beyond["pagination"]["has_next"]
+    assert (
+        beyond["items"] == [] and beyond["pagination"]["total"] == 32 and not beyond["pagination"]["has_next"]
+    )
     mosquitto = get("/api/v1/clients", offset=3, count=2)
     assert [i["id"] for i in mosquitto["items"]] == [3, 4]  # ids 1 and 5 have two records each
-    assert mosquitto["pagination"] == {"page": 2, "page_size": 2, "pages": 16, "total": 32, "has_next": True,
-                                       "has_prev": True, "offset": 3, "count": 2}
+    assert mosquitto["pagination"] == {
+        "page": 2,
+        "page_size": 2,
+        "pages": 16,
+        "total": 32,
+        "has_next": True,
+        "has_prev": True,
+        "offset": 3,
+        "count": 2,
+    }
     assert get("/api/v1/clients")["pagination"]["page_size"] == 20
 
 
@@ -64,20 +82,26 @@ def test_a_record_shows_state_activity_and_counts(history, get):
     [item] = get("/api/v1/clients", record=1)["items"]
     assert item["id"] == 1 and item["connected"] is False
     assert (item["disconnected_at"], item["disconnect_reason"], item["disconnect_initiator"]) == (
-        NOW - 4000, "Logged out", "client")
+        NOW - 4000,
+        "Logged out",
+        "client",
+    )
     assert item["last_activity"] == NOW - 4000 and item["event_count"] == 5  # connect + 3 + disconnect
     assert "events" not in item and item["connections"][0]["appliance_id"] == inspecting.TRAFFIC
     [live] = get("/api/v1/clients", id=2)["items"]
     assert live["disconnected_at"] is None and live["disconnect_reason"] is None and live["connected"] is True
 
 
-@pytest.mark.parametrize("params, expected", [
-    ({"hostname": "desk"}, {"DESKTOP-7F3KQ2A", "desktop-x1", "Desk"}),
-    ({"hostname": "a%"}, {"a%b"}),
-    ({"hostname": "a_"}, {"a_b"}),
-    ({"hostname": "A\\"}, {"A\\B"}),
-    ({"hostname": "WS-"}, {"WS-JSMITH", "ws-akhan"}),
-])
+@pytest.mark.parametrize(
+    "params, expected",
+    [
+        ({"hostname": "desk"}, {"DESKTOP-7F3KQ2A", "desktop-x1", "Desk"}),
+        ({"hostname": "a%"}, {"a%b"}),
+        ({"hostname": "a_"}, {"a_b"}),
+        ({"hostname": "A\\"}, {"A\\B"}),
+        ({"hostname": "WS-"}, {"WS-JSMITH", "ws-akhan"}),
+    ],
+)
 def test_prefix_filters_ignore_case_and_take_wildcards_literally(history, get, params, expected):
     assert {i["hostname"] for i in get("/api/v1/clients", page_size=100, **params)["items"]} == expected
 
@@ -86,40 +110,77 @@ def test_name_username_and_platform_prefixes(history, get):
     names = {i["name"] for i in get("/api/v1/clients", name="ZOE", page_size=100)["items"]}
     assert names == {"Zoe O'Brien", "zoe smith"}
     assert {i["name"] for i in get("/api/v1/clients", name="50%", page_size=100)["items"]} == {"50% off"}
-    users = {i["representative"]["username"] for i in get("/api/v1/clients", username="jsmith", page_size=100)["items"]}
+    users = {
+        i["representative"]["username"]
+        for i in get("/api/v1/clients", username="jsmith", page_size=100)["items"]
+    }
     assert users == {"jsmith", "JSmith2"}
-    assert {i["representative"]["username"] for i in get("/api/v1/clients", username="a_", page_size=100)["items"]} == {"a_khan"}
+    assert {
+        i["representative"]["username"] for i in get("/api/v1/clients", username="a_", page_size=100)["items"]
+    } == {"a_khan"}
     assert {i["platform"] for i in get("/api/v1/clients", platform="windows", page_size=100)["items"]} == {
-        "Windows 11 Pro (x64)", "Windows 10 Pro (x86)"}
+        "Windows 11 Pro (x64)",
+        "Windows 10 Pro (x86)",
+    }
 
 
 def test_time_windows_are_inclusive_and_take_iso_8601(history, get):
-    items = get("/api/v1/clients", connected_after=NOW - 10_000 + 300, connected_before=NOW - 10_000 + 900,
-                page_size=100)["items"]
+    items = get(
+        "/api/v1/clients",
+        connected_after=NOW - 10_000 + 300,
+        connected_before=NOW - 10_000 + 900,
+        page_size=100,
+    )["items"]
     assert sorted(i["connected_since"] for i in items) == [NOW - 9700, NOW - 9400, NOW - 9100]
-    iso = get("/api/v1/clients", connected_after="2027-01-15T05:18:20+00:00", connected_before="2027-01-15T05:28:20Z",
-              page_size=100)["items"]
+    iso = get(
+        "/api/v1/clients",
+        connected_after="2027-01-15T05:18:20+00:00",
+        connected_before="2027-01-15T05:28:20Z",
+        page_size=100,
+    )["items"]
     assert sorted(i["connected_since"] for i in iso) == [NOW - 9700, NOW - 9400, NOW - 9100]
-    gone = get("/api/v1/clients", disconnected_after=NOW - 4000, disconnected_before=NOW - 3200, page_size=100)["items"]
+    gone = get(
+        "/api/v1/clients", disconnected_after=NOW - 4000, disconnected_before=NOW - 3200, page_size=100
+    )["items"]
     assert sorted(i["disconnected_at"] for i in gone) == [NOW - 4000, NOW - 3600, NOW - 3200]
 
 
 def test_status_reason_initiator_appliance_ip(history, get):
     assert {i["id"] for i in get("/api/v1/clients", status="disconnected", page_size=100)["items"]} == {
-        1, 5, 9, 13, 17, 21, 25, 29}
+        1,
+        5,
+        9,
+        13,
+        17,
+        21,
+        25,
+        29,
+    }
     assert get("/api/v1/clients", status="connected")["pagination"]["total"] == 24
-    assert {i["id"] for i in get("/api/v1/clients", disconnect_initiator="network,server")["items"]} == {5, 9, 17, 21, 29}
+    assert {i["id"] for i in get("/api/v1/clients", disconnect_initiator="network,server")["items"]} == {
+        5,
+        9,
+        17,
+        21,
+        29,
+    }
     assert {i["id"] for i in get("/api/v1/clients", disconnect_reason="timeout")["items"]} == {9, 25}
     upper = inspecting.TRAFFIC.upper()
     assert {i["id"] for i in get("/api/v1/clients", appliance=upper, page_size=100)["items"]} == {
-        i["id"] for i in all_records(get) if any(c["appliance_id"] == inspecting.TRAFFIC for c in i["connections"])}
+        i["id"]
+        for i in all_records(get)
+        if any(c["appliance_id"] == inspecting.TRAFFIC for c in i["connections"])
+    }
     assert {i["record"] for i in get("/api/v1/clients", private_ip="192.168.1.5")["items"]} == {6}
 
 
 @pytest.mark.parametrize("order_by", CLIENT_ORDERS)
 def test_every_order_pages_without_overlap(history, get, order_by):
     for order in ("asc", "desc"):
-        pages = [get("/api/v1/clients", order_by=order_by, order=order, page_size=9, page=p)["items"] for p in (1, 2, 3, 4)]
+        pages = [
+            get("/api/v1/clients", order_by=order_by, order=order, page_size=9, page=p)["items"]
+            for p in (1, 2, 3, 4)
+        ]
         records = [i["record"] for page in pages for i in page]
         assert sorted(records) == list(range(1, 33))
         assert records == [i["record"] for i in expected_order(all_records(get), order_by, order == "desc")]
@@ -162,23 +223,28 @@ def matches(item: dict, q: dict) -> bool:
     return all(checks[k](v) for k, v in q.items() if k not in ("order_by", "order"))
 
 
-QUERIES = st.fixed_dictionaries({}, optional={
-    "type": st.sets(st.sampled_from(["representative", "support_customer", "presentation_attendee", "push_agent"]),
-                    min_size=1).map(",".join),
-    "status": st.sampled_from(["connected", "disconnected"]),
-    "hostname": st.sampled_from(["d", "DESK", "a", "a%", "a_", "ws", "x", "A\\"]),
-    "name": st.sampled_from(["z", "Zoe ", "50", "RDP: srv%", "q"]),
-    "username": st.sampled_from(["j", "JS", "a_", "ak"]),
-    "platform_id": st.sampled_from([p for _, p in inspecting.PLATFORMS]),
-    "appliance": st.sampled_from([inspecting.PRIMARY, inspecting.TRAFFIC.upper()]),
-    "connected_after": st.integers(NOW - 11_000, NOW + 3000),
-    "connected_before": st.integers(NOW - 11_000, NOW + 3000),
-    "last_activity_after": st.integers(NOW - 11_000, NOW + 3000),
-    "disconnected_before": st.integers(NOW - 5000, NOW),
-    "disconnect_initiator": st.sampled_from(["client", "server", "network"]),
-    "order_by": st.sampled_from(CLIENT_ORDERS),
-    "order": st.sampled_from(["asc", "desc"]),
-})
+QUERIES = st.fixed_dictionaries(
+    {},
+    optional={
+        "type": st.sets(
+            st.sampled_from(["representative", "support_customer", "presentation_attendee", "push_agent"]),
+            min_size=1,
+        ).map(",".join),
+        "status": st.sampled_from(["connected", "disconnected"]),
+        "hostname": st.sampled_from(["d", "DESK", "a", "a%", "a_", "ws", "x", "A\\"]),
+        "name": st.sampled_from(["z", "Zoe ", "50", "RDP: srv%", "q"]),
+        "username": st.sampled_from(["j", "JS", "a_", "ak"]),
+        "platform_id": st.sampled_from([p for _, p in inspecting.PLATFORMS]),
+        "appliance": st.sampled_from([inspecting.PRIMARY, inspecting.TRAFFIC.upper()]),
+        "connected_after": st.integers(NOW - 11_000, NOW + 3000),
+        "connected_before": st.integers(NOW - 11_000, NOW + 3000),
+        "last_activity_after": st.integers(NOW - 11_000, NOW + 3000),
+        "disconnected_before": st.integers(NOW - 5000, NOW),
+        "disconnect_initiator": st.sampled_from(["client", "server", "network"]),
+        "order_by": st.sampled_from(CLIENT_ORDERS),
+        "order": st.sampled_from(["asc", "desc"]),
+    },
+)
 
 
 def test_random_queries_select_and_order_as_the_same_filters_in_python(history, get):
@@ -188,8 +254,9 @@ def test_random_queries_select_and_order_as_the_same_filters_in_python(history, 
     @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
     def check(q):
         body = get("/api/v1/clients", page_size=100, **q)
-        wanted = expected_order([i for i in everything if matches(i, q)], q.get("order_by", "id"),
-                                q.get("order") == "desc")
+        wanted = expected_order(
+            [i for i in everything if matches(i, q)], q.get("order_by", "id"), q.get("order") == "desc"
+        )
         assert [i["record"] for i in body["items"]] == [i["record"] for i in wanted]
         assert body["pagination"]["total"] == len(wanted)
 
@@ -214,20 +281,30 @@ def test_an_id_with_a_connected_and_a_disconnected_record(history, get):
 
 def test_detail_of_a_disconnected_id_and_of_a_live_one(history, get):
     gone = get("/api/v1/clients/9")
-    assert gone["connected"] is False and gone["last_disconnected_at"] == gone["disconnected_at"] == NOW - 3200
+    assert (
+        gone["connected"] is False and gone["last_disconnected_at"] == gone["disconnected_at"] == NOW - 3200
+    )
     live = get("/api/v1/clients/3")
-    assert live["last_disconnected_at"] is None and live["events"][-1]["text"] == "event 5 of 2" or live["events"]
+    assert (live["last_disconnected_at"] is None and live["events"][-1]["text"] == "event 5 of 2") or live[
+        "events"
+    ]
     assert get("/api/v1/clients/999", 404)["error"] == "not_found"
 
 
 def test_details_show_the_last_20_events_and_the_log_has_all_of_them(history, get):
     history.registry.apply([AppendEvents(3, [Event(NOW + k, f"step {k}", "info") for k in range(60)])])
     detail = get("/api/v1/clients/3")
-    assert len(detail["events"]) == 20 and detail["events"][-1]["text"] == "step 59" and detail["event_count"] == 61
+    assert (
+        len(detail["events"]) == 20
+        and detail["events"][-1]["text"] == "step 59"
+        and detail["event_count"] == 61
+    )
     log = get("/api/v1/clients/3/log", page_size=100)
     assert log["pagination"]["total"] == 61 and log["items"][0]["kind"] == "connect"
     assert [e["text"] for e in log["items"][1:]] == [f"step {k}" for k in range(60)]
-    assert {(e["client_id"], e["record"], e["type"]) for e in log["items"]} == {(3, 3, "presentation_attendee")}
+    assert {(e["client_id"], e["record"], e["type"]) for e in log["items"]} == {
+        (3, 3, "presentation_attendee")
+    }
     window = get("/api/v1/clients/3/log", after=NOW + 10, before=NOW + 12, order="desc")
     assert [e["text"] for e in window["items"]] == ["step 12", "step 11", "step 10"]
     page = get("/api/v1/clients/3/log", page=3, page_size=25)
@@ -238,7 +315,10 @@ def test_a_client_log_spans_the_records_of_its_id(history, get):
     log = get("/api/v1/clients/1/log", page_size=100)
     assert [e["record"] for e in log["items"]] == [1] * 5 + [31]
     assert [e["record"] for e in get("/api/v1/clients/1/log", record=31)["items"]] == [31]
-    assert get("/api/v1/clients/1/log", kind="disconnect")["items"][0]["text"] == "Disconnected by the client: Logged out"
+    assert (
+        get("/api/v1/clients/1/log", kind="disconnect")["items"][0]["text"]
+        == "Disconnected by the client: Logged out"
+    )
     assert get("/api/v1/clients/777/log", 404)["details"]["field"] == "id"
 
 
@@ -253,8 +333,9 @@ def test_the_connection_log_filters_by_kind_type_id_and_time(history, get):
     assert {e["client_id"] for e in get("/api/v1/connection-log", id="1,2", page_size=100)["items"]} == {1, 2}
     by_ts = get("/api/v1/connection-log", order_by="ts", order="desc", count=3, offset=0)["items"]
     assert [e["ts"] for e in by_ts] == sorted([e["ts"] for e in by_ts], reverse=True)
-    assert by_ts[0]["ts"] == max(e["ts"] for e in everything["items"] + get("/api/v1/connection-log", page=2,
-                                                                            page_size=100)["items"])
+    assert by_ts[0]["ts"] == max(
+        e["ts"] for e in everything["items"] + get("/api/v1/connection-log", page=2, page_size=100)["items"]
+    )
 
 
 # --- retention -------------------------------------------------------------------------------------
@@ -272,45 +353,50 @@ def test_records_past_retention_are_hidden_without_any_write(history, client, ma
     history.controls.clock_control.set(NOW - 4000 + retention + 1, frozen=True)
     assert get("/api/v1/clients", status="disconnected")["pagination"]["total"] == 7
     assert history.store.registry.count_clients(connected=False) == 8, "no write purged it: the read hid it"
-    assert get("/api/v1/clients/1")["records"] == [r for r in get("/api/v1/clients/1")["records"] if r["record"] == 31]
+    assert get("/api/v1/clients/1")["records"] == [
+        r for r in get("/api/v1/clients/1")["records"] if r["record"] == 31
+    ]
     assert get("/api/v1/clients/1", 404, record=1)["details"]["field"] == "record"
     assert {e["record"] for e in get("/api/v1/clients/1/log")["items"]} == {31}
     assert 1 not in {e["record"] for e in get("/api/v1/connection-log", page_size=100, id=1)["items"]}
 
 
 # --- bad parameters and permissions ---------------------------------------------------------------
-@pytest.mark.parametrize("path, params, field", [
-    ("/api/v1/clients", {"pageSize": "5"}, "pageSize"),
-    ("/api/v1/clients", {"page_size": "101"}, "page_size"),
-    ("/api/v1/clients", {"page_size": "0"}, "page_size"),
-    ("/api/v1/clients", {"page": "0"}, "page"),
-    ("/api/v1/clients", {"offset": "-1"}, "offset"),
-    ("/api/v1/clients", {"count": "-1"}, "count"),
-    ("/api/v1/clients", {"offset": "2", "page": "1"}, "offset"),
-    ("/api/v1/clients", {"type": "robot"}, "type"),
-    ("/api/v1/clients", {"status": "gone"}, "status"),
-    ("/api/v1/clients", {"status": ["connected", "disconnected"]}, "status"),
-    ("/api/v1/clients", {"connected_after": "yesterday"}, "connected_after"),
-    ("/api/v1/clients", {"connected_after": "2026-01-01T00:00:00"}, "connected_after"),
-    ("/api/v1/clients", {"last_activity_before": "nan"}, "last_activity_before"),
-    ("/api/v1/clients", {"order_by": "hostname"}, "order_by"),
-    ("/api/v1/clients", {"order": "up"}, "order"),
-    ("/api/v1/clients", {"id": "1,x"}, "id"),
-    ("/api/v1/clients", {"id": "99999999999999999999"}, "id"),
-    ("/api/v1/clients", {"appliance": "not-a-guid"}, "appliance"),
-    ("/api/v1/clients", {"hostname": ""}, "hostname"),
-    ("/api/v1/clients", {"hostname": "a\x00b"}, "hostname"),
-    ("/api/v1/clients", {"disconnect_reason": "\x00"}, "disconnect_reason"),
-    ("/api/v1/clients", {"platform_id": "x\x01"}, "platform_id"),
-    ("/api/v1/clients", {"private_ip": "10.0.0.1\x1f"}, "private_ip"),
-    ("/api/v1/clients", {"disconnect_initiator": "alien"}, "disconnect_initiator"),
-    ("/api/v1/clients/1", {"record": "x"}, "record"),
-    ("/api/v1/clients/1/log", {"kind": "party"}, "kind"),
-    ("/api/v1/connection-log", {"before": "1e400"}, "before"),
-    ("/api/v1/connection-log", {"order_by": "text"}, "order_by"),
-    ("/api/v1/events", {"kind": "everything"}, "kind"),
-    ("/api/v1/events", {"last_event_id": "-3"}, "last_event_id"),
-])
+@pytest.mark.parametrize(
+    "path, params, field",
+    [
+        ("/api/v1/clients", {"pageSize": "5"}, "pageSize"),
+        ("/api/v1/clients", {"page_size": "101"}, "page_size"),
+        ("/api/v1/clients", {"page_size": "0"}, "page_size"),
+        ("/api/v1/clients", {"page": "0"}, "page"),
+        ("/api/v1/clients", {"offset": "-1"}, "offset"),
+        ("/api/v1/clients", {"count": "-1"}, "count"),
+        ("/api/v1/clients", {"offset": "2", "page": "1"}, "offset"),
+        ("/api/v1/clients", {"type": "robot"}, "type"),
+        ("/api/v1/clients", {"status": "gone"}, "status"),
+        ("/api/v1/clients", {"status": ["connected", "disconnected"]}, "status"),
+        ("/api/v1/clients", {"connected_after": "yesterday"}, "connected_after"),
+        ("/api/v1/clients", {"connected_after": "2026-01-01T00:00:00"}, "connected_after"),
+        ("/api/v1/clients", {"last_activity_before": "nan"}, "last_activity_before"),
+        ("/api/v1/clients", {"order_by": "hostname"}, "order_by"),
+        ("/api/v1/clients", {"order": "up"}, "order"),
+        ("/api/v1/clients", {"id": "1,x"}, "id"),
+        ("/api/v1/clients", {"id": "99999999999999999999"}, "id"),
+        ("/api/v1/clients", {"appliance": "not-a-guid"}, "appliance"),
+        ("/api/v1/clients", {"hostname": ""}, "hostname"),
+        ("/api/v1/clients", {"hostname": "a\x00b"}, "hostname"),
+        ("/api/v1/clients", {"disconnect_reason": "\x00"}, "disconnect_reason"),
+        ("/api/v1/clients", {"platform_id": "x\x01"}, "platform_id"),
+        ("/api/v1/clients", {"private_ip": "10.0.0.1\x1f"}, "private_ip"),
+        ("/api/v1/clients", {"disconnect_initiator": "alien"}, "disconnect_initiator"),
+        ("/api/v1/clients/1", {"record": "x"}, "record"),
+        ("/api/v1/clients/1/log", {"kind": "party"}, "kind"),
+        ("/api/v1/connection-log", {"before": "1e400"}, "before"),
+        ("/api/v1/connection-log", {"order_by": "text"}, "order_by"),
+        ("/api/v1/events", {"kind": "everything"}, "kind"),
+        ("/api/v1/events", {"last_event_id": "-3"}, "last_event_id"),
+    ],
+)
 def test_bad_parameters_are_400_naming_the_parameter(history, get, path, params, field):
     body = get(path, 400, **params)
     assert body["error"] == "invalid_request" and body["details"]["field"] == field
@@ -322,10 +408,34 @@ def test_peer_parameter_names_get_a_hint(history, get):
     assert "connected_after" in get("/api/v1/clients", 400, startedAfter=5)["message"]
 
 
-@given(key=st.sampled_from(["page", "page_size", "offset", "count", "type", "status", "id", "record", "hostname",
-                            "name", "username", "platform", "platform_id", "private_ip", "disconnect_reason",
-                            "appliance", "connected_after", "disconnected_before", "order_by", "order", "kind"]),
-       value=st.text(max_size=40))
+@given(
+    key=st.sampled_from(
+        [
+            "page",
+            "page_size",
+            "offset",
+            "count",
+            "type",
+            "status",
+            "id",
+            "record",
+            "hostname",
+            "name",
+            "username",
+            "platform",
+            "platform_id",
+            "private_ip",
+            "disconnect_reason",
+            "appliance",
+            "connected_after",
+            "disconnected_before",
+            "order_by",
+            "order",
+            "kind",
+        ]
+    ),
+    value=st.text(max_size=40),
+)
 @settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 def test_any_value_is_an_answer_or_a_400_naming_the_parameter(client, auth, key, value):
     path = "/api/v1/connection-log" if key == "kind" else "/api/v1/clients"
@@ -335,15 +445,25 @@ def test_any_value_is_an_answer_or_a_400_naming_the_parameter(client, auth, key,
         assert response.get_json()["details"]["field"] == key
 
 
-READS = ["/api/v1/clients", "/api/v1/clients/1", "/api/v1/clients/1/log", "/api/v1/connection-log", "/api/v1/events"]
+READS = [
+    "/api/v1/clients",
+    "/api/v1/clients/1",
+    "/api/v1/clients/1/log",
+    "/api/v1/connection-log",
+    "/api/v1/events",
+]
 
 
 @pytest.mark.parametrize("path", READS)
 def test_reads_need_read_permission(app, client, make_account, get_token, path):
     app.config["STREAM_MAX_SECONDS"] = 0.01
     assert client.get(path).status_code == 401
-    for permission, feed, status in [("deny", True, 403), ("deny", False, 403), ("read_only", False, None),
-                                     ("full_access", False, None)]:
+    for permission, feed, status in [
+        ("deny", True, 403),
+        ("deny", False, 403),
+        ("read_only", False, None),
+        ("full_access", False, None),
+    ]:
         headers = bearer(get_token(make_account(permission, feed=feed)))
         with client.get(path, headers=headers) as response:
             if status is None:

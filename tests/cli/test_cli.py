@@ -9,12 +9,14 @@ import stat
 from cryptography import x509
 
 
-
 def test_accounts_create_json_then_use_it(cli, client):
     created = json.loads(cli("accounts", "create", "ci-bot", "--permission", "full_access", "--json").output)
     assert created["name"] == "ci-bot" and created["permission"] == "full_access"
-    response = client.post("/oauth2/token", data={"grant_type": "client_credentials"},
-                           auth=(created["client_id"], created["client_secret"]))
+    response = client.post(
+        "/oauth2/token",
+        data={"grant_type": "client_credentials"},
+        auth=(created["client_id"], created["client_secret"]),
+    )
     assert response.status_code == 200
 
 
@@ -38,14 +40,22 @@ def test_accounts_list_disable_enable_regenerate(cli, client):
     created = json.loads(cli("accounts", "create", "ops", "--json").output)
     listed = json.loads(cli("accounts", "list", "--json").output)
     assert [a["name"] for a in listed] == ["ops"] and listed[0]["valid_tokens"] == 0
-    client.post("/oauth2/token", data={"grant_type": "client_credentials"}, auth=(created["client_id"], created["client_secret"]))
+    client.post(
+        "/oauth2/token",
+        data={"grant_type": "client_credentials"},
+        auth=(created["client_id"], created["client_secret"]),
+    )
     assert json.loads(cli("accounts", "list", "--json").output)[0]["valid_tokens"] == 1
     cli("accounts", "disable", "ops")
     assert json.loads(cli("accounts", "list", "--json").output)[0] == {**listed[0], "enabled": False}
     cli("accounts", "enable", created["client_id"])
     fresh = json.loads(cli("accounts", "regenerate-secret", "ops", "--json").output)
     assert fresh["client_id"] == created["client_id"] and fresh["client_secret"] != created["client_secret"]
-    old = client.post("/oauth2/token", data={"grant_type": "client_credentials"}, auth=(created["client_id"], created["client_secret"]))
+    old = client.post(
+        "/oauth2/token",
+        data={"grant_type": "client_credentials"},
+        auth=(created["client_id"], created["client_secret"]),
+    )
     assert old.status_code == 401
     assert "No API account" in cli("accounts", "disable", "ghost", ok=False).output
 

@@ -7,7 +7,6 @@ import json
 import pytest
 
 
-
 @pytest.fixture
 def cli(cli):
     """The gateway command's output."""
@@ -16,31 +15,54 @@ def cli(cli):
 
 def test_faults_add_list_clear(cli, command, make_account):
     target = make_account(name="target")
-    rule = json.loads(cli("faults", "add", "--action", "get_api_info", "--error", "503", "--message", "down",
-                          "--every", "2", "--account", "target"))
+    rule = json.loads(
+        cli(
+            "faults",
+            "add",
+            "--action",
+            "get_api_info",
+            "--error",
+            "503",
+            "--message",
+            "down",
+            "--every",
+            "2",
+            "--account",
+            "target",
+        )
+    )
     assert rule["match"] == {"action": ["get_api_info"], "account": target.account.client_id}
     assert rule["error"] == {"status": 503, "message": "down"} and rule["every"] == 2
-    seeded = json.loads(cli("faults", "add", "--face", "oauth", "--latency", "10-20", "--seed", "3", "--times", "1"))
+    seeded = json.loads(
+        cli("faults", "add", "--face", "oauth", "--latency", "10-20", "--seed", "3", "--times", "1")
+    )
     assert seeded["latency"] == {"min_ms": 10, "max_ms": 20} and seeded["times"] == 1
     raw = json.loads(cli("faults", "add", "--json", '{"truncate": {"bytes": 5}}', "--path", "/api/command*"))
     assert raw["truncate"] == {"bytes": 5} and raw["match"] == {"path": "/api/command*"}
     listing = cli("faults", "list")
     assert f"#{rule['id']} active" in listing and "matched 0" in listing
-    assert [r["id"] for r in json.loads(cli("faults", "list", "--json"))] == [rule["id"], seeded["id"], raw["id"]]
+    assert [r["id"] for r in json.loads(cli("faults", "list", "--json"))] == [
+        rule["id"],
+        seeded["id"],
+        raw["id"],
+    ]
     assert cli("faults", "clear", str(raw["id"])) == f"Removed fault rule #{raw['id']}.\n"
     assert "No fault rule has the id" in cli("faults", "clear", str(raw["id"]), ok=False)
     assert cli("faults", "clear") == "Removed 2 fault rules.\n"
     assert cli("faults", "list") == "No fault rules.\n"
 
 
-@pytest.mark.parametrize("args, message", [
-    (("--error", "302"), "error.status"),
-    (("--latency", "soon"), "--latency"),
-    (("--json", "[1]"), "a rule is a JSON object"),
-    (("--json", "{"), "not JSON"),
-    (("--account", "nobody", "--drop"), "match.account"),
-    ((), "a rule needs an effect"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (("--error", "302"), "error.status"),
+        (("--latency", "soon"), "--latency"),
+        (("--json", "[1]"), "a rule is a JSON object"),
+        (("--json", "{"), "not JSON"),
+        (("--account", "nobody", "--drop"), "match.account"),
+        ((), "a rule needs an effect"),
+    ],
+)
 def test_faults_add_refuses_bad_rules(cli, args, message):
     assert message in cli("faults", "add", *args, ok=False)
     assert cli("faults", "list") == "No fault rules.\n"
@@ -63,8 +85,11 @@ def test_journal_ratelimit_and_reset(cli, command, svc):
     shown = cli("journal", "show", "--action", "get_api_info")
     assert "/api/command" in shown and "get_api_info" in shown and " 200 " in shown
     assert json.loads(cli("journal", "show", "--json", "--face", "command"))[0]["action"] == "get_api_info"
-    assert json.loads(cli("ratelimit", "set", "--enable", "--per-second", "2")) == \
-        {"enabled": True, "per_second": 2, "per_hour": 15000}
+    assert json.loads(cli("ratelimit", "set", "--enable", "--per-second", "2")) == {
+        "enabled": True,
+        "per_second": 2,
+        "per_hour": 15000,
+    }
     assert "per_second" in cli("ratelimit", "set", "--per-second", "0", ok=False)
     cli("faults", "add", "--drop")
     reset = json.loads(cli("controls", "reset"))

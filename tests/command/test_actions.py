@@ -24,15 +24,30 @@ def test_client_list_summary_and_entries(command, population):
     root = parse(command("get_connected_client_list").data)
     assert children(root) == ["connected_client_summary"] + ["connected_client"] * 5
     assert summary(root) == {
-        populations.PRIMARY: {"representative": 1, "support_customer": 2, "presentation_attendee": 1, "push_agent": 1,
-                              "pinned_client": 17},
+        populations.PRIMARY: {
+            "representative": 1,
+            "support_customer": 2,
+            "presentation_attendee": 1,
+            "push_agent": 1,
+            "pinned_client": 17,
+        },
     }
     entries = [(el.get("type"), int(el.get("id"))) for el in root.iterfind("{*}connected_client")]
-    assert entries == [("representative", 101), ("support_customer", 102), ("support_customer", 103),
-                       ("presentation_attendee", 104), ("push_agent", 105)]
+    assert entries == [
+        ("representative", 101),
+        ("support_customer", 102),
+        ("support_customer", 103),
+        ("presentation_attendee", 104),
+        ("push_agent", 105),
+    ]
     counts = root.find("{*}connected_client_summary")[0]
-    assert [c.get("type") for c in counts] == ["representative", "support_customer", "presentation_attendee",
-                                               "push_agent", "pinned_client"]
+    assert [c.get("type") for c in counts] == [
+        "representative",
+        "support_customer",
+        "presentation_attendee",
+        "push_agent",
+        "pinned_client",
+    ]
 
 
 def test_client_list_type_filter_drops_pinned(command, population):
@@ -52,12 +67,21 @@ def test_client_list_of_empty_registry(command):
 
 
 def test_client_list_matches_connected_clients(command, demo_population):
-    listed = {int(el.get("id")) for el in parse(command("get_connected_client_list").data).iterfind("{*}connected_client")}
+    listed = {
+        int(el.get("id"))
+        for el in parse(command("get_connected_client_list").data).iterfind("{*}connected_client")
+    }
     detailed = {int(el.get("id")) for el in parse(command("get_connected_clients").data)}
     assert listed == detailed
-    counted = sum(int(c.text) for c in parse(command("get_connected_client_list", type="representative,support_customer,"
-                                                                              "presentation_attendee,push_agent").data
-                                                     ).iter("{*}count"))
+    counted = sum(
+        int(c.text)
+        for c in parse(
+            command(
+                "get_connected_client_list",
+                type="representative,support_customer,presentation_attendee,push_agent",
+            ).data
+        ).iter("{*}count")
+    )
     assert counted == len(detailed)
 
 
@@ -73,14 +97,25 @@ def test_api_info(command, svc):
 def test_api_info_timestamp_follows_the_clock(command, svc, make_account, get_token):
     svc.clock.offset = 86400
     token = get_token(make_account())
-    stamp = int(parse(command("get_api_info", headers={"Authorization": f"Bearer {token}"}).data).findtext("{*}timestamp"))
+    stamp = int(
+        parse(command("get_api_info", headers={"Authorization": f"Bearer {token}"}).data).findtext(
+            "{*}timestamp"
+        )
+    )
     assert stamp >= svc.clock.now_int() - 1
 
 
 def test_check_health_of_the_primary(command, population):
     root = parse(command("check_health").data)
-    assert children(root) == ["appliance", "version", "success", "failover_role", "enabled_shared_ips",
-                              "last_data_sync_time", "last_data_sync_status"]
+    assert children(root) == [
+        "appliance",
+        "version",
+        "success",
+        "failover_role",
+        "enabled_shared_ips",
+        "last_data_sync_time",
+        "last_data_sync_status",
+    ]
     assert root.find("{*}appliance").get("id") == populations.PRIMARY
     assert root.findtext("{*}appliance") == "support.example.com"
     assert root.findtext("{*}success") == "1"
@@ -95,9 +130,14 @@ def test_check_health_of_a_configured_traffic_node(app_config, population):
     svc = app.extensions["gateway"]
     creds = svc.accounts.create("health", "read_only")
     client = app.test_client()
-    token = client.post("/oauth2/token", data={"grant_type": "client_credentials"},
-                        auth=(creds.account.client_id, creds.client_secret)).get_json()["access_token"]
-    root = parse(client.get("/api/command?action=check_health", headers={"Authorization": f"Bearer {token}"}).data)
+    token = client.post(
+        "/oauth2/token",
+        data={"grant_type": "client_credentials"},
+        auth=(creds.account.client_id, creds.client_secret),
+    ).get_json()["access_token"]
+    root = parse(
+        client.get("/api/command?action=check_health", headers={"Authorization": f"Bearer {token}"}).data
+    )
     assert children(root) == ["appliance", "version", "success", "failover_role"]
     svc.store.close()
 
@@ -128,8 +168,17 @@ def test_logged_in_reps(command, population, svc):
     assert [local(el) for el in root] == ["rep"]
     rep = root[0]
     assert rep.get("id") == "7"
-    assert children(rep) == ["display_name", "public_display_name", "private_display_name", "type", "direct_link",
-                             "logged_in_since", "presentation_count", "support_session_count", "showing_on_rep_list"]
+    assert children(rep) == [
+        "display_name",
+        "public_display_name",
+        "private_display_name",
+        "type",
+        "direct_link",
+        "logged_in_since",
+        "presentation_count",
+        "support_session_count",
+        "showing_on_rep_list",
+    ]
     assert rep.findtext("{*}direct_link") == "https://support.example.com/?ak=rep0007"
     assert rep.find("{*}logged_in_since").get("ts") == str(populations.T0 - 3600)
 
@@ -143,6 +192,14 @@ def test_logged_in_reps_of_demo_match_representatives(command, demo_population):
 def test_appliances(command, population):
     root = parse(command("get_appliances").data)
     assert [el.get("id") for el in root] == [populations.PRIMARY, populations.TRAFFIC]
-    assert children(root[0]) == ["name", "public_hostname", "cluster_role", "failover_role", "accepting_connections",
-                                 "timezone_offset"]
-    assert root[1].findtext("{*}cluster_role") == "traffic" and root[1].findtext("{*}timezone_offset") == "3600"
+    assert children(root[0]) == [
+        "name",
+        "public_hostname",
+        "cluster_role",
+        "failover_role",
+        "accepting_connections",
+        "timezone_offset",
+    ]
+    assert (
+        root[1].findtext("{*}cluster_role") == "traffic" and root[1].findtext("{*}timezone_offset") == "3600"
+    )

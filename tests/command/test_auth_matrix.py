@@ -66,8 +66,17 @@ def test_disabled_account(command, make_account, get_token, svc):
     assert_xml_error(command("get_api_info", headers=bearer(token)), 401)
 
 
-@pytest.mark.parametrize("action", ["get_connected_clients", "get_connected_client_list", "get_api_info", "check_health",
-                                    "get_logged_in_reps", "get_appliances"])
+@pytest.mark.parametrize(
+    "action",
+    [
+        "get_connected_clients",
+        "get_connected_client_list",
+        "get_api_info",
+        "check_health",
+        "get_logged_in_reps",
+        "get_appliances",
+    ],
+)
 def test_deny_account_gets_403_on_every_action(command, make_account, get_token, action):
     token = get_token(make_account("deny"))
     message = assert_xml_error(command(action, headers=bearer(token)), 403)
@@ -104,8 +113,16 @@ def test_legacy_login_when_the_account_allows_it(command, make_account):
     creds = make_account(legacy_login=True)
     ok = command("get_api_info", headers={}, username=creds.account.name, password=creds.client_secret)
     assert ok.status_code == 200
-    assert command("get_api_info", method="POST", headers={}, username=creds.account.name,
-                   password=creds.client_secret).status_code == 200
+    assert (
+        command(
+            "get_api_info",
+            method="POST",
+            headers={},
+            username=creds.account.name,
+            password=creds.client_secret,
+        ).status_code
+        == 200
+    )
     wrong = command("get_api_info", headers={}, username=creds.account.name, password="nope")
     assert_xml_error(wrong, 401)
     unknown = command("get_api_info", headers={}, username="nobody", password=creds.client_secret)

@@ -57,13 +57,17 @@ def test_client_list_errors_are_nested(command, params):
 
 
 def test_conflicting_scalar_values_are_an_error(client, auth):
-    response = client.get("/api/command?action=get_connected_clients&include_connections=0&include_connections=1", headers=auth)
+    response = client.get(
+        "/api/command?action=get_connected_clients&include_connections=0&include_connections=1", headers=auth
+    )
     assert "more than once" in nested_error(response, "connected_clients")
 
 
 def test_same_scalar_twice_and_empty_values_are_fine(client, auth):
-    response = client.get("/api/command?action=get_connected_clients&include_connections=1&include_connections=1&type=&id=",
-                          headers=auth)
+    response = client.get(
+        "/api/command?action=get_connected_clients&include_connections=1&include_connections=1&type=&id=",
+        headers=auth,
+    )
     assert response.status_code == 200 and local(parse(response.data)) == "connected_clients"
 
 
@@ -72,8 +76,15 @@ def test_unknown_parameters_are_ignored(command):
     assert local(parse(response.data)) == "connected_clients"
 
 
-@pytest.mark.parametrize("action, expected", [("", "missing"), ("nope", "Unknown action 'nope'"),
-                                              ("GET_CONNECTED_CLIENTS", "Unknown action"), ("x" * 500, "Unknown action")])
+@pytest.mark.parametrize(
+    "action, expected",
+    [
+        ("", "missing"),
+        ("nope", "Unknown action 'nope'"),
+        ("GET_CONNECTED_CLIENTS", "Unknown action"),
+        ("x" * 500, "Unknown action"),
+    ],
+)
 def test_missing_or_unknown_action_is_a_root_error(command, action, expected):
     response = command(action) if action else command()
     assert response.status_code == 200
@@ -83,8 +94,12 @@ def test_missing_or_unknown_action_is_a_root_error(command, action, expected):
 
 
 def test_multipart_is_refused_with_415(client, auth):
-    response = client.post("/api/command", data={"action": "get_api_info", "file": (__import__("io").BytesIO(b"x"), "a.txt")},
-                           headers=auth, content_type="multipart/form-data")
+    response = client.post(
+        "/api/command",
+        data={"action": "get_api_info", "file": (__import__("io").BytesIO(b"x"), "a.txt")},
+        headers=auth,
+        content_type="multipart/form-data",
+    )
     assert response.status_code == 415
     assert "multipart" in parse(response.data).text
 
@@ -100,7 +115,9 @@ def test_query_action_with_empty_post_body(client, auth):
 
 
 def test_oversized_form_is_413_xml(client, auth):
-    response = client.post("/api/command", data={"action": "get_api_info", "pad": "x" * (2 << 20)}, headers=auth)
+    response = client.post(
+        "/api/command", data={"action": "get_api_info", "pad": "x" * (2 << 20)}, headers=auth
+    )
     assert response.status_code == 413
     assert local(parse(response.data)) == "error"
 
@@ -108,18 +125,31 @@ def test_oversized_form_is_413_xml(client, auth):
 TEXT = st.text(st.characters(codec="utf-8", exclude_categories=("Cs",)), max_size=60)
 VALUES = st.one_of(
     TEXT,
-    st.lists(st.integers(min_value=-5, max_value=3_000_000_000), max_size=120).map(lambda xs: ",".join(map(str, xs))),
-    st.lists(st.sampled_from(["all", "representative", "support_customer", "presentation_attendee", "push_agent", "x", ""]),
-             max_size=6).map(",".join),
+    st.lists(st.integers(min_value=-5, max_value=3_000_000_000), max_size=120).map(
+        lambda xs: ",".join(map(str, xs))
+    ),
+    st.lists(
+        st.sampled_from(
+            ["all", "representative", "support_customer", "presentation_attendee", "push_agent", "x", ""]
+        ),
+        max_size=6,
+    ).map(",".join),
     st.sampled_from(["0", "1", "", " 1", "01"]),
 )
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(pairs=st.lists(st.tuples(st.sampled_from(["type", "id", "include_connections", "summary_only", "action", "x"]),
-                                st.one_of(VALUES, st.sampled_from(sorted(ACTIONS) + ["bogus"]))), max_size=6),
-       action=st.sampled_from(sorted(ACTIONS) + [None]),
-       method=st.sampled_from(["GET", "POST"]))
+@given(
+    pairs=st.lists(
+        st.tuples(
+            st.sampled_from(["type", "id", "include_connections", "summary_only", "action", "x"]),
+            st.one_of(VALUES, st.sampled_from([*sorted(ACTIONS), "bogus"])),
+        ),
+        max_size=6,
+    ),
+    action=st.sampled_from([*sorted(ACTIONS), None]),
+    method=st.sampled_from(["GET", "POST"]),
+)
 def test_any_parameters_give_a_valid_document_never_a_500(client, auth, pairs, action, method):
     """The validating client checks every body against the XSD; here we check status and shape."""
     from werkzeug.datastructures import MultiDict

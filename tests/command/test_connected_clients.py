@@ -14,10 +14,24 @@ from tests.xmlutil import assert_golden, children, local, parse
 DECLARATION = b'<?xml version="1.0" encoding="UTF-8"?>\n'
 
 REP_FIELDS = [
-    "hostname", "platform", "timezone_offset", "user_id", "type", "username", "public_display_name",
-    "private_display_name", "start_session_url", "presentation_count", "support_session_count",
-    "showing_on_rep_list", "routing_idle", "routing_busy", "routing_enabled", "routing_available",
-    "support_license", "support_session_lsids",
+    "hostname",
+    "platform",
+    "timezone_offset",
+    "user_id",
+    "type",
+    "username",
+    "public_display_name",
+    "private_display_name",
+    "start_session_url",
+    "presentation_count",
+    "support_session_count",
+    "showing_on_rep_list",
+    "routing_idle",
+    "routing_busy",
+    "routing_enabled",
+    "routing_available",
+    "support_license",
+    "support_session_lsids",
 ]
 
 
@@ -50,17 +64,22 @@ def test_representative_fields_are_in_documented_order(command, population):
     rep = parse(command("get_connected_clients", id=101).data)[0]
     assert children(rep) == REP_FIELDS
     with_connections = parse(command("get_connected_clients", id=101, include_connections=1).data)[0]
-    assert children(with_connections) == ["client_connections"] + REP_FIELDS[:3] + ["connected_since"] + REP_FIELDS[3:]
+    assert children(with_connections) == [
+        "client_connections",
+        *REP_FIELDS[:3],
+        "connected_since",
+        *REP_FIELDS[3:],
+    ]
 
 
 def test_customer_attendee_and_push_agent_field_order(command, population):
     root = parse(command("get_connected_clients", include_connections=1).data)
     by_id = {int(el.get("id")): el for el in root}
     head = ["client_connections", "hostname", "platform", "timezone_offset", "connected_since"]
-    assert children(by_id[102]) == head + ["name", "lsid"]
-    assert children(by_id[103]) == head + ["name", "non_interactive", "lsid"]
-    assert children(by_id[104]) == head + ["name"]
-    assert children(by_id[105]) == head + ["name"]
+    assert children(by_id[102]) == [*head, "name", "lsid"]
+    assert children(by_id[103]) == [*head, "name", "non_interactive", "lsid"]
+    assert children(by_id[104]) == [*head, "name"]
+    assert children(by_id[105]) == [*head, "name"]
 
 
 def test_connection_layout_event_log_cap_and_timestamps(command, population):
@@ -68,7 +87,13 @@ def test_connection_layout_event_log_cap_and_timestamps(command, population):
     connections = root[0].find("{*}client_connections")
     assert children(connections) == ["client_connection", "client_connection", "event_log"]
     first = connections[0]
-    assert children(first) == ["appliance_id", "purpose", "receive_traffic_node", "connected_since", "private_ip"]
+    assert children(first) == [
+        "appliance_id",
+        "purpose",
+        "receive_traffic_node",
+        "connected_since",
+        "private_ip",
+    ]
     assert first.findtext("{*}purpose") == "primary" and connections[1].findtext("{*}purpose") == "traffic"
     since = first.find("{*}connected_since")
     assert since.text == iso8601(int(since.get("ts")))
@@ -82,14 +107,16 @@ def test_connection_layout_event_log_cap_and_timestamps(command, population):
 
 def test_connected_since_only_with_include_connections(command, population):
     plain = parse(command("get_connected_clients").data)
-    assert all(el.find("{*}connected_since") is None and el.find("{*}client_connections") is None for el in plain)
+    assert all(
+        el.find("{*}connected_since") is None and el.find("{*}client_connections") is None for el in plain
+    )
     full = parse(command("get_connected_clients", include_connections=1).data)
     assert all(el.find("{*}connected_since") is not None for el in full)
 
 
 def test_special_characters_are_escaped_and_round_trip(command, population):
     body = command("get_connected_clients", id="101,102").data
-    assert b"Jo Smith &lt;Tier 2&gt; &amp; \"friends\"" in body
+    assert b'Jo Smith &lt;Tier 2&gt; &amp; "friends"' in body
     root = parse(body)
     assert root[0].findtext("{*}private_display_name") == 'Jo Smith <Tier 2> & "friends"'
     assert root[1].findtext("{*}name") == "Zoë O'Brien"
@@ -156,9 +183,9 @@ def test_repeated_list_parameters_are_merged(client, auth, population):
 
 @pytest.mark.parametrize("preset", sorted(NAMESPACE_PRESETS))
 def test_legacy_consumer_string_deletes_namespace_then_parses(app_config, preset):
-    """What a real integration does: delete the exact xmlns attribute text, then ElementTree finds plain tags."""
+    """What a real integration does: delete the exact xmlns attribute text, then ElementTree finds plain
+    tags."""
     from gateway import create_app
-
     from tests.conftest import ValidatingClient
 
     app = create_app({**app_config, "NAMESPACE": preset})
@@ -167,16 +194,25 @@ def test_legacy_consumer_string_deletes_namespace_then_parses(app_config, preset
     populations.load(svc.registry)
     creds = svc.accounts.create("legacy", "read_only")
     client = app.test_client()
-    token = client.post("/oauth2/token", data={"grant_type": "client_credentials"},
-                        auth=(creds.account.client_id, creds.client_secret)).get_json()["access_token"]
-    body = client.get("/api/command", query_string={"action": "get_connected_clients", "include_connections": 1},
-                      headers={"Authorization": f"Bearer {token}"}).data.decode("utf-8")
+    token = client.post(
+        "/oauth2/token",
+        data={"grant_type": "client_credentials"},
+        auth=(creds.account.client_id, creds.client_secret),
+    ).get_json()["access_token"]
+    body = client.get(
+        "/api/command",
+        query_string={"action": "get_connected_clients", "include_connections": 1},
+        headers={"Authorization": f"Bearer {token}"},
+    ).data.decode("utf-8")
     namespace = NAMESPACE_PRESETS[preset]
     stripped = body.replace(f'xmlns="{namespace}"', "")
     root = ElementTree.fromstring(stripped)
     reps = root.findall("connected_representative")
     assert [r.find("username").text for r in reps] == ["jsmith"]
-    assert [lsid.text for lsid in reps[0].find("support_session_lsids")] == [populations.LSID_A, populations.LSID_B]
+    assert [lsid.text for lsid in reps[0].find("support_session_lsids")] == [
+        populations.LSID_A,
+        populations.LSID_B,
+    ]
     assert root.find("connected_push_agent/client_connections/event_log") is not None
     svc.store.close()
 
@@ -192,7 +228,9 @@ def test_demo_population_is_consistent(command, demo_population):
     assert rep_lsids <= customer_lsids, "every session a representative is in has its customer"
     assert len(customer_lsids - rep_lsids) > 0, "some customers still wait in a queue"
     for rep in reps:
-        assert int(rep.findtext("{*}support_session_count")) == len(rep.findall("{*}support_session_lsids/{*}lsid"))
+        assert int(rep.findtext("{*}support_session_count")) == len(
+            rep.findall("{*}support_session_lsids/{*}lsid")
+        )
     appliance_ids = {a.id for a in demo_population[0]}
     ids = [int(el.get("id")) for el in root]
     assert ids == sorted(ids) and len(set(ids)) == len(ids)

@@ -28,7 +28,9 @@ def test_every_row_is_complete(namespace):
 
 @pytest.mark.parametrize("name", sorted(ACTIONS))
 @pytest.mark.parametrize("permission, status", [("read_only", 200), ("full_access", 200), ("deny", 403)])
-def test_every_action_with_every_permission(command, make_account, get_token, demo_population, name, permission, status):
+def test_every_action_with_every_permission(
+    command, make_account, get_token, demo_population, name, permission, status
+):
     action = ACTIONS[name]
     expected = status if not (action.permission == WRITE and permission == "read_only") else 403
     token = get_token(make_account(permission))

@@ -21,7 +21,9 @@ def timestamp(command, make_account, get_token):
     return read
 
 
-def test_advancing_expires_tokens_and_a_new_token_works(client, svc, admin_auth, make_account, get_token, command):
+def test_advancing_expires_tokens_and_a_new_token_works(
+    client, svc, admin_auth, make_account, get_token, command
+):
     svc.controls.clock_control.set(1_800_000_000, frozen=True)  # whole seconds: expiry is exact
     admin_auth = {"Authorization": f"Bearer {get_token(make_account('deny', admin=True))}"}
     creds = make_account()
@@ -35,8 +37,11 @@ def test_advancing_expires_tokens_and_a_new_token_works(client, svc, admin_auth,
     assert expired.status_code == 401 and b"expired" in expired.data
     fresh = {"Authorization": f"Bearer {get_token(creds)}"}
     assert command("get_api_info", headers=fresh).status_code == 200
-    token = client.post("/oauth2/token", data={"grant_type": "client_credentials"},
-                        auth=(creds.account.client_id, creds.client_secret)).get_json()
+    token = client.post(
+        "/oauth2/token",
+        data={"grant_type": "client_credentials"},
+        auth=(creds.account.client_id, creds.client_secret),
+    ).get_json()
     assert token["expires_in"] == 3600
 
 
@@ -47,8 +52,11 @@ def clock_api(client, make_account, get_token):
 
     def call(path: str, body: dict | None = None) -> dict:
         headers = {"Authorization": f"Bearer {get_token(admin)}"}
-        response = client.get(path, headers=headers) if body is None and path.endswith("/clock") else \
-            client.post(path, json=body, headers=headers)
+        response = (
+            client.get(path, headers=headers)
+            if body is None and path.endswith("/clock")
+            else client.post(path, json=body, headers=headers)
+        )
         assert response.status_code == 200, response.get_json()
         return response.get_json()
 
@@ -57,7 +65,9 @@ def clock_api(client, make_account, get_token):
 
 def test_freeze_set_unfreeze_and_reset(clock_api, timestamp):
     frozen = clock_api("/api/v1/admin/clock/set", {"time": "2030-01-01T00:00:00Z", "frozen": True})
-    assert frozen["frozen"] and frozen["now"] == 1_893_456_000 and frozen["iso"] == "2030-01-01T00:00:00+00:00"
+    assert (
+        frozen["frozen"] and frozen["now"] == 1_893_456_000 and frozen["iso"] == "2030-01-01T00:00:00+00:00"
+    )
     assert timestamp() == 1_893_456_000 == timestamp(), "frozen time does not move"
     clock_api("/api/v1/admin/clock/advance", {"seconds": 90})
     assert timestamp() == 1_893_456_090
@@ -71,7 +81,9 @@ def test_freeze_set_unfreeze_and_reset(clock_api, timestamp):
     assert reset["offset"] == 0 and reset["frozen"] is False
 
 
-def test_every_worker_sees_a_change_on_its_next_request(app_config, svc, client, admin_auth, make_account, get_token):
+def test_every_worker_sees_a_change_on_its_next_request(
+    app_config, svc, client, admin_auth, make_account, get_token
+):
     """Two apps on one database are two workers: the second follows the first at once."""
     other = create_app(app_config)
     other.test_client_class = ValidatingClient
@@ -91,7 +103,9 @@ def test_every_worker_sees_a_change_on_its_next_request(app_config, svc, client,
 def test_a_new_app_starts_on_the_shared_time(app_config, svc):
     svc.controls.clock_control.set(2_000_000_000, frozen=True)
     late = create_app(app_config)
-    assert late.extensions["gateway"].clock.now() == 2_000_000_000, "CLI commands build an app and read the clock"
+    assert late.extensions["gateway"].clock.now() == 2_000_000_000, (
+        "CLI commands build an app and read the clock"
+    )
     late.extensions["gateway"].store.close()
 
 
@@ -119,4 +133,6 @@ def test_advancing_past_2100_in_steps_is_refused(client, svc, make_account, get_
     headers = {"Authorization": f"Bearer {get_token(make_account('deny', admin=True))}"}
     response = client.post("/api/v1/admin/clock/advance", json={"seconds": 2e9}, headers=headers)
     assert response.status_code == 400 and response.get_json()["details"]["field"] == "seconds"
-    assert client.get("/api/v1/admin/clock", headers=headers).get_json()["offset"] == pytest.approx(2e9, abs=5)
+    assert client.get("/api/v1/admin/clock", headers=headers).get_json()["offset"] == pytest.approx(
+        2e9, abs=5
+    )

@@ -29,8 +29,13 @@ def statuses(command, count: int, action: str = "get_api_info", **kwargs) -> lis
 
 
 def test_every_nth_request_gets_the_error_as_valid_xml(command, add_fault, client, admin_auth):
-    rule = add_fault({"match": {"action": "get_api_info"}, "error": {"status": 503, "message": "Appliance busy"},
-                      "every": 3})
+    rule = add_fault(
+        {
+            "match": {"action": "get_api_info"},
+            "error": {"status": 503, "message": "Appliance busy"},
+            "every": 3,
+        }
+    )
     assert rule["state"] == "active" and rule["match"] == {"action": ["get_api_info"]}
     assert statuses(command, 6) == [200, 200, 503, 200, 200, 503]
     response = [command("get_api_info") for _ in range(3)][-1]
@@ -45,7 +50,10 @@ def test_an_error_with_status_200_sits_in_the_list_actions_root(command, add_fau
     response = command("get_connected_clients")
     assert response.status_code == 200
     assert response.data.endswith(
-        f'<connected_clients xmlns="{namespace}"><error>Too busy to list clients</error></connected_clients>'.encode()
+        (
+            f'<connected_clients xmlns="{namespace}">'
+            "<error>Too busy to list clients</error></connected_clients>"
+        ).encode()
     )
 
 
@@ -56,12 +64,18 @@ def test_json_face_and_token_endpoint_errors_are_json(client, add_fault, make_ac
     assert response.get_json() == {"error": "bad_gateway", "message": "Bad Gateway"}
     creds = make_account()
     add_fault({"match": {"action": "token"}, "error": {"status": 503}, "for_seconds": 60})
-    outage = client.post("/oauth2/token", data={"grant_type": "client_credentials"},
-                         auth=(creds.account.client_id, creds.client_secret))
+    outage = client.post(
+        "/oauth2/token",
+        data={"grant_type": "client_credentials"},
+        auth=(creds.account.client_id, creds.client_secret),
+    )
     assert outage.status_code == 503 and outage.get_json()["error"] == "temporarily_unavailable"
     svc.controls.clock_control.advance(61)  # the outage lasts 60 s of gateway time
-    recovered = client.post("/oauth2/token", data={"grant_type": "client_credentials"},
-                            auth=(creds.account.client_id, creds.client_secret))
+    recovered = client.post(
+        "/oauth2/token",
+        data={"grant_type": "client_credentials"},
+        auth=(creds.account.client_id, creds.client_secret),
+    )
     assert recovered.status_code == 200
 
 
@@ -94,9 +108,13 @@ def test_seeded_latency_ranges_are_deterministic_and_bounded():
 
 def test_latency_is_recorded_and_combines_with_an_error(command, add_fault, client, admin_auth):
     add_fault({"match": {"action": "get_api_info"}, "latency": {"ms": 1}})
-    add_fault({"match": {"action": "get_api_info"}, "latency": {"ms": 1}, "error": {"status": 504}, "every": 2})
+    add_fault(
+        {"match": {"action": "get_api_info"}, "latency": {"ms": 1}, "error": {"status": 504}, "every": 2}
+    )
     assert statuses(command, 2) == [200, 504]
-    entries = client.get("/api/v1/admin/journal?action=get_api_info", headers=admin_auth).get_json()["entries"]
+    entries = client.get("/api/v1/admin/journal?action=get_api_info", headers=admin_auth).get_json()[
+        "entries"
+    ]
     assert [(e["status"], e["fault"]) for e in entries] == [(200, "latency"), (504, "error")]
 
 
@@ -113,15 +131,25 @@ def test_account_rules_touch_only_that_accounts_requests(client, add_fault, make
     assert rule["match"]["account"] == target.account.client_id, "names resolve to client ids"
     other_headers = {"Authorization": f"Bearer {get_token(other)}"}
     assert client.get("/api/command?action=get_api_info", headers=other_headers).status_code == 200
-    token_response = client.post("/oauth2/token", data={"grant_type": "client_credentials"},
-                                 auth=(target.account.client_id, target.client_secret))
+    token_response = client.post(
+        "/oauth2/token",
+        data={"grant_type": "client_credentials"},
+        auth=(target.account.client_id, target.client_secret),
+    )
     assert token_response.status_code == 503, "the token endpoint matches the presented client id"
-    legacy = client.get("/api/command", query_string={"action": "get_api_info", "username": "target",
-                                                      "password": target.client_secret})
+    legacy = client.get(
+        "/api/command",
+        query_string={"action": "get_api_info", "username": "target", "password": target.client_secret},
+    )
     assert legacy.status_code == 503
     token = "t" * 40
     svc.accounts.save_token(target.account, token)
-    assert client.get("/api/command?action=get_api_info", headers={"Authorization": f"Bearer {token}"}).status_code == 503
+    assert (
+        client.get(
+            "/api/command?action=get_api_info", headers={"Authorization": f"Bearer {token}"}
+        ).status_code
+        == 503
+    )
     add_fault({"match": {"account": "nobody"}, "drop": True}, expect=400)
 
 
@@ -137,7 +165,10 @@ def test_a_dropped_connection_is_visible_to_the_test_client(command, add_fault, 
         command("get_api_info")
     assert command("get_api_info").status_code == 200
     entries = client.get("/api/v1/admin/journal", headers=admin_auth).get_json()["entries"]
-    assert [(e["status"], e["fault"]) for e in entries if e["action"] == "get_api_info"] == [(None, "drop"), (200, None)]
+    assert [(e["status"], e["fault"]) for e in entries if e["action"] == "get_api_info"] == [
+        (None, "drop"),
+        (200, None),
+    ]
 
 
 def test_a_truncated_body_declares_more_than_it_sends(app, svc, add_fault, auth):
@@ -159,7 +190,9 @@ def test_the_admin_surface_is_never_faulted(client, add_fault, admin_auth):
 
 def test_deleting_rules(client, add_fault, admin_auth, command):
     rule = add_fault({"error": {"status": 500}})
-    assert client.delete(f"/api/v1/admin/faults/{rule['id']}", headers=admin_auth).get_json() == {"removed": 1}
+    assert client.delete(f"/api/v1/admin/faults/{rule['id']}", headers=admin_auth).get_json() == {
+        "removed": 1
+    }
     missing = client.delete(f"/api/v1/admin/faults/{rule['id']}", headers=admin_auth)
     assert missing.status_code == 404 and missing.get_json()["error"] == "not_found"
     assert command("get_api_info").status_code == 200
@@ -170,7 +203,12 @@ def test_fault_admin_needs_the_admin_permission(client, make_account, get_token,
     reader = {"Authorization": f"Bearer {get_token(make_account('full_access'))}"}
     assert client.post("/api/v1/admin/faults", json={"drop": True}, headers=reader).status_code == 403
     disabled = create_app({**app_config, "ADMIN_ENABLED": False})
-    for path in ("/api/v1/admin/faults", "/api/v1/admin/clock", "/api/v1/admin/journal", "/api/v1/admin/accounts"):
+    for path in (
+        "/api/v1/admin/faults",
+        "/api/v1/admin/clock",
+        "/api/v1/admin/journal",
+        "/api/v1/admin/accounts",
+    ):
         assert disabled.test_client().get(path, headers=admin_auth).status_code == 404
     disabled.extensions["gateway"].store.close()
 
@@ -212,12 +250,32 @@ def test_non_json_bodies_are_refused(client, admin_auth):
 
 
 json_values = st.recursive(
-    st.none() | st.booleans() | st.integers(-(2**70), 2**70) | st.floats(allow_nan=True) | st.text(max_size=20),
-    lambda children: st.lists(children, max_size=3) | st.dictionaries(st.text(max_size=10), children, max_size=3),
+    st.none()
+    | st.booleans()
+    | st.integers(-(2**70), 2**70)
+    | st.floats(allow_nan=True)
+    | st.text(max_size=20),
+    lambda children: (
+        st.lists(children, max_size=3) | st.dictionaries(st.text(max_size=10), children, max_size=3)
+    ),
     max_leaves=10,
 )
-rule_keys = st.sampled_from(["match", "latency", "error", "rate_limit", "drop", "truncate", "every", "probability",
-                             "seed", "times", "for_seconds", "other"])
+rule_keys = st.sampled_from(
+    [
+        "match",
+        "latency",
+        "error",
+        "rate_limit",
+        "drop",
+        "truncate",
+        "every",
+        "probability",
+        "seed",
+        "times",
+        "for_seconds",
+        "other",
+    ]
+)
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-
 import pytest
 
 from gateway import create_app
@@ -22,9 +21,12 @@ def journal(client, admin_auth):
 def test_every_api_call_is_recorded_with_its_account_and_parameters(client, journal, make_account, get_token):
     creds = make_account()
     token = get_token(creds)
-    response = client.post("/api/command", data={"action": "get_connected_clients", "type": "representative"},
-                           query_string={"include_connections": "1"}, headers={"Authorization": f"Bearer {token}",
-                                                                              "X-Request-ID": "my-trace-42"})
+    response = client.post(
+        "/api/command",
+        data={"action": "get_connected_clients", "type": "representative"},
+        query_string={"include_connections": "1"},
+        headers={"Authorization": f"Bearer {token}", "X-Request-ID": "my-trace-42"},
+    )
     assert response.headers["X-Request-ID"] == "my-trace-42"
     client.get("/api/command?action=nonsense", headers={"Authorization": f"Bearer {token}"})
     client.get("/api/command?action=get_api_info", headers={"Authorization": "Bearer junk"})
@@ -40,9 +42,15 @@ def test_every_api_call_is_recorded_with_its_account_and_parameters(client, jour
         ("json", None, 404),
     ]
     token_entry, command_entry = entries[0], entries[1]
-    assert token_entry["account"] == creds.account.client_id and token_entry["params"] == {"grant_type": "client_credentials"}
+    assert token_entry["account"] == creds.account.client_id and token_entry["params"] == {
+        "grant_type": "client_credentials"
+    }
     assert command_entry["account"] == creds.account.client_id and entries[3]["account"] is None
-    assert command_entry["params"] == {"action": "get_connected_clients", "type": "representative", "include_connections": "1"}
+    assert command_entry["params"] == {
+        "action": "get_connected_clients",
+        "type": "representative",
+        "include_connections": "1",
+    }
     assert command_entry["request_id"] == "my-trace-42" and command_entry["method"] == "POST"
     assert command_entry["path"] == "/api/command" and command_entry["duration_ms"] > 0
     assert command_entry["time"].endswith("+00:00") and entries[4]["params"] == {"limit": "3"}
@@ -57,18 +65,37 @@ def test_admin_calls_are_not_journaled(client, journal, admin_auth):
 
 def test_secrets_never_reach_the_journal(app, client, journal, make_account, get_token, stored_text):
     legacy = make_account(legacy_login=True, name="legacy")
-    client.get("/api/command", query_string={"action": "get_api_info", "username": "legacy",
-                                             "password": legacy.client_secret})
+    client.get(
+        "/api/command",
+        query_string={"action": "get_api_info", "username": "legacy", "password": legacy.client_secret},
+    )
     form = make_account(name="form")
-    client.post("/oauth2/token", data={"grant_type": "client_credentials", "client_id": form.account.client_id,
-                                       "client_secret": form.client_secret})
-    client.post("/oauth2/token", json={"grant_type": "client_credentials", "client_id": form.account.client_id,
-                                       "client_secret": form.client_secret})
+    client.post(
+        "/oauth2/token",
+        data={
+            "grant_type": "client_credentials",
+            "client_id": form.account.client_id,
+            "client_secret": form.client_secret,
+        },
+    )
+    client.post(
+        "/oauth2/token",
+        json={
+            "grant_type": "client_credentials",
+            "client_id": form.account.client_id,
+            "client_secret": form.client_secret,
+        },
+    )
     token = get_token(form)
     client.get("/api/command", query_string={"action": "get_api_info", "access_token": token})
     entries = journal()["entries"]  # [0]: the admin's token request
-    assert entries[1]["params"]["password"] == "[redacted]" and entries[1]["account"] == legacy.account.client_id
-    assert entries[2]["params"]["client_secret"] == "[redacted]" and entries[2]["account"] == form.account.client_id
+    assert (
+        entries[1]["params"]["password"] == "[redacted]" and entries[1]["account"] == legacy.account.client_id
+    )
+    assert (
+        entries[2]["params"]["client_secret"] == "[redacted]"
+        and entries[2]["account"] == form.account.client_id
+    )
     assert entries[3]["params"]["client_secret"] == "[redacted]"
     stored = stored_text()
     for secret in (legacy.client_secret, form.client_secret, token):
@@ -84,7 +111,9 @@ def test_filters_and_pages(client, journal, make_account, get_token, command):
     command("check_health")
     assert len(journal(account=a.account.client_id)["entries"]) == 4
     assert len(journal(action="get_api_info")["entries"]) == 5
-    assert [e["action"] for e in journal(face="command", action="check_health")["entries"]] == ["check_health"]
+    assert [e["action"] for e in journal(face="command", action="check_health")["entries"]] == [
+        "check_health"
+    ]
     assert journal(status=401)["entries"] == []
     pages, after = [], 0
     while after is not None:
@@ -104,10 +133,20 @@ def test_reset_empties_it(client, journal, admin_auth, command):
     assert removed >= 2 and journal()["entries"] == []
 
 
-@pytest.mark.parametrize("params, field", [({"limit": 0}, "limit"), ({"limit": "x"}, "limit"), ({"face": "admin"}, "face"),
-                                           ({"since": "last week"}, "since"), ({"status": 42}, "status"),
-                                           ({"after": -1}, "after"), ({"colour": "red"}, "colour"),
-                                           ({"action": "a\x00"}, "action"), ({"account": "\x00"}, "account")])
+@pytest.mark.parametrize(
+    "params, field",
+    [
+        ({"limit": 0}, "limit"),
+        ({"limit": "x"}, "limit"),
+        ({"face": "admin"}, "face"),
+        ({"since": "last week"}, "since"),
+        ({"status": 42}, "status"),
+        ({"after": -1}, "after"),
+        ({"colour": "red"}, "colour"),
+        ({"action": "a\x00"}, "action"),
+        ({"account": "\x00"}, "account"),
+    ],
+)
 def test_bad_queries_name_the_field(client, admin_auth, params, field):
     response = client.get("/api/v1/admin/journal", query_string=params, headers=admin_auth)
     assert response.status_code == 400 and response.get_json()["details"]["field"] == field
@@ -119,8 +158,11 @@ def test_it_can_be_off_and_is_bounded(app_config, make_account):
         app.test_client_class = ValidatingClient
         client = app.test_client()
         creds = app.extensions["gateway"].accounts.create(f"admin-{expected}", "deny", admin=True)
-        token = client.post("/oauth2/token", data={"grant_type": "client_credentials"},
-                            auth=(creds.account.client_id, creds.client_secret)).get_json()["access_token"]
+        token = client.post(
+            "/oauth2/token",
+            data={"grant_type": "client_credentials"},
+            auth=(creds.account.client_id, creds.client_secret),
+        ).get_json()["access_token"]
         for _ in range(5):
             client.get("/api/command?action=get_api_info")
         page = client.get("/api/v1/admin/journal", headers={"Authorization": f"Bearer {token}"}).get_json()

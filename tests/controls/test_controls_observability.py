@@ -62,7 +62,9 @@ def test_metrics_count_requests_latencies_and_connected_clients(client, svc, com
 
     assert delta("gateway_requests_total", face="command", action="get_api_info", status="200") == 3
     assert delta("gateway_requests_total", face="command", action="get_api_info", status="401") == 1
-    assert delta("gateway_requests_total", face="command", action="unknown", status="200") == 1, "bounded labels"
+    assert delta("gateway_requests_total", face="command", action="unknown", status="200") == 1, (
+        "bounded labels"
+    )
     assert delta("gateway_request_duration_seconds_count", face="command", action="get_api_info") == 4
     assert sample(after, "gateway_connected_clients", type="support_customer") == 2
     assert sample(after, "gateway_connected_clients", type="representative") == 1
@@ -76,8 +78,17 @@ def test_metrics_can_be_off(app_config):
     app.extensions["gateway"].store.close()
 
 
-@pytest.mark.parametrize("given, kept", [("abc-123.x:y", True), ("0" * 128, True), ("0" * 129, False),
-                                         ("two words", False), ("quote\"d", False), ("", False)])
+@pytest.mark.parametrize(
+    "given, kept",
+    [
+        ("abc-123.x:y", True),
+        ("0" * 128, True),
+        ("0" * 129, False),
+        ("two words", False),
+        ('quote"d', False),
+        ("", False),
+    ],
+)
 def test_request_ids_are_accepted_when_sane_and_generated_otherwise(client, given, kept):
     headers = {"X-Request-ID": given} if given else {}
     echoed = client.get("/healthz", headers=headers).headers["X-Request-ID"]
@@ -90,14 +101,26 @@ def test_request_ids_are_accepted_when_sane_and_generated_otherwise(client, give
 def test_one_json_log_line_per_request_without_query_strings(client, make_account, capsys):
     legacy = make_account(legacy_login=True, name="legacy")
     capsys.readouterr()
-    client.get("/api/command", query_string={"action": "get_api_info", "username": "legacy",
-                                             "password": legacy.client_secret}, headers={"X-Request-ID": "trace-1"})
+    client.get(
+        "/api/command",
+        query_string={"action": "get_api_info", "username": "legacy", "password": legacy.client_secret},
+        headers={"X-Request-ID": "trace-1"},
+    )
     lines = [json.loads(line) for line in capsys.readouterr().err.splitlines() if line.startswith("{")]
     [line] = [entry for entry in lines if entry.get("request_id") == "trace-1"]
     assert line["logger"] == "gateway.request" and line["level"] == "info"
-    assert (line["method"], line["path"], line["face"], line["action"], line["status"]) == \
-        ("GET", "/api/command", "command", "get_api_info", 200)
-    assert line["account"] == legacy.account.client_id and line["duration_ms"] > 0 and line["time"].endswith("+00:00")
+    assert (line["method"], line["path"], line["face"], line["action"], line["status"]) == (
+        "GET",
+        "/api/command",
+        "command",
+        "get_api_info",
+        200,
+    )
+    assert (
+        line["account"] == legacy.account.client_id
+        and line["duration_ms"] > 0
+        and line["time"].endswith("+00:00")
+    )
     assert legacy.client_secret not in json.dumps(lines)
 
 

@@ -24,8 +24,15 @@ def limited(app_config, request):
 def bearer(app, name: str = "reader", **options) -> dict:
     svc = app.extensions["gateway"]
     creds = svc.accounts.create(name, options.pop("permission", "read_only"), **options)
-    token = app.test_client().post("/oauth2/token", data={"grant_type": "client_credentials"},
-                                   auth=(creds.account.client_id, creds.client_secret)).get_json()["access_token"]
+    token = (
+        app.test_client()
+        .post(
+            "/oauth2/token",
+            data={"grant_type": "client_credentials"},
+            auth=(creds.account.client_id, creds.client_secret),
+        )
+        .get_json()["access_token"]
+    )
     return {"Authorization": f"Bearer {token}"}
 
 
@@ -47,7 +54,9 @@ def test_per_second_limit_per_account(limited, namespace):
     assert refused.headers["Retry-After"] == "1" and "Retry-After" not in responses[0].headers
     assert refused.data.startswith(b'<?xml version="1.0" encoding="UTF-8"?>\n<error xmlns=')
     assert b"at most 3 requests per second" in refused.data
-    assert client.get("/api/command?action=get_api_info", headers=other).status_code == 200, "each account counts alone"
+    assert client.get("/api/command?action=get_api_info", headers=other).status_code == 200, (
+        "each account counts alone"
+    )
     limited.extensions["gateway"].controls.clock_control.advance(1)
     assert client.get("/api/command?action=get_api_info", headers=reader).status_code == 200, "a new second"
 
@@ -79,8 +88,9 @@ def test_json_face_is_limited_but_token_endpoint_and_admin_are_not(limited):
     assert bearer(limited, "again")  # the token endpoint answers whatever the rate
 
 
-def test_operators_switch_limits_at_runtime_for_every_worker(client, admin_auth, command, app_config, make_account,
-                                                            get_token):
+def test_operators_switch_limits_at_runtime_for_every_worker(
+    client, admin_auth, command, app_config, make_account, get_token
+):
     other = create_app(app_config)  # a second worker on the same database
     other.test_client_class = ValidatingClient
     headers = {"Authorization": f"Bearer {get_token(make_account())}"}

@@ -1,4 +1,5 @@
-"""The storage contract of the controls, the same for every backend (the database_url fixture names the engine)."""
+"""The storage contract of the controls, the same for every backend (the database_url fixture names the
+engine)."""
 
 from __future__ import annotations
 
@@ -29,15 +30,25 @@ def test_every_change_bumps_the_controls_version(store):
     versions.append(store.controls.controls_version())
     assert versions == sorted(set(versions)) and len(versions) == 5
     version, rules, values = store.controls.load_controls(["controls.clock", "missing"])
-    assert version == versions[-1] and rules == [] and values == {"controls.clock": {"offset": 5}, "missing": None}
+    assert (
+        version == versions[-1]
+        and rules == []
+        and values == {"controls.clock": {"offset": 5}, "missing": None}
+    )
     assert store.controls.update_control("controls.clock", lambda value: None) is None
     assert store.controls.load_controls(["controls.clock"])[2] == {"controls.clock": None}
 
 
 def test_fault_hits_are_counted_and_capped(store):
     rule = store.controls.add_fault_rule({"error": {"status": 503}}, times=2, created_at=0.0)
-    assert rule == {"id": rule["id"], "spec": {"error": {"status": 503}}, "times": 2, "matched": 0, "fired": 0,
-                    "created_at": 0.0}
+    assert rule == {
+        "id": rule["id"],
+        "spec": {"error": {"status": 503}},
+        "times": 2,
+        "matched": 0,
+        "fired": 0,
+        "created_at": 0.0,
+    }
     version = store.controls.controls_version()
     fired = [store.controls.hit_fault_rule(rule["id"], lambda n: n % 2 == 0) for _ in range(6)]
     assert fired == [None, 2, None, 4, None, None]
@@ -50,15 +61,23 @@ def test_fault_hits_are_counted_and_capped(store):
 def test_fault_hits_are_atomic_across_threads(store):
     rule = store.controls.add_fault_rule({"drop": True}, times=None, created_at=0.0)
     with concurrent.futures.ThreadPoolExecutor(8) as pool:
-        fired = list(pool.map(lambda _: store.controls.hit_fault_rule(rule["id"], lambda n: n % 3 == 0), range(60)))
+        fired = list(
+            pool.map(lambda _: store.controls.hit_fault_rule(rule["id"], lambda n: n % 3 == 0), range(60))
+        )
     assert sorted(n for n in fired if n) == list(range(3, 61, 3))
 
 
 def test_rate_counters_are_atomic_and_windowed(store):
     with concurrent.futures.ThreadPoolExecutor(8) as pool:
-        counts = list(pool.map(lambda _: store.controls.hit_rate_limits("acct", [("second", 100), ("hour", 0)]), range(40)))
+        counts = list(
+            pool.map(
+                lambda _: store.controls.hit_rate_limits("acct", [("second", 100), ("hour", 0)]), range(40)
+            )
+        )
     assert sorted(c[0] for c in counts) == list(range(1, 41))
-    assert store.controls.hit_rate_limits("acct", [("second", 101), ("hour", 0)]) == [1, 41], "a new second starts at 1"
+    assert store.controls.hit_rate_limits("acct", [("second", 101), ("hour", 0)]) == [1, 41], (
+        "a new second starts at 1"
+    )
     assert store.controls.hit_rate_limits("other", [("second", 101)]) == [1]
     store.controls.clear_rate_limits()
     assert store.controls.hit_rate_limits("acct", [("second", 101), ("hour", 0)]) == [1, 1]
@@ -66,10 +85,22 @@ def test_rate_counters_are_atomic_and_windowed(store):
 
 def test_journal_round_trip_filters_and_bound(store):
     for i in range(6):
-        store.journal.append_journal({"ts": 100.0 + i, "request_id": f"r{i}", "face": "command", "method": "GET",
-                              "path": "/api/command", "action": "a" if i % 2 else "b", "account": "x" if i < 3 else None,
-                              "params": {"i": str(i)}, "status": 200 if i else None, "duration_ms": 1.5, "fault": None},
-                             keep=4)
+        store.journal.append_journal(
+            {
+                "ts": 100.0 + i,
+                "request_id": f"r{i}",
+                "face": "command",
+                "method": "GET",
+                "path": "/api/command",
+                "action": "a" if i % 2 else "b",
+                "account": "x" if i < 3 else None,
+                "params": {"i": str(i)},
+                "status": 200 if i else None,
+                "duration_ms": 1.5,
+                "fault": None,
+            },
+            keep=4,
+        )
     entries = store.journal.query_journal()
     assert [e["request_id"] for e in entries] == ["r2", "r3", "r4", "r5"]
     assert entries[0]["params"] == {"i": "2"} and entries[0]["ts"] == 102.0
@@ -81,9 +112,12 @@ def test_journal_round_trip_filters_and_bound(store):
 
 
 def test_connected_clients_by_type(store):
-    from gateway.xml.clients import render_client
     from tests import populations
 
     storing.replace_population(store, populations.appliances(), populations.clients())
-    assert store.registry.count_clients_by_type() == {"representative": 1, "support_customer": 2, "presentation_attendee": 1,
-                                             "push_agent": 1}
+    assert store.registry.count_clients_by_type() == {
+        "representative": 1,
+        "support_customer": 2,
+        "presentation_attendee": 1,
+        "push_agent": 1,
+    }

@@ -28,16 +28,28 @@ class LegacyIntegration:
         self.token = None
 
     def connect(self):
-        response = self.session.post(f"{self.base}/oauth2/token", data={"grant_type": "client_credentials"},
-                                     auth=(self.client_id, self.secret), timeout=10, verify=self.verify)
+        response = self.session.post(
+            f"{self.base}/oauth2/token",
+            data={"grant_type": "client_credentials"},
+            auth=(self.client_id, self.secret),
+            timeout=10,
+            verify=self.verify,
+        )
         response.raise_for_status()
         self.token = response.json()["access_token"]
 
     def command(self, action: str, **params) -> ElementTree.Element:
         for attempt in (1, 2):
-            response = self.session.get(f"{self.base}/api/command", params={"action": action, **params},
-                                        headers={"Authorization": f"Bearer {self.token}"}, timeout=30, verify=self.verify)
-            assert_wire_body(response.status_code, response.headers["Content-Type"], response.content, self.namespace)
+            response = self.session.get(
+                f"{self.base}/api/command",
+                params={"action": action, **params},
+                headers={"Authorization": f"Bearer {self.token}"},
+                timeout=30,
+                verify=self.verify,
+            )
+            assert_wire_body(
+                response.status_code, response.headers["Content-Type"], response.content, self.namespace
+            )
             if response.status_code == 401 and attempt == 1:
                 self.connect()
                 continue
@@ -56,12 +68,18 @@ def test_legacy_integration_over_http(tmp_path, database, preset):
     url, creds = database
     server = start({"GATEWAY_DATABASE_URL": url, "GATEWAY_NAMESPACE": preset}, tmp_path / "gunicorn.log")
     try:
-        integration = LegacyIntegration(server.url, creds.account.client_id, creds.client_secret, NAMESPACE_PRESETS[preset])
+        integration = LegacyIntegration(
+            server.url, creds.account.client_id, creds.client_secret, NAMESPACE_PRESETS[preset]
+        )
         integration.connect()
         root = integration.command("get_connected_clients", include_connections=1)
-        assert [el.tag for el in root] == ["connected_representative", "connected_support_customer",
-                                           "connected_support_customer", "connected_presentation_attendee",
-                                           "connected_push_agent"]
+        assert [el.tag for el in root] == [
+            "connected_representative",
+            "connected_support_customer",
+            "connected_support_customer",
+            "connected_presentation_attendee",
+            "connected_push_agent",
+        ]
         assert root.find("connected_representative/username").text == "jsmith"
         summary = integration.command("get_connected_client_list", summary_only=1)
         assert summary.find("connected_client_summary/appliance_summary").get("id") == populations.PRIMARY
@@ -78,24 +96,41 @@ def test_tokens_work_on_every_worker_and_parallel_requests_agree(tmp_path, datab
     url, creds = database
     server = start({"GATEWAY_DATABASE_URL": url}, tmp_path / "gunicorn.log", workers=3)
     try:
-        token = requests.post(f"{server.url}/oauth2/token", data={"grant_type": "client_credentials"},
-                              auth=(creds.account.client_id, creds.client_secret), timeout=10).json()["access_token"]
+        token = requests.post(
+            f"{server.url}/oauth2/token",
+            data={"grant_type": "client_credentials"},
+            auth=(creds.account.client_id, creds.client_secret),
+            timeout=10,
+        ).json()["access_token"]
 
         def fetch(_):
-            response = requests.get(f"{server.url}/api/command", params={"action": "get_connected_clients",
-                                                                          "include_connections": 1},
-                                    headers={"Authorization": f"Bearer {token}", "Connection": "close"}, timeout=30)
+            response = requests.get(
+                f"{server.url}/api/command",
+                params={"action": "get_connected_clients", "include_connections": 1},
+                headers={"Authorization": f"Bearer {token}", "Connection": "close"},
+                timeout=30,
+            )
             return response.status_code, response.content
 
         with concurrent.futures.ThreadPoolExecutor(8) as pool:
             results = list(pool.map(fetch, range(48)))
         assert {status for status, _ in results} == {200}
         assert len({body for _, body in results}) == 1
-        tokens = [requests.post(f"{server.url}/oauth2/token", data={"grant_type": "client_credentials"},
-                                auth=(creds.account.client_id, creds.client_secret), timeout=10).json()["access_token"]
-                  for _ in range(31)]
-        evicted = requests.get(f"{server.url}/api/command", params={"action": "get_api_info"},
-                               headers={"Authorization": f"Bearer {tokens[0]}"}, timeout=10)
+        tokens = [
+            requests.post(
+                f"{server.url}/oauth2/token",
+                data={"grant_type": "client_credentials"},
+                auth=(creds.account.client_id, creds.client_secret),
+                timeout=10,
+            ).json()["access_token"]
+            for _ in range(31)
+        ]
+        evicted = requests.get(
+            f"{server.url}/api/command",
+            params={"action": "get_api_info"},
+            headers={"Authorization": f"Bearer {tokens[0]}"},
+            timeout=10,
+        )
         assert evicted.status_code == 401, "the cap holds across workers"
     finally:
         server.stop()
@@ -106,12 +141,17 @@ def test_https_with_the_generated_ca(tmp_path, database, monkeypatch):
 
     url, creds = database
     files = tls.init(tmp_path / "tls")
-    server = start({"GATEWAY_DATABASE_URL": url, "GATEWAY_TLS_CERT": str(files.cert), "GATEWAY_TLS_KEY": str(files.key)},
-                   tmp_path / "gunicorn.log", scheme="https", verify=str(files.ca_cert))
+    server = start(
+        {"GATEWAY_DATABASE_URL": url, "GATEWAY_TLS_CERT": str(files.cert), "GATEWAY_TLS_KEY": str(files.key)},
+        tmp_path / "gunicorn.log",
+        scheme="https",
+        verify=str(files.ca_cert),
+    )
     try:
         monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(files.ca_cert))
-        integration = LegacyIntegration(server.url, creds.account.client_id, creds.client_secret,
-                                        NAMESPACE_PRESETS["beyondtrust"])
+        integration = LegacyIntegration(
+            server.url, creds.account.client_id, creds.client_secret, NAMESPACE_PRESETS["beyondtrust"]
+        )
         integration.connect()
         assert len(integration.command("get_connected_clients")) == 5
         with pytest.raises(requests.exceptions.SSLError):

@@ -22,14 +22,23 @@ pytestmark = pytest.mark.e2e
 NAMESPACE = "https://www.beyondtrust.com/namespaces/API/command"
 #: Frequent heartbeats: closing a stream here waits for the reader thread's pending read, i.e. the next chunk.
 FAST = {"GATEWAY_STREAM_HEARTBEAT_SECONDS": "0.5", "GATEWAY_REQUEST_LOG": "false"}
-JUMPOINT = {"type": "push_agent", "hostname": "jp-new", "name": "Jumpoint New", "platform_id": "linux-x86_64",
-            "platform": "Debian GNU/Linux 12 (x86_64)",
-            "connections": [{"appliance_id": populations.PRIMARY, "private_ip": "10.0.0.77"}]}
+JUMPOINT = {
+    "type": "push_agent",
+    "hostname": "jp-new",
+    "name": "Jumpoint New",
+    "platform_id": "linux-x86_64",
+    "platform": "Debian GNU/Linux 12 (x86_64)",
+    "connections": [{"appliance_id": populations.PRIMARY, "private_ip": "10.0.0.77"}],
+}
 
 
 def token(base: str, creds) -> dict:
-    response = requests.post(f"{base}/oauth2/token", data={"grant_type": "client_credentials"},
-                             auth=(creds.account.client_id, creds.client_secret), timeout=30)
+    response = requests.post(
+        f"{base}/oauth2/token",
+        data={"grant_type": "client_credentials"},
+        auth=(creds.account.client_id, creds.client_secret),
+        timeout=30,
+    )
     return {"Authorization": f"Bearer {response.json()['access_token']}"}
 
 
@@ -53,8 +62,11 @@ def accounts(url: str):
 def server(tmp_path, database_url):
     """One gateway (2 workers, the default worker model) with a read_only and a feed account."""
     reader, feeder = accounts(database_url)
-    node = start({"GATEWAY_DATABASE_URL": database_url, "GATEWAY_STREAM_MAX_SECONDS": "120", **FAST},
-                 tmp_path / "gunicorn.log", workers=2)
+    node = start(
+        {"GATEWAY_DATABASE_URL": database_url, "GATEWAY_STREAM_MAX_SECONDS": "120", **FAST},
+        tmp_path / "gunicorn.log",
+        workers=2,
+    )
     yield node, token(node.url, reader), token(node.url, feeder)
     node.stop()
 
@@ -65,10 +77,16 @@ def test_more_streams_than_workers_and_ordinary_requests_are_still_answered(serv
     try:
         started = time.monotonic()
         for _ in range(20):
-            response = requests.get(f"{node.url}/api/command", params={"action": "get_connected_clients", "id": 101},
-                                    headers=read, timeout=5)
+            response = requests.get(
+                f"{node.url}/api/command",
+                params={"action": "get_connected_clients", "id": 101},
+                headers=read,
+                timeout=5,
+            )
             assert response.status_code == 200
-            assert_wire_body(response.status_code, response.headers["Content-Type"], response.content, NAMESPACE)
+            assert_wire_body(
+                response.status_code, response.headers["Content-Type"], response.content, NAMESPACE
+            )
         assert time.monotonic() - started < 20, "ordinary requests waited behind the streams"
         created = requests.post(f"{node.url}/api/v1/clients", json=JUMPOINT, headers=feed, timeout=10)
         assert created.status_code == 201
@@ -83,8 +101,11 @@ def test_more_streams_than_workers_and_ordinary_requests_are_still_answered(serv
 
 def test_a_worker_refuses_streams_beyond_its_cap_but_not_other_requests(tmp_path, database_url):
     creds = prepare(database_url)
-    node = start({"GATEWAY_DATABASE_URL": database_url, "GATEWAY_STREAMS_PER_WORKER": "2", **FAST},
-                 tmp_path / "gunicorn.log", workers=1)
+    node = start(
+        {"GATEWAY_DATABASE_URL": database_url, "GATEWAY_STREAMS_PER_WORKER": "2", **FAST},
+        tmp_path / "gunicorn.log",
+        workers=1,
+    )
     try:
         auth = token(node.url, creds)
         streams = [open_stream(node.url, auth) for _ in range(2)]
@@ -109,8 +130,15 @@ def test_a_worker_refuses_streams_beyond_its_cap_but_not_other_requests(tmp_path
 
 def test_a_graceful_stop_ends_open_streams(tmp_path, database_url):
     creds = prepare(database_url)
-    node = start({"GATEWAY_DATABASE_URL": database_url, "GATEWAY_STREAM_MAX_SECONDS": "600",
-                  "GATEWAY_REQUEST_LOG": "false"}, tmp_path / "gunicorn.log", workers=1)  # heartbeats every 15 s
+    node = start(
+        {
+            "GATEWAY_DATABASE_URL": database_url,
+            "GATEWAY_STREAM_MAX_SECONDS": "600",
+            "GATEWAY_REQUEST_LOG": "false",
+        },
+        tmp_path / "gunicorn.log",
+        workers=1,
+    )  # heartbeats every 15 s
     stream = open_stream(node.url, token(node.url, creds))
     try:
         node.stop()
@@ -135,15 +163,29 @@ def test_a_write_through_node_a_reaches_a_stream_on_node_b(tmp_path, postgres_ur
         assert created.status_code == 201
         new_id = created.json()["id"]
         [connect] = on_b.wait_for(lambda e: e["event"] == "connect")
-        assert connect["data"]["client_id"] == new_id and connect["data"]["payload"]["client"]["hostname"] == "jp-new"
-        assert requests.post(f"{a.url}/api/v1/clients/{new_id}/disconnect", json={"initiator": "network"},
-                             headers=feed, timeout=10).status_code == 200
+        assert (
+            connect["data"]["client_id"] == new_id
+            and connect["data"]["payload"]["client"]["hostname"] == "jp-new"
+        )
+        assert (
+            requests.post(
+                f"{a.url}/api/v1/clients/{new_id}/disconnect",
+                json={"initiator": "network"},
+                headers=feed,
+                timeout=10,
+            ).status_code
+            == 200
+        )
         [gone] = on_b.wait_for(lambda e: e["event"] == "disconnect")
         assert int(gone["id"]) > int(connect["id"]) and gone["data"]["payload"]["initiator"] == "network"
         on_b.close()
         # Ids are the same on every node: resume on node A after what node B sent.
-        resumed = requests.get(f"{a.url}/api/v1/events", headers={**token(a.url, reader), "Last-Event-ID": connect["id"]},
-                               stream=True, timeout=10)
+        resumed = requests.get(
+            f"{a.url}/api/v1/events",
+            headers={**token(a.url, reader), "Last-Event-ID": connect["id"]},
+            stream=True,
+            timeout=10,
+        )
         on_a = StreamReader(resumed)
         assert [e["id"] for e in on_a.wait_for(lambda e: e["event"] == "disconnect")] == [gone["id"]]
         on_a.close()

@@ -13,9 +13,9 @@ import requests
 
 from gateway.clock import Clock
 from gateway.oauth.accounts import AccountService
-from gateway.seeding import fixtures
 from gateway.registry.model import ClientQuery
 from gateway.registry.service import Registry
+from gateway.seeding import fixtures
 from gateway.seeding.simulator import Simulator
 from gateway.seeding.sinks import HttpSink, LocalSink, run
 from gateway.storage import open_store
@@ -37,8 +37,12 @@ def prepare(url: str):
 
 
 def token_for(base: str, creds) -> str:
-    response = requests.post(f"{base}/oauth2/token", data={"grant_type": "client_credentials"},
-                             auth=(creds.account.client_id, creds.client_secret), timeout=10)
+    response = requests.post(
+        f"{base}/oauth2/token",
+        data={"grant_type": "client_credentials"},
+        auth=(creds.account.client_id, creds.client_secret),
+        timeout=10,
+    )
     return response.json()["access_token"]
 
 
@@ -66,10 +70,18 @@ def test_acknowledged_writes_survive_killed_workers(tmp_path):
             if stop.is_set():
                 return
             hostname = f"{name}-{i}"
-            body = {"type": "push_agent", "hostname": hostname, "platform": "Linux", "platform_id": "linux-x86_64",
-                    "name": hostname, "connections": [{"appliance_id": "6f1c2a9e-4b7d-4e1a-9c3f-2d5e8a7b1c00"}]}
+            body = {
+                "type": "push_agent",
+                "hostname": hostname,
+                "platform": "Linux",
+                "platform_id": "linux-x86_64",
+                "name": hostname,
+                "connections": [{"appliance_id": "6f1c2a9e-4b7d-4e1a-9c3f-2d5e8a7b1c00"}],
+            }
             try:
-                response = session.post(f"{server.url}/api/v1/clients", json=body, headers=headers, timeout=15)
+                response = session.post(
+                    f"{server.url}/api/v1/clients", json=body, headers=headers, timeout=15
+                )
                 if response.status_code != 201:
                     failures.append(f"{response.status_code} {response.text[:200]}")
                     continue
@@ -78,8 +90,12 @@ def test_acknowledged_writes_survive_killed_workers(tmp_path):
                     acknowledged_clients[client_id] = hostname
                 for k in range(2):
                     text = f"{hostname} event {k}"
-                    response = session.post(f"{server.url}/api/v1/clients/{client_id}/events", json={"text": text},
-                                            headers=headers, timeout=15)
+                    response = session.post(
+                        f"{server.url}/api/v1/clients/{client_id}/events",
+                        json={"text": text},
+                        headers=headers,
+                        timeout=15,
+                    )
                     if response.status_code == 200:
                         with lock:
                             acknowledged_events.append((client_id, text))
@@ -92,7 +108,7 @@ def test_acknowledged_writes_survive_killed_workers(tmp_path):
             thread.start()
         for round_ in range(3):
             target = len(acknowledged_clients) + 25
-            wait_for(lambda: len(acknowledged_clients) >= target)
+            wait_for(lambda target=target: len(acknowledged_clients) >= target)
             victims = server.worker_pids()
             os.kill(victims[round_ % len(victims)], signal.SIGKILL)
         wait_for(lambda: len(acknowledged_clients) >= target + 25)
@@ -111,14 +127,27 @@ def test_acknowledged_writes_survive_killed_workers(tmp_path):
         ids = sorted(acknowledged_clients)
         seen: dict[int, tuple[str, list[str]]] = {}
         for chunk in range(0, len(ids), 100):
-            response = requests.get(f"{again.url}/api/command", headers=headers, timeout=30, params={
-                "action": "get_connected_clients", "include_connections": 1,
-                "id": ",".join(map(str, ids[chunk:chunk + 100]))})
-            assert_wire_body(response.status_code, response.headers["Content-Type"], response.content,
-                             "https://www.beyondtrust.com/namespaces/API/command")
+            response = requests.get(
+                f"{again.url}/api/command",
+                headers=headers,
+                timeout=30,
+                params={
+                    "action": "get_connected_clients",
+                    "include_connections": 1,
+                    "id": ",".join(map(str, ids[chunk : chunk + 100])),
+                },
+            )
+            assert_wire_body(
+                response.status_code,
+                response.headers["Content-Type"],
+                response.content,
+                "https://www.beyondtrust.com/namespaces/API/command",
+            )
             for element in parse(response.content):
-                seen[int(element.get("id"))] = (element.findtext("{*}hostname"),
-                                                [e.text for e in element.iterfind("{*}client_connections/{*}event_log/{*}event")])
+                seen[int(element.get("id"))] = (
+                    element.findtext("{*}hostname"),
+                    [e.text for e in element.iterfind("{*}client_connections/{*}event_log/{*}event")],
+                )
         assert {i: seen[i][0] for i in ids if i in seen} == acknowledged_clients
         assert set(ids) <= set(seen), f"lost {sorted(set(ids) - set(seen))[:10]}"
         for client_id, text in acknowledged_events:
@@ -133,8 +162,12 @@ def test_the_simulator_feeds_a_remote_gateway_like_its_own_registry(tmp_path):
     creds = prepare(url)
     server = start({"GATEWAY_DATABASE_URL": url}, tmp_path / "gunicorn.log", workers=2)
     try:
-        counts = run(Simulator(21, 1_790_000_000, 10), HttpSink(server.url, creds.account.client_id, creds.client_secret),
-                     steps=120, pace=False)
+        counts = run(
+            Simulator(21, 1_790_000_000, 10),
+            HttpSink(server.url, creds.account.client_id, creds.client_secret),
+            steps=120,
+            pace=False,
+        )
         assert counts["operations"] >= 120
     finally:
         server.stop()
@@ -145,7 +178,9 @@ def test_the_simulator_feeds_a_remote_gateway_like_its_own_registry(tmp_path):
     run(Simulator(21, 1_790_000_000, 10), LocalSink(local), steps=120, pace=False)
 
     def document(store):
-        return fixtures.document(store.registry.list_appliances(), store.registry.list_clients(ClientQuery(), with_events=True))
+        return fixtures.document(
+            store.registry.list_appliances(), store.registry.list_clients(ClientQuery(), with_events=True)
+        )
 
     assert document(remote) == document(local_store)
     remote.close()

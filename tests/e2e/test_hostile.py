@@ -25,11 +25,22 @@ def server(tmp_path, migrated_sqlite):
     shutil.copyfile(migrated_sqlite, path)
     url = f"sqlite:///{path}"
     creds = prepare(url, permission="full_access", feed=True)
-    running = start({"GATEWAY_DATABASE_URL": url, "GATEWAY_BODY_TIMEOUT": "2", "GATEWAY_HEADER_TIMEOUT": "2",
-                     "GATEWAY_FEED_MAX_BODY": str(2 << 20)},
-                    tmp_path / "gunicorn.log", workers=4)  # make run's default on this machine
-    token = requests.post(f"{running.url}/oauth2/token", data={"grant_type": "client_credentials"},
-                          auth=(creds.account.client_id, creds.client_secret), timeout=10).json()["access_token"]
+    running = start(
+        {
+            "GATEWAY_DATABASE_URL": url,
+            "GATEWAY_BODY_TIMEOUT": "2",
+            "GATEWAY_HEADER_TIMEOUT": "2",
+            "GATEWAY_FEED_MAX_BODY": str(2 << 20),
+        },
+        tmp_path / "gunicorn.log",
+        workers=4,
+    )  # make run's default on this machine
+    token = requests.post(
+        f"{running.url}/oauth2/token",
+        data={"grant_type": "client_credentials"},
+        auth=(creds.account.client_id, creds.client_secret),
+        timeout=10,
+    ).json()["access_token"]
     running.token = token
     yield running
     running.stop()
@@ -59,14 +70,18 @@ def _exchange(url: str, raw: bytes) -> tuple[int, dict[str, str], bytes]:
             size = int(size_line, 16)
             if not size:
                 break
-            decoded, rest = decoded + rest[:size], rest[size + 2:]
+            decoded, rest = decoded + rest[:size], rest[size + 2 :]
         body = decoded
     return int(lines[0].split()[1]), headers, body
 
 
 def _command(server, **params) -> requests.Response:
-    return requests.get(f"{server.url}/api/command", params=params,
-                        headers={"Authorization": f"Bearer {server.token}"}, timeout=10)
+    return requests.get(
+        f"{server.url}/api/command",
+        params=params,
+        headers={"Authorization": f"Bearer {server.token}"},
+        timeout=10,
+    )
 
 
 def test_slow_bodies_do_not_stall_normal_clients(server):
@@ -77,8 +92,10 @@ def test_slow_bodies_do_not_stall_normal_clients(server):
         for index in range(40):
             sock = _open(server.url)
             path = "/oauth2/token" if index % 2 else "/api/command"
-            sock.sendall(f"POST {path} HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\n"
-                         f"Content-Length: 100\r\n\r\naction=get".encode())
+            sock.sendall(
+                f"POST {path} HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\n"
+                f"Content-Length: 100\r\n\r\naction=get".encode()
+            )
             slow.append(sock)
         started = time.monotonic()
         answers = [_command(server, action="get_api_info") for _ in range(5)]
@@ -134,11 +151,21 @@ def test_idle_connections_do_not_stall_normal_clients(server):
 def test_a_chunked_body_over_the_cap_is_413_not_truncated(server):
     pad = "x" * (1 << 20)
     body = f"action=get_connected_clients&id=5&pad={pad}&id=6".encode()
-    chunks = b"".join(b"%x\r\n%s\r\n" % (len(part), part) for part in
-                      (body[i:i + 65536] for i in range(0, len(body), 65536))) + b"0\r\n\r\n"
-    status, headers, answer = _exchange(server.url, (
-        f"POST /api/command HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {server.token}\r\n"
-        "Content-Type: application/x-www-form-urlencoded\r\nTransfer-Encoding: chunked\r\n\r\n").encode() + chunks)
+    chunks = (
+        b"".join(
+            b"%x\r\n%s\r\n" % (len(part), part)
+            for part in (body[i : i + 65536] for i in range(0, len(body), 65536))
+        )
+        + b"0\r\n\r\n"
+    )
+    status, headers, answer = _exchange(
+        server.url,
+        (
+            f"POST /api/command HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {server.token}\r\n"
+            "Content-Type: application/x-www-form-urlencoded\r\nTransfer-Encoding: chunked\r\n\r\n"
+        ).encode()
+        + chunks,
+    )
     assert status == 413, answer[:300]
     assert_wire_body(status, headers["content-type"], answer, NAMESPACE)
     assert headers["content-type"].startswith("text/xml")
@@ -146,42 +173,73 @@ def test_a_chunked_body_over_the_cap_is_413_not_truncated(server):
 
 def test_a_chunked_json_body_over_the_cap_is_413_json(server):
     body = b'{"clients": ["' + b"x" * (3 << 20) + b'"]}'
-    chunks = b"".join(b"%x\r\n%s\r\n" % (len(part), part) for part in
-                      (body[i:i + 65536] for i in range(0, len(body), 65536))) + b"0\r\n\r\n"
-    status, headers, answer = _exchange(server.url, (
-        f"POST /api/v1/batch HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {server.token}\r\n"
-        "Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n").encode() + chunks)
+    chunks = (
+        b"".join(
+            b"%x\r\n%s\r\n" % (len(part), part)
+            for part in (body[i : i + 65536] for i in range(0, len(body), 65536))
+        )
+        + b"0\r\n\r\n"
+    )
+    status, headers, answer = _exchange(
+        server.url,
+        (
+            f"POST /api/v1/batch HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {server.token}\r\n"
+            "Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n"
+        ).encode()
+        + chunks,
+    )
     assert status == 413, answer[:300]
     assert headers["content-type"].startswith("application/json")
 
 
 def test_a_small_chunked_body_is_read_whole(server):
     body = b"action=get_connected_clients&id=1&id=2"
-    chunks = b"".join(b"%x\r\n%s\r\n" % (1, body[i:i + 1]) for i in range(len(body))) + b"0\r\n\r\n"
-    status, headers, answer = _exchange(server.url, (
-        f"POST /api/command HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {server.token}\r\n"
-        "Content-Type: application/x-www-form-urlencoded\r\nTransfer-Encoding: chunked\r\n\r\n").encode() + chunks)
+    chunks = b"".join(b"%x\r\n%s\r\n" % (1, body[i : i + 1]) for i in range(len(body))) + b"0\r\n\r\n"
+    status, headers, answer = _exchange(
+        server.url,
+        (
+            f"POST /api/command HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {server.token}\r\n"
+            "Content-Type: application/x-www-form-urlencoded\r\nTransfer-Encoding: chunked\r\n\r\n"
+        ).encode()
+        + chunks,
+    )
     assert status == 200, answer[:300]
     assert_wire_body(status, headers["content-type"], answer, NAMESPACE)
     assert answer.count(b"<connected_") >= 1
 
 
-@pytest.mark.parametrize("path, content_type", [("/api/command", "application/x-www-form-urlencoded"),
-                                                ("/oauth2/token", "application/x-www-form-urlencoded"),
-                                                ("/api/v1/batch", "application/json")])
+@pytest.mark.parametrize(
+    "path, content_type",
+    [
+        ("/api/command", "application/x-www-form-urlencoded"),
+        ("/oauth2/token", "application/x-www-form-urlencoded"),
+        ("/api/v1/batch", "application/json"),
+    ],
+)
 def test_an_invalid_chunk_size_is_400_not_500(server, path, content_type):
-    status, headers, answer = _exchange(server.url, (
-        f"POST {path} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {server.token}\r\n"
-        f"Content-Type: {content_type}\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nabc\r\n0\r\n\r\n").encode())
+    status, headers, answer = _exchange(
+        server.url,
+        (
+            f"POST {path} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {server.token}\r\n"
+            f"Content-Type: {content_type}\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nabc\r\n0\r\n\r\n"
+        ).encode(),
+    )
     assert 400 <= status < 500, answer[:300]
     assert_wire_body(status, headers.get("content-type", ""), answer, NAMESPACE)
 
 
-@pytest.mark.parametrize("line", [b"GET /api/command.ns?action=get_api_info&password=SECRET-PASS&x=%01 HTTP/1.1",
-                                  b"GET /api/command?action=get_api_info&password=SECRET-PASS&x=\x01 HTTP/1.1",
-                                  b"GET /api/command?action=get_api_info&password=SECRET-PASS HTTP/1.1 extra"])
+@pytest.mark.parametrize(
+    "line",
+    [
+        b"GET /api/command.ns?action=get_api_info&password=SECRET-PASS&x=%01 HTTP/1.1",
+        b"GET /api/command?action=get_api_info&password=SECRET-PASS&x=\x01 HTTP/1.1",
+        b"GET /api/command?action=get_api_info&password=SECRET-PASS HTTP/1.1 extra",
+    ],
+)
 def test_malformed_requests_get_the_faces_error_and_no_secret_is_logged(server, line):
-    status, headers, answer = _exchange(server.url, line + b"\r\nHost: x\r\nAuthorization: Bearer SECRET-TOKEN\r\n\r\n")
+    status, headers, answer = _exchange(
+        server.url, line + b"\r\nHost: x\r\nAuthorization: Bearer SECRET-TOKEN\r\n\r\n"
+    )
     assert status < 500, answer[:300]
     assert_wire_body(status, headers.get("content-type", ""), answer, NAMESPACE)
     assert requests.get(f"{server.url}/check_health", timeout=10).status_code == 200
@@ -196,8 +254,15 @@ def test_no_shared_control_socket_by_default(tmp_path, migrated_sqlite):
     home = tmp_path / "home"
     home.mkdir()
     shutil.copyfile(migrated_sqlite, tmp_path / "gateway.db")
-    running = start({"GATEWAY_DATABASE_URL": f"sqlite:///{tmp_path / 'gateway.db'}", "HOME": str(home),
-                     "XDG_RUNTIME_DIR": str(home)}, tmp_path / "gunicorn.log", workers=1)
+    running = start(
+        {
+            "GATEWAY_DATABASE_URL": f"sqlite:///{tmp_path / 'gateway.db'}",
+            "HOME": str(home),
+            "XDG_RUNTIME_DIR": str(home),
+        },
+        tmp_path / "gunicorn.log",
+        workers=1,
+    )
     try:
         assert requests.get(f"{running.url}/check_health", timeout=10).status_code == 200
         assert not [p for p in home.rglob("*") if p.name.endswith(".ctl")]

@@ -19,13 +19,21 @@ NAMESPACE = NAMESPACE_PRESETS["beyondtrust"]
 
 
 def get_token(base: str, client_id: str, secret: str) -> requests.Response:
-    return requests.post(f"{base}/oauth2/token", data={"grant_type": "client_credentials"},
-                         auth=(client_id, secret), timeout=30)
+    return requests.post(
+        f"{base}/oauth2/token",
+        data={"grant_type": "client_credentials"},
+        auth=(client_id, secret),
+        timeout=30,
+    )
 
 
 def command(base: str, token: str, **params) -> tuple[int, etree._Element]:
-    response = requests.get(f"{base}/api/command", params={"action": "get_connected_clients", **params},
-                            headers={"Authorization": f"Bearer {token}"}, timeout=30)
+    response = requests.get(
+        f"{base}/api/command",
+        params={"action": "get_connected_clients", **params},
+        headers={"Authorization": f"Bearer {token}"},
+        timeout=30,
+    )
     assert_wire_body(response.status_code, response.headers["Content-Type"], response.content, NAMESPACE)
     return response.status_code, etree.fromstring(response.content)
 
@@ -49,7 +57,10 @@ def test_a_token_from_one_node_works_on_the_other(nodes):
     token = get_token(a.url, creds.account.client_id, creds.client_secret).json()["access_token"]
     status, root = command(b.url, token)
     assert status == 200 and len(root) == 5
-    assert command(a.url, token)[1].findtext(f"{{{NAMESPACE}}}connected_representative/{{{NAMESPACE}}}username") == "jsmith"
+    assert (
+        command(a.url, token)[1].findtext(f"{{{NAMESPACE}}}connected_representative/{{{NAMESPACE}}}username")
+        == "jsmith"
+    )
 
 
 def test_a_client_written_through_one_node_is_served_by_the_other_at_once(nodes):
@@ -58,10 +69,22 @@ def test_a_client_written_through_one_node_is_served_by_the_other_at_once(nodes)
     feeder = app_a.extensions["gateway"].accounts.create("feeder", "read_only", feed=True)
     feed_token = get_token(a.url, feeder.account.client_id, feeder.client_secret).json()["access_token"]
     headers = {"Authorization": f"Bearer {feed_token}"}
-    body = {"type": "push_agent", "hostname": "jp-new", "name": "Jumpoint New", "platform_id": "linux-x86_64",
-            "platform": "Debian GNU/Linux 12 (x86_64)", "timezone_offset": 0,
-            "connections": [{"appliance_id": populations.PRIMARY, "purpose": "primary", "receive_traffic_node": True,
-                             "private_ip": "10.0.0.77"}]}
+    body = {
+        "type": "push_agent",
+        "hostname": "jp-new",
+        "name": "Jumpoint New",
+        "platform_id": "linux-x86_64",
+        "platform": "Debian GNU/Linux 12 (x86_64)",
+        "timezone_offset": 0,
+        "connections": [
+            {
+                "appliance_id": populations.PRIMARY,
+                "purpose": "primary",
+                "receive_traffic_node": True,
+                "private_ip": "10.0.0.77",
+            }
+        ],
+    }
     created = requests.post(f"{a.url}/api/v1/clients", json=body, headers=headers, timeout=10)
     assert created.status_code == 201, created.text
     new_id = created.json()["id"]
@@ -70,11 +93,16 @@ def test_a_client_written_through_one_node_is_served_by_the_other_at_once(nodes)
     assert [el.get("id") for el in root] == [str(new_id)]
     assert root[0].findtext(f"{{{NAMESPACE}}}name") == "Jumpoint New"
     assert len(command(b.url, token)[1]) == 6
-    events = requests.post(f"{a.url}/api/v1/clients/{new_id}/events", json={"text": "Failed to connect to node x"},
-                           headers=headers, timeout=10)
+    events = requests.post(
+        f"{a.url}/api/v1/clients/{new_id}/events",
+        json={"text": "Failed to connect to node x"},
+        headers=headers,
+        timeout=10,
+    )
     assert events.status_code in (200, 201), events.text
     log = command(b.url, token, id=new_id, include_connections=1)[1][0].find(
-        f"{{{NAMESPACE}}}client_connections/{{{NAMESPACE}}}event_log")
+        f"{{{NAMESPACE}}}client_connections/{{{NAMESPACE}}}event_log"
+    )
     assert log[-1].text == "Failed to connect to node x"
 
 
@@ -92,8 +120,12 @@ def test_a_secret_regenerated_on_one_node_revokes_on_the_other(nodes):
 
 def test_the_token_cap_holds_across_nodes(nodes):
     creds, a, b, _ = nodes
-    tokens = [get_token(node.url, creds.account.client_id, creds.client_secret).json()["access_token"]
-              for node in [a, b] * 15 + [b]]
-    assert command(a.url, tokens[0])[0] == command(b.url, tokens[0])[0] == 401, "the 31st token evicted the first"
+    tokens = [
+        get_token(node.url, creds.account.client_id, creds.client_secret).json()["access_token"]
+        for node in [a, b] * 15 + [b]
+    ]
+    assert command(a.url, tokens[0])[0] == command(b.url, tokens[0])[0] == 401, (
+        "the 31st token evicted the first"
+    )
     assert all(command(node.url, tokens[1])[0] == 200 for node in (a, b))
     assert all(command(a.url, token)[0] == 200 for token in tokens[1:])

@@ -43,13 +43,21 @@ def node(tmp_path, url: str, **kwargs):
 
 
 def get_token(base: str, creds) -> requests.Response:
-    return requests.post(f"{base}/oauth2/token", data={"grant_type": "client_credentials"},
-                         auth=(creds.account.client_id, creds.client_secret), timeout=30)
+    return requests.post(
+        f"{base}/oauth2/token",
+        data={"grant_type": "client_credentials"},
+        auth=(creds.account.client_id, creds.client_secret),
+        timeout=30,
+    )
 
 
 def command(base: str, token: str) -> requests.Response:
-    response = requests.get(f"{base}/api/command", params={"action": "get_connected_clients"},
-                            headers={"Authorization": f"Bearer {token}", "Connection": "close"}, timeout=30)
+    response = requests.get(
+        f"{base}/api/command",
+        params={"action": "get_connected_clients"},
+        headers={"Authorization": f"Bearer {token}", "Connection": "close"},
+        timeout=30,
+    )
     assert_wire_body(response.status_code, response.headers["Content-Type"], response.content, NAMESPACE)
     return response
 
@@ -119,7 +127,7 @@ def test_node_started_during_an_outage_serves_once_the_database_returns(tmp_path
     server = node(tmp_path, url, healthy=False)
     try:
         assert requests.get(f"{server.url}/check_health", timeout=30).status_code == 500
-        response, elapsed = timed(get_token, server.url, creds)
+        response, _elapsed = timed(get_token, server.url, creds)
         assert_unavailable_json(response)
         workers = sorted(server.worker_pids())
         time.sleep(1)

@@ -7,7 +7,6 @@ import base64
 import pytest
 
 
-
 def token_request(client, creds=None, **kwargs):
     if creds is not None and "auth" not in kwargs and "data" not in kwargs and "json" not in kwargs:
         kwargs["auth"] = (creds.account.client_id, creds.client_secret)
@@ -37,58 +36,110 @@ def test_basic_header_gives_a_one_hour_bearer_token(client, make_account):
 def test_manual_basic_header_as_curl_sends_it(client, make_account):
     creds = make_account()
     header = base64.b64encode(f"{creds.account.client_id}:{creds.client_secret}".encode()).decode()
-    response = client.post("/oauth2/token", data="grant_type=client_credentials",
-                           content_type="application/x-www-form-urlencoded", headers={"Authorization": f"Basic {header}"})
+    response = client.post(
+        "/oauth2/token",
+        data="grant_type=client_credentials",
+        content_type="application/x-www-form-urlencoded",
+        headers={"Authorization": f"Basic {header}"},
+    )
     assert response.status_code == 200
 
 
 def test_form_fields(client, make_account):
     creds = make_account()
-    response = client.post("/oauth2/token", data={"grant_type": "client_credentials", "client_id": creds.account.client_id,
-                                                  "client_secret": creds.client_secret})
+    response = client.post(
+        "/oauth2/token",
+        data={
+            "grant_type": "client_credentials",
+            "client_id": creds.account.client_id,
+            "client_secret": creds.client_secret,
+        },
+    )
     assert response.status_code == 200
 
 
 def test_json_body_with_basic_header(client, make_account):
     creds = make_account()
-    response = client.post("/oauth2/token", json={"grant_type": "client_credentials"},
-                           auth=(creds.account.client_id, creds.client_secret))
+    response = client.post(
+        "/oauth2/token",
+        json={"grant_type": "client_credentials"},
+        auth=(creds.account.client_id, creds.client_secret),
+    )
     assert response.status_code == 200
 
 
 def test_json_body_with_credentials_inside(client, make_account):
     creds = make_account()
-    response = client.post("/oauth2/token", json={"grant_type": "client_credentials", "client_id": creds.account.client_id,
-                                                  "client_secret": creds.client_secret})
+    response = client.post(
+        "/oauth2/token",
+        json={
+            "grant_type": "client_credentials",
+            "client_id": creds.account.client_id,
+            "client_secret": creds.client_secret,
+        },
+    )
     assert response.status_code == 200
 
 
 @pytest.mark.parametrize("body", ["{bad json", "[1, 2]", '"client_credentials"', "null"])
 def test_malformed_or_non_object_json_is_invalid_request(client, make_account, body):
     creds = make_account()
-    response = client.post("/oauth2/token", data=body, content_type="application/json",
-                           auth=(creds.account.client_id, creds.client_secret))
+    response = client.post(
+        "/oauth2/token",
+        data=body,
+        content_type="application/json",
+        auth=(creds.account.client_id, creds.client_secret),
+    )
     assert_json_error(response, 400, "invalid_request")
 
 
 def test_wrong_secret_unknown_client_and_no_credentials_are_401(client, make_account):
     creds = make_account()
-    assert_json_error(client.post("/oauth2/token", data={"grant_type": "client_credentials"},
-                                  auth=(creds.account.client_id, creds.client_secret + "x")), 401, "invalid_client")
-    assert_json_error(client.post("/oauth2/token", data={"grant_type": "client_credentials"},
-                                  auth=("0" * 40, creds.client_secret)), 401, "invalid_client")
-    assert_json_error(client.post("/oauth2/token", data={"grant_type": "client_credentials"}), 401, "invalid_client")
+    assert_json_error(
+        client.post(
+            "/oauth2/token",
+            data={"grant_type": "client_credentials"},
+            auth=(creds.account.client_id, creds.client_secret + "x"),
+        ),
+        401,
+        "invalid_client",
+    )
+    assert_json_error(
+        client.post(
+            "/oauth2/token", data={"grant_type": "client_credentials"}, auth=("0" * 40, creds.client_secret)
+        ),
+        401,
+        "invalid_client",
+    )
+    assert_json_error(
+        client.post("/oauth2/token", data={"grant_type": "client_credentials"}), 401, "invalid_client"
+    )
 
 
 def test_token_errors_do_not_tell_which_client_ids_exist(client, make_account):
     creds = make_account()
-    wrong_secret = [client.post("/oauth2/token", data={"grant_type": "client_credentials"},
-                                auth=(creds.account.client_id, "x" * 40)),
-                    client.post("/oauth2/token", data={"grant_type": "client_credentials",
-                                                       "client_id": creds.account.client_id, "client_secret": "x"})]
-    unknown_id = [client.post("/oauth2/token", data={"grant_type": "client_credentials"}, auth=("0" * 40, "x" * 40)),
-                  client.post("/oauth2/token", data={"grant_type": "client_credentials",
-                                                     "client_id": "0" * 40, "client_secret": "x"})]
+    wrong_secret = [
+        client.post(
+            "/oauth2/token",
+            data={"grant_type": "client_credentials"},
+            auth=(creds.account.client_id, "x" * 40),
+        ),
+        client.post(
+            "/oauth2/token",
+            data={
+                "grant_type": "client_credentials",
+                "client_id": creds.account.client_id,
+                "client_secret": "x",
+            },
+        ),
+    ]
+    unknown_id = [
+        client.post("/oauth2/token", data={"grant_type": "client_credentials"}, auth=("0" * 40, "x" * 40)),
+        client.post(
+            "/oauth2/token",
+            data={"grant_type": "client_credentials", "client_id": "0" * 40, "client_secret": "x"},
+        ),
+    ]
     bodies = {r.data for r in wrong_secret + unknown_id}
     assert len(bodies) == 1, bodies
     assert_json_error(wrong_secret[0], 401, "invalid_client")
@@ -96,17 +147,30 @@ def test_token_errors_do_not_tell_which_client_ids_exist(client, make_account):
 
 @pytest.mark.parametrize("token", ["//46AA==", "not base64!", "gA==", "w6k6w6k=" + "=" * 3])
 def test_basic_credentials_that_are_not_base64_utf8_are_401(client, token):
-    response = client.post("/oauth2/token", data={"grant_type": "client_credentials"},
-                           headers={"Authorization": f"Basic {token}"})
+    response = client.post(
+        "/oauth2/token",
+        data={"grant_type": "client_credentials"},
+        headers={"Authorization": f"Basic {token}"},
+    )
     assert_json_error(response, 401, "invalid_client")
 
 
-@pytest.mark.parametrize("grant, code", [(None, "unsupported_grant_type"), ("password", "unsupported_grant_type"),
-                                         ("authorization_code", "unsupported_grant_type")])
+@pytest.mark.parametrize(
+    "grant, code",
+    [
+        (None, "unsupported_grant_type"),
+        ("password", "unsupported_grant_type"),
+        ("authorization_code", "unsupported_grant_type"),
+    ],
+)
 def test_bad_grants_are_400(client, make_account, grant, code):
     creds = make_account()
     data = {} if grant is None else {"grant_type": grant}
-    assert_json_error(client.post("/oauth2/token", data=data, auth=(creds.account.client_id, creds.client_secret)), 400, code)
+    assert_json_error(
+        client.post("/oauth2/token", data=data, auth=(creds.account.client_id, creds.client_secret)),
+        400,
+        code,
+    )
 
 
 def test_get_is_405_json(client):
@@ -117,8 +181,11 @@ def test_get_is_405_json(client):
 
 def test_oversized_body_is_413_json(client, make_account):
     creds = make_account()
-    response = client.post("/oauth2/token", data={"grant_type": "client_credentials", "pad": "x" * (2 << 20)},
-                           auth=(creds.account.client_id, creds.client_secret))
+    response = client.post(
+        "/oauth2/token",
+        data={"grant_type": "client_credentials", "pad": "x" * (2 << 20)},
+        auth=(creds.account.client_id, creds.client_secret),
+    )
     assert_json_error(response, 413, "request_too_large")
 
 
@@ -151,7 +218,9 @@ def test_regenerating_the_secret_revokes_every_token(client, make_account, comma
 
 
 @pytest.mark.parametrize("change", ["regenerate", "disable"])
-def test_a_token_being_issued_when_the_credentials_change_is_refused(client, make_account, command, svc, change):
+def test_a_token_being_issued_when_the_credentials_change_is_refused(
+    client, make_account, command, svc, change
+):
     """The token endpoint authenticates, then stores the token: a regeneration or a disabling that commits in
     between revokes every token of the account, so the one being issued must not be stored either."""
     from authlib.oauth2.rfc6749 import InvalidClientError
@@ -165,7 +234,9 @@ def test_a_token_being_issued_when_the_credentials_change_is_refused(client, mak
     with pytest.raises(InvalidClientError):
         svc.accounts.save_token(authenticated, "token-issued-too-late")
     assert svc.accounts.find_token("token-issued-too-late") is None
-    assert command("get_api_info", headers={"Authorization": "Bearer token-issued-too-late"}).status_code == 401
+    assert (
+        command("get_api_info", headers={"Authorization": "Bearer token-issued-too-late"}).status_code == 401
+    )
 
 
 def test_disabling_revokes_and_blocks_new_tokens(client, make_account, command, svc):
@@ -175,7 +246,9 @@ def test_disabling_revokes_and_blocks_new_tokens(client, make_account, command, 
     assert command("get_api_info", headers={"Authorization": f"Bearer {token}"}).status_code == 401
     assert_json_error(token_request(client, creds), 401, "invalid_client")
     svc.accounts.set_enabled(creds.account.client_id, True)
-    assert command("get_api_info", headers={"Authorization": f"Bearer {token}"}).status_code == 401, "stays revoked"
+    assert command("get_api_info", headers={"Authorization": f"Bearer {token}"}).status_code == 401, (
+        "stays revoked"
+    )
     assert token_request(client, creds).status_code == 200
 
 

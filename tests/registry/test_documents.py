@@ -20,9 +20,15 @@ T0 = populations.T0
 def _clients():
     for client in populations.clients():
         yield client
-        yield replace(client, connected=False, disconnected_at=T0, disconnect_reason="bye",
-                      disconnect_initiator="network", connected_since_offset="-05:00",
-                      events=[Event(T0, "stored", "info", 7), Event(T0, "not stored yet")])
+        yield replace(
+            client,
+            connected=False,
+            disconnected_at=T0,
+            disconnect_reason="bye",
+            disconnect_initiator="network",
+            connected_since_offset="-05:00",
+            events=[Event(T0, "stored", "info", 7), Event(T0, "not stored yet")],
+        )
 
 
 def _cases():
@@ -45,8 +51,10 @@ def _cases():
         yield documents.ClientPageOut(), documents.PageOf(Found(records[:2], 9), window)
         entries = [LogEntry(Event(T0, "x", "info", 5), 101, 2, clients[0].type)]
         yield documents.LogPageOut(), documents.PageOf(Found(entries, 1), window)
-    yield documents.BatchResultOut(), [(Update(101, {}), clients[0]), (AppendEvents(102, []), clients[1]),
-                                       (Disconnect(103), clients[2])]
+    yield (
+        documents.BatchResultOut(),
+        [(Update(101, {}), clients[0]), (AppendEvents(102, []), clients[1]), (Disconnect(103), clients[2])],
+    )
     yield documents.ChangeEventOut(), Change(4, T0, "event", 101, {"type": "representative", "events": []})
     yield documents.ChangeEventOut(), Change(5, T0, "reset", None, {"fixture": "empty"})
     for appliance in populations.appliances():

@@ -7,8 +7,8 @@ from itertools import islice
 import pytest
 
 from gateway.cli import main
-from gateway.seeding import fixtures
 from gateway.registry.model import ClientQuery, ClientType
+from gateway.seeding import fixtures
 from gateway.seeding.simulator import Simulator
 from gateway.seeding.sinks import LocalSink, run
 from tests.xmlutil import parse
@@ -24,11 +24,23 @@ def test_the_same_seed_gives_the_same_writes():
     assert canonical_steps(7) == canonical_steps(7)
     assert canonical_steps(7) != canonical_steps(8)
     steps = list(islice(Simulator(7, START, 4).steps(), 9))
-    assert [s.ts for s in steps] == [START, START, START, START, START + 1, START + 1, START + 1, START + 1, START + 2]
+    assert [s.ts for s in steps] == [
+        START,
+        START,
+        START,
+        START,
+        START + 1,
+        START + 1,
+        START + 1,
+        START + 1,
+        START + 2,
+    ]
 
 
 def document(svc) -> dict:
-    return fixtures.document(svc.registry.appliances(), svc.store.registry.list_clients(ClientQuery(), with_events=True))
+    return fixtures.document(
+        svc.registry.appliances(), svc.store.registry.list_clients(ClientQuery(), with_events=True)
+    )
 
 
 @pytest.fixture
@@ -39,17 +51,31 @@ def simulated(svc):
 
 def test_a_run_is_realistic_and_consistent(svc, simulated, command):
     assert simulated["operations"] >= 400
-    for action in ("rep_login", "rep_logout", "customer_arrive", "session_start", "session_end", "conference",
-                   "jumpoint_connect", "node_failure", "traffic_move", "attendee_join"):
+    for action in (
+        "rep_login",
+        "rep_logout",
+        "customer_arrive",
+        "session_start",
+        "session_end",
+        "conference",
+        "jumpoint_connect",
+        "node_failure",
+        "traffic_move",
+        "attendee_join",
+    ):
         assert simulated[action] > 0, action
     clients = svc.store.registry.list_clients(ClientQuery(), with_events=True)
     by_type = {t: [c for c in clients if c.type is t] for t in ClientType}
     customer_lsids = {c.lsid for c in by_type[ClientType.SUPPORT_CUSTOMER]}
     for rep in by_type[ClientType.REPRESENTATIVE]:
-        assert set(rep.rep.support_session_lsids) <= customer_lsids, "a representative's sessions have their customer"
+        assert set(rep.rep.support_session_lsids) <= customer_lsids, (
+            "a representative's sessions have their customer"
+        )
         assert rep.rep.support_session_count == len(rep.rep.support_session_lsids)
         assert rep.rep.routing_idle == (not rep.rep.support_session_lsids)
-    assert len({r.rep.user_id for r in by_type[ClientType.REPRESENTATIVE]}) == len(by_type[ClientType.REPRESENTATIVE])
+    assert len({r.rep.user_id for r in by_type[ClientType.REPRESENTATIVE]}) == len(
+        by_type[ClientType.REPRESENTATIVE]
+    )
     assert len(by_type[ClientType.PUSH_AGENT]) == 6, "Jumpoints stay up"
     assert any("Failed to connect to traffic node" in e.text for c in clients for e in c.events)
     changes = svc.registry.changes_after(0, 100_000)
@@ -70,8 +96,9 @@ def test_the_same_seed_builds_the_same_registry(svc, simulated):
 
 
 def test_the_cli(app, svc):
-    result = app.test_cli_runner().invoke(main, ["simulate", "--seed", "3", "--steps", "40", "--fast", "--start",
-                                                 str(START), "--rate", "10"])
+    result = app.test_cli_runner().invoke(
+        main, ["simulate", "--seed", "3", "--steps", "40", "--fast", "--start", str(START), "--rate", "10"]
+    )
     assert result.exit_code == 0, result.output
     assert "Simulated 40 steps" in result.output and "rep_login" in result.output
     assert svc.registry.count() > 0

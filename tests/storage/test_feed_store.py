@@ -43,27 +43,44 @@ def test_parallel_appends_keep_exactly_the_last_20(store):
 
     def append(worker: int) -> None:
         for i in range(6):
-            apply(store, AppendEvents(client.id, [Event(NOW + i, f"w{worker}-{i}-{k}", "info") for k in range(3)]))
+            apply(
+                store,
+                AppendEvents(client.id, [Event(NOW + i, f"w{worker}-{i}-{k}", "info") for k in range(3)]),
+            )
 
     with concurrent.futures.ThreadPoolExecutor(8) as pool:
         list(pool.map(append, range(8)))
     [stored] = store.registry.list_clients(ClientQuery(), with_events=True)
     assert len(stored.events) == 1 + 8 * 6 * 3
     fragment = next(store.registry.iter_fragments(ClientQuery(include_connections=True)))
-    shown = [e.text for e in parse(b'<r xmlns="urn:x">' + fragment + b"</r>")[0].find("{urn:x}client_connections/{urn:x}event_log")]
+    shown = [
+        e.text
+        for e in parse(b'<r xmlns="urn:x">' + fragment + b"</r>")[0].find(
+            "{urn:x}client_connections/{urn:x}event_log"
+        )
+    ]
     assert shown == [e.text for e in stored.events[-20:]], "the XML face holds the newest 20, in append order"
 
 
 def _shown_events(store, client_id: int) -> list[str]:
     """The event log of a client's cached XML element (connected or not), in order."""
     with store.database.read() as tx:
-        from gateway.storage import tables as t
         from sqlalchemy import select
 
-        full = tx.execute(select(t.clients.c.xml_full).where(t.clients.c.id == client_id)
-                            .order_by(t.clients.c.key.desc()).limit(1)).scalar_one()
-    return [e.text for e in parse(b'<r xmlns="urn:x">' + bytes(full) + b"</r>")[0].find(
-        "{urn:x}client_connections/{urn:x}event_log")]
+        from gateway.storage import tables as t
+
+        full = tx.execute(
+            select(t.clients.c.xml_full)
+            .where(t.clients.c.id == client_id)
+            .order_by(t.clients.c.key.desc())
+            .limit(1)
+        ).scalar_one()
+    return [
+        e.text
+        for e in parse(b'<r xmlns="urn:x">' + bytes(full) + b"</r>")[0].find(
+            "{urn:x}client_connections/{urn:x}event_log"
+        )
+    ]
 
 
 def test_appends_of_any_size_keep_the_newest_20_in_order(store):
@@ -81,7 +98,9 @@ def test_appends_of_any_size_keep_the_newest_20_in_order(store):
         assert _shown_events(store, client.id) == history[-20:], f"after appending {size}"
     apply(store, Disconnect(client.id, reason="end", ts=NOW + 99))
     shown = _shown_events(store, client.id)
-    assert shown[:-1] == history[-19:] and len(shown) == 20, "a disconnect keeps 19 old events and adds its own"
+    assert shown[:-1] == history[-19:] and len(shown) == 20, (
+        "a disconnect keeps 19 old events and adds its own"
+    )
 
 
 def test_the_last_20_are_read_through_the_index(store):
@@ -111,7 +130,10 @@ def test_errors_name_the_failing_operation_and_roll_everything_back(store):
 
 def test_update_rerenders_and_records_the_changed_fields(store):
     [rep] = apply(store, Connect(populations.clients()[0]))
-    apply(store, Update(rep.id, {"representative": {"private_display_name": "Jo <new>"}, "timezone_offset": 3600}))
+    apply(
+        store,
+        Update(rep.id, {"representative": {"private_display_name": "Jo <new>"}, "timezone_offset": 3600}),
+    )
     [stored] = store.registry.list_clients(ClientQuery(types=frozenset({ClientType.REPRESENTATIVE})))
     assert stored.rep.private_display_name == "Jo <new>" and stored.timezone_offset == 3600
     assert render_client(stored)[0] == next(store.registry.iter_fragments(ClientQuery()))
@@ -136,7 +158,9 @@ def test_reset_restarts_ids_and_the_log_but_seq_keeps_growing(store):
     registry = storing.registry(store, NOW)
     registry.reset(registry.prepare(populations.appliances(), clients), note={"fixture": "small"})
     changes = store.changes.changes_after(0)
-    assert [(c.kind, c.payload) for c in changes] == [("reset", {"fixture": "small"})] and changes[0].seq > last
+    assert [(c.kind, c.payload) for c in changes] == [("reset", {"fixture": "small"})] and changes[
+        0
+    ].seq > last
     assert [c.id for c in store.registry.list_clients(ClientQuery())] == [101, 102, 103, 104, 105]
     [fresh] = apply(store, Connect(jumpoint()))
     assert fresh.id == 106, "new ids continue after the largest loaded"

@@ -33,18 +33,29 @@ def test_the_expression_indexes_exist(store):
         if store.engine.dialect.name == "sqlite":
             names = set(conn.execute(text("SELECT name FROM sqlite_master WHERE type = 'index'")).scalars())
         else:
-            names = set(conn.execute(text("SELECT indexname FROM pg_indexes WHERE tablename = 'clients'")).scalars())
+            names = set(
+                conn.execute(text("SELECT indexname FROM pg_indexes WHERE tablename = 'clients'")).scalars()
+            )
     assert set(EXPRESSION_INDEXES) <= names
 
 
-@pytest.mark.parametrize("search, index", [
-    (ClientSearch(hostname="desk%"), "ix_clients_hostname_prefix"),
-    (ClientSearch(name="Zo"), "ix_clients_name_prefix"),
-    (ClientSearch(username="j_"), "ix_clients_username_prefix"),
-    (ClientSearch(ids=(5, 7)), "ix_clients_id"),
-    (ClientSearch(connected_after=1, connected_before=2, order_by="connected_since"), "ix_clients_connected_since"),
-    (ClientSearch(last_activity_after=1, order_by="last_activity", descending=True), "ix_clients_last_activity"),
-])
+@pytest.mark.parametrize(
+    "search, index",
+    [
+        (ClientSearch(hostname="desk%"), "ix_clients_hostname_prefix"),
+        (ClientSearch(name="Zo"), "ix_clients_name_prefix"),
+        (ClientSearch(username="j_"), "ix_clients_username_prefix"),
+        (ClientSearch(ids=(5, 7)), "ix_clients_id"),
+        (
+            ClientSearch(connected_after=1, connected_before=2, order_by="connected_since"),
+            "ix_clients_connected_since",
+        ),
+        (
+            ClientSearch(last_activity_after=1, order_by="last_activity", descending=True),
+            "ix_clients_last_activity",
+        ),
+    ],
+)
 def test_client_filters_use_their_index(store, search, index):
     count, page = inspection.client_statements(store.database.dialect, search, 1_700_000_000)
     assert index in plan(store, page) and index in plan(store, count)

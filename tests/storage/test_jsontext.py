@@ -13,9 +13,14 @@ from gateway.storage import jsontext
 from tests.storage.test_feed_store import NOW, apply, jumpoint, store  # noqa: F401 - the fixture
 
 # JSON-like values, including what orjson refuses: integers beyond 64 bits, lone surrogates, integer keys.
-scalars = st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False, allow_infinity=False) | st.text()
-values = st.recursive(scalars, lambda inner: st.lists(inner, max_size=4)
-                      | st.dictionaries(st.text() | st.integers(), inner, max_size=4), max_leaves=20)
+scalars = (
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False, allow_infinity=False) | st.text()
+)
+values = st.recursive(
+    scalars,
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text() | st.integers(), inner, max_size=4),
+    max_leaves=20,
+)
 
 
 @given(values)
@@ -32,7 +37,12 @@ def test_what_orjson_refuses_is_written_by_the_standard_library():
 
 def test_a_change_payload_with_any_text_comes_back_from_the_log(store):  # noqa: F811 - the fixture
     [client] = apply(store, Connect(jumpoint()))
-    texts = ["Verbindung getrennt: Zeitüberschreitung", "接続が切断されました", "quote \" back\\slash \t tab", "😀"]
+    texts = [
+        "Verbindung getrennt: Zeitüberschreitung",
+        "接続が切断されました",
+        'quote " back\\slash \t tab',
+        "😀",
+    ]
     apply(store, AppendEvents(client.id, [Event(NOW, text, "info") for text in texts]))
     last = store.changes.changes_after(0)[-1]
     assert last.kind == "event" and [e["text"] for e in last.payload["events"]] == texts

@@ -42,7 +42,8 @@ def test_migrated_schema_matches_the_tables_module(database_url):
     store = open_store(database_url)
     try:
         with store.engine.connect() as conn:
-            # Expression indexes are engine-specific, created by the migration only (tables.EXPRESSION_INDEXES).
+            # Expression indexes are engine-specific, created by the migration only
+            # (tables.EXPRESSION_INDEXES).
             context = MigrationContext.configure(conn, opts={"include_object": _not_expression_index})
             differences = compare_metadata(context, metadata)
     finally:

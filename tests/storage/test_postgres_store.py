@@ -15,7 +15,7 @@ pytestmark = pytest.mark.postgres
 
 @pytest.mark.parametrize("scheme", ["postgres", "postgresql", "postgresql+psycopg"])
 def test_every_postgresql_url_form_opens_the_same_database(postgres_url, scheme):
-    store = open_store(scheme + postgres_url[postgres_url.index(":"):])
+    store = open_store(scheme + postgres_url[postgres_url.index(":") :])
     try:
         store.ping()
         assert store.engine.dialect.driver == "psycopg"
@@ -31,7 +31,10 @@ def app_config(postgres_url) -> dict:
 
 def test_a_statement_past_the_timeout_is_a_503_and_the_next_request_works(client, make_account, postgres_url):
     creds = make_account()
-    request = {"data": {"grant_type": "client_credentials"}, "auth": (creds.account.client_id, creds.client_secret)}
+    request = {
+        "data": {"grant_type": "client_credentials"},
+        "auth": (creds.account.client_id, creds.client_secret),
+    }
     with psycopg.connect(postgres_url) as blocker:
         # Another node holds the account's row lock (as while issuing a token) for longer than the timeout.
         blocker.execute("SELECT key FROM accounts WHERE client_id = %s FOR UPDATE", [creds.account.client_id])

@@ -16,8 +16,7 @@ from gateway.registry.model import ClientQuery
 from gateway.storage import open_store
 from gateway.storage import tables as t
 from gateway.xml.clients import render_client
-from tests import populations
-from tests import storing
+from tests import populations, storing
 from tests.processes import processes_barrier, run_in_processes
 
 PROCESSES = 4
@@ -47,7 +46,9 @@ def insert_new_clients(store, batches: int, batch_size: int) -> list[int]:
 def test_token_cap_holds_across_processes(database_url):
     store = open_store(database_url)
     try:
-        key = store.accounts.create_account(Account(client_id="id-cap", name="cap", secret_hash="x", created_at=1)).key
+        key = store.accounts.create_account(
+            Account(client_id="id-cap", name="cap", secret_hash="x", created_at=1)
+        ).key
         most = run_in_processes(database_url, issue_tokens, [(key, f"p{n}", 60) for n in range(PROCESSES)])
         with store.engine.connect() as conn:
             rows = conn.execute(select(t.tokens.c.key, t.tokens.c.revoked).order_by(t.tokens.c.key)).all()
@@ -109,9 +110,13 @@ def test_parallel_event_appends_keep_exactly_the_last_20(database_url):
         storing.replace_population(store, populations.appliances(), populations.clients())
         ids = [101, 102, 105]
         last = processes_barrier(PROCESSES)
-        written = run_in_processes(database_url, append_events, [(p, ids, 15, last) for p in range(PROCESSES)])
+        written = run_in_processes(
+            database_url, append_events, [(p, ids, 15, last) for p in range(PROCESSES)]
+        )
         assert sum(written) == PROCESSES * (15 * len(ids) + 1)
-        history = {c.id: c.events for c in store.registry.list_clients(ClientQuery(ids=tuple(ids)), with_events=True)}
+        history = {
+            c.id: c.events for c in store.registry.list_clients(ClientQuery(ids=tuple(ids)), with_events=True)
+        }
         fragments = list(store.registry.iter_fragments(ClientQuery(ids=tuple(ids), include_connections=True)))
     finally:
         store.close()
@@ -121,7 +126,9 @@ def test_parallel_event_appends_keep_exactly_the_last_20(database_url):
         full = history[int(element.get("id"))]
         assert len(shown) == 20
         assert shown == [e.text for e in full[-20:]], "the XML shows exactly the newest 20 of the history"
-        assert sum(1 for e in full if e.text.startswith("p")) == PROCESSES * (16 if element.get("id") == "101" else 15)
+        assert sum(1 for e in full if e.text.startswith("p")) == PROCESSES * (
+            16 if element.get("id") == "101" else 15
+        )
 
 
 def connect_clients(store, explicit: bool, count: int) -> list[str]:
@@ -146,13 +153,16 @@ def connect_clients(store, explicit: bool, count: int) -> list[str]:
 
 def test_connects_that_pick_an_id_never_conflict_with_connects_that_name_one(database_url):
     """Writers naming the id the store is about to hand out, and writers leaving the id to the store, at
-    once: a named id already held is a conflict (409), but a connect that named no id always gets a free one."""
+    once: a named id already held is a conflict (409), but a connect that named no id always gets a free
+    one."""
     store = open_store(database_url)
     try:
         storing.replace_population(store, populations.appliances(), [])
     finally:
         store.close()
-    results = run_in_processes(database_url, connect_clients, [(True, 60), (False, 60), (True, 60), (False, 60)])
+    results = run_in_processes(
+        database_url, connect_clients, [(True, 60), (False, 60), (True, 60), (False, 60)]
+    )
     picked_conflicts = results[1] + results[3]
     assert picked_conflicts == [], f"{len(picked_conflicts)} picked connects refused: {picked_conflicts[:3]}"
     store = open_store(database_url)
@@ -161,4 +171,6 @@ def test_connects_that_pick_an_id_never_conflict_with_connects_that_name_one(dat
     finally:
         store.close()
     named = 120 - len(results[0]) - len(results[2])  # a named id is refused once it is held, by either kind
-    assert len(ids) == len(set(ids)) == 120 + named, "each id held once: every picked connect, every named one not refused"
+    assert len(ids) == len(set(ids)) == 120 + named, (
+        "each id held once: every picked connect, every named one not refused"
+    )

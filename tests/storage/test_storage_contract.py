@@ -11,8 +11,7 @@ from gateway.oauth.models import Account
 from gateway.registry.model import ClientQuery, ClientType
 from gateway.storage import open_store
 from gateway.xml.clients import render_client
-from tests import populations
-from tests import storing
+from tests import populations, storing
 
 
 @pytest.fixture
@@ -39,7 +38,11 @@ def test_accounts(store):
     with pytest.raises(ConflictError):
         store.accounts.create_account(account("ops"))
     assert store.accounts.get_account("id-ops").name == "ops"
-    assert store.accounts.find_account("ops").client_id == store.accounts.find_account("id-ops").client_id == "id-ops"
+    assert (
+        store.accounts.find_account("ops").client_id
+        == store.accounts.find_account("id-ops").client_id
+        == "id-ops"
+    )
     assert store.accounts.find_account("nobody") is None
     assert store.accounts.update_account("id-ops", permission="deny")
     assert store.accounts.get_account("id-ops").permission == "deny"
@@ -64,15 +67,23 @@ def test_token_is_stored_only_for_the_secret_and_state_it_was_asked_with(store):
     refused in the issuing transaction, so revoking every token cannot miss one being issued."""
     created = store.accounts.create_account(account())
     current = created.secret_hash
-    assert storing.issue_token(store, created.key, "fresh", issued_at=100, expires_at=4000, cap=30, secret_hash=current)
+    assert storing.issue_token(
+        store, created.key, "fresh", issued_at=100, expires_at=4000, cap=30, secret_hash=current
+    )
     store.accounts.update_account("id-a", secret_hash="sha256$" + "1" * 64, revoke_tokens=True)
-    assert not storing.issue_token(store, created.key, "stale", issued_at=101, expires_at=4000, cap=30, secret_hash=current)
+    assert not storing.issue_token(
+        store, created.key, "stale", issued_at=101, expires_at=4000, cap=30, secret_hash=current
+    )
     assert store.accounts.find_token("stale") is None
     assert store.accounts.find_token("fresh")[3] is True  # revoked by the regeneration
     renewed = "sha256$" + "1" * 64
-    assert storing.issue_token(store, created.key, "renewed", issued_at=102, expires_at=4000, cap=30, secret_hash=renewed)
+    assert storing.issue_token(
+        store, created.key, "renewed", issued_at=102, expires_at=4000, cap=30, secret_hash=renewed
+    )
     store.accounts.update_account("id-a", enabled=False, revoke_tokens=True)
-    assert not storing.issue_token(store, created.key, "disabled", issued_at=103, expires_at=4000, cap=30, secret_hash=renewed)
+    assert not storing.issue_token(
+        store, created.key, "disabled", issued_at=103, expires_at=4000, cap=30, secret_hash=renewed
+    )
     assert store.accounts.find_token("disabled") is None
     assert store.accounts.count_valid_tokens("id-a", now=200) == 0
 
@@ -104,10 +115,17 @@ def test_population_ids_order_and_fragments(store):
     assert [c.id for c in clients] == [1, 2, 3, 4, 5]
     everything = list(store.registry.iter_fragments(ClientQuery()))
     assert len(everything) == 5 and everything[0].startswith(b'<connected_representative id="1">')
-    customers = list(store.registry.iter_fragments(ClientQuery(types=frozenset({ClientType.SUPPORT_CUSTOMER}), ids=(2, 3, 99),
-                                                      include_connections=True)))
+    customers = list(
+        store.registry.iter_fragments(
+            ClientQuery(
+                types=frozenset({ClientType.SUPPORT_CUSTOMER}), ids=(2, 3, 99), include_connections=True
+            )
+        )
+    )
     assert len(customers) == 2 and all(b"<client_connections>" in f for f in customers)
-    assert store.registry.list_client_summaries(ClientQuery(ids=(5,))) == [(5, "push_agent", populations.PRIMARY)]
+    assert store.registry.list_client_summaries(ClientQuery(ids=(5,))) == [
+        (5, "push_agent", populations.PRIMARY)
+    ]
     assert store.registry.count_clients() == 5 and store.registry.count_clients(connected=False) == 0
 
 
@@ -115,11 +133,17 @@ def test_hydrated_clients_equal_what_was_written(store):
     written = populations.clients()
     storing.replace_population(store, populations.appliances(), written)
     read = store.registry.list_clients(ClientQuery(), with_events=True)
-    for before, after in zip(written, read):
+    for before, after in zip(written, read, strict=True):
         assert after.id == before.id and after.type is before.type
         assert after.connections == before.connections
-        assert [(e.ts, e.text, e.kind) for e in after.events] == [(e.ts, e.text, e.kind) for e in before.events]
-        assert after.rep == before.rep and after.lsid == before.lsid and after.non_interactive == before.non_interactive
+        assert [(e.ts, e.text, e.kind) for e in after.events] == [
+            (e.ts, e.text, e.kind) for e in before.events
+        ]
+        assert (
+            after.rep == before.rep
+            and after.lsid == before.lsid
+            and after.non_interactive == before.non_interactive
+        )
         assert render_client(after) == render_client(before)
     assert [a.id for a in store.registry.list_appliances()] == [populations.PRIMARY, populations.TRAFFIC]
 

@@ -1,4 +1,5 @@
-"""The pytest plugin as a project using it runs it: a separate pytest process, in-process or remote gateway."""
+"""The pytest plugin as a project using it runs it: a separate pytest process, in-process or remote
+gateway."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from gateway.storage import open_store
 from gateway.storage.migrate import upgrade
 from tests.server import start
 
-INNER_TESTS = '''
+INNER_TESTS = """
 import json
 import urllib.request
 
@@ -51,29 +52,46 @@ def test_second_starts_clean(gateway):
     status, body = call(gateway, creds, "get_connected_clients")
     assert status == 200 and b"NAMESPACE" in body
     assert CLIENTS_GONE
-'''
+"""
 
 
 def run_pytest(tmp_path, source: str, *args: str, conftest: str = "") -> subprocess.CompletedProcess:
     (tmp_path / "test_inner.py").write_text(source)
     (tmp_path / "conftest.py").write_text(conftest)
-    return subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *args], cwd=tmp_path,
-                          capture_output=True, text=True, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *args],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
 
 
 def test_in_process_gateway_is_isolated_per_test(tmp_path):
-    source = (INNER_TESTS.replace("LOAD", textwrap.dedent('''
-        gateway.load_clients(appliances=[{"id": "6f1c2a9e-4b7d-4e1a-9c3f-2d5e8a7b1c00", "name": "a", "hostname": "a",
-                                          "public_hostname": "a"}],
+    source = (
+        INNER_TESTS.replace(
+            "LOAD",
+            textwrap.dedent("""
+        gateway.load_clients(appliances=[{"id": "6f1c2a9e-4b7d-4e1a-9c3f-2d5e8a7b1c00", "name": "a",
+                                          "hostname": "a", "public_hostname": "a"}],
                              clients=[{"id": 5, "type": "push_agent", "hostname": "jp", "platform": "Linux",
-                                       "platform_id": "linux", "timezone_offset": 0, "connected_since": 1790000000,
-                                       "name": "Jumpoint"}])
+                                       "platform_id": "linux", "timezone_offset": 0,
+                                       "connected_since": 1790000000, "name": "Jumpoint"}])
         with pytest.raises(AssertionError, match="clients.0.hostname"):
             gateway.load_clients(clients=[{"type": "push_agent", "name": "no hostname"}])
-        assert b"connected_push_agent" in call(gateway, creds, "get_connected_clients")[1], "a bad load changes nothing"''').strip().replace("\n", "\n    "))
-              .replace("NAMESPACE", "http://www.bomgar.com/namespaces/API/command")
-              .replace("CLIENTS_GONE", "b\"connected_push_agent\" not in body"))
-    conftest = 'import pytest\n\n@pytest.fixture(scope="session")\ndef gateway_config():\n    return {"NAMESPACE": "bomgar"}\n'
+        assert b"connected_push_agent" in call(gateway, creds, "get_connected_clients")[1], (
+            "a bad load changes nothing"
+        )""")
+            .strip()
+            .replace("\n", "\n    "),
+        )
+        .replace("NAMESPACE", "http://www.bomgar.com/namespaces/API/command")
+        .replace("CLIENTS_GONE", 'b"connected_push_agent" not in body')
+    )
+    conftest = (
+        'import pytest\n\n@pytest.fixture(scope="session")\n'
+        'def gateway_config():\n    return {"NAMESPACE": "bomgar"}\n'
+    )
     result = run_pytest(tmp_path, source, conftest=conftest)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "2 passed" in result.stdout
@@ -88,13 +106,21 @@ def test_a_running_gateway_through_its_admin_api(tmp_path):
     store.close()
     server = start({"GATEWAY_DATABASE_URL": url}, tmp_path / "gunicorn.log", workers=2)
     try:
-        source = (INNER_TESTS.replace("LOAD", "gateway.load_fixture(\"small\")")
-                  .replace("NAMESPACE", "https://www.beyondtrust.com/namespaces/API/command")
-                  .replace("CLIENTS_GONE", "b\"connected_representative\" not in body"))
+        source = (
+            INNER_TESTS.replace("LOAD", 'gateway.load_fixture("small")')
+            .replace("NAMESPACE", "https://www.beyondtrust.com/namespaces/API/command")
+            .replace("CLIENTS_GONE", 'b"connected_representative" not in body')
+        )
         inner = tmp_path / "inner"
         inner.mkdir()
-        result = run_pytest(inner, source, "--gateway-url", server.url, "--gateway-admin",
-                            f"{admin.account.client_id}:{admin.client_secret}")
+        result = run_pytest(
+            inner,
+            source,
+            "--gateway-url",
+            server.url,
+            "--gateway-admin",
+            f"{admin.account.client_id}:{admin.client_secret}",
+        )
         assert result.returncode == 0, result.stdout + result.stderr
         assert "2 passed" in result.stdout
         missing = run_pytest(inner, source, "--gateway-url", server.url)

@@ -107,7 +107,10 @@ def test_the_page_has_no_inline_script_style_or_event_handler(web):
         assert not [name for name in attrs if name.startswith("on") or name == "style"], (tag, attrs)
         for name in ("src", "href", "action"):
             if name in attrs:
-                assert attrs[name].startswith("/ui/"), (tag, attrs)  # the gateway's own files, no javascript: URL
+                assert attrs[name].startswith("/ui/"), (
+                    tag,
+                    attrs,
+                )  # the gateway's own files, no javascript: URL
     # The sign-in form cannot send anything before the script takes it over (a disabled fieldset), and
     # would send a POST to the page (405), never the secret in a URL.
     form = next(attrs for tag, attrs in markup.tags if tag == "form" and attrs.get("id") == "sign-in-form")
@@ -118,7 +121,11 @@ def test_the_page_has_no_inline_script_style_or_event_handler(web):
 def assets_reachable(web) -> set[str]:
     """Every file the page loads: its links and scripts, then every module those scripts import."""
     markup = parse(web.get("/ui/").get_data(as_text=True))
-    todo = [attrs.get("src") or attrs.get("href") for tag, attrs in markup.tags if tag in ("script", "link", "img")]
+    todo = [
+        attrs.get("src") or attrs.get("href")
+        for tag, attrs in markup.tags
+        if tag in ("script", "link", "img")
+    ]
     seen = set()
     while todo:
         path = todo.pop()
@@ -134,7 +141,9 @@ def assets_reachable(web) -> set[str]:
 
 def test_every_file_the_page_loads_is_served_with_its_type_and_the_same_headers(web):
     reachable = assets_reachable(web)
-    assert {p.name for p in STATIC.iterdir()} == {p.rsplit("/", 1)[1] for p in reachable}  # nothing missing, nothing unused
+    assert {p.name for p in STATIC.iterdir()} == {
+        p.rsplit("/", 1)[1] for p in reachable
+    }  # nothing missing, nothing unused
     types = {".js": "text/javascript", ".css": "text/css", ".svg": "image/svg+xml"}
     for path in reachable:
         response = web.get(path)
@@ -148,14 +157,29 @@ def test_every_file_the_page_loads_is_served_with_its_type_and_the_same_headers(
 def test_scripts_never_turn_data_into_markup_or_keep_the_token(script):
     text = script.read_text()
     code = re.sub(r"//[^\n]*", "", text)  # comments may name what is avoided
-    for sink in ("innerHTML", "outerHTML", "insertAdjacentHTML", "document.write", "eval(", "new Function",
-                 "setTimeout(\"", "srcdoc", "javascript:", "localStorage", "sessionStorage", "document.cookie",
-                 "indexedDB", "EventSource"):
+    for sink in (
+        "innerHTML",
+        "outerHTML",
+        "insertAdjacentHTML",
+        "document.write",
+        "eval(",
+        "new Function",
+        'setTimeout("',
+        "srcdoc",
+        "javascript:",
+        "localStorage",
+        "sessionStorage",
+        "document.cookie",
+        "indexedDB",
+        "EventSource",
+    ):
         assert sink not in code, f"{script.name} uses {sink}"
     assert not re.search(r"setAttribute\(\s*[\"'](on|style)", code), script.name
     if "parseFromString" in code:  # the one markup parser: the command API's XML, through the one policy
         assert script.name == "api.js"
-        assert re.findall(r"parseFromString\((.*)\);", code) == ['xmlPolicy.createHTML(text), "application/xml"']
+        assert re.findall(r"parseFromString\((.*)\);", code) == [
+            'xmlPolicy.createHTML(text), "application/xml"'
+        ]
 
 
 def test_the_page_and_its_files_are_not_found_when_the_dashboard_is_disabled(make_app):
@@ -169,10 +193,18 @@ def test_the_page_and_its_files_are_not_found_when_the_dashboard_is_disabled(mak
 
 def test_paths_outside_the_files_are_not_found_and_never_html(web):
     assert web.get("/ui").status_code == 308 and web.get("/ui").headers["Location"].endswith("/ui/")
-    for path in ("/ui/static/missing.js", "/ui/static/../__init__.py", "/ui/static/%2e%2e/__init__.py",
-                 "/ui/static/app.py", "/ui/index.html", "/ui/static/"):
+    for path in (
+        "/ui/static/missing.js",
+        "/ui/static/../__init__.py",
+        "/ui/static/%2e%2e/__init__.py",
+        "/ui/static/app.py",
+        "/ui/index.html",
+        "/ui/static/",
+    ):
         response = web.get(path)
         assert response.status_code == 404, path
         assert "html" not in response.mimetype and b"Traceback" not in response.data
-        assert response.headers["X-Content-Type-Options"] == "nosniff"  # errors under /ui carry the headers too
+        assert (
+            response.headers["X-Content-Type-Options"] == "nosniff"
+        )  # errors under /ui carry the headers too
     assert web.post("/ui/", data={"client_secret": "x"}).status_code == 405

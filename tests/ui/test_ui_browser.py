@@ -31,9 +31,9 @@ HOSTILE_APPLIANCE = "d00dfeed-0bad-4bad-8bad-c0ffee000001"
 HOSTILE_APPLIANCE_NAME = "<img src=x onerror=alert(4)> \"Lab\" & 'Co'"
 HOSTILE = {
     "name": "<script>alert(1)</script>",
-    "hostname": "\"><img src=x onerror=alert(2)>",
+    "hostname": '"><img src=x onerror=alert(2)>',
     "platform": "Zoë \"quoted\" 'single' & <b>bold</b> ]]> \u202eexe.txt 😀\ttab",
-    "event": "<svg onload=alert(3)></svg> & \"done\"",
+    "event": '<svg onload=alert(3)></svg> & "done"',
 }
 BULK = 12  # support customers besides the small population, so that pages of 10 page
 #: Seconds any wait in the page may take. Waits end as soon as their condition holds; the bound is only
@@ -43,17 +43,43 @@ WAIT = 90
 
 def bulk_customers() -> list[Client]:
     t0 = populations.T0
-    return [Client(id=200 + i, type=ClientType.SUPPORT_CUSTOMER, hostname=f"bulk-{i:02d}", platform="Windows 11 Pro (x64)",
-                   platform_id="winNT-64", timezone_offset=0, connected_since=t0 - 7 * i, name=f"Bulk customer {i:02d}",
-                   lsid=f"{i:032x}", connections=[Connection(populations.TRAFFIC if i % 3 == 0 else populations.PRIMARY,
-                                                             "primary", False, t0 - 7 * i, f"10.20.0.{i}")],
-                   events=[Event(t0 - 7 * i, "Connected", "connect")])
-            for i in range(1, BULK + 1)]
+    return [
+        Client(
+            id=200 + i,
+            type=ClientType.SUPPORT_CUSTOMER,
+            hostname=f"bulk-{i:02d}",
+            platform="Windows 11 Pro (x64)",
+            platform_id="winNT-64",
+            timezone_offset=0,
+            connected_since=t0 - 7 * i,
+            name=f"Bulk customer {i:02d}",
+            lsid=f"{i:032x}",
+            connections=[
+                Connection(
+                    populations.TRAFFIC if i % 3 == 0 else populations.PRIMARY,
+                    "primary",
+                    False,
+                    t0 - 7 * i,
+                    f"10.20.0.{i}",
+                )
+            ],
+            events=[Event(t0 - 7 * i, "Connected", "connect")],
+        )
+        for i in range(1, BULK + 1)
+    ]
 
 
 def hostile_appliance() -> Appliance:
-    return Appliance(id=HOSTILE_APPLIANCE, position=2, name=HOSTILE_APPLIANCE_NAME, hostname="lab.example.com",
-                     public_hostname="lab.example.com", cluster_role="primary", failover_role="none", version="24.3.1")
+    return Appliance(
+        id=HOSTILE_APPLIANCE,
+        position=2,
+        name=HOSTILE_APPLIANCE_NAME,
+        hostname="lab.example.com",
+        public_hostname="lab.example.com",
+        cluster_role="primary",
+        failover_role="none",
+        version="24.3.1",
+    )
 
 
 # --- the gateway and the browser --------------------------------------------------------------------
@@ -79,8 +105,12 @@ class Gateway:
 
     def token(self, name: str) -> dict:
         creds = self.accounts[name]
-        response = requests.post(f"{self.url}/oauth2/token", data={"grant_type": "client_credentials"},
-                                 auth=(creds.account.client_id, creds.client_secret), timeout=30)
+        response = requests.post(
+            f"{self.url}/oauth2/token",
+            data={"grant_type": "client_credentials"},
+            auth=(creds.account.client_id, creds.client_secret),
+            timeout=30,
+        )
         assert response.status_code == 200, response.text
         return {"Authorization": f"Bearer {response.json()['access_token']}"}
 
@@ -90,11 +120,14 @@ class Gateway:
         return response.json()
 
     def feed(self, method: str, path: str, body) -> requests.Response:
-        return requests.request(method, f"{self.url}{path}", json=body, headers=self.token("feeder"), timeout=30)
+        return requests.request(
+            method, f"{self.url}{path}", json=body, headers=self.token("feeder"), timeout=30
+        )
 
     def reset(self) -> None:
-        self.registry.replace_population([*populations.appliances(), hostile_appliance()],
-                                         [*populations.clients(), *bulk_customers()])
+        self.registry.replace_population(
+            [*populations.appliances(), hostile_appliance()], [*populations.clients(), *bulk_customers()]
+        )
 
 
 @pytest.fixture(scope="module")
@@ -104,14 +137,26 @@ def gateway(engine_url, tmp_path_factory):
     store = open_store(database_url)
     try:
         service = AccountService(store, Clock())
-        accounts = {"reader": reader, "feeder": service.create("feeder", "deny", feed=True),
-                    "denied": service.create("denied", "deny"), "admin": service.create("admin", "deny", admin=True)}
+        accounts = {
+            "reader": reader,
+            "feeder": service.create("feeder", "deny", feed=True),
+            "denied": service.create("denied", "deny"),
+            "admin": service.create("admin", "deny", admin=True),
+        }
     finally:
         store.close()
     # Streams end every few seconds here, so the tests also cover reconnecting with Last-Event-ID.
-    node = start({"GATEWAY_DATABASE_URL": database_url, "GATEWAY_REQUEST_LOG": "false", "GATEWAY_STREAM_MAX_SECONDS": "4",
-                  "GATEWAY_STREAM_HEARTBEAT_SECONDS": "1", "GATEWAY_STREAM_RETRY_MS": "300"},
-                 tmp_path_factory.mktemp("ui-log") / "gunicorn.log", workers=2)
+    node = start(
+        {
+            "GATEWAY_DATABASE_URL": database_url,
+            "GATEWAY_REQUEST_LOG": "false",
+            "GATEWAY_STREAM_MAX_SECONDS": "4",
+            "GATEWAY_STREAM_HEARTBEAT_SECONDS": "1",
+            "GATEWAY_STREAM_RETRY_MS": "300",
+        },
+        tmp_path_factory.mktemp("ui-log") / "gunicorn.log",
+        workers=2,
+    )
     gw = Gateway(node.url, database_url, engine, accounts)
     yield gw
     gw.store.close()
@@ -137,8 +182,9 @@ class Page:
         from selenium.webdriver.support.ui import WebDriverWait
 
         # Live updates re-render rows: an element read between two renders is stale, so read again.
-        return WebDriverWait(self.driver, timeout, poll_frequency=0.1, ignored_exceptions=(StaleElementReferenceException,)
-                             ).until(lambda _: predicate(), message)
+        return WebDriverWait(
+            self.driver, timeout, poll_frequency=0.1, ignored_exceptions=(StaleElementReferenceException,)
+        ).until(lambda _: predicate(), message)
 
     def js(self, script: str, *args):
         return self.driver.execute_script(script, *args)
@@ -150,8 +196,10 @@ class Page:
 
     def open(self) -> None:
         self.driver.get(f"{self.gateway.url}/ui/")
-        self.wait(lambda: self.js("return !document.getElementById('sign-in-fields').disabled"),
-                  message="the page's script did not start")
+        self.wait(
+            lambda: self.js("return !document.getElementById('sign-in-fields').disabled"),
+            message="the page's script did not start",
+        )
 
     def sign_in(self, name: str = "reader", secret: str | None = None) -> None:
         creds = self.gateway.accounts[name]
@@ -165,8 +213,10 @@ class Page:
         table and the chart load in parallel, so rows on screen do not mean the chart is there)."""
         self.sign_in()
         self.wait(lambda: self.visible("dashboard") and self.rows(), message="no table after signing in")
-        self.wait(lambda: self.js("return !!document.querySelector('#chart g.appliance, #chart-empty')"),
-                  message="no chart after signing in")
+        self.wait(
+            lambda: self.js("return !!document.querySelector('#chart g.appliance, #chart-empty')"),
+            message="no chart after signing in",
+        )
         self.wait(lambda: self.live() == "open", message="the live stream did not open")
 
     def visible(self, element_id: str) -> bool:
@@ -234,15 +284,23 @@ class Page:
         self.click(f"#clients-body tr[data-id='{client_id}'] button")
 
     def texts(self, selector: str) -> list[str]:
-        return self.js("return Array.from(document.querySelectorAll(arguments[0]), e => e.textContent)", selector)
+        return self.js(
+            "return Array.from(document.querySelectorAll(arguments[0]), e => e.textContent)", selector
+        )
 
     def chart_count(self, appliance: str, client_type: str) -> int:
-        return self.js("const r = document.querySelector(`#chart g[data-appliance=\"${arguments[0]}\"] "
-                       "rect[data-type=${arguments[1]}]`); return r ? Number(r.dataset.count) : 0", appliance, client_type)
+        return self.js(
+            'const r = document.querySelector(`#chart g[data-appliance="${arguments[0]}"] '
+            "rect[data-type=${arguments[1]}]`); return r ? Number(r.dataset.count) : 0",
+            appliance,
+            client_type,
+        )
 
     def log_rows(self) -> list[list[str]]:
-        return self.js("return Array.from(document.querySelectorAll('#event-log tbody tr[data-seq]'), "
-                       "tr => Array.from(tr.cells, c => c.textContent))")
+        return self.js(
+            "return Array.from(document.querySelectorAll('#event-log tbody tr[data-seq]'), "
+            "tr => Array.from(tr.cells, c => c.textContent))"
+        )
 
 
 @pytest.fixture
@@ -265,7 +323,11 @@ def api_ids(gateway: Gateway, **params) -> list[int]:
 def test_signing_in_shows_connected_clients_and_keeps_the_token_in_memory_only(page, gateway):
     assert page.visible("sign-in") and not page.visible("dashboard")
     page.signed_in()
-    assert page.ids() == api_ids(gateway, status="connected") == [101, 102, 103, 104, 105, *range(201, 201 + BULK)]
+    assert (
+        page.ids()
+        == api_ids(gateway, status="connected")
+        == [101, 102, 103, 104, 105, *range(201, 201 + BULK)]
+    )
     assert page.el("page-info").text == f"1–{5 + BULK} of {5 + BULK} · page 1 of 1"
     assert page.el("account").text == gateway.accounts["reader"].account.client_id
     by_id = {row["id"]: row["cells"] for row in page.rows()}
@@ -273,8 +335,8 @@ def test_signing_in_shows_connected_clients_and_keeps_the_token_in_memory_only(p
     assert by_id[102][2] == "Zoë O'Brien" and by_id[102][8] == "connected"
     # Nothing of the session is stored: no storage, no cookie, the secret not even in the form; every
     # request went to the gateway itself, and none carried a token in its URL.
-    stored = page.js("""return {local: localStorage.length, session: sessionStorage.length, cookie: document.cookie,
-        secret: document.getElementById('client-secret').value,
+    stored = page.js("""return {local: localStorage.length, session: sessionStorage.length,
+        cookie: document.cookie, secret: document.getElementById('client-secret').value,
         urls: performance.getEntriesByType('resource').map(e => e.name)}""")
     assert (stored["local"], stored["session"], stored["cookie"], stored["secret"]) == (0, 0, "", "")
     assert stored["urls"] and all(u.startswith(gateway.url + "/") for u in stored["urls"])
@@ -286,8 +348,13 @@ def test_signing_in_shows_connected_clients_and_keeps_the_token_in_memory_only(p
         counts: Object.fromEntries(Array.from(g.querySelectorAll('rect'),
                                               r => [r.dataset.type, Number(r.dataset.count)]))}))""")
     support = next(b for b in bars if b["appliance"] == populations.PRIMARY)
-    assert support["counts"] == {"representative": 1, "support_customer": 2 + 8, "presentation_attendee": 1,
-                                 "push_agent": 1, "pinned_client": 17}
+    assert support["counts"] == {
+        "representative": 1,
+        "support_customer": 2 + 8,
+        "presentation_attendee": 1,
+        "push_agent": 1,
+        "pinned_client": 17,
+    }
     assert support["label"].startswith("support (support.example.com)")
     traffic = next(b for b in bars if b["appliance"] == populations.TRAFFIC)
     assert traffic["counts"] == {"support_customer": 4}
@@ -299,7 +366,9 @@ def test_signing_in_shows_connected_clients_and_keeps_the_token_in_memory_only(p
 def test_a_wrong_secret_shows_the_gateways_error(page):
     page.sign_in(secret="not-the-secret")
     page.wait(lambda: page.visible("sign-in-error"))
-    assert page.el("sign-in-error").text == "The client id or secret is wrong, or the API account is disabled."
+    assert (
+        page.el("sign-in-error").text == "The client id or secret is wrong, or the API account is disabled."
+    )
     assert not page.visible("dashboard") and page.el("client-secret").get_attribute("value") == ""
 
 
@@ -359,7 +428,8 @@ def test_the_detail_panel_shows_fields_connections_records_and_the_event_log(pag
     page.wait(lambda: page.visible("detail") and page.el("detail-title").text == "Representative #101")
     detail = page.js("""const body = document.getElementById('detail-body');
         const fields = {};
-        for (const dt of body.querySelectorAll('dt')) fields[dt.textContent] = dt.nextElementSibling.textContent;
+        for (const dt of body.querySelectorAll('dt'))
+            fields[dt.textContent] = dt.nextElementSibling.textContent;
         return {fields, connections: Array.from(body.querySelectorAll('table.connections tbody tr'),
                                                 tr => Array.from(tr.cells, c => c.textContent)),
                 records: body.querySelectorAll('table.records tbody tr').length}""")
@@ -393,29 +463,49 @@ def test_connects_and_disconnects_through_the_feed_appear_live(page, gateway):
     page.signed_in()
     page.js("window.sameDocument = true")  # gone if the page reloaded
     support_before = page.chart_count(populations.PRIMARY, "push_agent")
-    created = gateway.feed("POST", "/api/v1/clients", {
-        "id": 300, "type": "push_agent", "hostname": "jp-live", "name": "Jumpoint Live", "platform": "Debian GNU/Linux 12",
-        "platform_id": "linux-x86_64", "connections": [{"appliance_id": populations.PRIMARY, "private_ip": "10.0.0.30"}],
-        "events": [{"kind": "connect", "text": "Connected to support.example.com as primary"}]})
+    created = gateway.feed(
+        "POST",
+        "/api/v1/clients",
+        {
+            "id": 300,
+            "type": "push_agent",
+            "hostname": "jp-live",
+            "name": "Jumpoint Live",
+            "platform": "Debian GNU/Linux 12",
+            "platform_id": "linux-x86_64",
+            "connections": [{"appliance_id": populations.PRIMARY, "private_ip": "10.0.0.30"}],
+            "events": [{"kind": "connect", "text": "Connected to support.example.com as primary"}],
+        },
+    )
     assert created.status_code == 201, created.text
     # The row can show up before the stream delivers the change (a stream that reconnects reloads the table),
     # highlighted only once the change arrives: wait for both.
-    row = page.wait(lambda: any(item["kind"] == "connect" for item in page.feed_items())
-                    and next((r for r in page.rows() if r["id"] == 300 and r["fresh"]), None),
-                    message="the connected client did not appear, highlighted, with its feed entry")
+    row = page.wait(
+        lambda: (
+            any(item["kind"] == "connect" for item in page.feed_items())
+            and next((r for r in page.rows() if r["id"] == 300 and r["fresh"]), None)
+        ),
+        message="the connected client did not appear, highlighted, with its feed entry",
+    )
     assert row["cells"][2:4] == ["Jumpoint Live", "jp-live"] and row["fresh"]
     [connect] = [item for item in page.feed_items() if item["kind"] == "connect"]
     assert connect["id"] == "300" and "Jumpoint #300 Jumpoint Live jp-live" in connect["text"]
-    page.wait(lambda: page.chart_count(populations.PRIMARY, "push_agent") == support_before + 1,
-              message="the chart did not count the new client")
+    page.wait(
+        lambda: page.chart_count(populations.PRIMARY, "push_agent") == support_before + 1,
+        message="the chart did not count the new client",
+    )
 
-    gone = gateway.feed("POST", "/api/v1/clients/300/disconnect", {"reason": "Maintenance window", "initiator": "server"})
+    gone = gateway.feed(
+        "POST", "/api/v1/clients/300/disconnect", {"reason": "Maintenance window", "initiator": "server"}
+    )
     assert gone.status_code == 200, gone.text
     page.wait(lambda: 300 not in page.ids(), message="the disconnected client stayed in the connected view")
     page.wait(lambda: any(item["kind"] == "disconnect" for item in page.feed_items()))
     [disconnect] = [item for item in page.feed_items() if item["kind"] == "disconnect"]
     assert disconnect["id"] == "300"
-    assert disconnect["text"].endswith("disconnect Jumpoint #300 Jumpoint Live by the server: Maintenance window")
+    assert disconnect["text"].endswith(
+        "disconnect Jumpoint #300 Jumpoint Live by the server: Maintenance window"
+    )
     page.set_filter("status", "disconnected")
     page.wait_for_ids([300])
     status = page.rows()[0]["cells"][8]
@@ -431,19 +521,41 @@ def test_connects_and_disconnects_through_the_feed_appear_live(page, gateway):
 def test_stored_strings_render_as_text_and_xml_invalid_ones_are_refused(page, gateway):
     # XML-invalid characters never reach the registry: the feed refuses them, naming the field.
     for bad in ("name\x01", "lone \ud800 surrogate", "U+FFFF \uffff"):
-        refused = gateway.feed("POST", "/api/v1/clients", {
-            "type": "presentation_attendee", "hostname": "h", "platform": "p", "platform_id": "x", "name": bad})
+        refused = gateway.feed(
+            "POST",
+            "/api/v1/clients",
+            {
+                "type": "presentation_attendee",
+                "hostname": "h",
+                "platform": "p",
+                "platform_id": "x",
+                "name": bad,
+            },
+        )
         assert refused.status_code == 400 and refused.json()["details"]["field"] == "name", refused.text
     assert gateway.api("/api/v1/clients", status="connected")["pagination"]["total"] == 5 + BULK
-    put = gateway.feed("PUT", f"/api/v1/appliances/{HOSTILE_APPLIANCE}", {
-        "name": HOSTILE_APPLIANCE_NAME, "hostname": "lab.example.com"})
+    put = gateway.feed(
+        "PUT",
+        f"/api/v1/appliances/{HOSTILE_APPLIANCE}",
+        {"name": HOSTILE_APPLIANCE_NAME, "hostname": "lab.example.com"},
+    )
     assert put.status_code in (200, 201), put.text
     page.signed_in()
     page.js("window.alerted = []; window.alert = (m) => window.alerted.push(String(m));")
-    created = gateway.feed("POST", "/api/v1/clients", {
-        "id": 666, "type": "presentation_attendee", "name": HOSTILE["name"], "hostname": HOSTILE["hostname"],
-        "platform": HOSTILE["platform"], "platform_id": "x", "connections": [{"appliance_id": HOSTILE_APPLIANCE}],
-        "events": [{"kind": "info", "text": HOSTILE["event"]}]})
+    created = gateway.feed(
+        "POST",
+        "/api/v1/clients",
+        {
+            "id": 666,
+            "type": "presentation_attendee",
+            "name": HOSTILE["name"],
+            "hostname": HOSTILE["hostname"],
+            "platform": HOSTILE["platform"],
+            "platform_id": "x",
+            "connections": [{"appliance_id": HOSTILE_APPLIANCE}],
+            "events": [{"kind": "info", "text": HOSTILE["event"]}],
+        },
+    )
     assert created.status_code == 201, created.text
     page.wait(lambda: 666 in page.ids())
     row = next(r for r in page.rows() if r["id"] == 666)
@@ -452,8 +564,13 @@ def test_stored_strings_render_as_text_and_xml_invalid_ones_are_refused(page, ga
     [item] = [item for item in page.feed_items() if item["id"] == "666"]
     assert f"{HOSTILE['name']} {HOSTILE['hostname']}" in item["text"]
     # A bidi override in a stored string reorders only that string, not the text around it.
-    assert page.js("return getComputedStyle(document.querySelector('#feed li[data-client-id=\"666\"] .who'))"
-                   ".unicodeBidi") == "isolate"
+    assert (
+        page.js(
+            "return getComputedStyle(document.querySelector('#feed li[data-client-id=\"666\"] .who'))"
+            ".unicodeBidi"
+        )
+        == "isolate"
+    )
     page.wait(lambda: page.chart_count(HOSTILE_APPLIANCE, "presentation_attendee") == 1)
     [label] = page.texts(f'#chart g[data-appliance="{HOSTILE_APPLIANCE}"] text.label title')
     assert label.startswith(HOSTILE_APPLIANCE_NAME + " (lab.example.com)")
@@ -462,7 +579,12 @@ def test_stored_strings_render_as_text_and_xml_invalid_ones_are_refused(page, ga
     assert page.log_rows()[0][2] == HOSTILE["event"]
     assert page.texts("table.connections tbody td:first-child") == [HOSTILE_APPLIANCE_NAME]
     # Nothing became markup: no element but the page's own, no handler ran, no alert.
-    assert page.texts(", ".join(f"#dashboard {s}" for s in ("script", "img", "b", "svg svg", "[onerror]", "[onload]"))) == []
+    assert (
+        page.texts(
+            ", ".join(f"#dashboard {s}" for s in ("script", "img", "b", "svg svg", "[onerror]", "[onload]"))
+        )
+        == []
+    )
     assert page.js("return window.alerted") == []
     from selenium.common.exceptions import NoAlertPresentException
 
@@ -472,14 +594,24 @@ def test_stored_strings_render_as_text_and_xml_invalid_ones_are_refused(page, ga
 
 def test_a_reset_of_the_registry_empties_the_page_live(page, gateway):
     page.signed_in()
-    reset = requests.post(f"{gateway.url}/api/v1/admin/reset", json={"fixture": "empty"}, headers=gateway.token("admin"),
-                          timeout=30)
+    reset = requests.post(
+        f"{gateway.url}/api/v1/admin/reset",
+        json={"fixture": "empty"},
+        headers=gateway.token("admin"),
+        timeout=30,
+    )
     assert reset.status_code == 200, reset.text
-    page.wait(lambda: page.js("return document.querySelector('#clients-body tr.empty') !== null"),
-              message="the table kept the clients of before the reset")
+    page.wait(
+        lambda: page.js("return document.querySelector('#clients-body tr.empty') !== null"),
+        message="the table kept the clients of before the reset",
+    )
     page.wait(lambda: page.texts("#chart-empty") == ["No client is connected."])
-    page.wait(lambda: page.js("return document.querySelector('#filters select[name=appliance]').options.length") == 1,
-              message="the appliance filter kept the appliances of before the reset")
+    page.wait(
+        lambda: (
+            page.js("return document.querySelector('#filters select[name=appliance]').options.length") == 1
+        ),
+        message="the appliance filter kept the appliances of before the reset",
+    )
     assert [item["kind"] for item in page.feed_items()] == ["reset"]
 
 
@@ -487,8 +619,9 @@ def test_an_expired_token_signs_the_page_out(page, gateway):
     page.signed_in()
     admin = gateway.token("admin")
     try:
-        advanced = requests.post(f"{gateway.url}/api/v1/admin/clock/advance", json={"seconds": 3601}, headers=admin,
-                                 timeout=30)
+        advanced = requests.post(
+            f"{gateway.url}/api/v1/admin/clock/advance", json={"seconds": 3601}, headers=admin, timeout=30
+        )
         assert advanced.status_code == 200, advanced.text
         # Any request now answers 401: submitting the filters sends one. The live stream may reconnect
         # first and sign the page out itself, hiding the form: submit it from script (a click needs it shown).
@@ -504,32 +637,50 @@ def test_an_expired_token_signs_the_page_out(page, gateway):
 
 
 def test_the_stream_reconnects_and_resumes_without_repeating_changes(page, gateway):
-    """Streams end every 4 s on this gateway: writes spread over more than one stream all arrive, once each."""
+    """Streams end every 4 s on this gateway: writes spread over more than one stream all arrive, once
+    each."""
     page.signed_in()
     started = time.monotonic()
     for number in range(6):
-        response = gateway.feed("POST", "/api/v1/clients/101/events", {"kind": "info", "text": f"note {number}"})
+        response = gateway.feed(
+            "POST", "/api/v1/clients/101/events", {"kind": "info", "text": f"note {number}"}
+        )
         assert response.status_code == 200
-        connect = gateway.feed("POST", "/api/v1/clients", {
-            "id": 400 + number, "type": "presentation_attendee", "hostname": f"late-{number}", "platform": "p",
-            "platform_id": "x", "name": f"Late {number}"})
+        connect = gateway.feed(
+            "POST",
+            "/api/v1/clients",
+            {
+                "id": 400 + number,
+                "type": "presentation_attendee",
+                "hostname": f"late-{number}",
+                "platform": "p",
+                "platform_id": "x",
+                "name": f"Late {number}",
+            },
+        )
         assert connect.status_code == 201, connect.text
         time.sleep(1.5)
     assert time.monotonic() - started > 8  # at least two streams
-    page.wait(lambda: len([i for i in page.feed_items() if i["kind"] == "connect"]) == 6,
-              message="connects were lost across reconnects")
+    page.wait(
+        lambda: len([i for i in page.feed_items() if i["kind"] == "connect"]) == 6,
+        message="connects were lost across reconnects",
+    )
     seqs = [item["seq"] for item in page.feed_items()]
     assert len(seqs) == len(set(seqs)) == 6, "a change was shown twice"
     assert sorted(int(item["id"]) for item in page.feed_items()) == list(range(400, 406))
     page.wait(lambda: page.el("clients").get_attribute("data-total") == str(5 + BULK + 6))
-    journal = requests.get(f"{gateway.url}/api/v1/admin/journal", headers=gateway.token("admin"), timeout=30, params={
-        "action": "events.events", "account": gateway.accounts["reader"].account.client_id}).json()
+    journal = requests.get(
+        f"{gateway.url}/api/v1/admin/journal",
+        headers=gateway.token("admin"),
+        timeout=30,
+        params={"action": "events.events", "account": gateway.accounts["reader"].account.client_id},
+    ).json()
     assert len(journal["entries"]) >= 2, "the page never reconnected"
 
 
 PARSER_SAMPLE = (
     "retry: 250\r\n: stream open\r\n\r\n"
-    "id: 7\nevent: connect\ndata: {\"a\": 1}\n\n"
+    'id: 7\nevent: connect\ndata: {"a": 1}\n\n'
     ": keepalive\nid: 9\n\n"
     "event: update\rdata: line one\rdata:line two\r\r"
     "data\nid: 10\n\n"
@@ -545,8 +696,10 @@ PARSER_EXPECTED = [
 
 
 def test_the_pages_event_stream_parser_gives_the_same_events_however_the_stream_is_cut(page):
-    """The page's own parser (gateway/ui/static/sse.js), run in the browser on the stream cut at every point."""
-    result = page.driver.execute_async_script("""
+    """The page's own parser (gateway/ui/static/sse.js), run in the browser on the stream cut at every
+    point."""
+    result = page.driver.execute_async_script(
+        """
         const [sample, done] = arguments;
         import('/ui/static/sse.js').then(({EventStreamParser}) => {
             const runs = [];
@@ -558,7 +711,9 @@ def test_the_pages_event_stream_parser_gives_the_same_events_however_the_stream_
                 runs.push({events, lastEventId: parser.lastEventId, retry: parser.retry});
             }
             done(runs);
-        }, (error) => done(String(error)));""", PARSER_SAMPLE)
+        }, (error) => done(String(error)));""",
+        PARSER_SAMPLE,
+    )
     assert isinstance(result, list), result
     for cut, run in enumerate(result):
         assert run == {"events": PARSER_EXPECTED, "lastEventId": "12", "retry": 250}, f"cut at {cut}"

@@ -8,14 +8,15 @@ from hypothesis import strategies as st
 
 from gateway.registry.model import ClientQuery, Event
 from gateway.registry.operations import AppendEvents, Connect
-from gateway.xml.clients import render_client
 from gateway.registry.text import is_xml_safe
+from gateway.xml.clients import render_client
 from tests import populations
 from tests.storage.test_feed_store import NOW, apply, store  # noqa: F401 - the fixture
 
 # What the feed lets into a text: anything XML can carry, markup characters and "</event_log>" included.
-texts = (st.text(max_size=40).filter(is_xml_safe)
-         | st.sampled_from(["</event_log>", "<event_log/>", "<event_log>", "&amp;"]))
+texts = st.text(max_size=40).filter(is_xml_safe) | st.sampled_from(
+    ["</event_log>", "<event_log/>", "<event_log>", "&amp;"]
+)
 events = st.lists(st.builds(Event, ts=st.integers(0, 2**40), text=texts, kind=st.just("info")), max_size=25)
 
 
@@ -32,7 +33,9 @@ def test_the_stored_fragment_after_appends_is_a_whole_render_of_the_client(store
     [client] = apply(store, Connect(populations.clients()[0]))
     sizes = (1, 5, 30, 2)
     for step, size in enumerate(sizes):
-        [client] = apply(store, AppendEvents(client.id, [Event(NOW + size, f"<{size}> & </event_log>", "info")] * size))
+        [client] = apply(
+            store, AppendEvents(client.id, [Event(NOW + size, f"<{size}> & </event_log>", "info")] * size)
+        )
         [fragment] = store.registry.iter_fragments(ClientQuery(ids=(client.id,), include_connections=True))
         assert bytes(fragment) == render_client(client)[1], f"after appending {size}"
-        assert len(client.events) == min(20, 3 + sum(sizes[:step + 1]))
+        assert len(client.events) == min(20, 3 + sum(sizes[: step + 1]))

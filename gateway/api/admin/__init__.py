@@ -12,10 +12,14 @@ from gateway.api.auth import ADMIN, requires
 from gateway.api.blueprint import Blueprint
 from gateway.errors import NotFoundError
 
-blueprint = Blueprint("admin", __name__, url_prefix="/api/v1/admin",
-                      description="Controls of the emulator (see README, \"Emulator controls\").")
+blueprint = Blueprint(
+    "admin",
+    __name__,
+    url_prefix="/api/v1/admin",
+    description='Controls of the emulator (see README, "Emulator controls").',
+)
 #: What the admin routes answer: objects of the controls, passed on as they are.
-ADMIN_OBJECT = {"type": "object", "description": "See README, \"Emulator controls\"."}
+ADMIN_OBJECT = {"type": "object", "description": 'See README, "Emulator controls".'}
 
 
 def answers(status: int = 200):

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
+from gateway.api.admin import answers, blueprint
+from gateway.api.auth import ADMIN, requires
+from gateway.api.blueprint import errors
 from gateway.controls.clock import AdvanceSchema, SetSchema
 from gateway.controls.faults import FaultRuleSchema
 from gateway.controls.journal import QuerySchema
 from gateway.controls.ratelimit import SettingsSchema
-from gateway.api.admin import answers, blueprint
-from gateway.api.auth import ADMIN, requires
-from gateway.api.blueprint import errors
 from gateway.errors import NotFoundError
 from gateway.web import services
 

@@ -25,8 +25,12 @@ class ResetSchema(Schema):
 @errors(404)
 def reset(args: dict):
     """Reset the registry to a named fixture"""
-    return fixtures.reset(services().registry, args["fixture"], drop_accounts=not args["keep_accounts"],
-                          configured=current_app.config["FIXTURES_DIR"])
+    return fixtures.reset(
+        services().registry,
+        args["fixture"],
+        drop_accounts=not args["keep_accounts"],
+        configured=current_app.config["FIXTURES_DIR"],
+    )
 
 
 @blueprint.route("/fixtures", methods=["GET"])
