@@ -1,11 +1,11 @@
 """The shared change counters a worker reads once per API request, to know whether what it caches is stale.
 
 Every change to emulator controls bumps ``controls_version``; every change to an API account or its tokens
-(permissions, secret, enabled flag, a token revoked or evicted) bumps ``accounts_version``, each in the same
-transaction as the change (the names below are rows of the ``counters`` table). At the start of each API
-request a worker reads both in one indexed query (on SQLite not even that when ``PRAGMA data_version`` says nobody committed anything
-since); anything it cached under other values is read again. So no cache outlives a change beyond the
-requests already running when it committed, on any worker of any node.
+(permissions, secret, enabled flag, a token revoked or evicted) bumps ``accounts_version``, each in the
+same transaction as the change (the names below are rows of the ``counters`` table). At the start of each
+API request a worker reads both in one indexed query (on SQLite not even that when ``PRAGMA data_version``
+says nobody committed anything since); anything it cached under other values is read again. So no cache
+outlives a change beyond the requests already running when it committed, on any worker of any node.
 """
 
 from __future__ import annotations
