@@ -79,10 +79,13 @@ def post_worker_init(worker):
     stops (a graceful shutdown then takes no longer than a request)."""
     from gateway.api import streaming
     from gateway.body import BufferedBody
+    from gateway.config import DEFAULTS
     from gateway.gate import RequestGate
 
     _redact_logs()
-    config = worker.wsgi.config
+    # The gateway's settings; another WSGI app served with these settings (the benchmark's baseline, a test's
+    # stub) gets the defaults.
+    config = {**DEFAULTS, **getattr(worker.wsgi, "config", {})}
     worker.flask_app = worker.wsgi  # gunicorn's own error answers are rendered by the app (gateway/worker.py)
     worker.header_timeout = config["HEADER_TIMEOUT"]
     if worker_class.endswith("GatewayWorker") and threads > 1:

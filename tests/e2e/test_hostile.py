@@ -268,3 +268,15 @@ def test_no_shared_control_socket_by_default(tmp_path, migrated_sqlite):
         assert not [p for p in home.rglob("*") if p.name.endswith(".ctl")]
     finally:
         running.stop()
+
+
+def test_the_gunicorn_settings_serve_another_wsgi_app(tmp_path):
+    """The benchmark serves its baseline app with these settings: a WSGI app without the gateway's settings
+    gets the defaults (its workers failed to boot on a missing setting)."""
+    running = start(
+        {}, tmp_path / "gunicorn.log", workers=1, app="bench.fixed_app:app", ready_path="/api/command"
+    )
+    try:
+        assert requests.get(f"{running.url}/api/command", timeout=10).status_code == 200
+    finally:
+        running.stop()
