@@ -52,6 +52,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     openapi_views.init_app(app)  # the JSON face's blueprints, registered by its flask-smorest Api
     web.register_blueprints(app, [*BLUEPRINTS, (app.blueprints["oauth"], faces.OAUTH)])
     http_errors.init_app(app)
+    app.after_request(web.no_sniffing)
     return app
 
 

@@ -117,7 +117,7 @@ def resolve_namespace(value: str) -> str:
     value = str(value).strip()
     if value.lower() in NAMESPACE_PRESETS:
         return NAMESPACE_PRESETS[value.lower()]
-    if not _URI.match(value):
+    if not _URI.fullmatch(value):
         raise ConfigError(
             f"GATEWAY_NAMESPACE={value!r} is neither a preset ({', '.join(NAMESPACE_PRESETS)}) "
             "nor an absolute URI"

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
-from flask import Flask, current_app, g, request
+from flask import Flask, Response, current_app, g, request
 
 from gateway import faces
 from gateway.faces import Face
@@ -24,6 +24,12 @@ FACES = "gateway.faces"
 
 def services() -> Services:
     return current_app.extensions["gateway"]
+
+
+def no_sniffing(response: Response) -> Response:
+    """Every answer is the type it says (XML, JSON, the dashboard's files): browsers must not guess."""
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    return response
 
 
 def facts() -> RequestFacts:

@@ -111,7 +111,12 @@ class GatewayWorker(ThreadWorker):
             response = http_errors.render(http_errors.from_http(exc_class()))
         body = response.get_data()
         reason = http.HTTPStatus(status).phrase
-        lines = [f"HTTP/1.1 {status} {reason}", "Connection: close", f"Content-Length: {len(body)}"]
+        lines = [
+            f"HTTP/1.1 {status} {reason}",
+            "Connection: close",
+            f"Content-Length: {len(body)}",
+            "X-Content-Type-Options: nosniff",
+        ]
         lines += [
             f"{name}: {value}"
             for name, value in response.headers.items()

@@ -121,7 +121,7 @@ def batch(body: dict):
 @blueprint.alt_response(201, schema=ApplianceSchema, description="Created", success=True)
 def put_appliance(appliance: Appliance, guid: str):
     """Create (201) or replace (200) an appliance"""
-    if not re.match(GUID_PATTERN, guid) or appliance.id not in (None, guid):
+    if not re.fullmatch(GUID_PATTERN, guid) or appliance.id not in (None, guid):
         raise InvalidRequestError(
             "id: the path must hold the appliance's GUID (and the body the same id, if any).",
             details={"field": "id"},

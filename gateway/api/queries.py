@@ -26,6 +26,7 @@ from gateway.registry.inspection import (
 from gateway.registry.model import CHANGE_KINDS, MAX_CLIENT_ID, ClientType
 from gateway.registry.operations import EVENT_KINDS, INITIATORS
 from gateway.registry.schemas import GUID_PATTERN, Text
+from gateway.registry.validation import FullMatch
 
 #: Largest list in one parameter (ids, types, ...).
 MAX_LIST = 100
@@ -189,7 +190,7 @@ class ClientsQuery(PagedSchema):
     platform = Prefix(metadata={"description": "Platform prefix (case-insensitive), e.g. Windows."})
     platform_id = Listed(Text(64, min_length=1), metadata={"description": "Platform ids (exact)."})
     appliance = fields.String(
-        validate=validate.Regexp(GUID_PATTERN, error="Must be a GUID (8-4-4-4-12 hex digits)."),
+        validate=FullMatch(GUID_PATTERN, error="Must be a GUID (8-4-4-4-12 hex digits)."),
         metadata={"description": "Appliance GUID any of the client's connections goes to."},
     )
     private_ip = Text(64, min_length=1, metadata={"description": "Private IP of any connection (exact)."})

@@ -16,13 +16,13 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from marshmallow import RAISE, Schema, ValidationError, fields, validates_schema
-from marshmallow.validate import Length, OneOf, Range, Regexp
+from marshmallow.validate import Length, OneOf, Range
 
 from gateway.clock import Clock
 from gateway.controls.ports import AccountLookup, FaultRules
 from gateway.errors import GatewayError, InvalidRequestError, RateLimitedError
 from gateway.registry.text import is_xml_safe
-from gateway.registry.validation import load_object
+from gateway.registry.validation import FullMatch, load_object
 
 #: The faces a rule can match: the XML command API, the token endpoint, the JSON API (admin excluded).
 FACES = ("command", "oauth", "json")
@@ -70,7 +70,11 @@ class MatchSchema(Schema):
     action = _Actions()
     account = fields.String(validate=[Length(1, 128), _xml_safe])
     path = fields.String(
-        validate=[Length(1, 256), Regexp(r"^/\S*$", error="must be a path glob starting with /"), _xml_safe]
+        validate=[
+            Length(1, 256),
+            FullMatch(r"^/\S*$", error="must be a path glob starting with /"),
+            _xml_safe,
+        ]
     )
 
 
@@ -104,7 +108,9 @@ class ErrorSchema(Schema):
 
     status = fields.Integer(strict=True, required=True, validate=_error_status)
     message = fields.String(validate=[Length(1, 1000), _xml_safe])
-    code = fields.String(validate=Regexp(r"^[a-z][a-z0-9_]{0,63}$", error="must be a lower_case wire code"))
+    code = fields.String(
+        validate=FullMatch(r"^[a-z][a-z0-9_]{0,63}$", error="must be a lower_case wire code")
+    )
 
 
 class RateLimitSchema(Schema):

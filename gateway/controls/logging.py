@@ -20,7 +20,7 @@ _REQUEST_ID = re.compile(r"^[A-Za-z0-9._:+/=-]{1,128}$")
 
 def request_id(given: str | None) -> str:
     """The client's X-Request-ID when it is a sane token, else a new one."""
-    if given and _REQUEST_ID.match(given):
+    if given and _REQUEST_ID.fullmatch(given):
         return given
     return os.urandom(16).hex()
 

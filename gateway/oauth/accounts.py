@@ -63,7 +63,7 @@ class AccountService:
         feed: bool = False,
         admin: bool = False,
     ) -> Credentials:
-        if not NAME_PATTERN.match(name or ""):
+        if not NAME_PATTERN.fullmatch(name or ""):
             raise ValueError(
                 "An account name is 1-128 letters, digits, spaces or ._@- and starts with a letter or digit."
             )

@@ -34,6 +34,7 @@ from gateway.registry.operations import (
     Update,
 )
 from gateway.registry.text import OFFSET_PATTERN, is_xml_safe
+from gateway.registry.validation import FullMatch
 
 #: 2000-01-01 .. 2099-12-31 in UNIX seconds: anything else is a mistake (milliseconds, zero).
 MIN_TS, MAX_TS = 946_684_800, 4_102_444_799
@@ -92,7 +93,7 @@ def Choice(values: Iterable[str], **kwargs: Any) -> fields.String:  # noqa: N802
 def Offset(**kwargs: Any) -> fields.String:  # noqa: N802
     """The UTC offset an ISO 8601 time is written with: Z or ±HH:MM (null: +00:00)."""
     return fields.String(
-        validate=validate.Regexp(f"^(?:{OFFSET_PATTERN})$", error="Must be Z or ±HH:MM."),
+        validate=FullMatch(f"^(?:{OFFSET_PATTERN})$", error="Must be Z or ±HH:MM."),
         load_default=None,
         allow_none=True,
         **kwargs,
@@ -101,7 +102,7 @@ def Offset(**kwargs: Any) -> fields.String:  # noqa: N802
 
 def Guid(**kwargs: Any) -> fields.String:  # noqa: N802
     return fields.String(
-        validate=validate.Regexp(GUID_PATTERN, error="Must be a GUID (8-4-4-4-12 hex digits)."), **kwargs
+        validate=FullMatch(GUID_PATTERN, error="Must be a GUID (8-4-4-4-12 hex digits)."), **kwargs
     )
 
 
@@ -253,6 +254,8 @@ class UpdateSchema(_Common, _Customer):
     the client (gateway.registry.operations.apply_update)."""
 
     representative = fields.Nested(RepresentativeInfoSchema)
+    # A connect may leave it out (it is then now); a client always has one, so null is no value to change to.
+    connected_since = Ts()
 
     @validates_schema
     def _not_empty(self, data: dict[str, Any], **_kwargs: Any) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from marshmallow import Schema, ValidationError
+from marshmallow import Schema, ValidationError, validate
 
 from gateway.errors import InvalidRequestError
 
@@ -41,3 +41,13 @@ def load_object(schema: Schema, data: Any) -> Any:
         return schema.load(data)
     except ValidationError as exc:
         raise validation_error(exc) from None
+
+
+class FullMatch(validate.Regexp):
+    """marshmallow's Regexp, matching the whole value: Regexp uses ``re.match``, where a pattern ending in
+    ``$`` also accepts a value with a trailing newline (stored, it broke the XSD for every reader)."""
+
+    def __call__(self, value: Any) -> Any:
+        if self.regex.fullmatch(value) is None:
+            raise ValidationError(self._format_error(value))
+        return value

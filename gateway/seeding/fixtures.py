@@ -212,7 +212,7 @@ def directory(configured: str = "") -> Path:
 def names(configured: str = "") -> list[str]:
     folder = directory(configured)
     files = {p.stem for p in folder.iterdir() if p.suffix.lower() in SUFFIXES} if folder.is_dir() else set()
-    return sorted(set(GENERATED) | {n for n in files if _NAME.match(n)})
+    return sorted(set(GENERATED) | {n for n in files if _NAME.fullmatch(n)})
 
 
 def _file(name: str, configured: str) -> Path | None:
@@ -228,7 +228,7 @@ _prepared: dict[tuple, Population] = {}
 
 def prepared(registry: Registry, name: str, configured: str = "") -> Population:
     """The named fixture ready to load (cached per process; a changed file is read again)."""
-    path = _file(name, configured) if _NAME.match(name or "") else None
+    path = _file(name, configured) if _NAME.fullmatch(name or "") else None
     if path is None and name not in GENERATED:
         raise NotFoundError(
             f"No fixture named {name[:64]!r}; known: {', '.join(names(configured))}.",

@@ -13,6 +13,7 @@ backstop for writers that do not take the lock file (other programs, the sqlite3
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import os
 import threading
@@ -83,11 +84,19 @@ class _WriterQueue:
                 os.close(fd)  # closing releases the lock
 
 
+def _create_private(path: str) -> None:
+    """Create the database file readable by its owner only (it holds hashed secrets and the journal); SQLite
+    gives its -wal and -shm files the same mode. An existing file keeps its mode."""
+    with contextlib.suppress(FileExistsError):
+        os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
+
+
 def open_sqlite(url: str, busy_timeout_ms: int = 10000) -> Database:
     parsed = make_url(url)
     lock_file = None
     if parsed.database and parsed.database != ":memory:":
-        Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+        Path(parsed.database).parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        _create_private(parsed.database)
         lock_file = parsed.database + "-writer.lock"
     engine = create_engine(parsed.set(drivername="sqlite+pysqlite"))
 

@@ -18,7 +18,7 @@ _TIME = re.compile(rf"^\d{{4}}-\d{{2}}-\d{{2}}T\d{{2}}:\d{{2}}:\d{{2}}({OFFSET_P
 
 
 def is_offset(value: str) -> bool:
-    return bool(_OFFSET.match(value))
+    return bool(_OFFSET.fullmatch(value))
 
 
 def _seconds(offset: str) -> int:
@@ -41,7 +41,7 @@ def parse_time(text: str) -> tuple[int, str | None]:
 
     ``+00:00`` is the gateway's default and comes back as None.
     """
-    match = _TIME.match(text)
+    match = _TIME.fullmatch(text)
     if not match:
         raise ValueError(f"{text[:60]!r} is not YYYY-MM-DDTHH:MM:SS followed by Z or an offset ±HH:MM")
     try:

@@ -43,4 +43,5 @@ def accounts_create(args: dict):
         creds = services().accounts.create(args.pop("name"), args.pop("permission"), **args)
     except ValueError as exc:
         raise InvalidRequestError(f"name: {exc}", details={"field": "name"}) from None
-    return creds.public(), 201
+    # the answer carries the secret: no cache along the way may keep it
+    return creds.public(), 201, {"Cache-Control": "no-store"}

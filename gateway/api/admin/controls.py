@@ -35,7 +35,7 @@ def faults_add(rule: dict):
     return _controls().faults.add(rule), 201
 
 
-@blueprint.route("/faults/<int:rule_id>", methods=["DELETE"])
+@blueprint.route("/faults/<int(min=1, max=9223372036854775807):rule_id>", methods=["DELETE"])  # ids are int64
 @requires(ADMIN)
 @answers()
 @errors(404)
