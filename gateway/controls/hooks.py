@@ -17,7 +17,7 @@ from gateway import faces
 from gateway.command.dispatch import ACTIONS
 from gateway.controls import metrics
 from gateway.controls.faults import FaultRequest, injected_error
-from gateway.controls.journal import redact
+from gateway.controls.journal import PARAMS_TEXT, PARAMS_TEXT_ANONYMOUS, redact
 from gateway.controls.logging import log_request
 from gateway.controls.middleware import ControlsMiddleware
 from gateway.errors import RateLimitedError
@@ -132,7 +132,7 @@ def _after(response: Response) -> Response:
                 params.update(_json_body())
         except Exception:  # noqa: BLE001 - an unreadable body (too large, malformed) leaves no parameters
             params = {}
-        facts.params = redact(params)
+        facts.params = redact(params, PARAMS_TEXT if facts.account else PARAMS_TEXT_ANONYMOUS)
         if face is faces.OAUTH and response.status_code == 200:
             facts.account = _presented_client_id(face)
     return response

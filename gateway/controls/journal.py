@@ -40,6 +40,13 @@ SECRET_PARAMETERS = frozenset(
 MAX_PARAMETERS = 50
 MAX_VALUE_LENGTH = 1000
 MAX_VALUES = 20
+#: Characters of parameter text one entry keeps: an authenticated call's, and a call no account made (any
+#: web page can make one to 127.0.0.1, so it must cost the database little). With JOURNAL_MAX_ENTRIES kept,
+#: the journal holds at most about that many times 9 KB.
+PARAMS_TEXT = 8192
+PARAMS_TEXT_ANONYMOUS = 1024
+#: The member that says parameters were left out.
+LEFT_OUT = "…"
 
 
 def _value(value):
@@ -52,12 +59,26 @@ def _value(value):
     return _value(str(value))
 
 
-def redact(params: Mapping[str, object]) -> dict:
-    """Parameters fit for the journal: secrets replaced, sizes bounded."""
-    out = {}
-    for key, value in list(params.items())[:MAX_PARAMETERS]:
-        key = str(key)[:128]
-        out[key] = REDACTED if key.lower() in SECRET_PARAMETERS else _value(value)
+def _text_size(value: object) -> int:
+    if isinstance(value, list):
+        return sum(_text_size(v) for v in value) + len(value)
+    return len(value) if isinstance(value, str) else 8
+
+
+def redact(params: Mapping[str, object], budget: int = PARAMS_TEXT) -> dict:
+    """Parameters fit for the journal: secrets replaced, sizes bounded (each value, and all of them together
+    to ``budget`` characters; what is left out is counted under LEFT_OUT)."""
+    out: dict = {}
+    items = list(params.items())
+    used = 0
+    for index, (name, value) in enumerate(items):
+        key = str(name)[:128]
+        kept = REDACTED if key.lower() in SECRET_PARAMETERS else _value(value)
+        used += len(key) + _text_size(kept)
+        if index >= MAX_PARAMETERS or used > budget:
+            out[LEFT_OUT] = f"{len(items) - index} more parameters not kept (journal size limits)"
+            break
+        out[key] = kept
     return out
 
 

@@ -66,6 +66,13 @@ class GunicornServer:
         out = subprocess.run(["pgrep", "-P", str(self.process.pid)], capture_output=True, text=True)
         return [int(p) for p in out.stdout.split()]
 
+    def wait_for_workers(self, count: int, timeout: float = 60) -> list[int]:
+        """The worker pids once ``count`` workers run (gunicorn answers once its first one has booted)."""
+        deadline = time.monotonic() + timeout
+        while len(pids := self.worker_pids()) != count and time.monotonic() < deadline:
+            time.sleep(0.05)
+        return pids
+
 
 def _status(url: str, verify) -> int:
     """The status of GET ``url`` (``verify``: a CA bundle path, False for no check, None for the system's)."""

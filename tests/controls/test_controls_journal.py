@@ -170,3 +170,31 @@ def test_it_can_be_off_and_is_bounded(app_config, make_account):
         if expected:
             assert [e["status"] for e in page["entries"]] == [401, 401, 401], "the newest entries are kept"
         app.extensions["gateway"].store.close()
+
+
+def test_an_entry_keeps_a_bounded_amount_of_parameter_text(client, journal, make_account, get_token):
+    """Fifty keys of twenty 999-character values wrote about 1 MB per request into the journal, with no
+    account at all (issue 15): an entry keeps at most 8 KB of parameters, 1 KB for a call no account made."""
+    import json
+    from urllib.parse import urlencode
+
+    from gateway.controls.journal import LEFT_OUT, PARAMS_TEXT, PARAMS_TEXT_ANONYMOUS
+
+    pairs = [(f"k{k}", "v" * 999) for k in range(40) for _ in range(20)]
+    form = "application/x-www-form-urlencoded"
+    anonymous = client.post("/api/command", data=urlencode(pairs), content_type=form)
+    token = get_token(make_account())
+    signed = client.post(
+        "/api/command",
+        data=urlencode([("action", "get_api_info"), *pairs]),
+        content_type=form,
+        headers={"Authorization": f"Bearer {token}"},
+    )
+    assert anonymous.status_code == 401 and signed.status_code == 200
+    entries = journal()["entries"]
+    by_account = {e["account"] is None: e for e in entries if e["face"] == "command"}
+    for anonymous_entry, budget in ((True, PARAMS_TEXT_ANONYMOUS), (False, PARAMS_TEXT)):
+        params = by_account[anonymous_entry]["params"]
+        assert LEFT_OUT in params
+        assert len(json.dumps(params)) < budget + 2048
+    assert by_account[False]["params"]["action"] == "get_api_info"

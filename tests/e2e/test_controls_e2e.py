@@ -65,7 +65,7 @@ def gateway(tmp_path):
     store.close()
     server = start({"GATEWAY_DATABASE_URL": url}, tmp_path / "gunicorn.log", workers=3)
     try:
-        assert len(server.worker_pids()) == 3
+        assert len(server.wait_for_workers(3)) == 3
         yield Harness(server, admin, reader)
     finally:
         server.stop()

@@ -94,7 +94,7 @@ def test_outage_answers_503_keeps_workers_and_recovers(tmp_path, proxied):
         token = get_token(server.url, creds).json()["access_token"]
         assert command(server.url, token).status_code == 200
         assert admin_index(server.url, token).status_code == 200
-        workers = sorted(server.worker_pids())
+        workers = sorted(server.wait_for_workers(2))  # start() waits for the first worker only
 
         proxy.cut()
         for _ in range(4):  # more requests than workers, so every worker meets the outage
@@ -129,7 +129,7 @@ def test_node_started_during_an_outage_serves_once_the_database_returns(tmp_path
         assert requests.get(f"{server.url}/check_health", timeout=30).status_code == 500
         response, _elapsed = timed(get_token, server.url, creds)
         assert_unavailable_json(response)
-        workers = sorted(server.worker_pids())
+        workers = sorted(server.wait_for_workers(2))  # start() waits for the first worker only
         time.sleep(1)
         assert sorted(server.worker_pids()) == workers and server.process.poll() is None, "no crash loop"
 
