@@ -30,6 +30,8 @@ from werkzeug.exceptions import BadRequest, HTTPException, RequestEntityTooLarge
 #: Bytes kept in memory before the buffer spills to a temporary file.
 SPOOL_BYTES = 1 << 20
 _CHUNK = 64 * 1024
+#: The longest the deadline thread sleeps: a deadline is acted on at most this late.
+_TICK = 0.25
 
 
 class _Refused:
@@ -65,10 +67,13 @@ class _Deadlines:
                 self._thread = threading.Thread(target=self._run, name="body-deadlines", daemon=True)
                 self._thread.start()
             ticket = next(self._order)
+            # Waking the watcher thread for every connection costs a context switch per request; it wakes by
+            # itself at least every _TICK seconds, so only a deadline earlier than all others needs it now.
+            if self._heap and deadline < self._heap[0][0]:
+                self._cond.notify()
             heapq.heappush(self._heap, (deadline, ticket, sock))
             self._live.add(ticket)
             self._by_socket[id(sock)] = ticket
-            self._cond.notify()
             return ticket
 
     def done(self, ticket: int) -> None:
@@ -91,12 +96,9 @@ class _Deadlines:
                     _, ticket, sock = heapq.heappop(self._heap)
                     if self._by_socket.get(id(sock)) == ticket:
                         del self._by_socket[id(sock)]
-                if not self._heap:
-                    self._cond.wait()
-                    continue
-                wait = self._heap[0][0] - time.monotonic()
+                wait = self._heap[0][0] - time.monotonic() if self._heap else _TICK
                 if wait > 0:
-                    self._cond.wait(wait)
+                    self._cond.wait(min(wait, _TICK))
                     continue
                 _, ticket, sock = heapq.heappop(self._heap)
                 self._live.discard(ticket)
