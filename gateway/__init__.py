@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from flask import Flask
@@ -39,9 +39,29 @@ BLUEPRINTS = (
 )
 
 
+class GatewayFlask(Flask):
+    """Flask, deciding once per view or hook whether it is a coroutine function: Flask asks ``inspect`` again
+    for each of the six functions every request runs, and all of ours are plain functions. ``ensure_sync`` is
+    Flask's documented override point for how views run. Measured: about 5% of the CPU of a one-client
+    command request in process (318 -> 303 us), and the bench's one-client ratio fell from 0.73-0.77x to
+    0.66-0.69x without it (stop 21's closing note)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._sync: dict[Callable[..., Any], Callable[..., Any]] = {}
+
+    def ensure_sync(self, func: Callable[..., Any]) -> Callable[..., Any]:
+        sync = self._sync.get(func)
+        if sync is None:
+            sync = super().ensure_sync(func)
+            if len(self._sync) < 1024:  # views and hooks: a fixed set, whatever the requests
+                self._sync[func] = sync
+        return sync
+
+
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     """Build a gateway app: defaults, then GATEWAY_* environment, then ``config``."""
-    app = Flask(__name__)
+    app = GatewayFlask(__name__)
     app.config["MAX_CONTENT_LENGTH"] = MAX_CONTENT_LENGTH
     app.config.update(gateway_config.settings(config))
 
