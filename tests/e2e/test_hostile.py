@@ -75,6 +75,18 @@ def _exchange(url: str, raw: bytes) -> tuple[int, dict[str, str], bytes]:
     return int(lines[0].split()[1]), headers, body
 
 
+def _post_chunked(server, path: str, content_type: str, body: bytes, size: int = 65536) -> tuple:
+    """POST ``body`` in chunks of ``size`` bytes (Transfer-Encoding: chunked) and read the whole answer."""
+    chunks = b"".join(
+        b"%x\r\n%s\r\n" % (len(body[i : i + size]), body[i : i + size]) for i in range(0, len(body), size)
+    )
+    head = (
+        f"POST {path} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {server.token}\r\n"
+        f"Content-Type: {content_type}\r\nTransfer-Encoding: chunked\r\n\r\n"
+    )
+    return _exchange(server.url, head.encode() + chunks + b"0\r\n\r\n")
+
+
 def _command(server, **params) -> requests.Response:
     return requests.get(
         f"{server.url}/api/command",
@@ -151,21 +163,7 @@ def test_idle_connections_do_not_stall_normal_clients(server):
 def test_a_chunked_body_over_the_cap_is_413_not_truncated(server):
     pad = "x" * (1 << 20)
     body = f"action=get_connected_clients&id=5&pad={pad}&id=6".encode()
-    chunks = (
-        b"".join(
-            b"%x\r\n%s\r\n" % (len(part), part)
-            for part in (body[i : i + 65536] for i in range(0, len(body), 65536))
-        )
-        + b"0\r\n\r\n"
-    )
-    status, headers, answer = _exchange(
-        server.url,
-        (
-            f"POST /api/command HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {server.token}\r\n"
-            "Content-Type: application/x-www-form-urlencoded\r\nTransfer-Encoding: chunked\r\n\r\n"
-        ).encode()
-        + chunks,
-    )
+    status, headers, answer = _post_chunked(server, "/api/command", "application/x-www-form-urlencoded", body)
     assert status == 413, answer[:300]
     assert_wire_body(status, headers["content-type"], answer, NAMESPACE)
     assert headers["content-type"].startswith("text/xml")
@@ -173,35 +171,15 @@ def test_a_chunked_body_over_the_cap_is_413_not_truncated(server):
 
 def test_a_chunked_json_body_over_the_cap_is_413_json(server):
     body = b'{"clients": ["' + b"x" * (3 << 20) + b'"]}'
-    chunks = (
-        b"".join(
-            b"%x\r\n%s\r\n" % (len(part), part)
-            for part in (body[i : i + 65536] for i in range(0, len(body), 65536))
-        )
-        + b"0\r\n\r\n"
-    )
-    status, headers, answer = _exchange(
-        server.url,
-        (
-            f"POST /api/v1/batch HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {server.token}\r\n"
-            "Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n"
-        ).encode()
-        + chunks,
-    )
+    status, headers, answer = _post_chunked(server, "/api/v1/batch", "application/json", body)
     assert status == 413, answer[:300]
     assert headers["content-type"].startswith("application/json")
 
 
 def test_a_small_chunked_body_is_read_whole(server):
     body = b"action=get_connected_clients&id=1&id=2"
-    chunks = b"".join(b"%x\r\n%s\r\n" % (1, body[i : i + 1]) for i in range(len(body))) + b"0\r\n\r\n"
-    status, headers, answer = _exchange(
-        server.url,
-        (
-            f"POST /api/command HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {server.token}\r\n"
-            "Content-Type: application/x-www-form-urlencoded\r\nTransfer-Encoding: chunked\r\n\r\n"
-        ).encode()
-        + chunks,
+    status, headers, answer = _post_chunked(
+        server, "/api/command", "application/x-www-form-urlencoded", body, 1
     )
     assert status == 200, answer[:300]
     assert_wire_body(status, headers["content-type"], answer, NAMESPACE)
