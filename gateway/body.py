@@ -131,6 +131,10 @@ class BufferedBody:
         return self.app(environ, start_response)
 
     def _buffer(self, environ: dict, chunked: bool, length: str) -> None:
+        if not chunked and length.isdigit() and len(length) > 18:  # int() of 4,300+ digits raises
+            environ["wsgi.input"] = _Refused(RequestEntityTooLarge())
+            environ["CONTENT_LENGTH"] = str(self.limit + 1)
+            return
         declared = int(length) if length.isdigit() and not chunked else None
         if not chunked and declared is None:
             self._refuse(environ, BadRequest("The Content-Length header is not a number."))
