@@ -132,16 +132,14 @@ class BufferedBody:
 
     def _buffer(self, environ: dict, chunked: bool, length: str) -> None:
         if not chunked and length.isdigit() and len(length) > 18:  # int() of 4,300+ digits raises
-            environ["wsgi.input"] = _Refused(RequestEntityTooLarge())
-            environ["CONTENT_LENGTH"] = str(self.limit + 1)
+            self._too_large(environ)
             return
         declared = int(length) if length.isdigit() and not chunked else None
         if not chunked and declared is None:
             self._refuse(environ, BadRequest("The Content-Length header is not a number."))
             return
         if declared is not None and declared > self.limit:
-            # werkzeug refuses it from the declared length alone (413 with each route's own cap)
-            environ["wsgi.input"] = _Refused(RequestEntityTooLarge())
+            self._too_large(environ)
             return
         wanted = declared if declared is not None else self.limit + 1
         sock = environ.get("gunicorn.socket")
@@ -186,14 +184,19 @@ class BufferedBody:
             return
         if size > self.limit:
             spool.close()
-            environ["CONTENT_LENGTH"] = str(size)  # over the largest cap: every route answers 413
-            environ["wsgi.input"] = _Refused(RequestEntityTooLarge())
+            self._too_large(environ)
             return
         spool.seek(0)
         environ["wsgi.input"] = spool
         environ["CONTENT_LENGTH"] = str(size)
         environ.pop("HTTP_TRANSFER_ENCODING", None)
         environ["wsgi.input_terminated"] = False
+
+    def _too_large(self, environ: dict) -> None:
+        # a length over the largest cap: werkzeug answers 413 from it alone, with each route's own cap
+        environ["wsgi.input"] = _Refused(RequestEntityTooLarge())
+        environ["CONTENT_LENGTH"] = str(self.limit + 1)
+        environ.pop("HTTP_TRANSFER_ENCODING", None)
 
     def _late(self) -> HTTPException:
         return RequestTimeout(f"The request body did not arrive within {self.timeout:g} seconds.")

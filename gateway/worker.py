@@ -25,8 +25,9 @@ from gunicorn.workers.gthread import ThreadWorker  # type: ignore[import-untyped
 from werkzeug.exceptions import default_exceptions
 
 from gateway.body import deadlines
+from gateway.controls.journal import SECRET_PARAMETERS
 
-_SECRET_PARAM = re.compile(r"(?i)\b((?:password|client_secret|secret|access_token|token)=)[^&\s'\"]*")
+_SECRET_PARAM = re.compile(rf"(?i)\b((?:{'|'.join(sorted(SECRET_PARAMETERS))})=)[^&\s'\"]*")
 _SECRET_AUTH = re.compile(r"(?i)\b(bearer|basic)\s+[A-Za-z0-9+/=._~-]+")
 
 
@@ -86,12 +87,12 @@ class GatewayWorker(ThreadWorker):
     def handle_error(self, req, client, addr, exc):
         written = _Written()
         super().handle_error(req, written, addr, exc)
+        status = _status_of(written.data)
         try:
-            status = int(written.data.split(b" ", 2)[1])
             body = self._answer(req, status)
         except Exception:
             self.log.debug("error page not translated", exc_info=True)
-            body = _plain_json(written.data)
+            body = _plain_json(status)
         try:
             client.sendall(body)
         except OSError:
@@ -99,7 +100,7 @@ class GatewayWorker(ThreadWorker):
 
     def _answer(self, req: Any, status: int) -> bytes:
         """The gateway's own error response for ``status`` on the request's path, as raw HTTP."""
-        from gateway import http_errors
+        from gateway import http_errors, web
 
         app = self.flask_app
         path = getattr(req, "path", None) or "/"
@@ -108,14 +109,13 @@ class GatewayWorker(ThreadWorker):
         if app is None or exc_class is None:
             raise LookupError(status)
         with app.test_request_context(path, method=method):
-            response = http_errors.render(http_errors.from_http(exc_class()))
+            response = web.no_sniffing(http_errors.render(http_errors.from_http(exc_class())))
         body = response.get_data()
         reason = http.HTTPStatus(status).phrase
         lines = [
             f"HTTP/1.1 {status} {reason}",
             "Connection: close",
             f"Content-Length: {len(body)}",
-            "X-Content-Type-Options: nosniff",
         ]
         lines += [
             f"{name}: {value}"
@@ -125,10 +125,18 @@ class GatewayWorker(ThreadWorker):
         return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + body
 
 
-def _plain_json(page: bytes) -> bytes:
-    """A JSON error with the status of gunicorn's own page (when the app cannot render one)."""
-    status = int(page.split(b" ", 2)[1]) if page.startswith(b"HTTP/") else 400
+def _status_of(page: bytes) -> int:
+    """The status of the HTTP answer gunicorn wrote (400 if it wrote none)."""
+    parts = page.split(b" ", 2)
+    return int(parts[1]) if page.startswith(b"HTTP/") and len(parts) > 1 and parts[1].isdigit() else 400
+
+
+def _plain_json(status: int) -> bytes:
+    """A JSON error with gunicorn's status (when the app cannot render one)."""
     phrase = http.HTTPStatus(status).phrase
     body = json.dumps({"error": phrase.lower().replace(" ", "_"), "message": f"{phrase}."}).encode()
     head = f"HTTP/1.1 {status} {phrase}\r\nConnection: close\r\nContent-Type: application/json\r\n"
-    return f"{head}Content-Length: {len(body)}\r\n\r\n".encode("latin-1") + body
+    return (
+        f"{head}X-Content-Type-Options: nosniff\r\nContent-Length: {len(body)}\r\n\r\n".encode("latin-1")
+        + body
+    )
