@@ -83,21 +83,22 @@ def test_null_for_a_required_field_in_a_patch_is_400(client, feed, svc, body):
     assert snapshot(svc) == before
 
 
-@pytest.mark.parametrize("attribute", ['id="{}"', 'ts="{}"'])
-def test_huge_integers_in_an_xml_import_are_400(client, feed, svc, attribute):
-    huge = "9" * 5000
-    if attribute.startswith("id"):
-        xml = (
-            f'<?xml version="1.0"?><connected_client_list xmlns="https://www.beyondtrust.com/namespaces/API/command">'
-            f'<connected_push_agent id="{huge}" ts="1789996400"><hostname>h</hostname></connected_push_agent>'
-            f"</connected_client_list>"
-        )
-    else:
-        xml = (
-            f'<?xml version="1.0"?><connected_client_list xmlns="https://www.beyondtrust.com/namespaces/API/command">'
-            f'<connected_push_agent id="5" ts="{huge}"><hostname>h</hostname></connected_push_agent>'
-            f"</connected_client_list>"
-        )
+@pytest.mark.parametrize(
+    "pattern, replacement",
+    [
+        (r' id="\d+"', ' id="{}"'),
+        (r' ts="\d+"', ' ts="{}"'),
+        (r"<timezone_offset>-?\d+</timezone_offset>", "<timezone_offset>{}</timezone_offset>"),
+    ],
+)
+def test_huge_integers_in_an_xml_import_are_400(client, feed, svc, pattern, replacement):
+    """A real capture with one number of 5,000 digits (Python refuses to convert more than 4,300)."""
+    import re
+    from pathlib import Path
+
+    capture = (Path(__file__).parent / "xml" / "captures" / "beyondtrust_every_type.xml").read_text()
+    xml = re.sub(pattern, replacement.format("9" * 5000), capture, count=1)
+    assert xml != capture
     before = snapshot(svc)
     response = client.post("/api/v1/import/xml", data=xml, content_type="text/xml", headers=feed)
     assert 400 <= response.status_code < 500, response.data
