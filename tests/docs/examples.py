@@ -9,6 +9,8 @@ An HTML comment right before a block changes how it runs (it is invisible on the
 - ``<!-- docs: not run (why) -->``: the block is shown only; the reason is required.
 - ``<!-- docs: background, ready=/readyz -->``: the block starts a server; it runs in the background (stopped
   when the page ends) and the next block waits until ``ready`` answers 200 on the documented address.
+- ``<!-- docs: file=NAME -->``: the block (any language) is written to the file NAME in the page's folder, for
+  the blocks after it (a test module, a fixture, a client).
 
 The documented address is ``127.0.0.1:8080``; each page gets a free port in its place, so pages can run
 side by side and never meet a gateway the reader left running.
@@ -30,11 +32,12 @@ _DIRECTIVE = re.compile(r"^\s*<!--\s*docs:\s*(?P<body>.*?)\s*-->\s*$")
 class Block:
     page: Path
     line: int  # 1-based line of the opening fence
-    kind: str  # "shell" or "python"
+    kind: str  # "shell", "python" or "file"
     code: str
     background: bool = False
     ready: str | None = None
     skipped: str | None = None  # the reason, when not run
+    file: str | None = None  # where a "file" block is written
 
 
 class DirectiveError(ValueError):
@@ -54,6 +57,11 @@ def _directive(text: str, page: Path, line: int) -> dict[str, str]:
             out["background"] = "1"
         elif part.startswith("ready="):
             out["ready"] = part[len("ready=") :]
+        elif part.startswith("file="):
+            name = part[len("file=") :]
+            if not re.fullmatch(r"[\w.-]+(/[\w.-]+)*", name) or ".." in name.split("/"):
+                raise DirectiveError(f"{page}:{line}: file={name!r} is not a relative path")
+            out["file"] = name
         else:
             raise DirectiveError(f"{page}:{line}: unknown docs directive {part!r}")
     return out
@@ -88,6 +96,10 @@ def blocks(page: Path) -> list[Block]:
             i += 1
         i += 1
         options, pending = pending or {}, None
+        if "file" in options:
+            code = "\n".join(body) + "\n"
+            found.append(Block(page=page, line=start + 1, kind="file", code=code, file=options["file"]))
+            continue
         if language not in RUN_LANGUAGES:
             if options:
                 raise DirectiveError(f"{page}:{start + 1}: a docs directive on a {language or 'plain'} block")
@@ -128,7 +140,10 @@ def script(page_blocks: list[Block], port: int) -> str:
             out.append(f"wait_ready {pending_ready}")
             pending_ready = None
         out.append(f"DOCS_BLOCK='{block.page.name}:{block.line}'")
-        if block.kind == "python":
+        if block.kind == "file":
+            out.append(f"mkdir -p \"$(dirname '{block.file}')\"")
+            out.append(f"cat > '{block.file}' <<'DOCS_FILE'\n" + block.code + "DOCS_FILE")
+        elif block.kind == "python":
             out.append("python - <<'DOCS_PYTHON'\n" + code + "DOCS_PYTHON")
         elif block.background:
             out.append("set -m")

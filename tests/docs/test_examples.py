@@ -86,3 +86,16 @@ def test_documented_port_is_replaced(tmp_path: Path) -> None:
     page.write_text("```sh\necho http://127.0.0.1:8080/x localhost:8080\n```\n")
     done = subprocess.run(["bash", "-c", script(blocks(page), 5555)], capture_output=True, text=True, cwd=tmp_path)
     assert done.stdout.strip() == "http://127.0.0.1:5555/x localhost:5555"
+
+
+def test_file_blocks_are_written_for_later_blocks(tmp_path: Path) -> None:
+    page = tmp_path / "p.md"
+    page.write_text(
+        "<!-- docs: file=pkg/test_x.py -->\n```python\nprint('$HOME')\n```\n\n```sh\ncat pkg/test_x.py\n```\n"
+    )
+    done = subprocess.run(["bash", "-c", script(blocks(page), 1)], capture_output=True, text=True, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == "print('$HOME')\n"
+    page.write_text("<!-- docs: file=../x -->\n```python\n1\n```\n")
+    with pytest.raises(DirectiveError, match="relative path"):
+        blocks(page)
