@@ -1,4 +1,9 @@
-"""gunicorn settings for `make run` and the end-to-end tests; GATEWAY_* variables override them."""
+"""gunicorn settings of `gateway serve` and the end-to-end tests; GATEWAY_* variables override them.
+
+gunicorn loads this file by its path (``gunicorn -c /path/to/gateway/gunicorn_conf.py``, which is what
+``gateway serve`` runs; :data:`PATH` finds it): run that way, nothing of the gateway is imported before the
+Prometheus directory below is set. The app is built by each worker (``gateway:create_app()``).
+"""
 
 import gc
 import multiprocessing
@@ -7,7 +12,7 @@ import shutil
 import tempfile
 from pathlib import Path
 
-wsgi_app = "wsgi:app"
+wsgi_app = "gateway:create_app()"
 bind = [os.environ.get("GATEWAY_BIND", "127.0.0.1:8080")]
 workers = int(os.environ.get("GATEWAY_WORKERS", min(4, multiprocessing.cpu_count() * 2)))
 # Threaded workers (gthread): a live event stream (GET /api/v1/events) holds one thread for minutes, so a
