@@ -52,9 +52,9 @@ def serve(bind: str, workers: int | None, no_demo: bool, credentials_file: str) 
 
     try:
         config = settings()
-    except ConfigError as exc:
+        svc = build_services(config)
+    except (ConfigError, ValueError) as exc:  # a setting that cannot be used: its message names it
         raise click.ClickException(str(exc)) from None
-    svc = build_services(config)
     try:
         click.echo(bootstrap.upgrade(svc, config["DATABASE_URL"]))
         click.echo(bootstrap.populate(svc, config, demo=not no_demo))

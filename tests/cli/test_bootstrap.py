@@ -105,3 +105,25 @@ def test_credentials_and_log_format_settings_are_text(monkeypatch):
     monkeypatch.setenv("GATEWAY_LOG_FORMAT", "yaml")
     with pytest.raises(ConfigError, match="GATEWAY_LOG_FORMAT"):
         settings()
+
+
+@pytest.mark.parametrize(
+    "env, message",
+    [
+        ({"GATEWAY_LOG_FORMAT": "xml"}, "GATEWAY_LOG_FORMAT must be json or text"),
+        ({"GATEWAY_DATABASE_URL": "mysql://db/x"}, "GATEWAY_DATABASE_URL"),
+        ({"GATEWAY_BOOT_FIXTURE": "nonesuch"}, "GATEWAY_BOOT_FIXTURE: No fixture named 'nonesuch'"),
+        ({"GATEWAY_DEMO_CLIENT_SECRET": "short"}, "GATEWAY_DEMO_CLIENT_SECRET"),
+    ],
+)
+def test_serve_refuses_settings_it_cannot_use_in_one_line(tmp_path, monkeypatch, env, message):
+    """Before gunicorn starts: a clear error naming the setting, exit status 1, no traceback."""
+    from click.testing import CliRunner
+
+    from gateway.cli.serve import serve
+
+    monkeypatch.chdir(tmp_path)
+    env = {"GATEWAY_DATABASE_URL": f"sqlite:///{tmp_path / 'serve.db'}", **env}
+    result = CliRunner().invoke(serve, ["--no-demo"], env=env)
+    assert result.exit_code == 1 and message in result.output, result.output
+    assert "Traceback" not in result.output and "Serving on" not in result.output
