@@ -1,8 +1,9 @@
 """gunicorn settings of `gateway serve` and the end-to-end tests; GATEWAY_* variables override them.
 
 gunicorn loads this file by its path (``gunicorn -c /path/to/gateway/gunicorn_conf.py``, which is what
-``gateway serve`` runs; :data:`PATH` finds it): run that way, nothing of the gateway is imported before the
-Prometheus directory below is set. The app is built by each worker (``gateway:create_app()``).
+``gateway serve`` runs; ``gateway.serving.GUNICORN_CONF`` finds it): run that way, nothing of the gateway
+is imported before the Prometheus directory below is set. Each worker builds the app
+(``gateway:create_app()``).
 """
 
 import gc

@@ -109,7 +109,7 @@ def run(venv: Path, cwd: Path, *args: str, **env: str) -> subprocess.CompletedPr
     )
 
 
-def wait_ready(process: subprocess.Popen, url: str, log: Path, timeout: float = 60) -> None:
+def wait_ready(process: subprocess.Popen, url: str, log: Path, timeout: float = 120) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         assert process.poll() is None, f"gateway serve exited: {log.read_text()[-3000:]}"
