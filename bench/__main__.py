@@ -552,7 +552,7 @@ def write_markdown(report: Report, args) -> Path:
         ),
         (
             "(2) a Flask app returning a fixed 1 KB XML body under the same gunicorn settings "
-            "(gunicorn.conf.py, 2 workers);"
+            "(gateway/gunicorn_conf.py, 2 workers);"
         ),
         "(3) raw sqlite3 `executemany` with the gateway's pragmas (WAL, synchronous=FULL).",
         "",
