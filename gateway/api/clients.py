@@ -6,16 +6,21 @@
     GET /api/v1/connection-log           every visible record's events: the same, plus type and id
 
 The query strings are loaded by gateway.api.queries (400 naming the parameter); filtering, ordering,
-paging and counting run in the store's SQL. Times are UNIX seconds, as everywhere in the JSON face.
+paging and counting run in the store's SQL. Times are UNIX seconds, as everywhere in the JSON face,
+unless the request asks for ISO 8601 or epoch milliseconds (``time_format``).
 """
 
 from __future__ import annotations
 
 from dataclasses import replace
+from typing import Any
+
+from flask import jsonify
+from marshmallow import Schema
 
 from gateway.api.auth import READ, requires
 from gateway.api.blueprint import Blueprint, errors
-from gateway.api.queries import ClientsQuery, ConnectionLogQuery, DetailQuery, LogQuery
+from gateway.api.queries import ClientsQuery, ConnectionLogQuery, DetailQuery, LogQuery, time_format
 from gateway.errors import NotFoundError
 from gateway.registry import documents
 from gateway.registry.inspection import ClientSearch, LogSearch, Page
@@ -31,13 +36,23 @@ blueprint = Blueprint(
 CLIENT_ID = "<int(min=1, max=2147483647):client_id>"
 
 
+def _shown(schema: Schema, answer: Any) -> Any:
+    """The answer as the route's schema dumps it, its times as ``time_format`` asks."""
+    chosen = time_format()
+    if chosen == "unix":
+        return answer  # flask-smorest dumps it
+    return jsonify(documents.with_times(schema.dump(answer), chosen))
+
+
 @blueprint.route("/clients", methods=["GET"])
 @requires(READ)
 @blueprint.arguments(ClientsQuery, location="query")
 @blueprint.response(200, documents.ClientPageOut)
 def list_clients(search: ClientSearch):
     """List client records (connected and, within retention, disconnected): filters, order, pages"""
-    return documents.PageOf(services().registry.search_clients(search), search.page)
+    return _shown(
+        documents.ClientPageOut(), documents.PageOf(services().registry.search_clients(search), search.page)
+    )
 
 
 @blueprint.route(f"/clients/{CLIENT_ID}", methods=["GET"])
@@ -47,11 +62,11 @@ def list_clients(search: ClientSearch):
 @errors(404)
 def get_client(args: dict, client_id: int):
     """One client in detail: its connected (else newest, or ?record=N) record, and all its records"""
-    return services().registry.client_detail(client_id, args.get("record"))
+    return _shown(documents.DetailOut(), services().registry.client_detail(client_id, args.get("record")))
 
 
 def _log(search: LogSearch) -> documents.PageOf:
-    return documents.PageOf(services().registry.events(search), search.page)
+    return _shown(documents.LogPageOut(), documents.PageOf(services().registry.events(search), search.page))
 
 
 @blueprint.route(f"/clients/{CLIENT_ID}/log", methods=["GET"])
