@@ -4,6 +4,7 @@
     GET /api/v1/clients/<id>             one client in detail (?record=N: a specific record of the id)
     GET /api/v1/clients/<id>/log         the id's whole event history: time window, kinds, pages
     GET /api/v1/connection-log           every visible record's events: the same, plus type and id
+    GET /api/v1/account                  the calling API account: its name and permissions (any account)
 
 The query strings are loaded by gateway.api.queries (400 naming the parameter); filtering, ordering,
 paging and counting run in the store's SQL. Times are UNIX seconds, as everywhere in the JSON face,
@@ -16,9 +17,9 @@ from dataclasses import replace
 from typing import Any
 
 from flask import jsonify
-from marshmallow import Schema
+from marshmallow import Schema, fields
 
-from gateway.api.auth import READ, requires
+from gateway.api.auth import ANY, READ, authenticate, requires
 from gateway.api.blueprint import Blueprint, errors
 from gateway.api.queries import ClientsQuery, ConnectionLogQuery, DetailQuery, LogQuery, time_format
 from gateway.errors import NotFoundError
@@ -30,7 +31,7 @@ blueprint = Blueprint(
     "inspect",
     __name__,
     url_prefix="/api/v1",
-    description="Reads: client records (connected, or disconnected within retention), logs.",
+    description="Reads: client records (connected, or disconnected within retention), logs; the calling account.",
 )
 
 CLIENT_ID = "<int(min=1, max=2147483647):client_id>"
@@ -97,3 +98,21 @@ def client_log(search: LogSearch, client_id: int):
 def connection_log(search: LogSearch):
     """Every visible record's events"""
     return _log(search)
+
+
+class AccountOut(Schema):
+    """Who the token belongs to (the dashboard shows the name), never a secret."""
+
+    client_id = fields.String(required=True)
+    name = fields.String(required=True)
+    permission = fields.String(required=True, metadata={"description": "Command API: read_only, ..."})
+    feed = fields.Boolean(required=True)
+    admin = fields.Boolean(required=True)
+
+
+@blueprint.route("/account", methods=["GET"])
+@requires(ANY)
+@blueprint.response(200, AccountOut)
+def account():
+    """The calling API account"""
+    return authenticate()

@@ -587,3 +587,19 @@ def test_reads_change_nothing_and_writes_go_through_the_feed_permission(history,
     assert get("/api/v1/clients", page_size=100) == before
     history.registry.apply([Disconnect(2, "bye", "server"), Connect(inspecting.client(50, 2))])
     assert [r["connected"] for r in get("/api/v1/clients/2")["records"]] == [True, False]
+
+
+def test_the_account_route_names_the_calling_account_whatever_its_permissions(
+    client, make_account, get_token
+):
+    assert client.get("/api/v1/account").status_code == 401
+    for permission, admin in (("deny", False), ("read_only", True)):
+        creds = make_account(permission, admin=admin)
+        body = client.get("/api/v1/account", headers=bearer(get_token(creds))).get_json()
+        assert body == {
+            "client_id": creds.account.client_id,
+            "name": creds.account.name,
+            "permission": permission,
+            "feed": False,
+            "admin": admin,
+        }
