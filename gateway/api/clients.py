@@ -31,7 +31,7 @@ blueprint = Blueprint(
     "inspect",
     __name__,
     url_prefix="/api/v1",
-    description="Reads: client records (connected, or disconnected within retention), logs; the calling account.",
+    description="Reads: client records (connected or recently disconnected), logs; the calling account.",
 )
 
 CLIENT_ID = "<int(min=1, max=2147483647):client_id>"
