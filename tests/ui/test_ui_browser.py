@@ -903,7 +903,9 @@ def test_the_emulator_view_tails_the_journal_and_drives_faults_clock_and_reset(p
         page.wait(
             lambda: journal_rows(page) and {r["cells"][3] for r in journal_rows(page)} == {"get_api_info"}
         )
-        browser.screenshot(page.driver, f"ui-emulator-{gateway.engine}", full_page=True)  # rule, journal, clock
+        browser.screenshot(
+            page.driver, f"ui-emulator-{gateway.engine}", full_page=True
+        )  # rule, journal, clock
         page.click(f"#faults-body tr[data-id='{rule['id']}'] button")
         page.wait(lambda: fault_rows(page) == [], message="the removed rule stayed")
         assert admin_call(gateway, "GET", "/faults")["faults"] == []

@@ -74,7 +74,7 @@ async function onSignIn(event) {
   $("session").hidden = false;
   $("account").textContent = account.name;
   $("account").title = `API account ${account.client_id} (${account.permission}${account.admin ? ", admin" : ""})`;
-  $("views").hidden = false;
+  $("views").hidden = !account.admin;  // one view only: no tabs
   $("view-emulator").hidden = !account.admin;  // the admin API refuses the others anyway
   showView();
   showStatus("");
