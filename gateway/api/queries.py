@@ -346,6 +346,7 @@ class EventsQuery(QuerySchema):
     id = Listed(
         Bounded(1, MAX_CLIENT_ID), metadata={"description": "Client ids (a reset is sent whatever the ids)."}
     )
+    time_format = TimeFormat()
     last_event_id = Bounded(
         0,
         2**63 - 1,

@@ -59,7 +59,18 @@ _TIME_CONVERSIONS: dict[str, Callable[[int], Any]] = {
 def _time_keys() -> frozenset[str]:
     """Keys of every UnixTime field of the schemas here (the same name is a time wherever it appears)."""
     found: set[str] = set()
-    for schema in (RecordOut, DetailOut, RecordSummaryOut, LogEntryOut, ClientOut, ConnectionOut, EventOut):
+    schemas = (
+        RecordOut,
+        DetailOut,
+        RecordSummaryOut,
+        LogEntryOut,
+        ClientOut,
+        ConnectionOut,
+        EventOut,
+        ChangeEventOut,
+        DisconnectChangeOut,
+    )
+    for schema in schemas:
         found.update(
             field.data_key or name for name, field in schema().fields.items() if isinstance(field, UnixTime)
         )

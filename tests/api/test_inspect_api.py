@@ -499,6 +499,7 @@ def test_records_past_retention_are_hidden_without_any_write(history, client, ma
         ("/api/v1/connection-log", {"order_by": "text"}, "order_by"),
         ("/api/v1/events", {"kind": "everything"}, "kind"),
         ("/api/v1/events", {"last_event_id": "-3"}, "last_event_id"),
+        ("/api/v1/events", {"time_format": "unix_ms"}, "time_format"),
     ],
 )
 def test_bad_parameters_are_400_naming_the_parameter(history, get, path, params, field):
