@@ -100,7 +100,7 @@ def connection_log(search: LogSearch):
     return _log(search)
 
 
-class AccountOut(Schema):
+class CallingAccountOut(Schema):
     """Who the token belongs to (the dashboard shows the name), never a secret."""
 
     client_id = fields.String(required=True)
@@ -112,7 +112,7 @@ class AccountOut(Schema):
 
 @blueprint.route("/account", methods=["GET"])
 @requires(ANY)
-@blueprint.response(200, AccountOut)
+@blueprint.response(200, CallingAccountOut)
 def account():
     """The calling API account"""
     return authenticate()
