@@ -64,6 +64,8 @@ DEFAULTS: dict[str, Any] = {
     "REQUEST_LOG": True,
     # Serve Prometheus metrics at /metrics.
     "METRICS": True,
+    # Most items one list of the JSON face returns for count=-1 ("all").
+    "LIST_ALL_MAX": 10000,
     # Seconds a disconnected client stays in the registry (history) before writes purge it.
     "DISCONNECTED_RETENTION": 86400,
     # Newest entries kept in the change log (the live event stream reads it).
@@ -189,6 +191,7 @@ def settings(overrides: Mapping[str, Any] | None = None) -> dict[str, Any]:
         "DB_TIMEOUT",
         "DB_STATEMENT_TIMEOUT",
         "JOURNAL_MAX_ENTRIES",
+        "LIST_ALL_MAX",
         "RATE_LIMIT_PER_SECOND",
         "RATE_LIMIT_PER_HOUR",
         "DISCONNECTED_RETENTION",

@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 from gateway.errors import GatewayError
-from gateway.registry.documents import ChangeEventOut, change_type
+from gateway.registry.documents import ChangeEventOut, change_type, with_times
 from gateway.registry.model import Change
 from gateway.registry.service import Registry
 
@@ -101,8 +101,11 @@ def resync(reason: str, last_event_id: int, resume_after: int) -> bytes:
     )
 
 
-def stream(registry: Registry, cursor: int | None, filters: Filters, timing: Timing) -> Iterator[bytes]:
-    """The events after ``cursor`` (None: after the newest change), until the lifetime ends."""
+def stream(
+    registry: Registry, cursor: int | None, filters: Filters, timing: Timing, time_format: str = "unix"
+) -> Iterator[bytes]:
+    """The events after ``cursor`` (None: after the newest change), until the lifetime ends; their times
+    as ``time_format`` asks (see gateway.registry.documents.TIME_FORMATS)."""
     started = time.monotonic()
     try:
         oldest, last = (
@@ -137,7 +140,7 @@ def stream(registry: Registry, cursor: int | None, filters: Filters, timing: Tim
             for change in batch:
                 cursor = change.seq
                 if filters.match(change):
-                    yield frame(CHANGE_EVENT.dump(change), change.kind, change.seq)
+                    yield frame(with_times(CHANGE_EVENT.dump(change), time_format), change.kind, change.seq)
                     sent, written = change.seq, time.monotonic()
             if len(batch) == BATCH:
                 continue
