@@ -17,7 +17,7 @@ from gateway import faces
 from gateway.command.dispatch import ACTIONS
 from gateway.controls import metrics
 from gateway.controls.faults import FaultRequest, injected_error
-from gateway.controls.journal import PARAMS_TEXT, PARAMS_TEXT_ANONYMOUS, redact
+from gateway.controls.journal import PARAMS_TEXT, PARAMS_TEXT_ANONYMOUS, error_text, redact, redact_headers
 from gateway.controls.logging import log_request
 from gateway.controls.middleware import ControlsMiddleware
 from gateway.errors import RateLimitedError
@@ -133,6 +133,7 @@ def _after(response: Response) -> Response:
         except Exception:  # noqa: BLE001 - an unreadable body (too large, malformed) leaves no parameters
             params = {}
         facts.params = redact(params, PARAMS_TEXT if facts.account else PARAMS_TEXT_ANONYMOUS)
+        facts.headers = redact_headers(list(request.headers.items()), bool(facts.account))
         if face is faces.OAUTH and response.status_code == 200:
             facts.account = _presented_client_id(face)
     return response
@@ -172,6 +173,8 @@ def _finish(app: Flask, environ: dict, facts: RequestFacts, status: int | None, 
                     "action": action,
                     "account": facts.account,
                     "params": facts.params,
+                    "headers": facts.headers,
+                    "error": error_text(facts.error),
                     "status": status,
                     "duration_ms": round(seconds * 1000, 3),
                     "fault": facts.fault,
