@@ -164,7 +164,9 @@ def test_verify_says_what_was_expected_what_came_and_the_closest(gateway):
 
 def test_wait_for_an_asynchronous_client(gateway):
     token = gateway.token(gateway.account("read_only"))
-    poller = threading.Thread(target=lambda: [call(gateway, token, "get_connected_clients") for _ in range(3)])
+    poller = threading.Thread(
+        target=lambda: [call(gateway, token, "get_connected_clients") for _ in range(3)]
+    )
     poller.start()
     entries = gateway.wait_for(3, timeout=30, action="get_connected_clients")
     poller.join()
