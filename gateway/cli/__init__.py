@@ -14,6 +14,7 @@ from flask.cli import FlaskGroup, with_appcontext
 
 from gateway import create_app
 from gateway.cli.controls import COMMANDS as CONTROL_COMMANDS
+from gateway.cli.controls import controlled
 from gateway.errors import GatewayError
 from gateway.oauth.accounts import Credentials
 from gateway.oauth.models import COMMAND_PERMISSIONS
@@ -210,18 +211,10 @@ def registry() -> None:
     "--fixture", default="empty", show_default=True, help="A named fixture (see `gateway registry fixtures`)."
 )
 @click.option("--drop-accounts", is_flag=True, help="Also delete every API account and token.")
-@with_appcontext
-def registry_reset(fixture: str, drop_accounts: bool) -> None:
-    """Clear the registry and load a named fixture, in one transaction."""
-    try:
-        result = fixtures.reset(
-            services().registry,
-            fixture,
-            drop_accounts=drop_accounts,
-            configured=current_app.config["FIXTURES_DIR"],
-        )
-    except GatewayError as exc:
-        _fail(exc.message)
+@controlled
+def registry_reset(backend, fixture: str, drop_accounts: bool) -> None:
+    """Clear the registry and load a named fixture, in one transaction (--url: on a running gateway)."""
+    result = backend.registry_reset(fixture, drop_accounts)
     click.echo(
         f"Reset the registry to fixture {fixture!r}: {result['appliances']} appliances, "
         f"{result['clients']} clients; API accounts {result['accounts']}."
