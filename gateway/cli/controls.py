@@ -235,8 +235,9 @@ def faults() -> None:
 @click.option("--dribble", type=int, help="Send the body slowly: this many bytes per second.")
 @click.option(
     "--malformed",
-    type=click.Choice(["xml", "not-xml", "empty"]),
-    help="Answer a broken body instead: cut-off XML, a non-XML text, or nothing (the status stays).",
+    type=click.Choice(["cut", "garbage", "empty"]),
+    help="Answer a broken body instead: the answer cut in half, a text that is not XML, or nothing (the "
+    "status and content type stay).",
 )
 @click.option("--every", type=int, help="Act on every Nth matching request.")
 @click.option("--probability", type=float, help="Act with this probability (0-1).")
@@ -306,7 +307,7 @@ def faults_add(
     if dribble is not None:
         rule["dribble"] = {"bytes_per_second": dribble}
     if malformed is not None:
-        rule["malformed"] = {"body": malformed.replace("-", "_")}
+        rule["malformed"] = {"body": malformed}
     for key, value in (
         ("every", every),
         ("probability", probability),

@@ -111,10 +111,10 @@ def _before():
     if rule.terminal in ("error", "rate_limit"):
         root = ACTIONS[action].root if face is faces.COMMAND and action in ACTIONS else None
         raise injected_error(rule, root)
-    if rule.terminal == "drop":
-        facts.transport_fault = ("drop", None)
+    if rule.terminal in ("drop", "reset"):
+        facts.transport_fault = (rule.terminal, None)
         return Response(status=204)  # never sent: the middleware hangs up instead
-    facts.transport_fault = ("truncate", rule.spec["truncate"])
+    facts.transport_fault = (rule.terminal, rule.spec[rule.terminal])
     return None
 
 

@@ -209,15 +209,26 @@ class Gateway:
 
     # --- faults ----------------------------------------------------------------------------------
     def fault(
-        self, *, error=None, latency=None, rate_limit=None, drop: bool = False, truncate=None, **options
+        self,
+        *,
+        error=None,
+        latency=None,
+        rate_limit=None,
+        drop: bool = False,
+        reset: bool = False,
+        truncate=None,
+        dribble=None,
+        malformed=None,
+        **options,
     ) -> dict:
         """Add a fault rule; returns it (with its id). Shorthands beside the admin API's JSON:
 
         ``action``/``face``/``account``/``path`` go into ``match`` (``account`` may be Credentials);
         ``error=503`` or ``error={"status": 503, "message": ...}``; ``latency=250`` (ms) or
         ``latency=(100, 900)`` (uniform); ``rate_limit=30`` (429 with Retry-After: 30); ``drop=True``;
-        ``truncate=0.5`` (fraction) or ``truncate=100`` (bytes); ``every``, ``probability``, ``seed``,
-        ``times``, ``for_seconds`` as they are.
+        ``reset=True`` (TCP RST); ``truncate=0.5`` (fraction) or ``truncate=100`` (bytes);
+        ``dribble=500`` (bytes per second); ``malformed="cut"``, ``"garbage"`` or ``"empty"``;
+        ``every``, ``probability``, ``seed``, ``times``, ``for_seconds`` as they are.
         """
         match = dict(options.pop("match", {}))
         for key in _MATCH:
@@ -238,6 +249,12 @@ class Gateway:
             )
         if drop:
             rule["drop"] = True
+        if reset:
+            rule["reset"] = True
+        if dribble is not None:
+            rule["dribble"] = {"bytes_per_second": dribble} if isinstance(dribble, int) else dict(dribble)
+        if malformed is not None:
+            rule["malformed"] = {"body": malformed} if isinstance(malformed, str) else dict(malformed)
         if truncate is not None:
             rule["truncate"] = (
                 {"fraction": truncate}

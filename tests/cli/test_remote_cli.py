@@ -122,3 +122,16 @@ def test_remote_mistakes_are_one_line(remote, app):
         main, ["clock", "show", "--url", "http://127.0.0.1:9", "--client-id", "x", "--client-secret", "y"]
     )
     assert gone.exit_code == 1 and "no answer" in gone.output
+
+
+def test_the_new_faults_from_the_command_line(cli, remote):
+    reset = json.loads(cli("faults", "add", "--reset", "--every", "2", "--action", "get_api_info"))
+    assert reset["reset"] is True and reset["every"] == 2
+    dribble = json.loads(remote("faults", "add", "--dribble", "100", "--times", "3"))
+    assert dribble["dribble"] == {"bytes_per_second": 100} and dribble["times"] == 3
+    malformed = json.loads(
+        cli("faults", "add", "--malformed", "garbage", "--probability", "0.5", "--seed", "4")
+    )
+    assert malformed["malformed"] == {"body": "garbage"} and malformed["seed"] == 4
+    assert "dribble.bytes_per_second" in cli("faults", "add", "--dribble", "0", ok=False)
+    assert "at most one of" in remote("faults", "add", "--reset", "--drop", ok=False)
