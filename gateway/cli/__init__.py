@@ -13,6 +13,7 @@ from flask import current_app
 from flask.cli import FlaskGroup, with_appcontext
 
 from gateway import create_app
+from gateway.cli.capture import capture as capture_command
 from gateway.cli.controls import COMMANDS as CONTROL_COMMANDS
 from gateway.cli.controls import controlled
 from gateway.errors import GatewayError
@@ -198,6 +199,9 @@ def clients_import_xml(file: Path, merge: bool) -> None:
         else ""
     )
     click.echo(f"Imported {result.clients} clients from {file} ({result.namespace}){created}.")
+
+
+clients.add_command(capture_command)
 
 
 # --------------------------------------------------------------------------------------------
