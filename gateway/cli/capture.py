@@ -8,6 +8,7 @@ would, and writes them verbatim into one capture file (gateway.xml.capture.captu
 
 from __future__ import annotations
 
+import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -80,7 +81,7 @@ def capture(source: str, client_id: str, client_secret: str, out: str, no_applia
             f"The answers do not make a capture an import accepts: {exc.message}"
         ) from None
     if out == "-":
-        click.get_binary_stream("stdout").write(document)
+        sys.stdout.buffer.write(document)
         return
     Path(out).write_bytes(document)
     held = f"{len(checked.appliances)} appliances and " if checked.appliances is not None else ""
