@@ -136,6 +136,12 @@ def _after(response: Response) -> Response:
         facts.headers = redact_headers(list(request.headers.items()), bool(facts.account))
         if face is faces.OAUTH and response.status_code == 200:
             facts.account = _presented_client_id(face)
+        elif face is faces.OAUTH and facts.error is None and response.is_json:
+            # the token endpoint's refusals are Authlib's own JSON, not rendered by gateway.http_errors
+            body = response.get_json(silent=True)
+            if isinstance(body, dict):
+                text = body.get("error_description") or body.get("error")
+                facts.error = str(text) if text else None
     return response
 
 

@@ -47,6 +47,9 @@ def test_an_answer_carrying_an_error_keeps_its_text(command, admin_get, client):
     assert by_action[("get_connected_clients", 200)]["error"]
     assert by_action[("get_api_info", 401)]["error"]
     assert by_action[("get_api_info", 200)]["error"] is None
+    client.post("/oauth2/token", data={"grant_type": "client_credentials"}, auth=("nobody", "nothing"))
+    [refused] = admin_get("/journal", face="oauth", status=401)["entries"]
+    assert refused["error"], "the token endpoint's refusal says why"
     unknown = by_action[("nonsense", 200)]["error"]
     assert [e["action"] for e in admin_get("/journal", error=unknown[3:20])["entries"]] == ["nonsense"]
     assert admin_get("/journal/count", error="%")["count"] == 0
