@@ -188,6 +188,19 @@ class WaitSchema(FilterSchema):
     )
 
 
+class CountOut(Schema):
+    enabled = fields.Boolean(required=True, metadata={"description": "Whether the journal records calls."})
+    count = fields.Integer(required=True, metadata={"description": "Matching entries."})
+
+
+class WaitOut(CountOut):
+    satisfied = fields.Boolean(
+        required=True, metadata={"description": "At least ``expected`` entries match."}
+    )
+    expected = fields.Integer(required=True)
+    waited = fields.Float(required=True, metadata={"description": "Seconds the wait took."})
+
+
 def public(entry: dict) -> dict:
     return {**entry, "time": iso8601(int(entry["ts"]))}
 

@@ -155,3 +155,5 @@ def test_the_openapi_document_declares_them(client):
     names = {p["name"] for p in wait["parameters"]}
     assert {"count", "timeout", "action", "error", "has_error"} <= names
     assert "/api/v1/admin/journal/count" in paths
+    answer = wait["responses"]["200"]["content"]["application/json"]["schema"]
+    assert answer["$ref"].endswith("/Wait")

@@ -8,7 +8,7 @@ from gateway.api.auth import ADMIN, requires
 from gateway.api.blueprint import errors
 from gateway.controls.clock import AdvanceSchema, SetSchema
 from gateway.controls.faults import FaultRuleSchema
-from gateway.controls.journal import FilterSchema, QuerySchema, WaitSchema
+from gateway.controls.journal import CountOut, FilterSchema, QuerySchema, WaitOut, WaitSchema
 from gateway.controls.ratelimit import SettingsSchema
 from gateway.errors import NotFoundError, TooManyStreamsError
 from gateway.web import services
@@ -119,7 +119,7 @@ def journal_query(args: dict):
 @blueprint.route("/journal/count", methods=["GET"])
 @requires(ADMIN)
 @blueprint.arguments(FilterSchema, location="query")
-@answers()
+@blueprint.response(200, CountOut)
 def journal_count(args: dict):
     """How many journal entries match"""
     return _controls().journal.count(**args)
@@ -128,7 +128,7 @@ def journal_count(args: dict):
 @blueprint.route("/journal/wait", methods=["GET"])
 @requires(ADMIN)
 @blueprint.arguments(WaitSchema, location="query")
-@answers()
+@blueprint.response(200, WaitOut)
 @errors(503)
 def journal_wait(args: dict):
     """Wait until enough journal entries match
