@@ -268,8 +268,8 @@ class Journal:
                 writes = self._writes
             found = self.store.count_journal(**filters)
             remaining = deadline - time.monotonic()
-            if found >= count or remaining <= 0 or not alive():
-                break
+            if found >= count or remaining <= 0 or not self.enabled or not alive():
+                break  # (a journal that is off records nothing: no use waiting)
             with self._written:
                 if self._writes == writes:  # nothing written here since the count: sleep until something is
                     self._written.wait(min(remaining, self.recheck))
