@@ -6,6 +6,8 @@ from __future__ import annotations
 import threading
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 
 @pytest.fixture
@@ -157,3 +159,41 @@ def test_the_openapi_document_declares_them(client):
     assert "/api/v1/admin/journal/count" in paths
     answer = wait["responses"]["200"]["content"]["application/json"]["schema"]
     assert answer["$ref"].endswith("/Wait")
+
+
+def test_header_text_is_bounded_most_for_calls_no_account_made(client, admin_get, make_account, get_token):
+    import json
+
+    from gateway.controls.journal import HEADERS_TEXT, LEFT_OUT, PARAMS_TEXT_ANONYMOUS
+
+    many = {f"X-Filler-{n}": "v" * 900 for n in range(60)}
+    client.get("/api/command?action=get_api_info", headers=many)
+    token = get_token(make_account())
+    client.get("/api/command?action=get_api_info", headers={**many, "Authorization": f"Bearer {token}"})
+    anonymous, signed = admin_get("/journal", face="command")["entries"]
+    for entry, budget in ((anonymous, PARAMS_TEXT_ANONYMOUS), (signed, HEADERS_TEXT)):
+        assert LEFT_OUT in entry["headers"] and len(json.dumps(entry["headers"])) < budget + 2048
+
+
+@given(
+    headers=st.lists(
+        st.tuples(
+            st.text(st.characters(min_codepoint=33, max_codepoint=126, exclude_characters=":"), min_size=1),
+            st.text(max_size=2000),
+        ),
+        max_size=80,
+    )
+)
+@settings(max_examples=200, deadline=None)
+def test_redacted_headers_keep_no_secret_like_value_and_stay_bounded(headers):
+    import json
+
+    from gateway.controls.journal import HEADERS_TEXT, LEFT_OUT, REDACTED, redact_headers, secret_header
+
+    kept = redact_headers(headers)
+    assert len(json.dumps(kept)) < HEADERS_TEXT * 2 + 4096
+    for name, value in kept.items():
+        if name != LEFT_OUT and secret_header(name):
+            assert value == REDACTED or value == [REDACTED] * len(value)
+    for word in ("Authorization", "X-Session", "x-api-key", "My-Token"):
+        assert secret_header(word)
