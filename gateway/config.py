@@ -91,7 +91,18 @@ DEFAULTS: dict[str, Any] = {
     # Where named fixtures (reset, clients load NAME) are looked up; empty: the package's
     # gateway/seeding/named/.
     "FIXTURES_DIR": "",
+    # `gateway serve` / `accounts demo`: fixed credentials of the demo account (CI); empty: generated.
+    "DEMO_CLIENT_ID": "",
+    "DEMO_CLIENT_SECRET": "",
+    # `gateway serve`: a named fixture or a fixture file loaded into an empty registry instead of the demo.
+    "BOOT_FIXTURE": "",
+    # Log lines on stderr (gunicorn's and the request log): json (one JSON object a line) or text.
+    "LOG_FORMAT": "json",
 }
+
+#: Settings kept as the text given: an id or a secret made of digits is not a number.
+TEXT_SETTINGS = ("DEMO_CLIENT_ID", "DEMO_CLIENT_SECRET", "BOOT_FIXTURE", "LOG_FORMAT")
+LOG_FORMATS = ("json", "text")
 
 #: Settings that are switches: true/false, 1/0, yes/no, on/off.
 BOOLEAN_SETTINGS = (
@@ -161,8 +172,16 @@ def settings(overrides: Mapping[str, Any] | None = None) -> dict[str, Any]:
     (Flask's own settings may be among them: create_app puts all of it in the app's config)."""
     app_config: dict[str, Any] = dict(DEFAULTS)
     app_config.update(environment())
+    for key in TEXT_SETTINGS:
+        if f"GATEWAY_{key}" in os.environ:
+            app_config[key] = os.environ[f"GATEWAY_{key}"]
     if overrides:
         app_config.update(overrides)
+    for key in TEXT_SETTINGS:
+        app_config[key] = str(app_config[key]).strip()
+    app_config["LOG_FORMAT"] = app_config["LOG_FORMAT"].lower()
+    if app_config["LOG_FORMAT"] not in LOG_FORMATS:
+        raise ConfigError(f"GATEWAY_LOG_FORMAT must be json or text, not {app_config['LOG_FORMAT']!r}")
     app_config["NAMESPACE_URI"] = resolve_namespace(app_config["NAMESPACE"])
     for key in BOOLEAN_SETTINGS:
         app_config[key] = boolean(key, app_config[key])
