@@ -56,6 +56,10 @@ DEFAULTS: dict[str, Any] = {
     "JOURNAL": True,
     # How many journal entries are kept (the oldest are pruned).
     "JOURNAL_MAX_ENTRIES": 10000,
+    # The longest a journal wait (/api/v1/admin/journal/wait) may block, in seconds.
+    "JOURNAL_WAIT_MAX_SECONDS": 60.0,
+    # How often a journal wait looks for entries other processes wrote (its own process's wake it at once).
+    "JOURNAL_WAIT_RECHECK_SECONDS": 0.1,
     # Rate limits per API account (429 with Retry-After); the documented third-party figures are the defaults.
     "RATE_LIMIT": False,
     "RATE_LIMIT_PER_SECOND": 20,
@@ -210,6 +214,8 @@ def settings(overrides: Mapping[str, Any] | None = None) -> dict[str, Any]:
         "STREAM_MAX_SECONDS",
         "STREAM_HEARTBEAT_SECONDS",
         "STREAM_POLL_SECONDS",
+        "JOURNAL_WAIT_MAX_SECONDS",
+        "JOURNAL_WAIT_RECHECK_SECONDS",
         "BODY_TIMEOUT",
         "HEADER_TIMEOUT",
     ):

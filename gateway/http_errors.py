@@ -21,11 +21,12 @@ from gateway.errors import (
     RequestTooLargeError,
     StorageUnavailableError,
 )
-from gateway.web import face
+from gateway.web import face, facts
 from gateway.xml.document import CONTENT_TYPE, error_document
 
 
 def render(error: GatewayError) -> Response:
+    facts().error = error.message  # the journal keeps it: a 200 with an <error> is no success
     if face().json_errors:
         payload: dict[str, Any] = {"error": error.code, "message": error.message}
         if error.details:

@@ -12,7 +12,9 @@ from flask import current_app
 from flask.cli import FlaskGroup, with_appcontext
 
 from gateway import create_app
+from gateway.cli.capture import capture as capture_command
 from gateway.cli.controls import COMMANDS as CONTROL_COMMANDS
+from gateway.cli.controls import controlled
 from gateway.cli.serve import serve
 from gateway.errors import GatewayError
 from gateway.oauth.accounts import Credentials
@@ -199,6 +201,9 @@ def clients_import_xml(file: Path, merge: bool) -> None:
     click.echo(f"Imported {result.clients} clients from {file} ({result.namespace}){created}.")
 
 
+clients.add_command(capture_command)
+
+
 # --------------------------------------------------------------------------------------------
 @main.group()
 def registry() -> None:
@@ -210,18 +215,10 @@ def registry() -> None:
     "--fixture", default="empty", show_default=True, help="A named fixture (see `gateway registry fixtures`)."
 )
 @click.option("--drop-accounts", is_flag=True, help="Also delete every API account and token.")
-@with_appcontext
-def registry_reset(fixture: str, drop_accounts: bool) -> None:
-    """Clear the registry and load a named fixture, in one transaction."""
-    try:
-        result = fixtures.reset(
-            services().registry,
-            fixture,
-            drop_accounts=drop_accounts,
-            configured=current_app.config["FIXTURES_DIR"],
-        )
-    except GatewayError as exc:
-        _fail(exc.message)
+@controlled
+def registry_reset(backend, fixture: str, drop_accounts: bool) -> None:
+    """Clear the registry and load a named fixture, in one transaction (--url: on a running gateway)."""
+    result = backend.registry_reset(fixture, drop_accounts)
     click.echo(
         f"Reset the registry to fixture {fixture!r}: {result['appliances']} appliances, "
         f"{result['clients']} clients; API accounts {result['accounts']}."

@@ -3,6 +3,8 @@
 ``replace`` (the default) makes the registry's clients exactly the capture's (appliances stay;
 unknown appliance GUIDs get placeholders), so that serving it again gives the capture back;
 ``merge`` connects the captured clients beside the current ones (a connected id is a conflict).
+A capture file that holds the appliances too (``gateway clients capture``) replaces them with its own on
+``replace`` and adds or updates them on ``merge``, so get_appliances gives its answer back as well.
 """
 
 from __future__ import annotations
@@ -37,7 +39,7 @@ def import_capture(
     """Validate the whole capture, then write it in one transaction (nothing is written on error)."""
     capture = parse_capture(data, max_bytes)
     clients = [c.client for c in capture.clients]
-    appliances = registry.appliances()
+    appliances = registry.appliances() if capture.appliances is None or not replace else capture.appliances
     known = {a.id for a in appliances}
     created = list(
         dict.fromkeys(
@@ -64,4 +66,6 @@ def import_capture(
                 exc.message = f'<{where.element} id="{where.client.id}"> (line {where.line}): {exc.message}'
                 exc.details = {**exc.details, "line": where.line}
             raise
+        if capture.appliances:  # after the clients, so that a refused capture changes nothing
+            registry.upsert_appliances(capture.appliances)
     return ImportResult("replace" if replace else "merge", capture.namespace, len(clients), created)
