@@ -23,8 +23,14 @@ DEFAULTS: dict[str, Any] = {
     "DATABASE_URL": "sqlite:///var/gateway.db",
     # A preset name from NAMESPACE_PRESETS or any absolute URI.
     "NAMESPACE": "beyondtrust",
-    # What get_api_info reports.
+    # The emulated API version (a profile of gateway/command/versions.py): what get_api_info reports and
+    # which actions and elements the command API answers with.
     "API_VERSION": "1.24.1",
+    # The company API name get_api_info reports under API versions before 1.24.1 (which removed it).
+    "COMPANY_NAME": "example",
+    # Byte layout of command-API XML: "pretty" (one element per line, two-space indent, as appliances
+    # write it) or "compact" (the whole document on one line after the declaration).
+    "XML_LAYOUT": "pretty",
     "PRODUCT_VERSION": "24.3.1",
     # OAuth: lifetime of a token in seconds and the number of valid tokens an account may hold.
     "TOKEN_LIFETIME": 3600,
@@ -88,6 +94,9 @@ DEFAULTS: dict[str, Any] = {
     # gateway/seeding/named/.
     "FIXTURES_DIR": "",
 }
+
+#: The values of GATEWAY_XML_LAYOUT (gateway.xml.document.LAYOUTS; config imports nothing of the package).
+XML_LAYOUTS = ("pretty", "compact")
 
 #: Settings that are switches: true/false, 1/0, yes/no, on/off.
 BOOLEAN_SETTINGS = (
@@ -160,6 +169,11 @@ def settings(overrides: Mapping[str, Any] | None = None) -> dict[str, Any]:
     if overrides:
         app_config.update(overrides)
     app_config["NAMESPACE_URI"] = resolve_namespace(app_config["NAMESPACE"])
+    app_config["XML_LAYOUT"] = str(app_config["XML_LAYOUT"]).strip().lower()
+    if app_config["XML_LAYOUT"] not in XML_LAYOUTS:
+        raise ConfigError(
+            f"GATEWAY_XML_LAYOUT must be one of {', '.join(XML_LAYOUTS)}, not {app_config['XML_LAYOUT']!r}"
+        )
     for key in BOOLEAN_SETTINGS:
         app_config[key] = boolean(key, app_config[key])
     for key in (

@@ -16,7 +16,7 @@ from gateway.errors import (
     UnsupportedMediaTypeError,
 )
 from gateway.web import services
-from gateway.xml import xsd
+from gateway.xml import document, xsd
 from gateway.xml.document import CONTENT_TYPE
 
 #: The command face: /api/command and its legacy alias (its requests are named by their action parameter).
@@ -78,7 +78,8 @@ def command():
     config = current_app.config
     ctx = Context(registry=svc.registry, clock=svc.clock, account=account, config=config)
     result = action.handler(ctx, args)
-    return xml_response(action.serializer(result, config["NAMESPACE_URI"]))
+    with document.layout(config["XML_LAYOUT"]):
+        return xml_response(action.serializer(result, config["NAMESPACE_URI"]))
 
 
 @blueprint.route("/api/command.xsd", methods=["GET"])
