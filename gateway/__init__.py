@@ -73,6 +73,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     web.register_blueprints(app, [*BLUEPRINTS, (app.blueprints["oauth"], faces.OAUTH)])
     http_errors.init_app(app)
     app.after_request(web.no_sniffing)
+    app.after_request(web.reason_phrase)
     return app
 
 
