@@ -2,8 +2,8 @@
 Found``), not werkzeug's upper case (``401 UNAUTHORIZED``), which surfaces in clients' error messages.
 
 The phrases are the RFC 9110 / IANA ones Python's ``http.HTTPStatus`` knows, except where newer Pythons
-renamed a phrase the servers still write (3.13: 413 "Content Too Large", 414 "URI Too Long", 422 "Unprocessable
-Content"): pinned here so the bytes do not depend on the interpreter.
+renamed a phrase the servers still write (3.13: 413 "Content Too Large", 414 "URI Too Long", 422
+"Unprocessable Content"): pinned here so the bytes do not depend on the interpreter.
 """
 
 from __future__ import annotations
