@@ -109,3 +109,20 @@ def test_the_setting_is_read_without_case_or_spaces(database_url, value):
 def test_an_unknown_layout_is_refused_at_startup(database_url):
     with pytest.raises(ConfigError, match="GATEWAY_XML_LAYOUT"):
         create_app({"DATABASE_URL": database_url, "XML_LAYOUT": "indented"})
+
+
+@pytest.mark.parametrize("include", [False, True])
+def test_a_dump_through_the_store_has_the_bytes_of_the_element_tree(
+    command, demo_population, namespace, layout, include
+):
+    """The fast path (stored fragments read by storage/fastpath.py, streamed by xml/document.py) against the
+    element-tree path (every client built with lxml, serialized as one tree) in the app's layout."""
+    from gateway.xml import document
+    from gateway.xml.clients import client_element
+
+    body = command("get_connected_clients", include_connections=int(include)).data
+    with document.layout(layout):
+        root = document.Builder(namespace).root("connected_clients")
+        for client in sorted(demo_population[1], key=lambda c: c.id):
+            root.append(client_element(client, include))
+        assert body == document.document(root)
