@@ -93,8 +93,27 @@ DEFAULTS: dict[str, Any] = {
     # Where named fixtures (reset, clients load NAME) are looked up; empty: the package's
     # gateway/seeding/named/.
     "FIXTURES_DIR": "",
+    # `gateway serve` / `accounts demo`: fixed credentials of the demo account (CI); empty: generated.
+    "DEMO_CLIENT_ID": "",
+    "DEMO_CLIENT_SECRET": "",
+    # `gateway serve`: a named fixture or a fixture file loaded into an empty registry instead of the demo.
+    "BOOT_FIXTURE": "",
+    # Log lines on stderr (gunicorn's and the request log): json (one JSON object a line) or text.
+    "LOG_FORMAT": "json",
 }
 
+#: Settings kept as the text given: an id or a secret made of digits is not a number (nor is a version or a
+#: company name).
+TEXT_SETTINGS = (
+    "DEMO_CLIENT_ID",
+    "DEMO_CLIENT_SECRET",
+    "BOOT_FIXTURE",
+    "LOG_FORMAT",
+    "API_VERSION",
+    "COMPANY_NAME",
+    "XML_LAYOUT",
+)
+LOG_FORMATS = ("json", "text")
 #: The values of GATEWAY_XML_LAYOUT (gateway.xml.document.LAYOUTS; config imports nothing of the package).
 XML_LAYOUTS = ("pretty", "compact")
 
@@ -166,10 +185,18 @@ def settings(overrides: Mapping[str, Any] | None = None) -> dict[str, Any]:
     (Flask's own settings may be among them: create_app puts all of it in the app's config)."""
     app_config: dict[str, Any] = dict(DEFAULTS)
     app_config.update(environment())
+    for key in TEXT_SETTINGS:
+        if f"GATEWAY_{key}" in os.environ:
+            app_config[key] = os.environ[f"GATEWAY_{key}"]
     if overrides:
         app_config.update(overrides)
+    for key in TEXT_SETTINGS:
+        app_config[key] = str(app_config[key]).strip()
+    app_config["LOG_FORMAT"] = app_config["LOG_FORMAT"].lower()
+    if app_config["LOG_FORMAT"] not in LOG_FORMATS:
+        raise ConfigError(f"GATEWAY_LOG_FORMAT must be json or text, not {app_config['LOG_FORMAT']!r}")
     app_config["NAMESPACE_URI"] = resolve_namespace(app_config["NAMESPACE"])
-    app_config["XML_LAYOUT"] = str(app_config["XML_LAYOUT"]).strip().lower()
+    app_config["XML_LAYOUT"] = app_config["XML_LAYOUT"].lower()
     if app_config["XML_LAYOUT"] not in XML_LAYOUTS:
         raise ConfigError(
             f"GATEWAY_XML_LAYOUT must be one of {', '.join(XML_LAYOUTS)}, not {app_config['XML_LAYOUT']!r}"

@@ -36,17 +36,23 @@ class StreamSlots:
         self.limit = limit
         self.open = 0
         self._lock = threading.Lock()
+        #: A gauge (inc/dec) that follows the open streams: the metrics blueprint sets it.
+        self.gauge = None
 
     def take(self) -> bool:
         with self._lock:
             if self.open >= self.limit:
                 return False
             self.open += 1
-            return True
+        if self.gauge is not None:
+            self.gauge.inc()
+        return True
 
     def give(self) -> None:
         with self._lock:
             self.open -= 1
+        if self.gauge is not None:
+            self.gauge.dec()
 
 
 @dataclass(frozen=True)

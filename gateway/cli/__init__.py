@@ -4,7 +4,6 @@ reset, the simulator, API accounts, TLS."""
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 from typing import NoReturn
 
@@ -14,10 +13,10 @@ from flask.cli import FlaskGroup, with_appcontext
 
 from gateway import create_app
 from gateway.cli.controls import COMMANDS as CONTROL_COMMANDS
+from gateway.cli.serve import serve
 from gateway.errors import GatewayError
 from gateway.oauth.accounts import Credentials
 from gateway.oauth.models import COMMAND_PERMISSIONS
-from gateway.oauth.secrets import verify_secret
 from gateway.registry.model import ClientQuery
 from gateway.registry.operations import Connect
 from gateway.seeding import demo as demo_population
@@ -47,6 +46,7 @@ def main() -> None:
 
 for _command in CONTROL_COMMANDS:  # faults, clock, journal, ratelimit, controls (gateway/controls/cli.py)
     main.add_command(_command)
+main.add_command(serve)  # gateway serve (gateway/cli/serve.py: imports what it runs when it runs)
 
 
 # --------------------------------------------------------------------------------------------
@@ -432,30 +432,21 @@ def accounts_regenerate_secret(name: str, as_json: bool) -> None:
 def accounts_demo(name: str, path: str) -> None:
     """Make sure the read_only demo account exists and print its credentials.
 
-    The demo account's secret is kept in a 0600 file beside the database so that every `make run`
-    can print it again; no other secret is ever written in clear.
+    GATEWAY_DEMO_CLIENT_ID / GATEWAY_DEMO_CLIENT_SECRET fix them (CI); a generated secret is kept in a 0600
+    file beside the database so that every start can print it again; no other secret is ever written in
+    clear.
     """
-    svc = services()
-    file = Path(path)
-    account = svc.accounts.find(name)
-    saved = json.loads(file.read_text()) if file.exists() else {}
-    if (
-        account is not None
-        and saved.get("client_id") == account.client_id
-        and verify_secret(saved.get("client_secret", ""), account.secret_hash)
-    ):
-        creds = Credentials(account, saved["client_secret"])
-        verb = "Reusing"
-    else:
-        creds = svc.accounts.regenerate_secret(name) if account else svc.accounts.create(name, "read_only")
-        verb = "Regenerated the secret of" if account else "Created"
-        file.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w") as out:
-            json.dump({"client_id": creds.account.client_id, "client_secret": creds.client_secret}, out)
-    click.echo(f"{verb} demo API account {name!r} ({creds.account.permission}):")
-    click.echo(f"  client_id:     {creds.account.client_id}")
-    click.echo(f"  client_secret: {creds.client_secret}")
+    from gateway.cli import bootstrap
+
+    config = current_app.config
+    try:
+        made = bootstrap.demo_account(
+            services(), name, path, config["DEMO_CLIENT_ID"], config["DEMO_CLIENT_SECRET"]
+        )
+    except GatewayError as exc:
+        _fail(exc.message)
+    for line in made.lines():
+        click.echo(line)
 
 
 # --------------------------------------------------------------------------------------------
