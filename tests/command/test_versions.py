@@ -89,3 +89,18 @@ def test_actions_of_the_profile_still_answer(command, population):
 def test_an_unknown_api_version_is_refused_at_startup(database_url, value):
     with pytest.raises(ConfigError, match="GATEWAY_API_VERSION"):
         create_app({"DATABASE_URL": database_url, "API_VERSION": value})
+
+
+def test_the_settings_are_read_as_text_from_the_environment(database_url, monkeypatch):
+    """GATEWAY_API_VERSION=1.10.0 and a company name of digits stay text (the environment's JSON reading would
+    make 007 the number 7)."""
+    monkeypatch.setenv("GATEWAY_API_VERSION", "1.10.0")
+    monkeypatch.setenv("GATEWAY_COMPANY_NAME", "007")
+    monkeypatch.setenv("GATEWAY_XML_LAYOUT", "COMPACT")
+    app = create_app({"DATABASE_URL": database_url})
+    assert (app.config["API_VERSION"], app.config["COMPANY_NAME"], app.config["XML_LAYOUT"]) == (
+        "1.10.0",
+        "007",
+        "compact",
+    )
+    app.extensions["gateway"].store.close()
