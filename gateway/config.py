@@ -23,8 +23,14 @@ DEFAULTS: dict[str, Any] = {
     "DATABASE_URL": "sqlite:///var/gateway.db",
     # A preset name from NAMESPACE_PRESETS or any absolute URI.
     "NAMESPACE": "beyondtrust",
-    # What get_api_info reports.
+    # The emulated API version (a profile of gateway/command/versions.py): what get_api_info reports and
+    # which actions and elements the command API answers with.
     "API_VERSION": "1.24.1",
+    # The company API name get_api_info reports under API versions before 1.24.1 (which removed it).
+    "COMPANY_NAME": "example",
+    # Byte layout of command-API XML: "pretty" (one element per line, two-space indent, as appliances
+    # write it) or "compact" (the whole document on one line after the declaration).
+    "XML_LAYOUT": "pretty",
     "PRODUCT_VERSION": "24.3.1",
     # OAuth: lifetime of a token in seconds and the number of valid tokens an account may hold.
     "TOKEN_LIFETIME": 3600,
@@ -102,9 +108,20 @@ DEFAULTS: dict[str, Any] = {
     "LOG_FORMAT": "json",
 }
 
-#: Settings kept as the text given: an id or a secret made of digits is not a number.
-TEXT_SETTINGS = ("DEMO_CLIENT_ID", "DEMO_CLIENT_SECRET", "BOOT_FIXTURE", "LOG_FORMAT")
+#: Settings kept as the text given: an id or a secret made of digits is not a number (nor is a version or a
+#: company name).
+TEXT_SETTINGS = (
+    "DEMO_CLIENT_ID",
+    "DEMO_CLIENT_SECRET",
+    "BOOT_FIXTURE",
+    "LOG_FORMAT",
+    "API_VERSION",
+    "COMPANY_NAME",
+    "XML_LAYOUT",
+)
 LOG_FORMATS = ("json", "text")
+#: The values of GATEWAY_XML_LAYOUT (gateway.xml.document.LAYOUTS; config imports nothing of the package).
+XML_LAYOUTS = ("pretty", "compact")
 
 #: Settings that are switches: true/false, 1/0, yes/no, on/off.
 BOOLEAN_SETTINGS = (
@@ -185,6 +202,11 @@ def settings(overrides: Mapping[str, Any] | None = None) -> dict[str, Any]:
     if app_config["LOG_FORMAT"] not in LOG_FORMATS:
         raise ConfigError(f"GATEWAY_LOG_FORMAT must be json or text, not {app_config['LOG_FORMAT']!r}")
     app_config["NAMESPACE_URI"] = resolve_namespace(app_config["NAMESPACE"])
+    app_config["XML_LAYOUT"] = app_config["XML_LAYOUT"].lower()
+    if app_config["XML_LAYOUT"] not in XML_LAYOUTS:
+        raise ConfigError(
+            f"GATEWAY_XML_LAYOUT must be one of {', '.join(XML_LAYOUTS)}, not {app_config['XML_LAYOUT']!r}"
+        )
     for key in BOOLEAN_SETTINGS:
         app_config[key] = boolean(key, app_config[key])
     for key in (

@@ -22,7 +22,7 @@ from gateway.errors import (
     StorageUnavailableError,
 )
 from gateway.web import face, facts
-from gateway.xml.document import CONTENT_TYPE, error_document
+from gateway.xml.document import CONTENT_TYPE, error_document, layout
 
 
 def render(error: GatewayError) -> Response:
@@ -33,7 +33,8 @@ def render(error: GatewayError) -> Response:
             payload["details"] = error.details
         response = Response(json.dumps(payload), status=error.status, mimetype="application/json")
     else:
-        document = error_document(error.message, current_app.config["NAMESPACE_URI"], error.root)
+        with layout(current_app.config["XML_LAYOUT"]):
+            document = error_document(error.message, current_app.config["NAMESPACE_URI"], error.root)
         response = Response(document, status=error.status, content_type=CONTENT_TYPE)
     for name, value in error.headers.items():
         response.headers[name] = value

@@ -51,8 +51,8 @@ def test_an_error_with_status_200_sits_in_the_list_actions_root(command, add_fau
     assert response.status_code == 200
     assert response.data.endswith(
         (
-            f'<connected_clients xmlns="{namespace}">'
-            "<error>Too busy to list clients</error></connected_clients>"
+            f'<connected_clients xmlns="{namespace}">\n'
+            "  <error>Too busy to list clients</error>\n</connected_clients>\n"
         ).encode()
     )
 
