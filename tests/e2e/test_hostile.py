@@ -3,6 +3,7 @@ an answer the faces do not give (issue 15). Loopback only; every attack is bound
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import time
 
@@ -31,6 +32,9 @@ def server(tmp_path, migrated_sqlite):
             "GATEWAY_BODY_TIMEOUT": "2",
             "GATEWAY_HEADER_TIMEOUT": "2",
             "GATEWAY_FEED_MAX_BODY": str(2 << 20),
+            # these attacks come from the normal client's own address and try the other limits; the
+            # per-address limit has its own tests below
+            "GATEWAY_MAX_CONNECTIONS_PER_ADDRESS": "1000",
         },
         tmp_path / "gunicorn.log",
         workers=4,
@@ -46,10 +50,49 @@ def server(tmp_path, migrated_sqlite):
     running.stop()
 
 
-def _open(url: str) -> socket.socket:
+def _open(url: str, source: str | None = None) -> socket.socket:
+    """A connection to the server, from ``source`` (another loopback address, as another host) if given."""
     host, port = url.rsplit("//", 1)[1].split(":")
-    sock = socket.create_connection((host, int(port)), timeout=10)
+    sock = socket.create_connection(
+        (host, int(port)), timeout=10, source_address=(source, 0) if source else None
+    )
     return sock
+
+
+#: Where attacks that must be told apart from the normal client (127.0.0.1) come from.
+ATTACKER = "127.0.0.2"
+
+
+def _timed(server, count: int) -> list[float]:
+    """``count`` normal requests one after the other, each checked; their latencies in seconds."""
+    latencies = []
+    for _ in range(count):
+        started = time.monotonic()
+        answer = _command(server, action="get_api_info")
+        latencies.append(time.monotonic() - started)
+        assert answer.status_code == 200
+        assert_wire_body(answer.status_code, answer.headers["Content-Type"], answer.content, NAMESPACE)
+    return latencies
+
+
+def _report(attack: str, latencies: list[float]) -> None:
+    """The normal client's latency under an attack (pytest -s shows it; the figures go in docs/limits.md)."""
+    ordered = sorted(latencies)
+    print(
+        f"\n[latency] {attack}: n={len(ordered)} median={ordered[len(ordered) // 2] * 1000:.0f} ms "
+        f"max={ordered[-1] * 1000:.0f} ms"
+    )
+
+
+def _closed_by_server(sock: socket.socket, within: float) -> bool:
+    """Whether the server closes ``sock`` (end of file or reset) within ``within`` seconds."""
+    sock.settimeout(within)
+    try:
+        return sock.recv(1) == b""
+    except ConnectionResetError:
+        return True
+    except TimeoutError:
+        return False
 
 
 def _exchange(url: str, raw: bytes) -> tuple[int, dict[str, str], bytes]:
@@ -258,3 +301,77 @@ def test_the_gunicorn_settings_serve_another_wsgi_app(tmp_path):
         assert requests.get(f"{running.url}/api/command", timeout=10).status_code == 200
     finally:
         running.stop()
+
+
+@pytest.fixture
+def capped(tmp_path, migrated_sqlite):
+    """One worker, at most 4 connections per address, a long header time (an idle connection is held, not
+    cut off, while the test runs)."""
+    import shutil
+
+    path = tmp_path / "gateway.db"
+    shutil.copyfile(migrated_sqlite, path)
+    url = f"sqlite:///{path}"
+    creds = prepare(url, permission="full_access", feed=True)
+    running = start(
+        {
+            "GATEWAY_DATABASE_URL": url,
+            "GATEWAY_HEADER_TIMEOUT": "30",
+            "GATEWAY_MAX_CONNECTIONS_PER_ADDRESS": "4",
+        },
+        tmp_path / "gunicorn.log",
+        workers=1,
+    )
+    running.token = requests.post(
+        f"{running.url}/oauth2/token",
+        data={"grant_type": "client_credentials"},
+        auth=(creds.account.client_id, creds.client_secret),
+        timeout=10,
+    ).json()["access_token"]
+    yield running
+    running.stop()
+
+
+@pytest.mark.parametrize("attack", ["idle", "slow headers"])
+def test_one_address_holds_at_most_its_share_of_connections(capped, attack):
+    """Forty connections from one address that send nothing (or part of their headers): the first four are
+    held, the rest are closed unread at once, and a client on another address is answered meanwhile."""
+    held = []
+    try:
+        for _ in range(40):
+            sock = _open(capped.url, ATTACKER)
+            if attack == "slow headers":
+                with contextlib.suppress(OSError):  # already closed by the server
+                    sock.sendall(b"GET /api/command?action=get_api_info HTTP/1.1\r\nHost: x\r\nX-Slow: ")
+            held.append(sock)
+        closed = [_closed_by_server(sock, 0.5 if i < 4 else 10) for i, sock in enumerate(held)]
+        assert closed[:4] == [False] * 4, "connections within the limit are kept"
+        assert all(closed[4:]), "connections over the limit are closed"
+        latencies = _timed(capped, 20)
+        _report(f"40 {attack} connections from one address (4 held)", latencies)
+        assert max(latencies) < 2, f"a normal request took {max(latencies):.1f} s"
+        assert "GATEWAY_MAX_CONNECTIONS_PER_ADDRESS" in capped.log.read_text()
+    finally:
+        for sock in held:
+            sock.close()
+
+
+def test_an_address_gets_its_connections_back_when_it_closes_them(capped):
+    held = [_open(capped.url, ATTACKER) for _ in range(4)]
+    assert not _closed_by_server(held[0], 0.5)
+    for sock in held:
+        sock.close()
+    # the worker notices the closed connections when the poller reports them: wait for it, boundedly
+    deadline = time.monotonic() + 10
+    while True:
+        with _open(capped.url, ATTACKER) as sock:
+            sock.sendall(b"GET /check_health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+            sock.settimeout(10)
+            try:
+                first = sock.recv(100)
+            except ConnectionResetError:
+                first = b""
+        if first.startswith(b"HTTP/1.1 200"):
+            break
+        assert time.monotonic() < deadline, "the closed connections never gave their places back"
+        time.sleep(0.1)
