@@ -375,3 +375,93 @@ def test_an_address_gets_its_connections_back_when_it_closes_them(capped):
             break
         assert time.monotonic() < deadline, "the closed connections never gave their places back"
         time.sleep(0.1)
+
+
+def _raw_stream(url: str, token: str) -> tuple[socket.socket, bytes]:
+    """Open ``GET /api/v1/events`` on a raw socket; (the socket, the answer's first bytes)."""
+    sock = _open(url)
+    sock.sendall(f"GET /api/v1/events HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {token}\r\n\r\n".encode())
+    sock.settimeout(10)
+    data = b""
+    while b"\r\n\r\n" not in data or (b" 200 " in data[:16] and b"stream open" not in data):
+        chunk = sock.recv(4096)
+        if not chunk:
+            break
+        data += chunk
+    return sock, data
+
+
+def _bearer(url: str, creds) -> str:
+    return requests.post(
+        f"{url}/oauth2/token",
+        data={"grant_type": "client_credentials"},
+        auth=(creds.account.client_id, creds.client_secret),
+        timeout=10,
+    ).json()["access_token"]
+
+
+def test_one_account_cannot_take_every_stream_slot_and_vanished_streams_free_theirs(
+    tmp_path, migrated_sqlite
+):
+    """An account opens streams up to its cap (2 of the worker's 4): its next one is refused (503), another
+    account still gets one; when the first account's clients vanish (sockets closed, no goodbye), a new
+    stream gets a slot long before the next heartbeat (60 s here) would have noticed."""
+    import shutil
+
+    from gateway.clock import Clock
+    from gateway.oauth.accounts import AccountService
+    from gateway.storage import open_store
+
+    path = tmp_path / "gateway.db"
+    shutil.copyfile(migrated_sqlite, path)
+    url = f"sqlite:///{path}"
+    first = prepare(url)
+    store = open_store(url)
+    try:
+        second = AccountService(store, Clock()).create("second", "read_only")
+    finally:
+        store.close()
+    running = start(
+        {
+            "GATEWAY_DATABASE_URL": url,
+            "GATEWAY_STREAMS_PER_WORKER": "4",
+            "GATEWAY_STREAMS_PER_ACCOUNT": "2",
+            "GATEWAY_STREAM_HEARTBEAT_SECONDS": "60",
+            "GATEWAY_REQUEST_LOG": "false",
+        },
+        tmp_path / "gunicorn.log",
+        workers=1,
+    )
+    held = []
+    try:
+        token_a, token_b = _bearer(running.url, first), _bearer(running.url, second)
+        for _ in range(2):
+            sock, head = _raw_stream(running.url, token_a)
+            held.append(sock)
+            assert b" 200 " in head[:16] and b"stream open" in head, head[:300]
+        refused = requests.get(
+            f"{running.url}/api/v1/events", headers={"Authorization": f"Bearer {token_a}"}, timeout=10
+        )
+        assert refused.status_code == 503 and refused.headers["Retry-After"]
+        assert refused.json()["error"] == "too_many_streams"
+        assert "GATEWAY_STREAMS_PER_ACCOUNT" in refused.json()["message"]
+        sock, head = _raw_stream(running.url, token_b)
+        held.append(sock)
+        assert b" 200 " in head[:16], "another account still gets a slot"
+        for sock in held[:2]:
+            sock.close()  # the clients vanish
+        started = time.monotonic()
+        while True:
+            sock, head = _raw_stream(running.url, token_a)
+            held.append(sock)
+            if b" 200 " in head[:16]:
+                break
+            assert b" 503 " in head[:16], head[:300]
+            assert time.monotonic() - started < 10, "a vanished stream kept its slot"
+            time.sleep(0.1)
+        waited = time.monotonic() - started
+        print(f"\n[streams] a vanished stream's slot came back in {waited * 1000:.0f} ms (heartbeat 60 s)")
+    finally:
+        for sock in held:
+            sock.close()
+        running.stop()
