@@ -88,8 +88,8 @@ DEFAULTS: dict[str, Any] = {
     "MAX_CONNECTIONS_PER_ADDRESS": 12,
     # Live event streams one API account may hold at once in one worker process (more get 503).
     "STREAMS_PER_ACCOUNT": 6,
-    # Bytes the request journal may hold in all (parameters and bodies kept); the oldest entries go first.
-    "JOURNAL_MAX_BYTES": 64 << 20,
+    # Bytes of entries the request journal may hold in all (besides JOURNAL_MAX_ENTRIES); oldest go first.
+    "JOURNAL_MAX_BYTES": 32 << 20,
     # Where named fixtures (reset, clients load NAME) are looked up; empty: the package's
     # gateway/seeding/named/.
     "FIXTURES_DIR": "",

@@ -27,7 +27,12 @@ class Controls:
         self.clock = clock
         self.faults = Faults(storage.controls, storage.accounts, clock)
         self.clock_control = ClockControl(storage.controls, clock)
-        self.journal = Journal(storage.journal, enabled=config["JOURNAL"], keep=config["JOURNAL_MAX_ENTRIES"])
+        self.journal = Journal(
+            storage.journal,
+            enabled=config["JOURNAL"],
+            keep=config["JOURNAL_MAX_ENTRIES"],
+            budget=config.get("JOURNAL_MAX_BYTES"),
+        )
         defaults = RateLimitSettings(
             config["RATE_LIMIT"], config["RATE_LIMIT_PER_SECOND"], config["RATE_LIMIT_PER_HOUR"]
         )

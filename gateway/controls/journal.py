@@ -4,8 +4,9 @@ Calls of the command face (``/api/command``, ``/api/command.ns``), the token end
 (``/api/v1``, the admin surface excepted) are recorded: gateway time, request id, face, method, path,
 action, calling account (client id), parameters, status, duration and any injected fault. Secrets are
 never kept: ``password``, ``client_secret`` and token parameters are redacted and the Authorization
-header is never read. The journal holds the newest GATEWAY_JOURNAL_MAX_ENTRIES entries;
-GATEWAY_JOURNAL=false turns it off (load tests).
+header is never read. The journal holds the newest GATEWAY_JOURNAL_MAX_ENTRIES entries, and no more than
+GATEWAY_JOURNAL_MAX_BYTES of them (the oldest go first); GATEWAY_JOURNAL=false turns it off (load tests).
+A call no account made keeps PARAMS_TEXT_ANONYMOUS characters of parameters and PATH_TEXT of its path.
 """
 
 from __future__ import annotations
@@ -45,6 +46,8 @@ MAX_VALUES = 20
 #: the journal holds at most about that many times 9 KB.
 PARAMS_TEXT = 8192
 PARAMS_TEXT_ANONYMOUS = 1024
+#: Characters of the path one entry keeps (gunicorn lets a request line be 8 KB).
+PATH_TEXT = 1024
 #: The member that says parameters were left out.
 LEFT_OUT = "…"
 
@@ -100,14 +103,18 @@ def public(entry: dict) -> dict:
 
 
 class Journal:
-    def __init__(self, store: JournalLog, *, enabled: bool, keep: int):
+    def __init__(self, store: JournalLog, *, enabled: bool, keep: int, budget: int | None = None):
         self.store = store
         self.enabled = enabled
         self.keep = keep
+        self.budget = budget
 
     def record(self, entry: dict) -> None:
         if self.enabled:
-            self.store.append_journal(entry, self.keep)
+            path = entry.get("path")
+            if isinstance(path, str) and len(path) > PATH_TEXT:
+                entry = {**entry, "path": path[:PATH_TEXT] + LEFT_OUT}
+            self.store.append_journal(entry, self.keep, self.budget)
 
     def query(self, **filters) -> dict:
         """A page of entries (oldest first) and the cursor of the next page (None at the end)."""

@@ -45,7 +45,7 @@ class RateCounters(Protocol):
 
 
 class JournalLog(Protocol):
-    def append_journal(self, entry: dict[str, Any], keep: int) -> None: ...
+    def append_journal(self, entry: dict[str, Any], keep: int, budget: int | None = None) -> None: ...
 
     def query_journal(
         self,

@@ -205,6 +205,8 @@ journal = Table(
     Column("status", Integer),  # NULL: the connection was dropped
     Column("duration_ms", Float, nullable=False),
     Column("fault", String(16)),
+    # The journal's running size in bytes through this entry (the byte budget's eviction; 0006).
+    Column("bytes_upto", BigInteger, index=True),
 )
 
 # Rate-limit counters: one row per API account and period ("second", "hour"), fixed windows.

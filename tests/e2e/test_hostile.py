@@ -465,3 +465,63 @@ def test_one_account_cannot_take_every_stream_slot_and_vanished_streams_free_the
         for sock in held:
             sock.close()
         running.stop()
+
+
+def test_hostile_posts_grow_the_journal_by_at_most_its_byte_budget(tmp_path, migrated_sqlite):
+    """Fifty 1 MB posts (50 keys x 20 values x 999 characters), half of them with no account, half with one:
+    the journal keeps at most GATEWAY_JOURNAL_MAX_BYTES of entries, the newest, and the database file grows
+    by no more than that."""
+    import shutil
+    import sqlite3
+    from urllib.parse import urlencode
+
+    path = tmp_path / "gateway.db"
+    shutil.copyfile(migrated_sqlite, path)
+    url = f"sqlite:///{path}"
+    creds = prepare(url)
+    budget = 8 << 10  # below what fifty entries take, so the oldest must go
+
+    def size() -> int:
+        with sqlite3.connect(path) as db:
+            db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        return path.stat().st_size
+
+    running = start(
+        {
+            "GATEWAY_DATABASE_URL": url,
+            "GATEWAY_JOURNAL_MAX_BYTES": str(budget),
+            "GATEWAY_REQUEST_LOG": "false",
+        },
+        tmp_path / "gunicorn.log",
+        workers=2,
+    )
+    try:
+        token = _bearer(running.url, creds)
+        before = size()
+        body = urlencode(
+            [("action", "get_connected_clients")]
+            + [(f"k{key}", "v" * 999) for key in range(50) for _ in range(20)]
+        )
+        assert 900_000 < len(body) < 1 << 20
+        started = time.monotonic()
+        for index in range(50):
+            headers = {"Content-Type": "application/x-www-form-urlencoded"}
+            if index % 2:
+                headers["Authorization"] = f"Bearer {token}"
+            answer = requests.post(f"{running.url}/api/command", data=body, headers=headers, timeout=30)
+            assert 200 <= answer.status_code < 500
+        print(f"\n[journal] 50 x 1 MB posts in {time.monotonic() - started:.1f} s")
+        grown = size() - before
+        with sqlite3.connect(path) as db:
+            kept, upto = db.execute(
+                "SELECT count(*), max(bytes_upto) - min(bytes_upto) FROM journal WHERE path = '/api/command'"
+            ).fetchone()
+            newest = db.execute("SELECT max(seq) FROM journal").fetchone()[0]
+        print(f"[journal] kept {kept} entries, the database grew {grown} bytes (budget {budget})")
+        assert 0 < kept < 50, "the oldest entries went"
+        assert upto <= budget
+        assert newest is not None
+        # the file grows a page (4 KB) at a time, for the table and for each of its indexes
+        assert grown <= budget + 4 * 4096, f"the database grew by {grown} bytes"
+    finally:
+        running.stop()
