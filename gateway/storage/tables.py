@@ -170,6 +170,8 @@ tokens = Table(
     Column("issued_at", BigInteger, nullable=False),
     Column("expires_at", BigInteger, nullable=False),
     Column("revoked", Boolean, nullable=False),
+    # System time (not the emulator's clock) at which the token expires; NULL before migration 0007.
+    Column("real_expires_at", BigInteger),
 )
 Index("ix_tokens_account", tokens.c.account_key, tokens.c.revoked, tokens.c.expires_at)
 
