@@ -29,6 +29,8 @@ import json
 import logging
 import re
 import selectors
+import socket
+import ssl
 import time
 from functools import partial
 from typing import Any
@@ -79,21 +81,30 @@ class _Written:
 
 
 class _CountedConn(TConn):
-    """A connection that gives its address's place back when it is closed (once, whichever path closes it)."""
+    """A connection that gives its address's place back when it is closed (once, whichever path closes it),
+    and whose graceful close lingers on the worker's poller instead of blocking the main loop."""
 
-    def __init__(self, *args: Any, release: Any) -> None:
+    def __init__(self, *args: Any, release: Any, linger: Any) -> None:
         super().__init__(*args)
         self._release = release
+        self._linger = linger
+        self.linger_until = 0.0
 
     def close(self, graceful: bool = False) -> None:
+        linger, self._linger = self._linger, None
+        if graceful and linger is not None:
+            linger(self)  # closes it later, without grace
+            return
         release, self._release = self._release, None
         if release is not None:
             release()
-        super().close(graceful)
+        super().close(False)
 
 
 #: Seconds between two warnings about one address's refused connections.
 _WARN_EVERY = 10.0
+#: Seconds a closed connection waits for the client's end of file (gunicorn's close_graceful: 2 s).
+_LINGER = 2.0
 
 
 class GatewayWorker(ThreadWorker):
@@ -113,7 +124,50 @@ class GatewayWorker(ThreadWorker):
         # sweeps run there), so no lock.
         self._open: collections.Counter[str] = collections.Counter()
         self._refused: dict[str, tuple[int, float]] = {}
+        self._lingering: collections.deque[_CountedConn] = collections.deque()
         return super().run()
+
+    # gunicorn closes a finished connection "gracefully" on its main thread: it sends its FIN, then reads
+    # until the client's end of file, for up to 2 s. A client that reads its answer and keeps the connection
+    # open stopped the worker's loop (accepting, dispatching) for those 2 s, each time: three such clients
+    # delayed a normal request by 2-4 s. Here the draining waits on the poller.
+
+    def _linger_on(self, conn: _CountedConn) -> None:
+        try:
+            conn.sock.shutdown(socket.SHUT_WR)
+            conn.sock.setblocking(False)
+            conn.linger_until = time.monotonic() + _LINGER
+            self.poller.register(conn.sock, selectors.EVENT_READ, partial(self._drain, conn))
+        except (OSError, ValueError, KeyError):
+            conn.linger_until = 0.0
+            conn.close()
+            return
+        self._lingering.append(conn)
+
+    def _drain(self, conn: _CountedConn, _sock: Any) -> None:
+        try:
+            data = conn.sock.recv(65536)
+        except (BlockingIOError, ssl.SSLWantReadError):
+            return
+        except OSError:
+            data = b""
+        if not data:
+            self._end_linger(conn)
+
+    def _end_linger(self, conn: _CountedConn) -> None:
+        if conn.linger_until:
+            conn.linger_until = 0.0
+            with contextlib.suppress(OSError, ValueError, KeyError):
+                self.poller.unregister(conn.sock)
+            conn.close()
+
+    def murder_pending(self):
+        super().murder_pending()
+        now = time.monotonic()
+        while self._lingering and (
+            not self._lingering[0].linger_until or self._lingering[0].linger_until <= now
+        ):
+            self._end_linger(self._lingering.popleft())
 
     def accept(self, listener):
         try:
@@ -135,6 +189,7 @@ class GatewayWorker(ThreadWorker):
             client_addr,
             listener.getsockname(),
             release=partial(self._release, address) if address is not None else None,
+            linger=self._linger_on,
         )
         # The header time counts from now, whoever reads the headers later.
         conn.header_deadline = time.monotonic() + self.header_timeout
