@@ -1,10 +1,10 @@
-"""The gunicorn worker the gateway runs in: gunicorn's threaded worker, with two differences.
+"""The gunicorn worker the gateway runs in: gunicorn's threaded worker, with these differences.
 
 - Requests gunicorn refuses itself (a malformed request line, header or chunk) are answered the way the
   gateway answers every error - XML on the command face, JSON elsewhere - instead of gunicorn's HTML page,
   which a legacy XML client cannot parse. gunicorn still decides the status and writes its log line.
 - A client gets ``header_timeout`` seconds (GATEWAY_HEADER_TIMEOUT) from the moment its connection is
-  queued for a thread to send the request line and headers; a slower one is cut off (gunicorn reads
+  accepted to send the request line and headers; a slower one is cut off (gunicorn reads
   headers on a pool thread with no time limit, so a hundred clients sending a header byte now and then
   held every thread of every worker). The body then has its own deadline (gateway/body.py).
 - A connection waits for its first bytes on the worker's poller, not on a pool thread: an idle connection
@@ -14,6 +14,8 @@
   than answering 503, because the face of a request is known only from its request line, and reading that
   takes the wait (and, for a slow sender, the thread) that the limit is there to save; a refused client sees
   its connection closed and may retry, and the worker logs one warning per address now and then.
+- A finished connection's graceful close (wait for the client's end of file, 2 s at most) happens on the
+  poller; gunicorn waited on its main loop, so clients that kept their connection stalled the worker.
 - Secrets never reach a log line: gunicorn's warning for a malformed request quotes the request line, and a
   legacy client sends ``password=...`` in the query string. :class:`RedactSecrets` masks them in every
   record of gunicorn's loggers.
@@ -112,7 +114,7 @@ class GatewayWorker(ThreadWorker):
     flask_app: Any = None
     #: Seconds a connection has, from the moment it is accepted, to send its request line and headers.
     header_timeout: float = 5.0
-    #: Connections one client address may hold open at once in this worker (0: no limit).
+    #: Connections one client address may hold open at once in this worker.
     per_address: int = DEFAULTS["MAX_CONNECTIONS_PER_ADDRESS"]
 
     def run(self):
