@@ -96,6 +96,12 @@ DEFAULTS: dict[str, Any] = {
     "BODY_TIMEOUT": 10.0,
     # Seconds a connection has, once accepted, to send its request line and headers (else it is closed).
     "HEADER_TIMEOUT": 5.0,
+    # Connections one client address may hold open at once in one worker process (more are closed unread).
+    "MAX_CONNECTIONS_PER_ADDRESS": 12,
+    # Live event streams one API account may hold at once in one worker process (more get 503).
+    "STREAMS_PER_ACCOUNT": 6,
+    # Bytes of entries the request journal may hold in all (besides JOURNAL_MAX_ENTRIES); oldest go first.
+    "JOURNAL_MAX_BYTES": 32 << 20,
     # Where named fixtures (reset, clients load NAME) are looked up; empty: the package's
     # gateway/seeding/named/.
     "FIXTURES_DIR": "",
@@ -225,6 +231,9 @@ def settings(overrides: Mapping[str, Any] | None = None) -> dict[str, Any]:
         "FEED_MAX_BODY",
         "STREAMS_PER_WORKER",
         "STREAM_RETRY_MS",
+        "MAX_CONNECTIONS_PER_ADDRESS",
+        "STREAMS_PER_ACCOUNT",
+        "JOURNAL_MAX_BYTES",
     ):
         try:
             app_config[key] = int(app_config[key])

@@ -37,6 +37,10 @@ RATE_LIMITED = frozenset({COMMAND, JSON})
 #: Paths served beside the gate in gateway/gate.py (a live stream holds a thread for minutes, a journal wait
 #: for up to GATEWAY_JOURNAL_WAIT_MAX_SECONDS).
 STREAM_PATHS = frozenset({"/api/v1/events", "/api/v1/admin/journal/wait"})
+#: Paths served beside the gate, one at a time of their own, in gateway/gate.py: a capture import or a
+#: fixture reset parses and renders for seconds (30,000 clients: ~25 s), and behind the gate every request
+#: that reached the same worker waited for all of it.
+LONG_PATHS = frozenset({"/api/v1/import/xml", "/api/v1/admin/reset"})
 
 
 def of_path(path: str) -> Face:

@@ -33,6 +33,7 @@ class Controls:
             keep=config["JOURNAL_MAX_ENTRIES"],
             wait_max=config.get("JOURNAL_WAIT_MAX_SECONDS", 60.0),
             recheck=config.get("JOURNAL_WAIT_RECHECK_SECONDS", 0.1),
+            budget=config.get("JOURNAL_MAX_BYTES"),
         )
         defaults = RateLimitSettings(
             config["RATE_LIMIT"], config["RATE_LIMIT_PER_SECOND"], config["RATE_LIMIT_PER_HOUR"]

@@ -6,8 +6,9 @@ action, calling account (client id), parameters, request headers, status, the te
 carried (an XML ``<error>``, 200s included), duration and any injected fault. Secrets are never kept:
 ``password``, ``client_secret`` and token parameters are redacted, and so are the values of the
 Authorization and cookie headers and of any header whose name says token, secret, key, password or
-session. The journal holds the newest GATEWAY_JOURNAL_MAX_ENTRIES entries; GATEWAY_JOURNAL=false turns it
-off (load tests).
+session. The journal holds the newest GATEWAY_JOURNAL_MAX_ENTRIES entries, and no more than
+GATEWAY_JOURNAL_MAX_BYTES of them (the oldest go first); GATEWAY_JOURNAL=false turns it off (load tests).
+A call no account made keeps PARAMS_TEXT_ANONYMOUS characters of parameters and PATH_TEXT of its path.
 
 Verification: ``count`` says how many entries match a filter, ``wait`` blocks until that many do (or a
 timeout). Entries are rows of the shared database, written by every worker and node, so a wait cannot be
@@ -56,6 +57,8 @@ MAX_VALUES = 20
 #: the journal holds at most about that many times 9 KB.
 PARAMS_TEXT = 8192
 PARAMS_TEXT_ANONYMOUS = 1024
+#: Characters of the path one entry keeps (gunicorn lets a request line be 8 KB).
+PATH_TEXT = 1024
 #: The member that says parameters were left out.
 LEFT_OUT = "…"
 #: Characters of header text one entry keeps, and of an error's text.
@@ -218,10 +221,12 @@ class Journal:
         keep: int,
         wait_max: float = 60.0,
         recheck: float = 0.1,
+        budget: int | None = None,
     ):
         self.store = store
         self.enabled = enabled
         self.keep = keep
+        self.budget = budget
         self.wait_max = wait_max
         self.recheck = recheck
         #: Notified when this process writes an entry; waits sleep on it.
@@ -230,7 +235,10 @@ class Journal:
 
     def record(self, entry: dict) -> None:
         if self.enabled:
-            self.store.append_journal(entry, self.keep)
+            path = entry.get("path")
+            if isinstance(path, str) and len(path) > PATH_TEXT:
+                entry = {**entry, "path": path[:PATH_TEXT] + LEFT_OUT}
+            self.store.append_journal(entry, self.keep, self.budget)
             with self._written:
                 self._writes += 1
                 self._written.notify_all()

@@ -45,7 +45,7 @@ class RateCounters(Protocol):
 
 
 class JournalLog(Protocol):
-    def append_journal(self, entry: dict[str, Any], keep: int) -> None: ...
+    def append_journal(self, entry: dict[str, Any], keep: int, budget: int | None = None) -> None: ...
 
     def query_journal(self, *, limit: int = 100, tail: bool = False, **filters: Any) -> list[dict[str, Any]]:
         """Entries matching ``filters`` (gateway.controls.journal.FILTERS, and ``after``), oldest first: the

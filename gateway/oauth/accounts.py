@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hmac
 import re
+import time
 from dataclasses import dataclass
 
 from authlib.oauth2.rfc6749 import InvalidClientError
@@ -166,7 +167,12 @@ class AccountService:
         now = self.clock.now_int()
         assert account.key is not None  # a stored account
         if not self.issue_token(
-            account.key, digest(access_token), now, now + self.token_lifetime, secret_hash=account.secret_hash
+            account.key,
+            digest(access_token),
+            now,
+            now + self.token_lifetime,
+            secret_hash=account.secret_hash,
+            real_expires_at=int(time.time()) + self.token_lifetime,
         ):
             raise InvalidClientError(
                 description="The client credentials changed while the token was being issued."
@@ -179,6 +185,7 @@ class AccountService:
         issued_at: int,
         expires_at: int,
         secret_hash: str | None = None,
+        real_expires_at: int | None = None,
     ) -> bool:
         """Store a token; when the account then holds more than ``token_cap`` valid tokens, revoke the oldest.
 
@@ -193,8 +200,8 @@ class AccountService:
             ):
                 return False
             # Expired tokens can never come back; drop them so the table stays small.
-            unit.accounts.delete_expired_tokens(account_key, issued_at)
-            unit.accounts.insert_token(account_key, token_hash, issued_at, expires_at)
+            unit.accounts.delete_expired_tokens(account_key, issued_at, int(time.time()))
+            unit.accounts.insert_token(account_key, token_hash, issued_at, expires_at, real_expires_at)
             unit.accounts.revoke_tokens(unit.accounts.unrevoked_tokens(account_key)[self.token_cap :])
         return True
 
@@ -209,9 +216,14 @@ class AccountService:
         found = self.repository.find_token(token_hash)
         if found is None:
             return None  # never remembered: the token may be issued a moment later
-        account, issued_at, expires_at, revoked = found
+        account, issued_at, expires_at, revoked, real_expires_at = found
         token = AccessToken(
-            account=account, issued_at=issued_at, expires_at=expires_at, revoked=revoked, clock=self.clock
+            account=account,
+            issued_at=issued_at,
+            expires_at=expires_at,
+            revoked=revoked,
+            clock=self.clock,
+            real_expires_at=real_expires_at,
         )
         if version is not None:
             if len(self._tokens) >= TOKEN_CACHE_SIZE:

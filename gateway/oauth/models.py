@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 
 from authlib.oauth2.rfc6749 import ClientMixin, TokenMixin
@@ -98,6 +99,8 @@ class AccessToken(TokenMixin):
     expires_at: int
     revoked: bool = False
     clock: Clock = field(default_factory=Clock, repr=False)
+    #: System time of the real expiry (None: a token from before migration 0008, governed by the clock).
+    real_expires_at: int | None = None
 
     def check_client(self, client) -> bool:
         return client.get_client_id() == self.account.client_id
@@ -109,7 +112,16 @@ class AccessToken(TokenMixin):
         return max(0, self.expires_at - self.clock.now_int())
 
     def is_expired(self) -> bool:
-        return self.clock.now() >= self.expires_at
+        """Expired by the emulator's clock (advancing it expires tokens, as tests want), or by real time: a
+        clock set back never revives a token past its real expiry."""
+        real = self.real_expires_at
+        return self.clock.now() >= self.expires_at or (real is not None and time.time() >= real)
+
+    def is_expired_for_operator(self) -> bool:
+        """Expired for the operator's control channel (the admin surface): by real time only, so an admin
+        who moves the emulator's clock keeps the token that moved it."""
+        real = self.real_expires_at
+        return time.time() >= real if real is not None else self.clock.now() >= self.expires_at
 
     def is_revoked(self) -> bool:
         return self.revoked or not self.account.enabled

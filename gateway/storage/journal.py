@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, bindparam, delete, func, insert, select
+from sqlalchemy import ColumnElement, and_, bindparam, delete, func, insert, or_, select
 
 from gateway.storage import jsontext
 from gateway.storage import tables as t
@@ -13,6 +13,7 @@ from gateway.storage.database import Database
 
 def _entry(row: Any) -> dict[str, Any]:
     entry = dict(row._mapping)
+    entry.pop("bytes_upto", None)
     entry["params"] = jsontext.loads(entry["params"]) if entry["params"] else {}
     entry["headers"] = jsontext.loads(entry["headers"]) if entry.get("headers") else {}
     return entry
@@ -62,26 +63,46 @@ class JournalRepository:
     def __init__(self, db: Database):
         self.db = db
 
-    def append_journal(self, entry: dict[str, Any], keep: int) -> None:
-        """Add one entry and drop those older than the newest ``keep`` (once per request: on the fast path,
-        committed without waiting for the disk: a killed worker loses nothing, a power cut the last few)."""
+    def append_journal(self, entry: dict[str, Any], keep: int, budget: int | None = None) -> None:
+        """Add one entry and drop those older than the newest ``keep``, and the oldest past ``budget`` bytes
+        in all (once per request: on the fast path, committed without waiting for the disk: a killed
+        worker loses nothing, a power cut the last few)."""
         values = {**entry, "params": jsontext.dumps(entry.get("params") or {})}
         if "headers" in values:
             values["headers"] = jsontext.dumps(values["headers"]) if values["headers"] else None
         names = tuple(sorted(values))
+        # The entry's size: its text as stored, and a fixed share for the row and its index entries.
+        size = 64 + sum(len(str(value)) for value in values.values() if value is not None)
+        j = t.journal
         prepared = self.db.prepare(
             ("journal", names),
             lambda: (
-                insert(t.journal).values({name: bindparam(name) for name in names}).returning(t.journal.c.seq)
+                insert(j)
+                .values(
+                    {
+                        **{name: bindparam(name) for name in names},
+                        # the running size: the newest entry's, plus this one's (one statement, so writers
+                        # that take turns on the database's write lock never count the same bytes twice)
+                        "bytes_upto": func.coalesce(
+                            select(j.c.bytes_upto).order_by(j.c.seq.desc()).limit(1).scalar_subquery(), 0
+                        )
+                        + bindparam("entry_size"),
+                    }
+                )
+                .returning(j.c.seq, j.c.bytes_upto)
             ),
         )
         with self.db.guard():
-            (seq,) = self.db.fastpath.write(prepared, values)
-            if seq > keep:
+            seq, total = self.db.fastpath.write(prepared, {**values, "entry_size": size})
+            floor = total - budget if budget is not None else 0
+            if seq > keep or floor > 0:
                 prune = self.db.prepare(
-                    "journal_prune", lambda: delete(t.journal).where(t.journal.c.seq <= bindparam("cut"))
+                    "journal_prune",
+                    lambda: delete(j).where(
+                        or_(j.c.seq <= bindparam("cut"), j.c.bytes_upto <= bindparam("floor"))
+                    ),
                 )
-                self.db.fastpath.write(prune, {"cut": seq - keep})
+                self.db.fastpath.write(prune, {"cut": seq - keep, "floor": floor})
 
     def query_journal(self, *, limit: int = 100, tail: bool = False, **filters: Any) -> list[dict[str, Any]]:
         """Matching entries in the order they were written, after the entry numbered ``after``: the oldest

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from gateway.api import streaming
 from gateway.api.admin import answers, blueprint
-from gateway.api.auth import ADMIN, requires
+from gateway.api.auth import ADMIN, authenticate, requires
 from gateway.api.blueprint import errors
 from gateway.controls.clock import AdvanceSchema, SetSchema
 from gateway.controls.faults import FaultRuleSchema
@@ -137,15 +137,20 @@ def journal_wait(args: dict):
     says which (``satisfied``). Served beside the worker's request gate, it takes one of the worker's
     stream slots (GATEWAY_STREAMS_PER_WORKER; 503 with Retry-After when none is free)."""
     slots = services().streams
-    if not slots.take():
-        raise TooManyStreamsError(
-            f"This worker already serves {slots.limit} streams and waits; retry in 1 s.",
-            headers={"Retry-After": "1"},
+    account = authenticate().client_id
+    refused = slots.take(account)
+    if refused is not None:
+        held = (
+            f"This worker already serves {slots.limit} streams and waits"
+            if refused == "worker"
+            else f"This account already holds {slots.per_account} streams and waits on this worker"
+            " (GATEWAY_STREAMS_PER_ACCOUNT)"
         )
+        raise TooManyStreamsError(f"{held}; retry in 1 s.", headers={"Retry-After": "1"})
     try:
         return _controls().journal.wait(alive=lambda: streaming.worker_alive(), **args)
     finally:
-        slots.give()
+        slots.give(account)
 
 
 @blueprint.route("/journal", methods=["DELETE"])
