@@ -48,6 +48,15 @@ class CliState:
                 self.config = settings()
         return self.config
 
+    def database_url(self) -> str | None:
+        """The configured database (None: the settings themselves are wrong)."""
+        from gateway.config import ConfigError
+
+        try:
+            return str(self.settings()["DATABASE_URL"])
+        except ConfigError:
+            return None
+
     def services(self, *, create: bool = False) -> Services:
         if self.prebuilt is not None:
             return self.prebuilt

@@ -7,13 +7,9 @@ from __future__ import annotations
 import json
 
 import click
-from flask.cli import with_appcontext
-from marshmallow import ValidationError
 
-from gateway.controls.clock import SetSchema
+from gateway.cli.context import services, with_appcontext
 from gateway.errors import GatewayError
-from gateway.registry.validation import validation_error
-from gateway.web import services
 
 
 def _echo_json(value) -> None:
@@ -185,6 +181,11 @@ def clock_advance(seconds: float) -> None:
 @with_appcontext
 def clock_set(instant: str, freeze: bool) -> None:
     """Set the gateway's time to INSTANT (UNIX seconds or ISO 8601 with an offset)."""
+    from marshmallow import ValidationError
+
+    from gateway.controls.clock import SetSchema
+    from gateway.registry.validation import validation_error
+
     try:
         when = SetSchema().load({"time": instant})["time"]
     except ValidationError as exc:

@@ -12,9 +12,11 @@ bulk-inserts.
 from __future__ import annotations
 
 import contextlib
+import io
 import json
 import re
-from collections.abc import Callable, Iterator
+import textwrap
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from importlib.resources import files
 from pathlib import Path
@@ -350,7 +352,7 @@ def stream(
 ) -> contextlib.AbstractContextManager[FixtureStream]:
     """Open a fixture file for streaming (a context: the file stays open while its clients are read);
     ``advance`` is told the bytes read as the file is read."""
-    return _opened(path, _format(path, fmt), advance)
+    return _opened(path, format_of(path, fmt), advance)
 
 
 @contextlib.contextmanager
@@ -394,7 +396,8 @@ def _assign_ids(without_id: list[Client], given: dict[int, int]) -> None:
         client.id = next_id
 
 
-def _format(path: Path, fmt: str | None = None) -> str:
+def format_of(path: Path, fmt: str | None = None) -> str:
+    """The format given, else the one the file name says (FixtureError for neither)."""
     fmt = fmt or SUFFIXES.get(path.suffix.lower())
     if fmt not in ("yaml", "json"):
         raise FixtureError(str(path), [f"{path}: name a .yaml, .yml or .json file (or give the format)"])
@@ -406,6 +409,18 @@ def read(path: Path, fmt: str | None = None) -> Fixture:
         return _collect(reader)
 
 
+def load(
+    registry: Registry, path: Path, fmt: str | None = None, *, advance: Callable[[int], None] | None = None
+) -> tuple[int, int]:
+    """Replace the registry with a fixture file read as a stream and written in batches, in one transaction
+    (a problem anywhere in the file changes nothing; every problem is listed). ``advance`` is told the
+    bytes read. Returns (appliances, clients) loaded."""
+    with stream(path, fmt, advance) as reader:
+        appliances = reader.appliances()
+        count = registry.load(appliances, reader.clients(), note={"source": str(path)})
+    return len(appliances), count
+
+
 def document(appliances: list[Appliance], clients: list[Client]) -> dict:
     """A fixture document of the registry: appliances, then clients by id with their newest events."""
     return {
@@ -415,15 +430,59 @@ def document(appliances: list[Appliance], clients: list[Client]) -> dict:
     }
 
 
-def dumps(appliances: list[Appliance], clients: list[Client], fmt: str) -> str:
-    doc = document(appliances, clients)
+#: libyaml's emitter where PyYAML was built with it; PyYAML's own otherwise (the same text).
+_YAML_DUMPER: Any = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
+
+
+def _yaml(value: object) -> str:
+    return cast(str, yaml.dump(value, Dumper=_YAML_DUMPER, sort_keys=False, allow_unicode=True, width=120))
+
+
+def _json(value: object, indent: str) -> str:
+    return textwrap.indent(json.dumps(value, indent=2, ensure_ascii=False), indent)[len(indent) :]
+
+
+def write_stream(
+    out: IO[str], appliances: list[Appliance], batches: Iterable[list[Client]], fmt: str
+) -> Iterator[int]:
+    """Write a fixture document batch by batch (what :func:`dumps` gives, without holding it whole);
+    yields the number of clients of each batch once it is written."""
+    head = document(appliances, [])
     if fmt == "json":
-        return json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
-    return yaml.safe_dump(doc, sort_keys=False, allow_unicode=True, width=120)
+        out.write(
+            '{\n  "version": 1,\n  "appliances": ' + _json(head["appliances"], "  ") + ',\n  "clients": ['
+        )
+        first = True
+        for batch in batches:
+            for client in document([], batch)["clients"]:
+                out.write(("\n    " if first else ",\n    ") + _json(client, "    "))
+                first = False
+            yield len(batch)
+        out.write("]\n}\n" if first else "\n  ]\n}\n")
+        return
+    del head["clients"]
+    out.write(_yaml(head))
+    empty = True
+    for batch in batches:
+        if batch:
+            out.write(("clients:\n" if empty else "") + _yaml(document([], batch)["clients"]))
+            empty = False
+        yield len(batch)
+    if empty:
+        out.write("clients: []\n")
+
+
+def dumps(appliances: list[Appliance], clients: list[Client], fmt: str) -> str:
+    out = io.StringIO()
+    for _ in write_stream(out, appliances, [clients], fmt):
+        pass
+    return out.getvalue()
 
 
 def write(path: Path, appliances: list[Appliance], clients: list[Client], fmt: str | None = None) -> None:
-    path.write_text(dumps(appliances, clients, _format(path, fmt)), encoding="utf-8")
+    with path.open("w", encoding="utf-8") as out:
+        for _ in write_stream(out, appliances, [clients], format_of(path, fmt)):
+            pass
 
 
 # ------------------------------------------------------------------------------------------------
