@@ -125,6 +125,21 @@ def resolve_namespace(value: str) -> str:
     return value
 
 
+_DATABASE_SCHEMES = ("sqlite", "postgresql", "postgres")
+
+
+def database_url(value: str) -> str:
+    """A database URL the gateway can open (its credentials are never repeated in the message)."""
+    scheme, separator, rest = value.partition("://")
+    if not separator or scheme.split("+", 1)[0].lower() not in _DATABASE_SCHEMES:
+        shown = value.rsplit("@", 1)[-1] if separator else value
+        raise ConfigError(
+            f"GATEWAY_DATABASE_URL={shown!r} is not a database URL "
+            "(sqlite:///relative/path, sqlite:////absolute/path or postgresql://user@host/db)"
+        )
+    return value
+
+
 def boolean(key: str, value: Any) -> bool:
     if isinstance(value, bool):
         return value
@@ -159,6 +174,14 @@ def settings(overrides: Mapping[str, Any] | None = None) -> dict[str, Any]:
     app_config.update(environment())
     if overrides:
         app_config.update(overrides)
+    for key, default in DEFAULTS.items():
+        # Text settings keep the variable's text (GATEWAY_API_VERSION=1.10 is not the number 1.1).
+        if isinstance(default, str) and not isinstance(app_config[key], str):
+            raw = os.environ.get(f"GATEWAY_{key}")
+            if raw is None or (overrides and key in overrides):
+                raise ConfigError(f"GATEWAY_{key} must be text, not {app_config[key]!r}")
+            app_config[key] = raw
+    database_url(app_config["DATABASE_URL"])
     app_config["NAMESPACE_URI"] = resolve_namespace(app_config["NAMESPACE"])
     for key in BOOLEAN_SETTINGS:
         app_config[key] = boolean(key, app_config[key])
@@ -180,7 +203,7 @@ def settings(overrides: Mapping[str, Any] | None = None) -> dict[str, Any]:
     ):
         try:
             app_config[key] = int(app_config[key])
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, OverflowError):
             raise ConfigError(f"GATEWAY_{key} must be an integer, not {app_config[key]!r}") from None
         if app_config[key] <= 0:
             raise ConfigError(f"GATEWAY_{key} must be positive, not {app_config[key]!r}")

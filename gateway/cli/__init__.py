@@ -151,7 +151,7 @@ FORMAT = click.option(
 
 
 @clients.command("load")
-@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
 @click.option(
     "--merge",
     is_flag=True,
@@ -169,6 +169,8 @@ def clients_load(file: Path, merge: bool, fmt: str | None, quiet: bool) -> None:
     from gateway.seeding import fixtures
 
     registry = services().registry
+    if not file.is_file():
+        _fail(f"{file}: no such fixture file.")
     if merge:
         fixture = fixtures.read(file, fmt)
         try:
@@ -218,7 +220,7 @@ def clients_dump(file: str, fmt: str | None, quiet: bool) -> None:
 
 
 @clients.command("import-xml")
-@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
 @click.option(
     "--merge",
     is_flag=True,
@@ -232,7 +234,10 @@ def clients_import_xml(file: Path, merge: bool, quiet: bool) -> None:
     from gateway.seeding.imports import import_capture
 
     registry = services().registry
-    data = file.read_bytes()
+    try:
+        data = file.read_bytes()
+    except OSError as exc:
+        _fail(f"{file}: cannot be read ({exc.strerror or exc}).")
     try:
         with progress(f"Importing {file.name}", 3, quiet=quiet) as advance:
             result = import_capture(
