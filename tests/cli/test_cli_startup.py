@@ -22,21 +22,23 @@ assert not loaded, loaded
 """
 
 
+HELP = """
+from gateway.cli import main
+try:
+    main({args!r})
+except SystemExit as stop:
+    assert stop.code == 0
+"""
+LIGHT_CLI = (*HEAVY, "flask", "werkzeug")
+
+
 @pytest.mark.parametrize(
-    ("statement", "forbidden"),
+    "statement, forbidden",
     [
         ("import gateway.testing.plugin", HEAVY),
-        ("import gateway.cli", (*HEAVY, "flask", "werkzeug")),
-        (
-            "from gateway.cli import main\n"
-            "try:\n    main(['--help'])\nexcept SystemExit as stop:\n    assert stop.code == 0",
-            (*HEAVY, "flask", "werkzeug"),
-        ),
-        (
-            "from gateway.cli import main\n"
-            "try:\n    main(['clients', 'load', '--help'])\nexcept SystemExit as stop:\n    assert stop.code == 0",
-            (*HEAVY, "flask", "werkzeug"),
-        ),
+        ("import gateway.cli", LIGHT_CLI),
+        (HELP.format(args=["--help"]), LIGHT_CLI),
+        (HELP.format(args=["clients", "load", "--help"]), LIGHT_CLI),
     ],
 )
 def test_imports_stay_light(statement, forbidden):
