@@ -130,7 +130,7 @@ _DATABASE_SCHEMES = ("sqlite", "postgresql", "postgres")
 
 def database_url(value: str) -> str:
     """A database URL the gateway can open (its credentials are never repeated in the message)."""
-    scheme, separator, rest = value.partition("://")
+    scheme, separator, _rest = value.partition("://")
     if not separator or scheme.split("+", 1)[0].lower() not in _DATABASE_SCHEMES:
         shown = value.rsplit("@", 1)[-1] if separator else value
         raise ConfigError(

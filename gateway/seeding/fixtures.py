@@ -80,13 +80,13 @@ BATCH = 500
 _YAML_BASE: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
-class _YamlEvents(_YAML_BASE, Composer):  # type: ignore[misc,valid-type]
+class _YamlEvents(_YAML_BASE, Composer):
     """A YAML document read event by event, so that each client is composed (nodes: lines for messages) and
     constructed on its own and the document is never held whole. libyaml's parser gives the events;
     PyYAML's composer and safe constructor build one value at a time."""
 
     def __init__(self, stream: IO[bytes] | str):
-        super().__init__(stream)
+        _YAML_BASE.__init__(self, stream)  # the loader's own: Composer's would take no stream
         self.anchors: dict[str, yaml.Node] = {}
 
     def node(self) -> yaml.Node:
@@ -253,7 +253,7 @@ class FixtureStream:
         if self._reread is None:
             return None
         try:
-            return yaml.compose(self._reread(), Loader=_YAML_BASE)  # type: ignore[no-any-return]
+            return yaml.compose(self._reread(), Loader=_YAML_BASE)
         except yaml.YAMLError:
             return None
 
@@ -435,7 +435,7 @@ _YAML_DUMPER: Any = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
 
 
 def _yaml(value: object) -> str:
-    return cast(str, yaml.dump(value, Dumper=_YAML_DUMPER, sort_keys=False, allow_unicode=True, width=120))
+    return yaml.dump(value, Dumper=_YAML_DUMPER, sort_keys=False, allow_unicode=True, width=120)
 
 
 def _json(value: object, indent: str) -> str:
