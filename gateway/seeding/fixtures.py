@@ -291,6 +291,8 @@ class FixtureStream:
             self._appliances = self.check.top(top, nodes.get)
             if isinstance(held, yaml.SequenceNode):
                 self._items = ((i, events.value(n), n) for i, n in enumerate(held.value))
+            elif held is not None:
+                self.check.add("clients", "Not a valid list.", held, within="clients")
         except yaml.YAMLError as exc:
             self._syntax(exc)
 

@@ -79,3 +79,18 @@ def test_clients_without_ids_come_after_the_largest_given(cli, svc, tmp_path):
     missing = len(document["clients"]) - len(given)
     loaded = sorted(c.id for c in svc.store.registry.list_clients(ClientQuery()))
     assert loaded == sorted(given + list(range(max(given) + 1, max(given) + 1 + missing)))
+
+
+@pytest.mark.parametrize(
+    "text, line",
+    [
+        ("clients: {}\n", 1),
+        ("clients: null\n", 1),
+        ("clients: 3\nappliances: []\n", 1),
+        ("appliances: []\nclients: x\n", 2),
+    ],
+)
+def test_clients_that_are_not_a_list_are_named_with_their_line(text, line):
+    with pytest.raises(fixtures.FixtureError) as refused:
+        fixtures.parse(text, "yaml", "f.yaml")
+    assert refused.value.problems == [f"f.yaml:{line}: clients: Not a valid list."]
