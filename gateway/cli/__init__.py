@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -48,6 +49,11 @@ class GatewayGroup(click.Group):
             return super().invoke(ctx)
         except (click.exceptions.ClickException, click.exceptions.Exit, click.exceptions.Abort):
             raise
+        except BrokenPipeError:
+            # The reader went away (`gateway clients dump - | head`): stop quietly, as other tools do;
+            # standard output goes to /dev/null so that flushing it at exit raises nothing more.
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            raise click.exceptions.Exit(1) from None
         except Exception as exc:
             current = ctx.find_object(CliState)
             if current is not None and current.debug:
@@ -194,8 +200,6 @@ def clients_load(file: Path, merge: bool, fmt: str | None, quiet: bool) -> None:
 def clients_dump(file: str, fmt: str | None, quiet: bool) -> None:
     """Write the appliances and connected clients as a fixture ("-": standard output, YAML unless
     --format); written batch by batch."""
-    import sys
-
     from gateway.seeding import fixtures
 
     svc = services()

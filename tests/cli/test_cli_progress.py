@@ -87,3 +87,15 @@ def test_a_fast_simulation_prints_a_summary(setup):
     status, shown = on_terminal(steps, env)
     assert status == 0 and "Simulating" in shown and "100%" in shown, shown
     assert shown.count("operation(s)") == 0
+
+
+def test_a_reader_that_goes_away_stops_a_dump_quietly(setup):
+    env, fixture, _folder = setup
+    assert piped(["clients", "load", str(fixture)], env).returncode == 0
+    process = subprocess.Popen(
+        [GATEWAY, "clients", "dump", "-"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
+    assert process.stdout.read(100).startswith(b"version: 1")
+    process.stdout.close()  # as `| head` does
+    assert process.wait(timeout=120) == 1
+    assert process.stderr.read() == b""
