@@ -64,6 +64,8 @@ DEFAULTS: dict[str, Any] = {
     "REQUEST_LOG": True,
     # Serve Prometheus metrics at /metrics.
     "METRICS": True,
+    # Most items one list of the JSON face returns for count=-1 ("all").
+    "LIST_ALL_MAX": 10000,
     # Seconds a disconnected client stays in the registry (history) before writes purge it.
     "DISCONNECTED_RETENTION": 86400,
     # Newest entries kept in the change log (the live event stream reads it).
@@ -87,7 +89,19 @@ DEFAULTS: dict[str, Any] = {
     # Where named fixtures (reset, clients load NAME) are looked up; empty: the package's
     # gateway/seeding/named/.
     "FIXTURES_DIR": "",
+    # `gateway serve` / `accounts demo`: fixed credentials of the demo account (CI); empty: generated.
+    "DEMO_CLIENT_ID": "",
+    "DEMO_CLIENT_SECRET": "",
+    # `gateway serve`: a named fixture or a fixture file loaded into an empty registry instead of the demo.
+    "BOOT_FIXTURE": "",
+    # Log lines on stderr (gunicorn's and the request log): json (one JSON object a line) or text.
+    "LOG_FORMAT": "json",
 }
+
+#: Settings kept as the text given: an id or a secret made of digits is not a number, GATEWAY_API_VERSION=1.10
+#: is not 1.1, and GATEWAY_DATABASE_URL=5 is a wrong URL (every setting whose default is text).
+TEXT_SETTINGS = tuple(key for key, default in DEFAULTS.items() if isinstance(default, str))
+LOG_FORMATS = ("json", "text")
 
 #: Settings that are switches: true/false, 1/0, yes/no, on/off.
 BOOLEAN_SETTINGS = (
@@ -172,15 +186,16 @@ def settings(overrides: Mapping[str, Any] | None = None) -> dict[str, Any]:
     (Flask's own settings may be among them: create_app puts all of it in the app's config)."""
     app_config: dict[str, Any] = dict(DEFAULTS)
     app_config.update(environment())
+    for key in TEXT_SETTINGS:
+        if f"GATEWAY_{key}" in os.environ:
+            app_config[key] = os.environ[f"GATEWAY_{key}"]
     if overrides:
         app_config.update(overrides)
-    for key, default in DEFAULTS.items():
-        # Text settings keep the variable's text (GATEWAY_API_VERSION=1.10 is not the number 1.1).
-        if isinstance(default, str) and not isinstance(app_config[key], str):
-            raw = os.environ.get(f"GATEWAY_{key}")
-            if raw is None or (overrides and key in overrides):
-                raise ConfigError(f"GATEWAY_{key} must be text, not {app_config[key]!r}")
-            app_config[key] = raw
+    for key in TEXT_SETTINGS:
+        app_config[key] = str(app_config[key]).strip()
+    app_config["LOG_FORMAT"] = app_config["LOG_FORMAT"].lower()
+    if app_config["LOG_FORMAT"] not in LOG_FORMATS:
+        raise ConfigError(f"GATEWAY_LOG_FORMAT must be json or text, not {app_config['LOG_FORMAT']!r}")
     database_url(app_config["DATABASE_URL"])
     app_config["NAMESPACE_URI"] = resolve_namespace(app_config["NAMESPACE"])
     for key in BOOLEAN_SETTINGS:
@@ -193,6 +208,7 @@ def settings(overrides: Mapping[str, Any] | None = None) -> dict[str, Any]:
         "DB_TIMEOUT",
         "DB_STATEMENT_TIMEOUT",
         "JOURNAL_MAX_ENTRIES",
+        "LIST_ALL_MAX",
         "RATE_LIMIT_PER_SECOND",
         "RATE_LIMIT_PER_HOUR",
         "DISCONNECTED_RETENTION",

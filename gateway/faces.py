@@ -50,6 +50,6 @@ def of_path(path: str) -> Face:
         return JSON
     if path == "/ui" or path.startswith("/ui/"):
         return UI
-    if path.startswith(("/oauth2/", "/api/v1", "/healthz", "/readyz", "/metrics")):
+    if path.startswith(("/oauth2/", "/api/v1", "/livez", "/healthz", "/readyz", "/metrics")):
         return PROBES
     return APPLIANCE

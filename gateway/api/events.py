@@ -12,6 +12,7 @@ write through any node reaches streams on every node.
   ``Last-Event-ID``) or when the worker shuts down.
 - When changes the client has not seen are gone (the log keeps the newest GATEWAY_CHANGES_KEEP; a reset
   clears it), or its id is not from this log, a ``resync`` event says so: reload with ``GET /api/v1/clients``.
+- ``time_format=iso|epoch_ms`` shows the events' times (and their payloads') as ISO 8601 or epoch ms.
 - A stream holds a worker thread: each worker serves at most GATEWAY_STREAMS_PER_WORKER at once, and
   answers more with 503 + ``Retry-After`` (see gunicorn.conf.py for the worker model).
 """
@@ -68,7 +69,7 @@ def events(args: dict):
         config["STREAM_RETRY_MS"],
     )
     response = Response(
-        stream(svc.registry, cursor, filters, timing),
+        stream(svc.registry, cursor, filters, timing, args.get("time_format", "unix")),
         mimetype="text/event-stream",
         headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
     )

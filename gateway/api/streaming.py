@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 from gateway.errors import GatewayError
-from gateway.registry.documents import ChangeEventOut, change_type
+from gateway.registry.documents import ChangeEventOut, change_type, with_times
 from gateway.registry.model import Change
 from gateway.registry.service import Registry
 
@@ -36,17 +36,23 @@ class StreamSlots:
         self.limit = limit
         self.open = 0
         self._lock = threading.Lock()
+        #: A gauge (inc/dec) that follows the open streams: the metrics blueprint sets it.
+        self.gauge = None
 
     def take(self) -> bool:
         with self._lock:
             if self.open >= self.limit:
                 return False
             self.open += 1
-            return True
+        if self.gauge is not None:
+            self.gauge.inc()
+        return True
 
     def give(self) -> None:
         with self._lock:
             self.open -= 1
+        if self.gauge is not None:
+            self.gauge.dec()
 
 
 @dataclass(frozen=True)
@@ -95,8 +101,11 @@ def resync(reason: str, last_event_id: int, resume_after: int) -> bytes:
     )
 
 
-def stream(registry: Registry, cursor: int | None, filters: Filters, timing: Timing) -> Iterator[bytes]:
-    """The events after ``cursor`` (None: after the newest change), until the lifetime ends."""
+def stream(
+    registry: Registry, cursor: int | None, filters: Filters, timing: Timing, time_format: str = "unix"
+) -> Iterator[bytes]:
+    """The events after ``cursor`` (None: after the newest change), until the lifetime ends; their times
+    as ``time_format`` asks (see gateway.registry.documents.TIME_FORMATS)."""
     started = time.monotonic()
     try:
         oldest, last = (
@@ -131,7 +140,7 @@ def stream(registry: Registry, cursor: int | None, filters: Filters, timing: Tim
             for change in batch:
                 cursor = change.seq
                 if filters.match(change):
-                    yield frame(CHANGE_EVENT.dump(change), change.kind, change.seq)
+                    yield frame(with_times(CHANGE_EVENT.dump(change), time_format), change.kind, change.seq)
                     sent, written = change.seq, time.monotonic()
             if len(batch) == BATCH:
                 continue

@@ -20,6 +20,7 @@ from gateway.cli.context import CliError, CliState, config, services
 from gateway.cli.controls import COMMANDS as CONTROL_COMMANDS
 from gateway.cli.errors import describe
 from gateway.cli.progress import QUIET, progress, shown
+from gateway.cli.serve import serve
 
 #: The command API permissions (gateway.oauth.models.COMMAND_PERMISSIONS, which a test keeps equal), here so
 #: that --help needs no import of the OAuth modules.
@@ -82,6 +83,7 @@ def main(ctx: click.Context, debug: bool) -> None:
 
 for _command in CONTROL_COMMANDS:  # faults, clock, journal, ratelimit, controls (gateway/cli/controls.py)
     main.add_command(_command)
+main.add_command(serve)  # gateway serve (gateway/cli/serve.py: imports what it runs when it runs)
 
 
 # --------------------------------------------------------------------------------------------
@@ -483,33 +485,18 @@ def accounts_regenerate_secret(name: str, as_json: bool) -> None:
 def accounts_demo(name: str, path: str) -> None:
     """Make sure the read_only demo account exists and print its credentials.
 
-    The demo account's secret is kept in a 0600 file beside the database so that every `make run`
-    can print it again; no other secret is ever written in clear.
+    GATEWAY_DEMO_CLIENT_ID / GATEWAY_DEMO_CLIENT_SECRET fix them (CI); a generated secret is kept in a 0600
+    file beside the database so that every start can print it again; no other secret is ever written in
+    clear.
     """
-    from gateway.oauth.accounts import Credentials
-    from gateway.oauth.secrets import verify_secret
+    from gateway.cli import bootstrap
 
-    svc = services()
-    file = Path(path)
-    account = svc.accounts.find(name)
-    saved = json.loads(file.read_text()) if file.exists() else {}
-    if (
-        account is not None
-        and saved.get("client_id") == account.client_id
-        and verify_secret(saved.get("client_secret", ""), account.secret_hash)
-    ):
-        creds = Credentials(account, saved["client_secret"])
-        verb = "Reusing"
-    else:
-        creds = svc.accounts.regenerate_secret(name) if account else svc.accounts.create(name, "read_only")
-        verb = "Regenerated the secret of" if account else "Created"
-        file.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w") as out:
-            json.dump({"client_id": creds.account.client_id, "client_secret": creds.client_secret}, out)
-    click.echo(f"{verb} demo API account {name!r} ({creds.account.permission}):")
-    click.echo(f"  client_id:     {creds.account.client_id}")
-    click.echo(f"  client_secret: {creds.client_secret}")
+    settings = config()
+    made = bootstrap.demo_account(
+        services(), name, path, settings["DEMO_CLIENT_ID"], settings["DEMO_CLIENT_SECRET"]
+    )
+    for line in made.lines():
+        click.echo(line)
 
 
 # --------------------------------------------------------------------------------------------

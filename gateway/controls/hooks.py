@@ -102,6 +102,7 @@ def _before():
     outcome = controls.faults.evaluate(FaultRequest(face.name, action, request.path, presented))
     if outcome.kind is None:
         return None
+    metrics.faults_fired(outcome.kind, len(outcome.fired))
     facts.fault = outcome.kind
     if outcome.latency:
         time.sleep(outcome.latency)
@@ -159,7 +160,8 @@ def _finish(app: Flask, environ: dict, facts: RequestFacts, status: int | None, 
                     "duration_ms": round(seconds * 1000, 3),
                     "account": facts.account,
                     "fault": facts.fault,
-                }
+                },
+                config["LOG_FORMAT"],
             )
         if face in faces.JOURNALED and facts.ts is not None:
             app.extensions["gateway"].controls.journal.record(

@@ -12,7 +12,7 @@ import socket
 import time
 from collections.abc import Callable, Iterable
 
-from gateway.controls.logging import request_id
+from gateway.controls.logging import bind_request_id, request_id
 from gateway.facts import ENVIRON_KEY, RequestFacts
 
 _NOTHING = object()
@@ -80,6 +80,7 @@ class ControlsMiddleware:
         # The Flask hooks and views fill it in (transport faults, streaming, what the record needs).
         facts = environ[ENVIRON_KEY] = RequestFacts(request_id(environ.get("HTTP_X_REQUEST_ID")))
         rid = facts.request_id
+        bind_request_id(rid)  # gunicorn's lines about this request carry its id (gateway/controls/logging.py)
         response: dict = {}
 
         def start(status: str, headers: list, exc_info=None):

@@ -354,12 +354,18 @@ class Registry:
         return self.clock.now_int() - self.disconnected_retention
 
     def search_clients(self, search: ClientSearch) -> Found:
-        return self.storage.registry.find_clients(search, visible_after=self.visible_after())
+        now = self.clock.now_int()
+        return self.storage.registry.find_clients(
+            search, visible_after=now - self.disconnected_retention, now=now
+        )
 
     def client_detail(self, client_id: int, record: int | None = None) -> ClientDetail:
         """The connected record of ``client_id``, else its newest disconnected one (or the given ``record``
         of that id), with every visible record of the id."""
-        records = self.storage.registry.client_records(client_id, visible_after=self.visible_after())
+        now = self.clock.now_int()
+        records = self.storage.registry.client_records(
+            client_id, visible_after=now - self.disconnected_retention, now=now
+        )
         if record is not None:
             chosen = [r for r in records if r.record == record]
             if not chosen:
