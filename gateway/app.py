@@ -14,6 +14,7 @@ from gateway.api import events as events_views
 from gateway.api import feed as feed_views
 from gateway.api import openapi as openapi_views
 from gateway.api.admin import blueprint as admin_blueprint
+from gateway.command import versions as command_versions
 from gateway.command import views as command_views
 from gateway.controls import Controls, health, metrics
 from gateway.controls import hooks as controls_hooks
@@ -61,9 +62,10 @@ class GatewayFlask(Flask):
 
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     """Build a gateway app: defaults, then GATEWAY_* environment, then ``config``."""
-    app = GatewayFlask(__name__)
+    app = GatewayFlask("gateway")  # the package's name: its logger and root path, as before gateway.app
     app.config["MAX_CONTENT_LENGTH"] = MAX_CONTENT_LENGTH
     app.config.update(gateway_config.settings(config))
+    command_versions.profile(app.config["API_VERSION"])  # an unknown API version fails here, not per request
 
     services = app.extensions["gateway"] = build_services(app.config)
     controls_hooks.init_app(app)
@@ -73,6 +75,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     web.register_blueprints(app, [*BLUEPRINTS, (app.blueprints["oauth"], faces.OAUTH)])
     http_errors.init_app(app)
     app.after_request(web.no_sniffing)
+    app.after_request(web.reason_phrase)
     return app
 
 

@@ -23,8 +23,14 @@ DEFAULTS: dict[str, Any] = {
     "DATABASE_URL": "sqlite:///var/gateway.db",
     # A preset name from NAMESPACE_PRESETS or any absolute URI.
     "NAMESPACE": "beyondtrust",
-    # What get_api_info reports.
+    # The emulated API version (a profile of gateway/command/versions.py): what get_api_info reports and
+    # which actions and elements the command API answers with.
     "API_VERSION": "1.24.1",
+    # The company API name get_api_info reports under API versions before 1.24.1 (which removed it).
+    "COMPANY_NAME": "example",
+    # Byte layout of command-API XML: "pretty" (one element per line, two-space indent, as appliances
+    # write it) or "compact" (the whole document on one line after the declaration).
+    "XML_LAYOUT": "pretty",
     "PRODUCT_VERSION": "24.3.1",
     # OAuth: lifetime of a token in seconds and the number of valid tokens an account may hold.
     "TOKEN_LIFETIME": 3600,
@@ -56,6 +62,10 @@ DEFAULTS: dict[str, Any] = {
     "JOURNAL": True,
     # How many journal entries are kept (the oldest are pruned).
     "JOURNAL_MAX_ENTRIES": 10000,
+    # The longest a journal wait (/api/v1/admin/journal/wait) may block, in seconds.
+    "JOURNAL_WAIT_MAX_SECONDS": 60.0,
+    # How often a journal wait looks for entries other processes wrote (its own process's wake it at once).
+    "JOURNAL_WAIT_RECHECK_SECONDS": 0.1,
     # Rate limits per API account (429 with Retry-After); the documented third-party figures are the defaults.
     "RATE_LIMIT": False,
     "RATE_LIMIT_PER_SECOND": 20,
@@ -102,6 +112,8 @@ DEFAULTS: dict[str, Any] = {
 #: is not 1.1, and GATEWAY_DATABASE_URL=5 is a wrong URL (every setting whose default is text).
 TEXT_SETTINGS = tuple(key for key, default in DEFAULTS.items() if isinstance(default, str))
 LOG_FORMATS = ("json", "text")
+#: The values of GATEWAY_XML_LAYOUT (gateway.xml.document.LAYOUTS; config imports nothing of the package).
+XML_LAYOUTS = ("pretty", "compact")
 
 #: Settings that are switches: true/false, 1/0, yes/no, on/off.
 BOOLEAN_SETTINGS = (
@@ -198,6 +210,11 @@ def settings(overrides: Mapping[str, Any] | None = None) -> dict[str, Any]:
         raise ConfigError(f"GATEWAY_LOG_FORMAT must be json or text, not {app_config['LOG_FORMAT']!r}")
     database_url(app_config["DATABASE_URL"])
     app_config["NAMESPACE_URI"] = resolve_namespace(app_config["NAMESPACE"])
+    app_config["XML_LAYOUT"] = app_config["XML_LAYOUT"].lower()
+    if app_config["XML_LAYOUT"] not in XML_LAYOUTS:
+        raise ConfigError(
+            f"GATEWAY_XML_LAYOUT must be one of {', '.join(XML_LAYOUTS)}, not {app_config['XML_LAYOUT']!r}"
+        )
     for key in BOOLEAN_SETTINGS:
         app_config[key] = boolean(key, app_config[key])
     for key in (
@@ -227,6 +244,8 @@ def settings(overrides: Mapping[str, Any] | None = None) -> dict[str, Any]:
         "STREAM_MAX_SECONDS",
         "STREAM_HEARTBEAT_SECONDS",
         "STREAM_POLL_SECONDS",
+        "JOURNAL_WAIT_MAX_SECONDS",
+        "JOURNAL_WAIT_RECHECK_SECONDS",
         "BODY_TIMEOUT",
         "HEADER_TIMEOUT",
     ):

@@ -34,8 +34,9 @@ UI = Face(None, json_errors=False, dashboard=True)
 JOURNALED = frozenset({COMMAND, OAUTH, JSON})
 RATE_LIMITED = frozenset({COMMAND, JSON})
 
-#: Paths served beside the gate in gateway/gate.py (a live stream holds a thread for minutes).
-STREAM_PATHS = frozenset({"/api/v1/events"})
+#: Paths served beside the gate in gateway/gate.py (a live stream holds a thread for minutes, a journal wait
+#: for up to GATEWAY_JOURNAL_WAIT_MAX_SECONDS).
+STREAM_PATHS = frozenset({"/api/v1/events", "/api/v1/admin/journal/wait"})
 
 
 def of_path(path: str) -> Face:

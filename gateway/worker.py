@@ -14,7 +14,6 @@
 
 from __future__ import annotations
 
-import http
 import json
 import logging
 import re
@@ -26,6 +25,7 @@ from werkzeug.exceptions import default_exceptions
 
 from gateway.body import deadlines
 from gateway.controls.journal import SECRET_PARAMETERS
+from gateway.status import reason
 
 _SECRET_PARAM = re.compile(rf"(?i)\b((?:{'|'.join(sorted(SECRET_PARAMETERS))})=)[^&\s'\"]*")
 _SECRET_AUTH = re.compile(r"(?i)\b(bearer|basic)\s+[A-Za-z0-9+/=._~-]+")
@@ -111,9 +111,8 @@ class GatewayWorker(ThreadWorker):
         with app.test_request_context(path, method=method):
             response = web.no_sniffing(http_errors.render(http_errors.from_http(exc_class())))
         body = response.get_data()
-        reason = http.HTTPStatus(status).phrase
         lines = [
-            f"HTTP/1.1 {status} {reason}",
+            f"HTTP/1.1 {status} {reason(status)}",
             "Connection: close",
             f"Content-Length: {len(body)}",
         ]
@@ -133,7 +132,7 @@ def _status_of(page: bytes) -> int:
 
 def _plain_json(status: int) -> bytes:
     """A JSON error with gunicorn's status (when the app cannot render one)."""
-    phrase = http.HTTPStatus(status).phrase
+    phrase = reason(status)
     body = json.dumps({"error": phrase.lower().replace(" ", "_"), "message": f"{phrase}."}).encode()
     head = f"HTTP/1.1 {status} {phrase}\r\nConnection: close\r\nContent-Type: application/json\r\n"
     return (

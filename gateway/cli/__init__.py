@@ -16,8 +16,10 @@ from typing import Any, NoReturn
 
 import click
 
+from gateway.cli.capture import capture as capture_command
 from gateway.cli.context import CliError, CliState, config, services
 from gateway.cli.controls import COMMANDS as CONTROL_COMMANDS
+from gateway.cli.controls import controlled
 from gateway.cli.errors import describe
 from gateway.cli.progress import QUIET, progress, shown
 from gateway.cli.serve import serve
@@ -259,6 +261,9 @@ def clients_import_xml(file: Path, merge: bool, quiet: bool) -> None:
     click.echo(f"Imported {result.clients} clients from {file} ({result.namespace}){created}.")
 
 
+clients.add_command(capture_command)
+
+
 # --------------------------------------------------------------------------------------------
 @main.group()
 def registry() -> None:
@@ -270,13 +275,10 @@ def registry() -> None:
     "--fixture", default="empty", show_default=True, help="A named fixture (see `gateway registry fixtures`)."
 )
 @click.option("--drop-accounts", is_flag=True, help="Also delete every API account and token.")
-def registry_reset(fixture: str, drop_accounts: bool) -> None:
-    """Clear the registry and load a named fixture, in one transaction."""
-    from gateway.seeding import fixtures
-
-    result = fixtures.reset(
-        services().registry, fixture, drop_accounts=drop_accounts, configured=config()["FIXTURES_DIR"]
-    )
+@controlled
+def registry_reset(backend, fixture: str, drop_accounts: bool) -> None:
+    """Clear the registry and load a named fixture, in one transaction (--url: on a running gateway)."""
+    result = backend.registry_reset(fixture, drop_accounts)
     click.echo(
         f"Reset the registry to fixture {fixture!r}: {result['appliances']} appliances, "
         f"{result['clients']} clients; API accounts {result['accounts']}."

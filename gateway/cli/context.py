@@ -12,14 +12,12 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any
 
 import click
 
 if TYPE_CHECKING:
     from gateway.services import Services
-
-F = TypeVar("F", bound=Callable[..., Any])
 
 
 class CliError(click.ClickException):
@@ -86,12 +84,6 @@ def services(*, create: bool = False) -> Services:
     """The running command's services, on a database whose schema is current (``create``: the database and
     its schema may still have to be made, as ``db upgrade`` does)."""
     return state().services(create=create)
-
-
-def with_appcontext(command: F) -> F:
-    """The decorator name of Flask's CLI, kept for the commands written with it (gateway/cli/controls.py):
-    :func:`services` needs no app context, so it changes nothing."""
-    return command
 
 
 def database_name(url: str) -> str:

@@ -57,12 +57,10 @@ class Account(ClientMixin):
 
     # --- gateway -------------------------------------------------------------------------------
     def permissions(self) -> dict[str, str]:
-        """Permission name -> value, as get_api_info lists them."""
-        return {
-            "perm_command": self.permission,
-            "perm_feed": "1" if self.feed else "0",
-            "perm_admin": "1" if self.admin else "0",
-        }
+        """Permission name -> value, as get_api_info lists them: the vendor's permissions, in its order
+        (docs/fidelity.md). The gateway serves only the command API, so every other API's permission is 0;
+        the gateway's own feed and admin permissions are not the vendor's and are not listed."""
+        return {name: self.permission if name == "perm_command" else "0" for name in VENDOR_PERMISSIONS}
 
     def public(self) -> dict:
         return {
@@ -75,6 +73,22 @@ class Account(ClientMixin):
             "admin": self.admin,
             "created_at": self.created_at,
         }
+
+
+#: The permissions the vendor's get_api_info page lists, in its order (perm_command: full_access, read_only or
+#: deny; the others 1 or 0).
+VENDOR_PERMISSIONS = (
+    "perm_backup",
+    "perm_command",
+    "perm_configuration",
+    "perm_configuration_vault_account",
+    "perm_ecm",
+    "perm_real_time_state",
+    "perm_reporting_archive",
+    "perm_reporting_license",
+    "perm_reporting_presentation",
+    "perm_reporting_support",
+)
 
 
 @dataclass

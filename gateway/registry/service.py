@@ -277,6 +277,13 @@ class Registry:
         return brief, full
 
     def upsert_appliances(self, appliances: Sequence[Appliance]) -> list[bool]:
+        """Create or replace appliances; one sent without a version keeps the version it had (check_health
+        reports the software an appliance runs, which a write that does not mention it does not change)."""
+        if any(not a.version for a in appliances):
+            known = {a.id: a.version for a in self.storage.registry.list_appliances()}
+            for appliance in appliances:
+                if not appliance.version:
+                    appliance.version = known.get(appliance.id, "")
         return self.storage.registry.upsert_appliances(appliances)
 
     def prepare(self, appliances: Sequence[Appliance], clients: Sequence[Client]) -> Population:

@@ -3,6 +3,8 @@
 ``replace`` (the default) makes the registry's clients exactly the capture's (appliances stay;
 unknown appliance GUIDs get placeholders), so that serving it again gives the capture back;
 ``merge`` connects the captured clients beside the current ones (a connected id is a conflict).
+A capture file that holds the appliances too (``gateway clients capture``) replaces them with its own on
+``replace`` and adds or updates them on ``merge``, so get_appliances gives its answer back as well.
 """
 
 from __future__ import annotations
@@ -46,7 +48,7 @@ def import_capture(
     capture = parse_capture(data, max_bytes)
     step(1)
     clients = [c.client for c in capture.clients]
-    appliances = registry.appliances()
+    appliances = registry.appliances() if capture.appliances is None or not replace else capture.appliances
     known = {a.id for a in appliances}
     created = list(
         dict.fromkeys(
@@ -75,5 +77,7 @@ def import_capture(
                 exc.message = f'<{where.element} id="{where.client.id}"> (line {where.line}): {exc.message}'
                 exc.details = {**exc.details, "line": where.line}
             raise
+        if capture.appliances:  # after the clients, so that a refused capture changes nothing
+            registry.upsert_appliances(capture.appliances)
         step(2)
     return ImportResult("replace" if replace else "merge", capture.namespace, len(clients), created)

@@ -205,6 +205,8 @@ journal = Table(
     Column("status", Integer),  # NULL: the connection was dropped
     Column("duration_ms", Float, nullable=False),
     Column("fault", String(16)),
+    Column("headers", Text),  # JSON object, secrets redacted
+    Column("error", Text),  # the text of an error the answer carried (an XML <error>, a JSON message)
 )
 
 # Rate-limit counters: one row per API account and period ("second", "hour"), fixed windows.

@@ -258,3 +258,29 @@ def test_the_gunicorn_settings_serve_another_wsgi_app(tmp_path):
         assert requests.get(f"{running.url}/api/command", timeout=10).status_code == 200
     finally:
         running.stop()
+
+
+def _status_line(url: str, raw: bytes) -> str:
+    with _open(url) as sock:
+        sock.sendall(raw)
+        sock.shutdown(socket.SHUT_WR)
+        data = b""
+        while chunk := sock.recv(65536):
+            data += chunk
+    return data.split(b"\r\n", 1)[0].decode("latin-1")
+
+
+@pytest.mark.parametrize(
+    "raw, line",
+    [
+        # the app's answers, through gunicorn
+        (b"GET /api/command?action=get_api_info HTTP/1.1\r\nHost: x\r\n\r\n", "HTTP/1.1 401 Unauthorized"),
+        (b"GET /nowhere HTTP/1.1\r\nHost: x\r\n\r\n", "HTTP/1.1 404 Not Found"),
+        (b"DELETE /api/command HTTP/1.1\r\nHost: x\r\n\r\n", "HTTP/1.1 405 Method Not Allowed"),
+        (b"GET /check_health HTTP/1.1\r\nHost: x\r\n\r\n", "HTTP/1.1 200 OK"),
+        # what gunicorn refuses itself (gateway/worker.py answers in the face's format)
+        (b"GET /api/command?x=\x01 HTTP/1.1\r\nHost: x\r\n\r\n", "HTTP/1.1 400 Bad Request"),
+    ],
+)
+def test_status_lines_carry_the_reason_phrases_common_servers_write(server, raw, line):
+    assert _status_line(server.url, raw) == line
