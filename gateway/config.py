@@ -114,17 +114,9 @@ DEFAULTS: dict[str, Any] = {
     "LOG_FORMAT": "json",
 }
 
-#: Settings kept as the text given: an id or a secret made of digits is not a number (nor is a version or a
-#: company name).
-TEXT_SETTINGS = (
-    "DEMO_CLIENT_ID",
-    "DEMO_CLIENT_SECRET",
-    "BOOT_FIXTURE",
-    "LOG_FORMAT",
-    "API_VERSION",
-    "COMPANY_NAME",
-    "XML_LAYOUT",
-)
+#: Settings kept as the text given: an id or a secret made of digits is not a number, GATEWAY_API_VERSION=1.10
+#: is not 1.1, and GATEWAY_DATABASE_URL=5 is a wrong URL (every setting whose default is text).
+TEXT_SETTINGS = tuple(key for key, default in DEFAULTS.items() if isinstance(default, str))
 LOG_FORMATS = ("json", "text")
 #: The values of GATEWAY_XML_LAYOUT (gateway.xml.document.LAYOUTS; config imports nothing of the package).
 XML_LAYOUTS = ("pretty", "compact")
@@ -161,6 +153,21 @@ def resolve_namespace(value: str) -> str:
         raise ConfigError(
             f"GATEWAY_NAMESPACE={value!r} is neither a preset ({', '.join(NAMESPACE_PRESETS)}) "
             "nor an absolute URI"
+        )
+    return value
+
+
+_DATABASE_SCHEMES = ("sqlite", "postgresql", "postgres")
+
+
+def database_url(value: str) -> str:
+    """A database URL the gateway can open (its credentials are never repeated in the message)."""
+    scheme, separator, _rest = value.partition("://")
+    if not separator or scheme.split("+", 1)[0].lower() not in _DATABASE_SCHEMES:
+        shown = value.rsplit("@", 1)[-1] if separator else value
+        raise ConfigError(
+            f"GATEWAY_DATABASE_URL={shown!r} is not a database URL "
+            "(sqlite:///relative/path, sqlite:////absolute/path or postgresql://user@host/db)"
         )
     return value
 
@@ -207,6 +214,7 @@ def settings(overrides: Mapping[str, Any] | None = None) -> dict[str, Any]:
     app_config["LOG_FORMAT"] = app_config["LOG_FORMAT"].lower()
     if app_config["LOG_FORMAT"] not in LOG_FORMATS:
         raise ConfigError(f"GATEWAY_LOG_FORMAT must be json or text, not {app_config['LOG_FORMAT']!r}")
+    database_url(app_config["DATABASE_URL"])
     app_config["NAMESPACE_URI"] = resolve_namespace(app_config["NAMESPACE"])
     app_config["XML_LAYOUT"] = app_config["XML_LAYOUT"].lower()
     if app_config["XML_LAYOUT"] not in XML_LAYOUTS:
@@ -237,7 +245,7 @@ def settings(overrides: Mapping[str, Any] | None = None) -> dict[str, Any]:
     ):
         try:
             app_config[key] = int(app_config[key])
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, OverflowError):
             raise ConfigError(f"GATEWAY_{key} must be an integer, not {app_config[key]!r}") from None
         if app_config[key] <= 0:
             raise ConfigError(f"GATEWAY_{key} must be positive, not {app_config[key]!r}")

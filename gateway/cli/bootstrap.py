@@ -64,12 +64,11 @@ def _load_fixture(svc: Services, boot: str, fixtures_dir: str) -> str:
     if path.suffix.lower() in fixtures.SUFFIXES or os.sep in boot:
         if not path.is_file():
             raise BootstrapError(f"GATEWAY_BOOT_FIXTURE={boot!r}: no such fixture file.")
-        try:
-            fixture = fixtures.read(path)
+        try:  # streamed and written in batches, as `gateway clients load` does
+            appliances, count = fixtures.load(svc.registry, path)
         except GatewayError as exc:
             raise BootstrapError(f"GATEWAY_BOOT_FIXTURE: {exc.message}") from None
-        svc.registry.reset(svc.registry.prepare(fixture.appliances, fixture.clients), note={"source": boot})
-        return f"Loaded {len(fixture.appliances)} appliances and {len(fixture.clients)} clients from {boot}."
+        return f"Loaded {appliances} appliances and {count} clients from {boot}."
     try:
         result = fixtures.reset(svc.registry, boot, configured=fixtures_dir)
     except GatewayError as exc:

@@ -100,15 +100,11 @@ class LocalControls:
         return self.controls.reset()
 
     def registry_reset(self, fixture: str, drop_accounts: bool) -> dict:
-        from flask import current_app
-
+        from gateway.cli.context import config
         from gateway.seeding import fixtures
 
         return fixtures.reset(
-            self.services.registry,
-            fixture,
-            drop_accounts=drop_accounts,
-            configured=current_app.config["FIXTURES_DIR"],
+            self.services.registry, fixture, drop_accounts=drop_accounts, configured=config()["FIXTURES_DIR"]
         )
 
 
@@ -163,16 +159,8 @@ class RemoteControls:
 
 
 def _local() -> LocalControls:
-    """The app's services, in an app context for the rest of the command (what flask's with_appcontext
-    does, imported only now)."""
-    from flask import current_app
-    from flask.cli import ScriptInfo
-
-    ctx = click.get_current_context()
-    if not current_app:
-        app = ctx.ensure_object(ScriptInfo).load_app()
-        ctx.with_resource(app.app_context())
-    from gateway.web import services
+    """The configured database's services (gateway/cli/context.py: built on first use, no Flask app)."""
+    from gateway.cli.context import services
 
     return LocalControls(services())
 

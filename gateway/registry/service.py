@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
 from gateway.clock import Clock
@@ -317,6 +317,38 @@ class Registry:
                 population.appliances, population.clients, population.fragments, population.token
             )
             unit.changes.append([NewChange(now, "reset", None, note or {})])
+
+    def load(
+        self,
+        appliances: Sequence[Appliance],
+        batches: Iterable[Sequence[Client]],
+        *,
+        note: dict[str, object] | None = None,
+        progress: Callable[[int], None] | None = None,
+    ) -> int:
+        """Replace the registry with appliances and clients that arrive in batches (a fixture file read as
+        a stream), in one transaction: each batch gets its times left out and its fragments, and is
+        written before the next is read, so memory holds one batch whatever the population. Every client
+        has its id. An error from ``batches`` (a problem further in the file) rolls everything back.
+        ``progress`` is told the clients written. Returns how many were."""
+        now = self.clock.now_int()
+        count = top = 0
+        with self.storage.transaction() as unit:
+            unit.changes.clear()
+            unit.registry.load_population(appliances, (), (), None)
+            for batch in batches:
+                if not batch:
+                    continue
+                for client in batch:
+                    fill_defaults(Connect(client), now)
+                unit.registry.insert_clients(batch, [self._fragments(c) for c in batch])
+                count += len(batch)
+                top = max(top, *(c.id for c in batch))
+                if progress:
+                    progress(len(batch))
+            unit.registry.continue_ids_after(top)
+            unit.changes.append([NewChange(now, "reset", None, {**(note or {}), "clients": count})])
+        return count
 
     def changes_after(self, seq: int, limit: int = 1000) -> list[Change]:
         return self.storage.changes.changes_after(seq, limit)

@@ -299,7 +299,10 @@ class RegistryRows:
             [clients[i] for i in positions], [fragments[i] for i in positions], fixture_rows=positions
         )
         self.tx.set_meta("fixture_token", token)
-        self.tx.set_counter("client_id", max((c.id for c in clients), default=0))
+        self.continue_ids_after(max((c.id for c in clients), default=0))
+
+    def continue_ids_after(self, top: int) -> None:
+        self.tx.set_counter("client_id", top)
 
     # --- reads -----------------------------------------------------------------------------------
     def count_clients(self, connected: bool = True) -> int:
@@ -364,6 +367,23 @@ class RegistryRepository:
         with self.db.read() as tx:
             found = tx.execute(select(t.clients).where(_selection(query)).order_by(t.clients.c.id)).all()
             return hydrate(tx, found, with_events)
+
+    def iter_clients(self, with_events: bool = False, batch: int = _CHUNK) -> Iterator[list[Client]]:
+        """Every connected client, by id, in batches of whole client objects, from one read transaction
+        (a dump holds one batch at a time)."""
+        with self.db.read() as tx:
+            after = 0
+            while True:
+                found = tx.execute(
+                    select(t.clients)
+                    .where(t.clients.c.connected, t.clients.c.id > after)
+                    .order_by(t.clients.c.id)
+                    .limit(batch)
+                ).all()
+                if not found:
+                    return
+                yield hydrate(tx, found, with_events)
+                after = found[-1].id
 
     def count_clients(self, connected: bool = True) -> int:
         with self.db.read() as tx:
