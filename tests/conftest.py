@@ -216,8 +216,8 @@ def cli(app):
     """cli(*args, ok=True) runs the gateway command in the app's context and checks its exit code."""
     runner = app.test_cli_runner()
 
-    def run(*args: str, ok: bool = True):
-        result = runner.invoke(main, list(args), catch_exceptions=False)
+    def run(*args: str, ok: bool = True, env: dict | None = None):
+        result = runner.invoke(main, list(args), catch_exceptions=False, env=env)
         assert (result.exit_code == 0) == ok, result.output
         return result
 

@@ -33,12 +33,19 @@ def _fail(message: str) -> NoReturn:
     raise CliError(message)
 
 
-def _print_credentials(creds: Any, as_json: bool, verb: str) -> None:
+def _print_credentials(creds: Any, as_json: bool, verb: str, *, secret_given: bool = False) -> None:
+    """Print new credentials; a secret the caller gave is known to them and never echoed."""
     if as_json:
-        click.echo(json.dumps(creds.public()))
+        public = creds.public()
+        if secret_given:
+            del public["client_secret"]
+        click.echo(json.dumps(public))
         return
     click.echo(f"{verb} API account {creds.account.name!r} ({creds.account.permission}).")
     click.echo(f"  client_id:     {creds.account.client_id}")
+    if secret_given:
+        click.echo("  client_secret: (as given; the gateway keeps only its hash)")
+        return
     click.echo(f"  client_secret: {creds.client_secret}")
     click.echo("The secret is shown only now; the gateway keeps only its hash.")
 
@@ -399,19 +406,39 @@ def accounts() -> None:
 @click.option("--admin", is_flag=True, help="May use the admin surface (reset, faults, clock, journal).")
 @click.option("--legacy-login", is_flag=True, help="Also accept username=NAME&password=SECRET parameters.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+@click.option("--client-id", help="Use this client id instead of a generated one (known credentials for CI).")
+@click.option(
+    "--client-secret",
+    envvar="GATEWAY_NEW_CLIENT_SECRET",
+    help="Use this secret (16+ characters) instead of a generated one; also from GATEWAY_NEW_CLIENT_SECRET. "
+    "It is stored hashed and not printed.",
+)
 def accounts_create(
-    name: str, permission: str, feed: bool, admin: bool, legacy_login: bool, as_json: bool
+    name: str,
+    permission: str,
+    feed: bool,
+    admin: bool,
+    legacy_login: bool,
+    as_json: bool,
+    client_id: str | None,
+    client_secret: str | None,
 ) -> None:
     """Create an API account and print its client id and secret (once)."""
     from gateway.errors import GatewayError
 
     try:
         creds = services().accounts.create(
-            name, permission, legacy_login=legacy_login, feed=feed, admin=admin
+            name,
+            permission,
+            legacy_login=legacy_login,
+            feed=feed,
+            admin=admin,
+            client_id=client_id,
+            secret=client_secret,
         )
     except (ValueError, GatewayError) as exc:
         _fail(str(exc))
-    _print_credentials(creds, as_json, "Created")
+    _print_credentials(creds, as_json, "Created", secret_given=client_secret is not None)
 
 
 @accounts.command("list")

@@ -29,6 +29,40 @@ def test_accounts_create_text_shows_secret_once(cli, svc):
     assert secret not in cli("accounts", "list", "--json").output
 
 
+def test_accounts_create_with_known_credentials_never_echoes_the_secret(cli, client, svc):
+    secret = "ci-known-secret-0123"
+    out = cli(
+        "accounts", "create", "ci", "--feed", "--client-id", "ci-feeder", "--client-secret", secret
+    ).output
+    assert "ci-feeder" in out and secret not in out
+    as_json = cli(
+        "accounts",
+        "create",
+        "ci2",
+        "--client-id",
+        "ci-two",
+        "--json",
+        env={"GATEWAY_NEW_CLIENT_SECRET": secret},
+    )
+    assert json.loads(as_json.output) == {**json.loads(as_json.output), "client_id": "ci-two"}
+    assert secret not in as_json.output and "client_secret" not in json.loads(as_json.output)
+    for client_id in ("ci-feeder", "ci-two"):
+        answer = client.post(
+            "/oauth2/token", data={"grant_type": "client_credentials"}, auth=(client_id, secret)
+        )
+        assert answer.status_code == 200
+    assert svc.accounts.get("ci").feed
+    # a short secret or a taken client id: one line, nothing made
+    assert (
+        "16"
+        in cli(
+            "accounts", "create", "x1", "--client-id", "x-one", "--client-secret", "short", ok=False
+        ).output
+    )
+    taken = cli("accounts", "create", "x2", "--client-id", "ci-feeder", "--client-secret", secret, ok=False)
+    assert taken.exit_code != 0 and svc.accounts.find("x2") is None
+
+
 def test_duplicate_and_invalid_names_fail_cleanly(cli):
     cli("accounts", "create", "twice")
     assert "already exists" in cli("accounts", "create", "twice", ok=False).output
