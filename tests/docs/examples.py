@@ -121,13 +121,15 @@ def blocks(page: Path) -> list[Block]:
 def script(page_blocks: list[Block], port: int) -> str:
     """One bash script that runs a page's blocks in order and says which block failed."""
     out = [
-        "set -euo pipefail",
+        "set -eu",  # as a reader's shell: a pipeline's status is its last command's (`dump - | head` is fine)
         "BACKGROUND=()",
         'stop_background() { for pid in "${BACKGROUND[@]}"; do kill -- -"$pid" 2>/dev/null || kill "$pid" 2>/dev/null || true; done; }',
         "trap stop_background EXIT",
-        'trap \'echo "docs: block at $DOCS_BLOCK failed (status $?)" >&2\' ERR',
-        # Wait on the condition (the server answers), bounded so a broken page fails instead of hanging.
-        "wait_ready() { for _ in $(seq 1 600); do curl -fsS -o /dev/null \"$1\" 2>/dev/null && return 0; sleep 0.1; done;"
+        "trap 'echo \"docs: block at $DOCS_BLOCK failed (status $?)\" >&2' ERR",
+        # Wait on the condition (the server answers, or its process is gone), bounded so a broken page fails
+        # instead of hanging.
+        'wait_ready() { for _ in $(seq 1 1200); do curl -fsS -o /dev/null "$1" 2>/dev/null && return 0;'
+        ' kill -0 "$2" 2>/dev/null || { echo "docs: the server of $1 exited" >&2; return 1; }; sleep 0.1; done;'
         ' echo "docs: $1 never became ready" >&2; return 1; }',
     ]
     pending_ready: str | None = None
@@ -137,7 +139,7 @@ def script(page_blocks: list[Block], port: int) -> str:
         code = block.code.replace(f"127.0.0.1:{DOCUMENTED_PORT}", f"127.0.0.1:{port}")
         code = code.replace(f"localhost:{DOCUMENTED_PORT}", f"localhost:{port}")
         if pending_ready:
-            out.append(f"wait_ready {pending_ready}")
+            out.append(f"wait_ready {pending_ready} ${{BACKGROUND[-1]}}")
             pending_ready = None
         out.append(f"DOCS_BLOCK='{block.page.name}:{block.line}'")
         if block.kind == "file":
@@ -155,5 +157,5 @@ def script(page_blocks: list[Block], port: int) -> str:
         else:
             out.append(code)
     if pending_ready:
-        out.append(f"wait_ready {pending_ready}")
+        out.append(f"wait_ready {pending_ready} ${{BACKGROUND[-1]}}")
     return "\n".join(out) + "\n"

@@ -43,7 +43,9 @@ def test_page_examples_run(page: Path, tmp_path: Path) -> None:
     except subprocess.TimeoutExpired as exc:  # pragma: no cover - reported, not expected
         pytest.fail(f"{page.name}: examples did not finish in 600 s\n{exc.stdout}\n{exc.stderr}")
     logs = "".join(p.read_text(errors="replace") for p in tmp_path.glob("background-*.log"))
-    assert done.returncode == 0, f"{page.name}\n--- stdout\n{done.stdout}\n--- stderr\n{done.stderr}\n--- servers\n{logs}"
+    assert done.returncode == 0, (
+        f"{page.name}\n--- stdout\n{done.stdout}\n--- stderr\n{done.stderr}\n--- servers\n{logs}"
+    )
 
 
 def test_skipped_blocks_say_why(tmp_path: Path) -> None:
@@ -68,14 +70,16 @@ def test_listings_are_not_run_and_directives_attach_to_the_next_block(tmp_path: 
         ("shell", False, None, "needs an appliance"),
     ]
     text = script(found, 4242)
-    assert "wait_ready http://127.0.0.1:4242/readyz" in text
+    assert "wait_ready http://127.0.0.1:4242/readyz ${BACKGROUND[-1]}" in text
     assert "appliance" not in text
 
 
 def test_a_failing_block_fails_the_page_and_names_it(tmp_path: Path) -> None:
     page = tmp_path / "p.md"
     page.write_text("```sh\ntrue\n```\n\n```sh\nfalse\n```\n\n```sh\necho never\n```\n")
-    done = subprocess.run(["bash", "-c", script(blocks(page), 1)], capture_output=True, text=True, cwd=tmp_path)
+    done = subprocess.run(
+        ["bash", "-c", script(blocks(page), 1)], capture_output=True, text=True, cwd=tmp_path
+    )
     assert done.returncode != 0
     assert "p.md:5 failed" in done.stderr
     assert "never" not in done.stdout
@@ -84,7 +88,9 @@ def test_a_failing_block_fails_the_page_and_names_it(tmp_path: Path) -> None:
 def test_documented_port_is_replaced(tmp_path: Path) -> None:
     page = tmp_path / "p.md"
     page.write_text("```sh\necho http://127.0.0.1:8080/x localhost:8080\n```\n")
-    done = subprocess.run(["bash", "-c", script(blocks(page), 5555)], capture_output=True, text=True, cwd=tmp_path)
+    done = subprocess.run(
+        ["bash", "-c", script(blocks(page), 5555)], capture_output=True, text=True, cwd=tmp_path
+    )
     assert done.stdout.strip() == "http://127.0.0.1:5555/x localhost:5555"
 
 
@@ -93,9 +99,22 @@ def test_file_blocks_are_written_for_later_blocks(tmp_path: Path) -> None:
     page.write_text(
         "<!-- docs: file=pkg/test_x.py -->\n```python\nprint('$HOME')\n```\n\n```sh\ncat pkg/test_x.py\n```\n"
     )
-    done = subprocess.run(["bash", "-c", script(blocks(page), 1)], capture_output=True, text=True, cwd=tmp_path)
+    done = subprocess.run(
+        ["bash", "-c", script(blocks(page), 1)], capture_output=True, text=True, cwd=tmp_path
+    )
     assert done.returncode == 0, done.stderr
     assert done.stdout == "print('$HOME')\n"
     page.write_text("<!-- docs: file=../x -->\n```python\n1\n```\n")
     with pytest.raises(DirectiveError, match="relative path"):
         blocks(page)
+
+
+def test_a_server_that_exits_fails_the_wait_at_once(tmp_path: Path) -> None:
+    page = tmp_path / "p.md"
+    page.write_text(
+        "<!-- docs: background, ready=/readyz -->\n```sh\necho cannot start; exit 3\n```\n\n```sh\necho after\n```\n"
+    )
+    done = subprocess.run(
+        ["bash", "-c", script(blocks(page), free_port())], capture_output=True, text=True, cwd=tmp_path
+    )
+    assert done.returncode != 0 and "exited" in done.stderr and "after" not in done.stdout
