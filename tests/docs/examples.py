@@ -148,6 +148,9 @@ def script(page_blocks: list[Block], port: int) -> str:
         elif block.kind == "python":
             out.append("python - <<'DOCS_PYTHON'\n" + code + "DOCS_PYTHON")
         elif block.background:
+            # A reader's `export` before the server command holds in their shell for the blocks after it;
+            # the background job is a subshell, so the exports also run here.
+            out.extend(line for line in code.splitlines() if line.startswith("export "))
             out.append("set -m")
             out.append("(\n" + code + ") > background-$BASHPID.log 2>&1 &")
             out.append("BACKGROUND+=($!)")
