@@ -8,7 +8,7 @@ RUNTIME_STAMP := $(VENV)/.runtime-stamp
 STAMP := $(VENV)/.installed-stamp
 CONSTRAINTS := constraints.txt
 
-.PHONY: install install-runtime run lint test bench clean
+.PHONY: install install-runtime run lint test docs docs-serve bench clean
 
 install-runtime: $(RUNTIME_STAMP)
 
@@ -21,7 +21,7 @@ $(RUNTIME_STAMP): setup.cfg pyproject.toml $(CONSTRAINTS)
 install: $(STAMP)
 
 $(STAMP): $(RUNTIME_STAMP)
-	$(BIN)/python -m pip install --quiet -c $(CONSTRAINTS) -e '.[postgres,test,lint]'
+	$(BIN)/python -m pip install --quiet -c $(CONSTRAINTS) -e '.[postgres,test,lint,docs]'
 	touch $(STAMP)
 
 ## make run: create the database, load the demo population once, print demo credentials, serve
@@ -30,14 +30,24 @@ run: install-runtime
 	exec $(BIN)/gateway serve
 
 ## make lint: ruff (rules and formatting), mypy (strict on the domain and its implementations), the layer
-## contracts (import-linter). Every step runs, so one report shows every kind of problem; any failure fails.
+## contracts (import-linter), the docs site (strict: a broken link or a page missing from the nav fails).
+## Every step runs, so one report shows every kind of problem; any failure fails.
+export NO_MKDOCS_2_WARNING := 1
 lint: install
 	@status=0; \
 	$(BIN)/ruff check . || status=1; \
 	$(BIN)/ruff format --check --output-format concise . || status=1; \
 	$(BIN)/mypy || status=1; \
 	$(BIN)/lint-imports || status=1; \
+	site=$$(mktemp -d); $(BIN)/mkdocs build --strict --quiet --site-dir $$site || status=1; rm -rf $$site; \
 	exit $$status
+
+## make docs: the docs site into site/ (strict); make docs-serve: served on 127.0.0.1:8000 while you edit.
+docs: install
+	$(BIN)/mkdocs build --strict
+
+docs-serve: install
+	$(BIN)/mkdocs serve
 
 ## make test: the whole suite, on WORKERS pytest-xdist processes (tests that must not overlap share an
 ## xdist_group and run in one worker). WORKERS=0 runs it in this process.
@@ -52,4 +62,4 @@ bench: install
 	$(BIN)/python -m bench $(BENCH_ARGS)
 
 clean:
-	rm -rf $(VENV) var .pytest_cache .hypothesis .mypy_cache .ruff_cache .import_linter_cache *.egg-info
+	rm -rf $(VENV) var site .pytest_cache .hypothesis .mypy_cache .ruff_cache .import_linter_cache *.egg-info
