@@ -22,7 +22,7 @@ from pathlib import Path
 
 import requests
 
-from bench import baselines, population
+from bench import baselines, population, wiremock
 from bench.load import churn, events_batch, wrk
 from gateway.config import NAMESPACE_PRESETS, settings
 from gateway.services import Services, build_services
@@ -249,6 +249,149 @@ def bench_reads(report: Report, work: Path, count: int, seconds: int, pairs: int
         f"ratios {rounds.spread(rps)}, p99 ratios {rounds.spread(p99)}; "
         "the figures shown are the median pair's."
     )
+
+
+#: The requests of the "vs WireMock" rows: the issue's single client (1.7 KB) and the whole demo dump.
+ONE_CLIENT = {"action": "get_connected_clients", "id": "12", "include_connections": "1"}
+FULL_DUMP = {"action": "get_connected_clients", "include_connections": "1"}
+
+
+def uncached_answer(url: str, query: dict) -> bytes:
+    """What the command API answers to ``query``, rendered in this process straight from the registry
+    (no document cache): the reference every served answer must equal byte for byte."""
+    from werkzeug.datastructures import MultiDict
+
+    from gateway.command import params
+    from gateway.command.dispatch import ACTIONS
+    from gateway.xml import clients as client_xml
+
+    action = ACTIONS[query["action"]]
+    svc = services(url)
+    try:
+        loaded = params.load(action.schema, MultiDict(query))
+        body = client_xml.connected_clients(svc.registry.fragments(loaded), NAMESPACE)
+        return body if isinstance(body, bytes) else b"".join(body)
+    finally:
+        svc.store.close()
+
+
+def served_answers(base: str, auth: dict, query: dict, reference: bytes, times: int = 2) -> bytes:
+    """Ask ``times`` times (a miss, then hits of the worker caches); every answer must be XSD-valid and
+    byte-identical to ``reference``, or the bench fails."""
+    from gateway.xml import xsd
+
+    for _ in range(times):
+        response = requests.get(f"{base}/api/command", params=query, headers=auth, timeout=120)
+        assert response.status_code == 200, response.text[:300]
+        xsd.validate(response.content, NAMESPACE)
+        if response.content != reference:
+            raise SystemExit(
+                f"the served answer to {query} differs from the uncached rendering "
+                f"({len(response.content)} bytes against {len(reference)}): the document cache is wrong"
+            )
+    return reference
+
+
+def bench_wiremock(report: Report, work: Path, seconds: int, pairs: int = 3) -> None:
+    """Our requests/s and p99 beside WireMock's serving the same bytes as static stubs (matched on the same
+    query parameters and bearer header): one client and the full demo dump, keep-alive and Connection:
+    close, with our request journal on (the default) and off."""
+    from gateway.seeding import demo
+
+    why = wiremock.missing()
+    if why:
+        print(f"  SKIPPED the WireMock rows: {why}", flush=True)
+        report.notes.append(f"WireMock rows skipped: {why}.")
+        return
+    url = f"sqlite:///{work / 'wiremock.db'}"
+    svc = services(url)
+    upgrade(svc.store)
+    svc.registry.replace_population(*demo.build(1_790_000_000))
+    creds = svc.accounts.create("bench-wiremock", "read_only")
+    svc.store.close()
+    targets = {"one client": ONE_CLIENT, "full dump": FULL_DUMP}
+    references = {name: uncached_answer(url, query) for name, query in targets.items()}
+    slice_seconds = max(2, seconds // 4)
+    rows = []
+    stub_server = None
+    try:
+        for journal in ("on", "off"):
+            env = {"GATEWAY_DATABASE_URL": url, "GATEWAY_REQUEST_LOG": "false"}
+            if journal == "off":
+                env["GATEWAY_JOURNAL"] = "false"
+            server = start(env, work / f"wiremock-ours-{journal}.log", workers=2)
+            try:
+                authorization = f"Bearer {token(server.url, creds.account.client_id, creds.client_secret)}"
+                auth = {"Authorization": authorization}
+                for name, query in targets.items():
+                    served_answers(server.url, auth, query, references[name])
+                # The stubs match on the bearer header, and each server start issues a new token.
+                if stub_server is not None:
+                    stub_server.stop()
+                stubs = [
+                    wiremock.Stub(name.replace(" ", "-"), {**query, "id": query.get("id")}, references[name])
+                    for name, query in targets.items()
+                ]
+                stub_server = wiremock.WireMock(
+                    work / "wiremock", stubs, authorization, work / "wiremock.log"
+                )
+                for name, query in targets.items():
+                    answer = requests.get(
+                        f"{stub_server.url}/api/command", params=query, headers=auth, timeout=30
+                    )
+                    assert answer.content == references[name], f"WireMock's {name} stub does not match"
+                for name, query in targets.items():
+                    path = "/api/command?" + "&".join(f"{k}={v}" for k, v in query.items())
+                    connections = 8 if name == "one client" else 2
+                    # JIT and caches warm on both sides before anything is measured.
+                    for base in (stub_server.url, server.url):
+                        wrk(base + path, seconds=2, connections=connections, headers=auth)
+                    for mode, extra in (("keep-alive", {}), ("Connection: close", {"Connection": "close"})):
+                        headers = {**auth, **extra}
+                        rounds = interleaved(
+                            pairs,
+                            functools.partial(
+                                wrk,
+                                server.url + path,
+                                seconds=slice_seconds,
+                                connections=connections,
+                                headers=headers,
+                            ),
+                            functools.partial(
+                                wrk,
+                                stub_server.url + path,
+                                seconds=slice_seconds,
+                                connections=connections,
+                                headers=headers,
+                            ),
+                        )
+                        rows.append((name, mode, journal, rounds))
+                for name, query in targets.items():  # still the same bytes after the load
+                    served_answers(server.url, auth, query, references[name], times=1)
+            finally:
+                server.stop()
+    finally:
+        if stub_server is not None:
+            stub_server.stop()
+    rps = lambda result: result.requests_per_second  # noqa: E731
+    p99 = lambda result: result.p99_ms  # noqa: E731
+    for name, mode, journal, rounds in rows:
+        ratio, (ours, base) = rounds.median(rps), rounds.median_pair(rps)
+        errors = sum(o.errors for o, _ in rounds.pairs)
+        judged = mode == "keep-alive" and journal == "on"
+        size = len(references[name])
+        report.add(
+            f"vs WireMock: {name} ({size / 1e3:,.1f} KB), {mode}, journal {journal}, requests/s",
+            f"{ours.requests_per_second:,.0f}/s p99 {ours.p99_ms:.1f} ms",
+            f"{base.requests_per_second:,.0f}/s p99 {base.p99_ms:.1f} ms",
+            ratio,
+            ">= 0.6x" if judged else "-",
+            (ratio >= 0.6 and errors == 0) if judged else None,
+        )
+        report.notes.append(
+            f"vs WireMock, {name}, {mode}, journal {journal}: requests/s ratios {rounds.spread(rps)}; "
+            f"p99 ratios (ours/WireMock) {rounds.spread(p99)}; {errors} errors."
+        )
 
 
 def bench_memory(report: Report, work: Path, big: int) -> None:
@@ -588,7 +731,9 @@ def main() -> int:
     parser.add_argument("--clients", type=int, default=10_000)
     parser.add_argument("--big", type=int, default=100_000)
     parser.add_argument("--seconds", type=int, default=8)
-    parser.add_argument("--only", choices=["reads", "memory", "writes", "churn"], action="append")
+    parser.add_argument(
+        "--only", choices=["reads", "wiremock", "memory", "writes", "churn", "scaling"], action="append"
+    )
     args = parser.parse_args()
     report = Report()
     print(f"  {'measure':<52} {'gateway':>22} {'baseline':>22} {'ratio':>8}  {'target':<14}")
@@ -596,6 +741,8 @@ def main() -> int:
         work = Path(tmp)
         if not args.only or "reads" in args.only:
             bench_reads(report, work, args.clients, args.seconds)
+        if not args.only or "wiremock" in args.only:
+            bench_wiremock(report, work, args.seconds)
         if not args.only or "memory" in args.only:
             bench_memory(report, work, args.big)
         if not args.only or "writes" in args.only:
