@@ -87,6 +87,10 @@ DEFAULTS: dict[str, Any] = {
     # Where named fixtures (reset, clients load NAME) are looked up; empty: the package's
     # gateway/seeding/named/.
     "FIXTURES_DIR": "",
+    # Bytes of rendered get_connected_clients documents each worker keeps until the next registry write
+    # (0: none), and the largest document it keeps (a larger dump streams from the database every time).
+    "DOCUMENT_CACHE_BYTES": 64 << 20,
+    "DOCUMENT_CACHE_MAX_DOCUMENT": 32 << 20,
 }
 
 #: Settings that are switches: true/false, 1/0, yes/no, on/off.
@@ -184,6 +188,13 @@ def settings(overrides: Mapping[str, Any] | None = None) -> dict[str, Any]:
             raise ConfigError(f"GATEWAY_{key} must be an integer, not {app_config[key]!r}") from None
         if app_config[key] <= 0:
             raise ConfigError(f"GATEWAY_{key} must be positive, not {app_config[key]!r}")
+    for key in ("DOCUMENT_CACHE_BYTES", "DOCUMENT_CACHE_MAX_DOCUMENT"):
+        try:
+            app_config[key] = int(app_config[key])
+        except (TypeError, ValueError):
+            raise ConfigError(f"GATEWAY_{key} must be an integer, not {app_config[key]!r}") from None
+        if app_config[key] < 0:
+            raise ConfigError(f"GATEWAY_{key} must be 0 or more, not {app_config[key]!r}")
     for key in (
         "STREAM_MAX_SECONDS",
         "STREAM_HEARTBEAT_SECONDS",

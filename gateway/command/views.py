@@ -77,8 +77,16 @@ def command():
         raise error.within(action.root) from None
     config = current_app.config
     ctx = Context(registry=svc.registry, clock=svc.clock, account=account, config=config)
-    result = action.handler(ctx, args)
-    return xml_response(action.serializer(result, config["NAMESPACE_URI"]))
+    # Everything the serializer is given besides the result: part of the cache key.
+    rendering = (config["NAMESPACE_URI"],)
+    version = svc.versions.registry if action.cached and svc.documents.enabled else None
+    if version is None:
+        return xml_response(action.serializer(action.handler(ctx, args), *rendering))
+    key = (action.name, args, rendering)
+    body = svc.documents.get(version, key)
+    if body is None:
+        body = svc.documents.keep(version, key, action.serializer(action.handler(ctx, args), *rendering))
+    return xml_response(body)
 
 
 @blueprint.route("/api/command.xsd", methods=["GET"])
