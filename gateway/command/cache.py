@@ -35,6 +35,10 @@ class DocumentCache:
     def enabled(self) -> bool:
         return self.budget > 0
 
+    def __len__(self) -> int:
+        """How many documents are kept."""
+        return len(self._entries)
+
     def get(self, version: int, key: Hashable) -> bytes | None:
         with self._lock:
             if version != self._version:
