@@ -22,7 +22,7 @@ from pathlib import Path
 
 import requests
 
-from bench import baselines, population, wiremock
+from bench import baselines, plot, population, wiremock
 from bench.load import churn, events_batch, wrk
 from gateway.config import NAMESPACE_PRESETS, settings
 from gateway.services import Services, build_services
@@ -52,6 +52,9 @@ class Row:
 class Report:
     rows: list[Row] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    #: How cost grows (``--only scaling``): figure name -> [(size, value)], drawn in docs/scaling.png.
+    scaling: dict[str, list[tuple[int, float]]] = field(default_factory=dict)
+    scaling_notes: list[str] = field(default_factory=list)
 
     def add(self, name, ours, baseline, ratio, target, ok):
         row = Row(name, ours, baseline, ratio, target, ok)
@@ -452,15 +455,16 @@ def feed_token(base: str, url: str) -> str:
 
 
 def measure_feed_writes(
-    base: str, auth: dict, count: int, seconds: int, writers: int = 4
+    base: str, auth: dict, count: int, seconds: int, writers: int = 4, stride: int = 20
 ) -> tuple[float, int]:
-    """Events per second appended through POST /api/v1/batch (1,000 events per batch: 20 clients x 50)."""
+    """Events per second appended through POST /api/v1/batch (1,000 events per batch: 20 clients x 50),
+    to clients 1..count, a batch every ``stride`` ids."""
     import concurrent.futures
 
     # Bodies are encoded before the clock starts: the figure is the gateway's, not the load generator's.
     bodies = [
         json.dumps(events_batch(list(range(start, start + 20)), 50, f"b{start}")).encode()
-        for start in range(1, count - 20, 20)
+        for start in range(1, count - 20, stride)
     ]
     headers = {**auth, "Content-Type": "application/json"}
     totals, errors = [0] * writers, [0] * writers
@@ -664,6 +668,219 @@ def bench_churn(
         report.notes.append(f"Churn problems (first 5 of {len(problems)}): " + "; ".join(problems[:5]))
 
 
+#: Registry sizes of the "how cost grows" figures (1M with --scaling-million: its 2.7 GB dump takes minutes).
+SCALING_SIZES = (1_000, 10_000, 100_000)
+#: Open event streams of the delivery-latency figure (4 workers x GATEWAY_STREAMS_PER_WORKER=8 slots).
+STREAM_COUNTS = (1, 4, 16, 28)
+
+
+def scaling_database(work: Path, size: int) -> tuple[str, str, str]:
+    """A registry of ``size`` clients: loaded through the registry up to 10,000, copied beyond (fast)."""
+    path = work / f"scaling-{size}.db"
+    url, client_id, secret = prepare(path, population.build(min(size, 10_000)))
+    if size > 10_000:
+        clone_clients(path, size // 10_000)
+    return url, client_id, secret
+
+
+def timed_dump(base: str, auth: dict, size: int, validate: bool) -> tuple[float, int]:
+    """Seconds to receive one whole dump with connections, and its bytes; its clients are counted."""
+    from gateway.xml import xsd
+
+    started = time.perf_counter()
+    received, chunks, tail = 0, [], b""
+    with requests.get(
+        f"{base}/api/command",
+        params={"action": "get_connected_clients", "include_connections": 1},
+        headers=auth,
+        stream=True,
+        timeout=1800,
+    ) as response:
+        assert response.status_code == 200
+        found = 0
+        for chunk in response.iter_content(1 << 20):
+            received += len(chunk)
+            found += (tail + chunk).count(b"<client_connections>") - tail.count(b"<client_connections>")
+            tail = chunk[-32:]
+            if validate:
+                chunks.append(chunk)
+    seconds = time.perf_counter() - started
+    assert found == size, f"{found} clients in a dump of {size}"
+    if validate:
+        xsd.validate(b"".join(chunks), NAMESPACE)
+    return seconds, received
+
+
+def bench_scaling(report: Report, work: Path, seconds: int, sizes: tuple[int, ...]) -> None:
+    """Full dump time and worker memory, feed write throughput against registry size, and stream delivery
+    latency against open streams; drawn in docs/scaling.png."""
+    dump_first, dump_again, memory, writes = [], [], [], []
+    for size in sizes:
+        started = time.perf_counter()
+        url, client_id, secret = scaling_database(work, size)
+        built = time.perf_counter() - started
+        server = start(dict(SERVING_ENV, GATEWAY_DATABASE_URL=url), work / f"scaling-{size}.log", workers=1)
+        try:
+            auth = {"Authorization": f"Bearer {token(server.url, client_id, secret)}"}
+            (pid,) = server.worker_pids()
+            before = rss_kb(pid)
+            first, size_bytes = timed_dump(server.url, auth, size, validate=size <= 10_000)
+            again, _ = timed_dump(server.url, auth, size, validate=False)
+            grown = (rss_kb(pid, "VmHWM") - before) / 1024
+        finally:
+            server.stop()
+        dump_first.append((size, first))
+        dump_again.append((size, again))
+        memory.append((size, grown))
+        report.add(
+            f"scaling: full dump of {size:,} clients ({size_bytes / 1e6:,.1f} MB), first / again",
+            f"{first:.2f} s / {again:.2f} s",
+            "-",
+            None,
+            "-",
+            None,
+        )
+        report.add(
+            f"scaling: worker memory growth, {size:,} clients", f"{grown:.1f} MB", "-", None, "-", None
+        )
+        server = start(dict(SERVING_ENV, GATEWAY_DATABASE_URL=url), work / f"scaling-w{size}.log", workers=2)
+        try:
+            feed = {"Authorization": f"Bearer {feed_token(server.url, url)}"}
+            # Writes go to the clients loaded through the registry (the first 10,000), 250 batches apart.
+            span = min(size, 10_000)
+            rate, errors = measure_feed_writes(
+                server.url, feed, span, max(2, seconds // 2), stride=max(20, span // 250)
+            )
+        finally:
+            server.stop()
+        writes.append((size, rate))
+        report.add(
+            f"scaling: feed writes with {size:,} clients, events/s",
+            f"{rate:,.0f}",
+            "-",
+            None,
+            "-",
+            None if errors == 0 else False,
+        )
+        report.scaling_notes.append(f"{size:,} clients: database built in {built:.1f} s.")
+    report.scaling["full dump, first (s)"] = dump_first
+    report.scaling["full dump, again (s)"] = dump_again
+    report.scaling["worker memory growth (MB)"] = memory
+    report.scaling["feed writes (events/s)"] = writes
+    report.scaling["stream delivery p50 (ms)"], report.scaling["stream delivery max (ms)"] = stream_latency(
+        report, work
+    )
+
+
+class StreamProbe:
+    """``count`` listeners on the event stream, each timing the arrival of ``writes`` marked events."""
+
+    def __init__(self, url: str, headers: dict, count: int, writes: int):
+        self.url, self.headers, self.writes = url, headers, writes
+        self.sent: dict[str, float] = {}
+        self.seen: list[float] = []
+        self.opened = threading.Barrier(count + 1, timeout=60)
+        self.lock = threading.Lock()
+        self.stop = threading.Event()
+
+    def open(self) -> requests.Response:
+        """A stream; a worker whose slots are taken answers 503 and the next try may reach another."""
+        deadline = time.monotonic() + 60
+        while True:
+            response = requests.get(self.url, headers=self.headers, stream=True, timeout=60)
+            if response.status_code != 503 or time.monotonic() > deadline:
+                assert response.status_code == 200, response.text[:200]
+                return response
+            response.close()
+            time.sleep(0.1)
+
+    def listen(self) -> None:
+        with self.open() as response:
+            lines = response.iter_lines(chunk_size=1)
+            next(lines)  # "retry: ...": the stream is open
+            self.opened.wait()
+            mine = 0
+            for line in lines:
+                if line.startswith(b"data:") and b"mark-" in line:
+                    at = time.perf_counter()
+                    mark = line.split(b"mark-", 1)[1].split(b'"', 1)[0].decode()
+                    mine += 1
+                    with self.lock:
+                        self.seen.append((at - self.sent[mark]) * 1000)
+                if mine == self.writes or self.stop.is_set():
+                    return  # closing the response ends the stream on the server
+
+
+def stream_latency(report: Report, work: Path, writes: int = 6) -> tuple[list, list]:
+    """Milliseconds from a feed write to its event on every open stream, for each number of open streams."""
+    import statistics
+
+    url, client_id, secret = prepare(work / "streams.db", population.build(200, events=2))
+    server = start(dict(SERVING_ENV, GATEWAY_DATABASE_URL=url), work / "streams.log", workers=4)
+    medians, worst = [], []
+    try:
+        read = {"Authorization": f"Bearer {token(server.url, client_id, secret)}"}
+        feed = {"Authorization": f"Bearer {feed_token(server.url, url)}"}
+        for count in STREAM_COUNTS:
+            probe = StreamProbe(f"{server.url}/api/v1/events", read, count, writes)
+            threads = [threading.Thread(target=probe.listen, daemon=True) for _ in range(count)]
+            for thread in threads:
+                thread.start()
+            probe.opened.wait()
+            for n in range(writes):
+                mark = f"{count}x{n}"
+                probe.sent[mark] = time.perf_counter()
+                requests.post(
+                    f"{server.url}/api/v1/clients/{n + 1}/events",
+                    json={"text": f"mark-{mark}", "kind": "failure"},
+                    headers=feed,
+                    timeout=30,
+                ).raise_for_status()
+                time.sleep(0.3)  # the writes are spaced: each is one delivery, not a backlog
+            for thread in threads:
+                thread.join(timeout=20)  # each returns once it has every write
+            probe.stop.set()  # any left return at their next heartbeat
+            ordered = sorted(probe.seen)
+            medians.append((count, statistics.median(ordered)))
+            worst.append((count, ordered[-1]))
+            report.add(
+                f"scaling: stream delivery with {count} open streams, ms",
+                f"p50 {statistics.median(ordered):.0f} / max {ordered[-1]:.0f}",
+                "-",
+                None,
+                "-",
+                None if len(ordered) == count * writes else False,
+            )
+    finally:
+        server.stop()
+    return medians, worst
+
+
+def scaling_section(report: Report) -> list[str]:
+    """The "how cost grows" table and its plot (docs/scaling.png), beside each other in benchmarks.md."""
+    names = list(report.scaling)
+    lines = ["", "## How cost grows", ""]
+    why = plot.missing()
+    if why:
+        lines.append(f"(No plot: {why}.)")
+    else:
+        plot.draw(report.scaling, ROOT / "docs" / "scaling.png", f"make bench, {time.strftime('%Y-%m-%d')}")
+        lines.append("![How cost grows](scaling.png)")
+    by_size = [name for name in names if not name.startswith("stream")]
+    by_streams = [name for name in names if name.startswith("stream")]
+    for group, label in ((by_size, "{:,} clients"), (by_streams, "{} streams")):
+        if not group:
+            continue
+        columns = [x for x, _ in report.scaling[group[0]]]
+        lines += ["", "| figure | " + " | ".join(label.format(x) for x in columns) + " |"]
+        lines.append("|---|" + "---|" * len(columns))
+        for name in group:
+            values = [f"{y:,.3g}" if y < 1000 else f"{y:,.0f}" for _, y in report.scaling[name]]
+            lines.append(f"| {name} | " + " | ".join(values) + " |")
+    lines += [""] + [f"- {n}" for n in report.scaling_notes]
+    return lines
+
+
 def write_markdown(report: Report, args) -> Path:
     path = ROOT / "docs" / "benchmarks.md"
     path.parent.mkdir(exist_ok=True)
@@ -714,6 +931,8 @@ def write_markdown(report: Report, args) -> Path:
         "",
     ]
     lines += [f"- {n}" for n in report.notes]
+    if report.scaling:
+        lines += scaling_section(report)
     lines += [
         "",
         (
@@ -731,6 +950,12 @@ def main() -> int:
     parser.add_argument("--clients", type=int, default=10_000)
     parser.add_argument("--big", type=int, default=100_000)
     parser.add_argument("--seconds", type=int, default=8)
+    parser.add_argument(
+        "--scaling-sizes",
+        type=lambda text: tuple(int(x) for x in text.split(",")),
+        default=SCALING_SIZES,
+        help="registry sizes of the scaling figures, comma-separated (e.g. 1000,10000,100000,1000000)",
+    )
     parser.add_argument(
         "--only", choices=["reads", "wiremock", "memory", "writes", "churn", "scaling"], action="append"
     )
@@ -750,6 +975,8 @@ def main() -> int:
             bench_writes(report, work, args.seconds, postgres)
         if not args.only or "churn" in args.only:
             bench_churn(report, work, args.seconds)
+        if not args.only or "scaling" in args.only:
+            bench_scaling(report, work, args.seconds, args.scaling_sizes)
     path = write_markdown(report, args)
     print(f"\nWrote {path.relative_to(ROOT)}")
     return 0 if all(r.ok is not False for r in report.rows) else 1

@@ -24,10 +24,14 @@ import requests
 
 from gateway.testing.servers import free_port
 
-#: Where ``npm install --prefix`` puts the package (the default cache, or bench/.wiremock, ignored by git).
-SEARCHED = (
-    Path.home() / ".cache" / "gateway-bench" / "node_modules" / "wiremock" / "build",
-    Path(__file__).resolve().parent / ".wiremock" / "node_modules" / "wiremock" / "build",
+#: Where ``npm install --prefix`` puts the package: BENCH_CACHE (make bench sets it; by default
+#: ~/.cache/gateway-bench), or bench/.wiremock (ignored by git).
+SEARCHED = tuple(
+    Path(folder) / "node_modules" / "wiremock" / "build"
+    for folder in (
+        os.environ.get("BENCH_CACHE") or Path.home() / ".cache" / "gateway-bench",
+        Path(__file__).resolve().parent / ".wiremock",
+    )
 )
 HOW = (
     "npm install --prefix ~/.cache/gateway-bench wiremock (the package bundles the standalone jar) and a JRE "

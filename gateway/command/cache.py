@@ -19,6 +19,10 @@ import threading
 from collections import OrderedDict
 from collections.abc import Hashable, Iterable, Iterator
 
+#: A kept document: its bytes as the serializer produced them, in the chunks it produced (a dump is kept
+#: without joining its chunks, which would hold it twice for a moment).
+Document = tuple[bytes, ...]
+
 
 class DocumentCache:
     def __init__(self, budget: int, max_document: int):
@@ -26,7 +30,7 @@ class DocumentCache:
         self.max_document = min(max_document, budget)
         self._lock = threading.Lock()
         self._version: int | None = None
-        self._entries: OrderedDict[Hashable, bytes] = OrderedDict()
+        self._entries: OrderedDict[Hashable, Document] = OrderedDict()
         self._size = 0
         #: The size each key's document had when it last streamed uncached (to skip gathering oversize ones).
         self._seen: dict[Hashable, int] = {}
@@ -39,7 +43,7 @@ class DocumentCache:
         """How many documents are kept."""
         return len(self._entries)
 
-    def get(self, version: int, key: Hashable) -> bytes | None:
+    def get(self, version: int, key: Hashable) -> Document | None:
         with self._lock:
             if version != self._version:
                 return None
@@ -52,7 +56,7 @@ class DocumentCache:
         """Keep a freshly rendered document and return it unchanged: bytes at once, a stream as it is
         read to its end (a stream closed early is not kept)."""
         if isinstance(body, bytes):
-            self._put(version, key, body)
+            self._put(version, key, (body,), len(body))
             return body
         return self._gather(version, key, body)
 
@@ -71,10 +75,10 @@ class DocumentCache:
                 self._seen.clear()
             self._seen[key] = size
         if kept is not None:
-            self._put(version, key, b"".join(kept))
+            self._put(version, key, tuple(kept), size)
 
-    def _put(self, version: int, key: Hashable, body: bytes) -> None:
-        if len(body) > self.max_document:
+    def _put(self, version: int, key: Hashable, body: Document, size: int) -> None:
+        if size > self.max_document:
             return
         with self._lock:
             if version != self._version:  # a write committed: everything kept is stale
@@ -83,9 +87,13 @@ class DocumentCache:
                 self._version = version
             old = self._entries.pop(key, None)
             if old is not None:
-                self._size -= len(old)
+                self._size -= _size(old)
             self._entries[key] = body
-            self._size += len(body)
+            self._size += size
             while self._size > self.budget:
                 _, dropped = self._entries.popitem(last=False)
-                self._size -= len(dropped)
+                self._size -= _size(dropped)
+
+
+def _size(document: Document) -> int:
+    return sum(map(len, document))

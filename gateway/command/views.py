@@ -29,7 +29,8 @@ PERMITTED = {READ: ("read_only", "full_access"), "write": ("full_access",)}
 
 
 def xml_response(body, status: int = 200) -> Response:
-    if not isinstance(body, (bytes, str)):
+    """A whole body (bytes, or a tuple of chunks: sent with a Content-Length) or a stream."""
+    if not isinstance(body, (bytes, str, tuple)):
         body = stream_with_context(body)
     return Response(body, status=status, content_type=CONTENT_TYPE)
 
@@ -83,10 +84,12 @@ def command():
     if version is None:
         return xml_response(action.serializer(action.handler(ctx, args), *rendering))
     key = (action.name, args, rendering)
-    body = svc.documents.get(version, key)
-    if body is None:
-        body = svc.documents.keep(version, key, action.serializer(action.handler(ctx, args), *rendering))
-    return xml_response(body)
+    kept = svc.documents.get(version, key)
+    if kept is not None:
+        return xml_response(kept[0] if len(kept) == 1 else kept)
+    return xml_response(
+        svc.documents.keep(version, key, action.serializer(action.handler(ctx, args), *rendering))
+    )
 
 
 @blueprint.route("/api/command.xsd", methods=["GET"])
