@@ -914,20 +914,29 @@ def write_markdown(report: Report, args) -> Path:
             "(2) a Flask app returning a fixed 1 KB XML body under the same gunicorn settings "
             "(gunicorn.conf.py, 2 workers);"
         ),
-        "(3) raw sqlite3 `executemany` with the gateway's pragmas (WAL, synchronous=FULL).",
+        "(3) raw sqlite3 `executemany` with the gateway's pragmas (WAL, synchronous=FULL);",
+        "(4) WireMock (the standalone jar of the npm package `wiremock`, on Debian's JRE, warmed up,",
+        "`--no-request-journal`) serving the gateway's own answers as static stubs matched on the same query",
+        "parameters and bearer header; there the gateway runs with its default settings (request journal on,",
+        "document cache on), and again with `GATEWAY_JOURNAL=false`.",
         "",
         "HTTP load comes from wrk (2 threads; 2 connections for full dumps, 8 for single-client requests).",
         "",
     ]
     lines += [
         (
-            "The gateway runs with the request journal and the per-request log line off "
+            "Elsewhere the gateway runs with the request journal and the per-request log line off "
             "(`GATEWAY_JOURNAL=false`,"
         ),
         (
             "`GATEWAY_REQUEST_LOG=false`), as for any load test: "
-            "the baseline app and gunicorn (no access log) write none."
+            "the baseline app and gunicorn (no access log) write none (no row writes a log line)."
         ),
+        (
+            "Every answer a figure is taken on is XSD-valid, and the bench stops if a served answer differs "
+            "by one byte from"
+        ),
+        "the uncached rendering (before and after the load). What the figures mean: docs/performance.md.",
         "",
     ]
     lines += [f"- {n}" for n in report.notes]

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-#: Panel title -> (the figures it draws, x label, whether both axes are logarithmic).
+#: Panel title -> (the figures it draws, x label, whether both axes are logarithmic; else the y axis
+#: starts at 0, so noise does not pass for a trend).
 PANELS = {
     "Full dump (include_connections=1)": (
         ("full dump, first (s)", "full dump, again (s)"),
@@ -13,7 +14,7 @@ PANELS = {
         True,
     ),
     "Worker memory growth over a dump": (("worker memory growth (MB)",), "clients in the registry", True),
-    "Feed writes (POST /api/v1/batch)": (("feed writes (events/s)",), "clients in the registry", True),
+    "Feed writes (POST /api/v1/batch)": (("feed writes (events/s)",), "clients in the registry", False),
     "Event delivery to every open stream": (
         ("stream delivery p50 (ms)", "stream delivery max (ms)"),
         "open streams (4 workers)",
@@ -45,6 +46,10 @@ def draw(figures: dict[str, list[tuple[int, float]]], path: Path, title: str) ->
         if logarithmic:
             axis.set_xscale("log")
             axis.set_yscale("log")
+        else:
+            if "clients" in xlabel:
+                axis.set_xscale("log")
+            axis.set_ylim(bottom=0)
         axis.set_title(panel)
         axis.set_xlabel(xlabel)
         axis.grid(True, which="both", alpha=0.3)
