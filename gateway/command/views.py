@@ -78,18 +78,16 @@ def command():
         raise error.within(action.root) from None
     config = current_app.config
     ctx = Context(registry=svc.registry, clock=svc.clock, account=account, config=config)
-    # Everything the serializer is given besides the result: part of the cache key.
-    rendering = (config["NAMESPACE_URI"],)
     version = svc.versions.registry if action.cached and svc.documents.enabled else None
     if version is None:
-        return xml_response(action.serializer(action.handler(ctx, args), *rendering))
-    key = (action.name, args, rendering)
+        return xml_response(action.serializer(action.handler(ctx, args), config["NAMESPACE_URI"]))
+    # Every setting the bytes depend on is in the key (one app's are fixed; it costs nothing to be sure).
+    key = (action.name, args, config["NAMESPACE_URI"], config.get("XML_LAYOUT"), config["API_VERSION"])
     kept = svc.documents.get(version, key)
     if kept is not None:
         return xml_response(kept[0] if len(kept) == 1 else kept)
-    return xml_response(
-        svc.documents.keep(version, key, action.serializer(action.handler(ctx, args), *rendering))
-    )
+    body = action.serializer(action.handler(ctx, args), config["NAMESPACE_URI"])
+    return xml_response(svc.documents.keep(version, key, body))
 
 
 @blueprint.route("/api/command.xsd", methods=["GET"])
