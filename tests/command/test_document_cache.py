@@ -150,3 +150,20 @@ def test_errors_are_not_cached(client, auth, svc, command):
 def test_the_cache_settings_are_checked(value):
     with pytest.raises(ConfigError, match="GATEWAY_DOCUMENT_CACHE_BYTES"):
         settings({"DOCUMENT_CACHE_BYTES": value})
+
+
+def test_the_cache_stays_within_its_budget(auth, svc, app_config):
+    populations.load(svc.registry)
+    small = other_node(app_config, DOCUMENT_CACHE_BYTES=3000, DOCUMENT_CACHE_MAX_DOCUMENT=3000)
+    try:
+        client, cache = small.test_client(), small.extensions["gateway"].documents
+        answers = {}
+        for _ in range(2):
+            for client_id in ("101", "102", "103", "104", "105"):
+                body = ask(client, auth, id=client_id, include_connections="1")
+                assert answers.setdefault(client_id, body) == body
+                kept = list(cache._entries.values())
+                assert sum(len(chunk) for document in kept for chunk in document) <= 3000
+        assert 1 <= len(cache) < 5
+    finally:
+        small.extensions["gateway"].store.close()
