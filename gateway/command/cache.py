@@ -63,13 +63,18 @@ class DocumentCache:
     def _gather(self, version: int, key: Hashable, chunks: Iterable[bytes]) -> Iterator[bytes]:
         kept: list[bytes] | None = [] if self._seen.get(key, 0) <= self.max_document else None
         size = 0
-        for chunk in chunks:
-            size += len(chunk)
-            if kept is not None:
-                kept.append(chunk)
-                if size > self.max_document:
-                    kept = None  # too large: stream the rest without holding it
-            yield chunk
+        try:
+            for chunk in chunks:
+                size += len(chunk)
+                if kept is not None:
+                    kept.append(chunk)
+                    if size > self.max_document:
+                        kept = None  # too large: stream the rest without holding it
+                yield chunk
+        finally:
+            close = getattr(chunks, "close", None)
+            if close is not None:
+                close()  # a dump closed early ends its read transaction now, as without the cache
         with self._lock:
             if len(self._seen) > 1024:
                 self._seen.clear()

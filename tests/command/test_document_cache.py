@@ -167,3 +167,21 @@ def test_the_cache_stays_within_its_budget(auth, svc, app_config):
         assert 1 <= len(cache) < 5
     finally:
         small.extensions["gateway"].store.close()
+
+
+def test_a_dump_closed_early_is_not_kept(app, auth, svc, demo_population, nodes):
+    from flask.testing import FlaskClient  # not the validating client: it reads every body whole
+
+    response = FlaskClient(app).get(
+        "/api/command",
+        query_string={"action": "get_connected_clients", "include_connections": "1"},
+        headers=auth,
+        buffered=False,
+    )
+    assert response.status_code == 200 and response.is_streamed
+    first = next(iter(response.response))
+    response.close()
+    assert first and len(svc.documents) == 0
+    whole = ask(app.test_client(), auth, include_connections="1")
+    assert whole.startswith(first) and whole == ask(nodes[0].test_client(), auth, include_connections="1")
+    assert len(svc.documents) == 1
