@@ -295,7 +295,7 @@ def served_answers(base: str, auth: dict, query: dict, reference: bytes, times: 
     return reference
 
 
-def bench_wiremock(report: Report, work: Path, seconds: int, pairs: int = 3) -> None:
+def bench_wiremock(report: Report, work: Path, seconds: int, pairs: int = 5) -> None:
     """Our requests/s and p99 beside WireMock's serving the same bytes as static stubs (matched on the same
     query parameters and bearer header): one client and the full demo dump, keep-alive and Connection:
     close, with our request journal on (the default) and off."""
