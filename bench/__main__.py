@@ -912,8 +912,8 @@ SCALING_READING = [
     (
         "- Full dump, again: several times faster while the document fits a worker's document cache "
         "(`GATEWAY_DOCUMENT_CACHE_MAX_DOCUMENT`, 32 MiB: about 12,000 clients with connections); past "
-        "that it streams from the database again and joins the first curve (at 100,000 it is still "
-        "faster only because SQLite's pages sit in the OS cache)."
+        "that it streams from the database again and the two curves meet (the OS page cache makes either"
+        " a little faster)."
     ),
     (
         "- Worker memory: grows with the kept document up to that limit, then stays flat whatever the "
