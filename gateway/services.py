@@ -10,6 +10,7 @@ from typing import Any
 
 from gateway.api.streaming import StreamSlots
 from gateway.clock import Clock
+from gateway.command.cache import DocumentCache
 from gateway.controls import Controls
 from gateway.oauth.accounts import AccountService
 from gateway.oauth.bearer import Authenticator
@@ -32,6 +33,8 @@ class Services:
     versions: Versions
     #: Live event streams this process serves (gateway.api.events).
     streams: StreamSlots
+    #: Rendered get_connected_clients documents, kept until the next registry write (gateway.command.cache).
+    documents: DocumentCache
 
 
 def build_services(config: Mapping[str, Any]) -> Services:
@@ -65,4 +68,5 @@ def build_services(config: Mapping[str, Any]) -> Services:
         controls=controls,
         versions=versions,
         streams=StreamSlots(config["STREAMS_PER_WORKER"], config["STREAMS_PER_ACCOUNT"]),
+        documents=DocumentCache(config["DOCUMENT_CACHE_BYTES"], config["DOCUMENT_CACHE_MAX_DOCUMENT"]),
     )

@@ -29,6 +29,8 @@ class Action:
     permission: str = READ
     #: The root element that holds this action's results; parameter errors are nested in it.
     root: str | None = None
+    #: Whether its documents depend only on the registry and its parameters (kept in the document cache).
+    cached: bool = False
 
     @cached_property
     def schema(self) -> ActionParams:
@@ -45,6 +47,7 @@ ACTIONS: dict[str, Action] = {
             handlers.get_connected_clients,
             client_xml.connected_clients,
             root="connected_clients",
+            cached=True,
         ),
         Action(
             "get_connected_client_list",
