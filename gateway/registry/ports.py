@@ -99,6 +99,12 @@ class AccountDrop(Protocol):
         ...
 
 
+class SessionDrop(Protocol):
+    def clear(self) -> None:
+        """Delete every support session, chat message and session key (a new population has its own)."""
+        ...
+
+
 class RegistryUnit(Protocol):
     """One write transaction: committed when its block ends without error, else rolled back."""
 
@@ -110,6 +116,9 @@ class RegistryUnit(Protocol):
 
     @property
     def accounts(self) -> AccountDrop: ...
+
+    @property
+    def sessions(self) -> SessionDrop: ...
 
 
 class RegistryReads(Protocol):
