@@ -9,6 +9,7 @@ from gateway.clock import Clock
 from gateway.oauth.models import Account
 from gateway.registry.model import Appliance, ClientQuery
 from gateway.registry.service import ClientList, LoggedInRep, Registry
+from gateway.registry.session_service import Sessions
 from gateway.xml.appliances import ApiInfo
 
 
@@ -18,6 +19,8 @@ class Context:
     clock: Clock
     account: Account
     config: dict
+    #: Support sessions and teams (the session actions, gateway.command.session_handlers).
+    sessions: Sessions | None = None
 
 
 def get_connected_clients(ctx: Context, query: ClientQuery) -> Iterable[bytes]:

@@ -76,7 +76,9 @@ def command():
     except ParameterError as error:
         raise error.within(action.root) from None
     config = current_app.config
-    ctx = Context(registry=svc.registry, clock=svc.clock, account=account, config=config)
+    ctx = Context(
+        registry=svc.registry, clock=svc.clock, account=account, config=config, sessions=svc.sessions
+    )
     result = action.handler(ctx, args)
     return xml_response(action.serializer(result, config["NAMESPACE_URI"]))
 
