@@ -219,6 +219,7 @@ def registry_reset(fixture: str, drop_accounts: bool) -> None:
             fixture,
             drop_accounts=drop_accounts,
             configured=current_app.config["FIXTURES_DIR"],
+            sessions=services().sessions,
         )
     except GatewayError as exc:
         _fail(exc.message)
