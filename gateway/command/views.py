@@ -79,7 +79,10 @@ def command():
     ctx = Context(
         registry=svc.registry, clock=svc.clock, account=account, config=config, sessions=svc.sessions
     )
-    result = action.handler(ctx, args)
+    try:
+        result = action.handler(ctx, args)
+    except ParameterError as error:  # bad input the domain found (an unknown lsid): as a parameter error
+        raise error.within(action.root) from None
     return xml_response(action.serializer(result, config["NAMESPACE_URI"]))
 
 
