@@ -3,7 +3,7 @@ payloads), declared once as ``Out`` schemas that both dump and document. Times a
 
 from __future__ import annotations
 
-from typing import Any, cast
+from typing import Any
 
 from marshmallow import fields, validate
 
@@ -85,4 +85,4 @@ def session_change(
     payload: dict[str, Any] = {"type": None, "action": action, "session": SESSION.dump(session)}
     if message is not None:
         payload["message"] = CHAT_MESSAGE.dump(message)
-    return cast(dict[str, Any], payload)
+    return payload

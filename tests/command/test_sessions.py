@@ -130,7 +130,9 @@ def test_transfer_to_a_team_and_to_a_representative(command, full, site):
     assert site["lsid"] in rep_entry(command, owner)[0]
     assert full("transfer_session", lsid=site["lsid"], queue_id="team:2").text == "Successfully transferred"
     assert site["lsid"] not in rep_entry(command, owner)[0]
-    assert full("transfer_session", lsid=site["lsid"], queue_id=f"rep:{idle}").text == "Successfully transferred"
+    assert (
+        full("transfer_session", lsid=site["lsid"], queue_id=f"rep:{idle}").text == "Successfully transferred"
+    )
     assert rep_entry(command, idle) == ([site["lsid"]], 1)
 
 
@@ -222,7 +224,9 @@ def test_send_chat_message(command, full, client, auth, site):
 
 
 def test_session_key_redeemed_by_a_virtual_customer(command, full, client, auth, site):
-    key = full("generate_session_key", type="support", queue_id="issue:vpn", **{"session.custom.ticket_id": "T-9"})
+    key = full(
+        "generate_session_key", type="support", queue_id="issue:vpn", **{"session.custom.ticket_id": "T-9"}
+    )
     assert children(key) == ["short_key", "key_url", "mail_subject", "mail_body", "expires"]
     short_key = key.findtext("{*}short_key")
     assert len(short_key) == 7 and short_key in key.findtext("{*}key_url")
