@@ -262,6 +262,12 @@ def registry_fixtures() -> None:
     envvar="GATEWAY_FEED_CLIENT_SECRET",
     help="Its secret [env GATEWAY_FEED_CLIENT_SECRET].",
 )
+@click.option(
+    "--sessions",
+    is_flag=True,
+    help="Also drive support sessions: keys redeemed, transfers, terminations (with --url, the account "
+    "needs full_access as well as the feed permission).",
+)
 @click.option("--quiet", is_flag=True, help="Only print the summary.")
 @with_appcontext
 def simulate(
@@ -274,6 +280,7 @@ def simulate(
     url: str | None,
     client_id: str | None,
     client_secret: str | None,
+    sessions: bool,
     quiet: bool,
 ) -> None:
     """Drive realistic churn: representatives log in and out, customers queue and join sessions,
@@ -288,7 +295,7 @@ def simulate(
             _fail("--url needs --client-id and --client-secret of an account with the feed permission.")
         sink = HttpSink(url, client_id, client_secret)
     else:
-        sink = LocalSink(svc.registry)
+        sink = LocalSink(svc.registry, svc.sessions)
     start = svc.clock.now_int() if start is None else start
     if duration is not None:
         steps = max(1, int(duration * rate)) if steps is None else min(steps, max(1, int(duration * rate)))
@@ -298,15 +305,19 @@ def simulate(
             click.echo(f"{step.number:>6} {step.ts} {step.action:<18} {len(step.operations)} operation(s)")
 
     try:
-        counts = run(Simulator(seed, start, rate), sink, steps=steps, pace=not fast, report=report)
+        counts = run(
+            Simulator(seed, start, rate, sessions=sessions), sink, steps=steps, pace=not fast, report=report
+        )
     except SimulationError as exc:
         _fail(str(exc))
     except KeyboardInterrupt:
         click.echo("Interrupted.")
         return
     operations = counts.pop("operations", 0)
+    calls = counts.pop("session_calls", 0)
     done = ", ".join(f"{n} {action}" for action, n in sorted(counts.items()))
-    click.echo(f"Simulated {sum(counts.values())} steps ({operations} feed operations): {done}.")
+    extra = f", {calls} session calls" if calls else ""
+    click.echo(f"Simulated {sum(counts.values())} steps ({operations} feed operations{extra}): {done}.")
 
 
 # --------------------------------------------------------------------------------------------

@@ -43,7 +43,8 @@ TEAMS = (
 
 
 def teams_for(clients: Sequence[Client]) -> list[SupportTeam]:
-    """The demo teams, each representative of the population a member of one (the first of each, its lead)."""
+    """The demo teams, each representative of the population a member of one (the first of each, its lead);
+    a population without representatives still has the teams (a site's configuration), without members."""
     reps: dict[int, Client] = {}
     for client in clients:
         if client.type is ClientType.REPRESENTATIVE and client.rep is not None:
@@ -61,7 +62,7 @@ def teams_for(clients: Sequence[Client]) -> list[SupportTeam]:
         assert client.rep is not None
         role = "lead" if not team.members else "member"
         team.members.append(TeamMember(user_id, client.rep.public_display_name, role))
-    return teams if reps else []
+    return teams
 
 
 def site_for(clients: Sequence[Client]) -> tuple[list[SupportTeam], list[CustomAttribute]]:
