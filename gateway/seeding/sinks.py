@@ -102,7 +102,7 @@ class HttpSink:
         except (urllib.error.URLError, OSError) as exc:
             raise SimulationError(f"{self.url} cannot be reached: {exc}") from None
 
-    def _authorized(self, method: str, path: str, body: dict) -> dict:
+    def _authorized(self, method: str, path: str, body: dict | None) -> dict:
         """The answer to a call with a token (fetched, and fetched again once after a 401)."""
         for attempt in (1, 2):
             if self.token is None:
@@ -158,7 +158,7 @@ class HttpSink:
         )
         if etree.QName(root).localname == "error" or root.find("{*}error") is not None:
             raise SimulationError(f"{action}: {root.text or root.findtext('{*}error')}")
-        return root.text if len(root) == 0 else (root[0].text or "")
+        return (root.text if len(root) == 0 else root[0].text) or ""
 
     def redeem(self, queue_id: str, customer: dict) -> tuple[int, str]:
         short_key = self._command("generate_session_key", type="support", queue_id=queue_id)

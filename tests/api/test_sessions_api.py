@@ -83,7 +83,7 @@ def test_a_customer_redeems_a_key_through_the_feed(client, command, full, feed, 
 
 
 def test_session_changes_on_the_live_stream(client, auth, command, full, svc, demo_population):
-    customer, rep = demo_session(demo_population[1])
+    customer, _ = demo_session(demo_population[1])
     after = svc.registry.change_bounds()[1]
     command("terminate_session", method="POST", headers=full, lsid=customer.lsid)
     with client.get(

@@ -94,10 +94,14 @@ def test_keys_round_trip(store):
 
 
 def test_a_failed_unit_writes_nothing(store):
-    with pytest.raises(RuntimeError), store.transaction() as unit:
-        unit.sessions.save_session(SupportSession("ef" * 16, "general", 1))
-        unit.sessions.save_key(SessionKey("1111111", "general", 1, 2))
-        raise RuntimeError("rolled back")
+    def write_then_fail():
+        with store.transaction() as unit:
+            unit.sessions.save_session(SupportSession("ef" * 16, "general", 1))
+            unit.sessions.save_key(SessionKey("1111111", "general", 1, 2))
+            raise RuntimeError("rolled back")
+
+    with pytest.raises(RuntimeError):
+        write_then_fail()
     assert store.sessions.get_session("ef" * 16) is None
     with store.transaction() as unit:
         assert not unit.sessions.key_exists("1111111")
