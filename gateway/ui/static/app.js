@@ -5,6 +5,7 @@ import {loadAppliances, loadSummary, drawChart} from "./chart.js";
 import {loadDetail, loadLog, renderDetail} from "./detail.js";
 import {$, h, replace} from "./dom.js";
 import {feedItem, notice, prepend} from "./feed.js";
+import {loadSessions, renderSessions} from "./sessions.js";
 import {clientName} from "./format.js";
 import {LiveStream} from "./sse.js";
 import {loadClients, queryOf, renderClients, renderPager} from "./table.js";
@@ -83,6 +84,7 @@ function onSignedOut(reason) {
   replace($("clients-body"));
   replace($("feed"));
   replace($("chart"));
+  replace($("sessions-body"));
   $("feed-empty").hidden = false;
   $("detail").hidden = true;
   showSignIn(reason);
@@ -133,6 +135,12 @@ async function refreshChart() {
   drawChart($("chart"), summaries, state.appliances);
 }
 
+async function refreshSessions() {
+  const sessions = await loadSessions();
+  if (!signedIn()) return;
+  renderSessions($("sessions-body"), $("sessions-count"), $("sessions-empty"), sessions);
+}
+
 async function refreshDetail() {
   const open = state.detail;
   if (!open) return;
@@ -155,7 +163,8 @@ function detailFailed(error) {
 
 async function refresh() {
   if (!signedIn()) return;
-  const results = await Promise.allSettled([refreshTable(), refreshChart(), refreshDetail().catch(detailFailed)]);
+  const results = await Promise.allSettled(
+    [refreshTable(), refreshChart(), refreshSessions(), refreshDetail().catch(detailFailed)]);
   const problem = results.find((r) => r.status === "rejected");
   if (problem) failed(problem.reason);
   else showStatus("");
