@@ -11,6 +11,7 @@ from gateway.command.params import ActionParams, ZeroOrOne
 from gateway.errors import ParameterError
 from gateway.registry.model import MAX_CLIENT_ID
 from gateway.registry.session_service import RepRef, Sender
+from gateway.registry.text import is_xml_safe
 
 CUSTOM = "session.custom."
 
@@ -29,8 +30,14 @@ class Digits(fields.Field):
         return int(text)
 
 
+def _xml_text(value: str) -> None:
+    if not is_xml_safe(value):
+        raise ValidationError("has characters XML cannot hold")
+
+
 def Text(maximum: int = 1024, **kwargs: Any) -> fields.String:  # noqa: N802 - a field factory
-    return fields.String(validate=validate.Length(max=maximum), **kwargs)
+    """A string of at most ``maximum`` characters that XML can hold (answers and fragments show it)."""
+    return fields.String(validate=[validate.Length(max=maximum), _xml_text], **kwargs)
 
 
 class CustomAttributes(ActionParams):

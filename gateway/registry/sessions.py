@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from gateway.errors import ParameterError
+from gateway.registry.text import is_xml_safe
 
 #: Most characters of one custom attribute value, and of all of a session's values together (vendor's page).
 MAX_ATTRIBUTE_VALUE = 1024
@@ -150,9 +151,13 @@ def merge_attributes(
     for name, value in given.items():
         if name != EXTERNAL_KEY and name not in defined:
             raise ParameterError(f"Invalid custom attribute {name[:80]!r}.")
+        if not is_xml_safe(value):  # get_session_attributes could not show it
+            raise ParameterError(
+                f"The value of custom attribute {name[:80]!r} has characters XML cannot hold."
+            )
         if len(value) > MAX_ATTRIBUTE_VALUE:
             raise ParameterError(
-                f"The value of custom attribute {name!r} is longer than {MAX_ATTRIBUTE_VALUE} characters."
+                f"The value of custom attribute {name[:80]!r} is longer than {MAX_ATTRIBUTE_VALUE} characters."
             )
     merged = {**current, **given}
     merged = {k: v for k, v in merged.items() if v != ""}

@@ -4,9 +4,11 @@ validated against the XSD by the test client), and what they change in the other
 from __future__ import annotations
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from gateway.registry.model import ClientType
-from tests.xmlutil import children, local, parse
+from tests.xmlutil import assert_golden, children, local, parse
 
 
 @pytest.fixture
@@ -312,3 +314,70 @@ def test_session_changes_reach_the_change_log(full, svc, site):
     assert kinds[-1] == "session" and "update" in kinds
     assert changes[-1].payload["action"] == "join"
     assert site["idle"].rep.user_id in changes[-1].payload["session"]["rep_ids"]
+
+
+def test_support_teams_and_attributes_match_their_golden_files(command, full, site):
+    assert_golden("support_teams_members.xml", command("get_support_teams", showmembers=1).data)
+    full(
+        "set_session_attributes",
+        lsid=site["lsid"],
+        **{"session.custom.ticket_id": "INC-1042", "session.custom.asset_tag": "A&B <7>"},
+    )
+    assert_golden("custom_attributes.xml", command("get_session_attributes", lsid=site["lsid"]).data)
+
+
+NAMES = st.one_of(
+    st.sampled_from(["ticket_id", "asset_tag", "customer_tier", "external_key", "bogus", ""]),
+    st.text(max_size=12),
+)
+VALUES = st.one_of(st.text(max_size=20), st.sampled_from(["", "x" * 1024, "x" * 1025]))
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(attributes=st.dictionaries(NAMES, VALUES, max_size=4))
+def test_any_attributes_are_set_whole_or_refused_whole(command, full, site, attributes):
+    """Whatever names and values arrive: success and exactly those values, or an error and nothing changed."""
+    lsid = site["lsid"]
+
+    def current() -> dict:
+        root = parse(command("get_session_attributes", lsid=lsid).data)
+        return {a.get("code_name"): a.text for a in root}
+
+    before = current()
+    params = {f"session.custom.{name}": value for name, value in attributes.items()}
+    answer = full("set_session_attributes", lsid=lsid, **params)
+    after = current()
+    if local(answer) == "error":
+        assert after == before
+    else:
+        merged = {**before, **attributes}
+        assert after == {k: v for k, v in merged.items() if v}
+
+
+@pytest.mark.parametrize(
+    "action, params",
+    [
+        ("set_session_attributes", {"session.custom.ticket_id": "a\x00b"}),
+        ("set_session_attributes", {"session.custom.ticket_id": "\x1b[31m"}),
+        ("send_chat_message", {"message": "bell\x07"}),
+        ("join_session", {"rep_username": "x\x0bz"}),
+    ],
+)
+def test_text_xml_cannot_hold_is_refused(command, full, site, action, params):
+    before = command("get_connected_clients", include_connections=1).data
+    assert_error(full(action, lsid=site["lsid"], **params))
+    assert command("get_connected_clients", include_connections=1).data == before
+    assert len(parse(command("get_session_attributes", lsid=site["lsid"]).data)) == 0
+
+
+def test_a_virtual_customer_with_text_xml_cannot_hold_is_refused(command, full, site):
+    key = full("generate_session_key", type="support", queue_id="general").findtext("{*}short_key")
+    answer = full(
+        "create_virtual_customer",
+        short_key=key,
+        name="Eve\x01",
+        ip_address="203.0.113.1",
+        operating_system="Windows",
+        computer_name="PC",
+    )
+    assert_error(answer, "name")
