@@ -127,6 +127,14 @@ class Sessions:
         with self.storage.transaction() as unit:
             unit.sessions.replace_site(teams, attributes)
 
+    def seed(self, sessions: Sequence[SupportSession]) -> None:
+        """Store sessions as a population brings them (with their chat); no change is logged."""
+        with self.storage.transaction() as unit:
+            for session in sessions:
+                unit.sessions.save_session(session)
+                for message in session.chat:
+                    unit.sessions.add_chat(session.lsid, message)
+
     # --- session keys -----------------------------------------------------------------------------
     def generate_key(
         self, queue_id: str, *, ttl: int | None, attributes: dict[str, str], site: str

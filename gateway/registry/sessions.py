@@ -157,7 +157,7 @@ def merge_attributes(
             )
         if len(value) > MAX_ATTRIBUTE_VALUE:
             raise ParameterError(
-                f"The value of custom attribute {name[:80]!r} is longer than {MAX_ATTRIBUTE_VALUE} characters."
+                f"The value of custom attribute {name[:80]!r} is longer than {MAX_ATTRIBUTE_VALUE} characters"
             )
     merged = {**current, **given}
     merged = {k: v for k, v in merged.items() if v != ""}

@@ -257,6 +257,7 @@ def reset(
     registry.reset(population, drop_accounts=drop_accounts, note={"fixture": name})
     if sessions is not None:
         sessions.configure_site(*site.site_for(population.clients))
+        sessions.seed(site.sessions_for(population.clients))
     return {
         "fixture": name,
         "appliances": len(population.appliances),

@@ -7,7 +7,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from gateway.registry.model import Client, ClientType
-from gateway.registry.sessions import CustomAttribute, Issue, SupportTeam, TeamMember
+from gateway.registry.sessions import (
+    ChatMessage,
+    CustomAttribute,
+    Issue,
+    SupportSession,
+    SupportTeam,
+    TeamMember,
+)
 
 ATTRIBUTES = (
     CustomAttribute("ticket_id", "Ticket ID"),
@@ -67,3 +74,51 @@ def teams_for(clients: Sequence[Client]) -> list[SupportTeam]:
 
 def site_for(clients: Sequence[Client]) -> tuple[list[SupportTeam], list[CustomAttribute]]:
     return teams_for(clients), list(ATTRIBUTES)
+
+
+#: How many of a population's sessions come with attributes and a chat (as a ticketing integration left them).
+TICKETED = 5
+TIERS = ("gold", "silver", "bronze")
+
+
+def sessions_for(clients: Sequence[Client]) -> list[SupportSession]:
+    """A few of the population's sessions (a customer and the representatives listing its lsid) as stored
+    sessions: a ticket_id and a customer tier set, a system message and the representative's greeting."""
+    holders: dict[str, list[Client]] = {}
+    for client in clients:
+        if client.type is ClientType.REPRESENTATIVE and client.rep is not None:
+            for lsid in client.rep.support_session_lsids:
+                holders.setdefault(lsid, []).append(client)
+    out: list[SupportSession] = []
+    for client in clients:
+        if len(out) == TICKETED:
+            break
+        if client.type is not ClientType.SUPPORT_CUSTOMER or not client.lsid or client.lsid not in holders:
+            continue
+        reps = [r.rep for r in holders[client.lsid] if r.rep is not None]
+        number = len(out)
+        start = client.connected_since
+        out.append(
+            SupportSession(
+                client.lsid,
+                f"rep:{reps[0].user_id}",
+                start,
+                customer_id=client.id,
+                customer_name=client.name or "",
+                rep_ids=[r.user_id for r in reps],
+                attributes={"ticket_id": f"INC-{1042 + number}", "customer_tier": TIERS[number % len(TIERS)]},
+                chat=[
+                    ChatMessage(
+                        start + 5, "system", "System", f"{reps[0].public_display_name} joined the session"
+                    ),
+                    ChatMessage(
+                        start + 9,
+                        "representative",
+                        reps[0].public_display_name,
+                        "Hello, how can I help?",
+                        reps[0].user_id,
+                    ),
+                ],
+            )
+        )
+    return out

@@ -381,3 +381,24 @@ def test_a_virtual_customer_with_text_xml_cannot_hold_is_refused(command, full, 
         computer_name="PC",
     )
     assert_error(answer, "name")
+
+
+def test_the_demo_fixture_brings_its_site_and_a_few_ticketed_sessions(cli, command, client, auth, svc):
+    cli("registry", "reset", "--fixture", "demo")
+    assert len(parse(command("get_support_teams").data)) == 4
+    stored = svc.store.sessions.list_sessions()
+    assert len(stored) == 5
+    first = (
+        stored[0]
+        if stored[0].attributes["ticket_id"] == "INC-1042"
+        else next(s for s in stored if s.attributes["ticket_id"] == "INC-1042")
+    )
+    got = parse(command("get_session_attributes", lsid=first.lsid).data)
+    assert [(a.get("code_name"), a.text) for a in got] == [
+        ("ticket_id", "INC-1042"),
+        ("customer_tier", "gold"),
+    ]
+    detail = client.get(f"/api/v1/sessions/{first.lsid}", headers=auth).get_json()
+    assert [m["sender_type"] for m in detail["chat"]] == ["system", "representative"]
+    customer = parse(command("get_connected_clients", id=first.customer_id).data)[0]
+    assert customer.findtext("{*}lsid") == first.lsid
