@@ -95,6 +95,8 @@ class Sessions:
         check_lsid(lsid)
         stored = self.storage.sessions.get_session(lsid)
         if stored is not None and stored.active:
+            if not self._alive([stored])[0]:
+                raise ParameterError(UNKNOWN_SESSION)
             return stored
         derived = self._derive({lsid}, self.clock.now_int()).get(lsid)
         if derived is None:
@@ -104,7 +106,8 @@ class Sessions:
     def sessions(self) -> list[SupportSession]:
         """Every active session: the stored ones, then those only the clients tell of (by lsid)."""
         stored = {s.lsid: s for s in self.storage.sessions.list_sessions(active_only=False)}
-        active = [s for s in stored.values() if s.active]
+        candidates = [s for s in stored.values() if s.active]
+        active = [s for s, alive in zip(candidates, self._alive(candidates), strict=True) if alive]
         derived = self._derive(None, self.clock.now_int())
         extra = [s for lsid, s in sorted(derived.items()) if lsid not in stored]
         return active + extra
@@ -324,11 +327,28 @@ class Sessions:
         check_lsid(lsid)
         session = unit.sessions.load_session(lsid)
         if session is not None and session.active:
+            if not self._alive([session])[0]:
+                raise ParameterError(UNKNOWN_SESSION)
             return session
         derived = self._derive({lsid}, now).get(lsid)
         if derived is None:
             raise ParameterError(UNKNOWN_SESSION)
         return derived
+
+    def _alive(self, sessions: Sequence[SupportSession]) -> list[bool]:
+        """Whether each stored session still has someone in it: its customer (connected, with its lsid) or
+        a logged-in representative of it. A customer or representative may leave through the feed (a
+        disconnect) without any session action: the session then ended with them."""
+        if not sessions:
+            return []
+        customers = {c.id: c for c in self.storage.registry.list_clients(CUSTOMERS)}
+        reps = {_user_id(c) for c in self._all_reps()}
+        out = []
+        for session in sessions:
+            customer = customers.get(session.customer_id) if session.customer_id is not None else None
+            here = customer is not None and customer.lsid == session.lsid
+            out.append(here or any(user_id in reps for user_id in session.rep_ids))
+        return out
 
     def _derive(self, lsids: set[str] | None, now: int) -> dict[str, SupportSession]:
         """Sessions as the connected clients tell of them (customers' lsids, representatives' lists)."""

@@ -388,11 +388,7 @@ def test_the_demo_fixture_brings_its_site_and_a_few_ticketed_sessions(cli, comma
     assert len(parse(command("get_support_teams").data)) == 4
     stored = svc.store.sessions.list_sessions()
     assert len(stored) == 5
-    first = (
-        stored[0]
-        if stored[0].attributes["ticket_id"] == "INC-1042"
-        else next(s for s in stored if s.attributes["ticket_id"] == "INC-1042")
-    )
+    first = next(s for s in stored if s.attributes["ticket_id"] == "INC-1042")
     got = parse(command("get_session_attributes", lsid=first.lsid).data)
     assert [(a.get("code_name"), a.text) for a in got] == [
         ("ticket_id", "INC-1042"),
@@ -402,3 +398,16 @@ def test_the_demo_fixture_brings_its_site_and_a_few_ticketed_sessions(cli, comma
     assert [m["sender_type"] for m in detail["chat"]] == ["system", "representative"]
     customer = parse(command("get_connected_clients", id=first.customer_id).data)[0]
     assert customer.findtext("{*}lsid") == first.lsid
+
+
+def test_a_session_ends_when_everyone_in_it_left_through_the_feed(command, full, client, auth, feed, site):
+    lsid, customer, owner = site["lsid"], site["customer"], site["owner"]
+    full("set_session_attributes", lsid=lsid, **{"session.custom.ticket_id": "INC-7"})  # now a stored session
+    client.post(f"/api/v1/clients/{customer.id}/disconnect", json={"reason": "closed"}, headers=feed)
+    assert (
+        len(parse(command("get_session_attributes", lsid=lsid).data)) == 1
+    )  # its representative is still in it
+    client.post(f"/api/v1/clients/{owner.id}/disconnect", json={"reason": "logged out"}, headers=feed)
+    assert children(parse(command("get_session_attributes", lsid=lsid).data)) == ["error"]
+    assert client.get(f"/api/v1/sessions/{lsid}", headers=auth).status_code == 404
+    assert lsid not in [s["lsid"] for s in client.get("/api/v1/sessions", headers=auth).get_json()["items"]]
