@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from marshmallow import Schema, fields, post_load, pre_load
+from marshmallow import Schema, fields, pre_load
 
 from gateway.api.auth import FEED, READ, requires
 from gateway.api.blueprint import Blueprint, errors
@@ -45,10 +45,6 @@ class RedeemSchema(Schema):
     def _customer_defaults(self, data: Any, **_kwargs: Any) -> Any:
         if isinstance(data, dict) and isinstance(data.get("customer"), dict):
             data = {**data, "customer": {"type": "support_customer", "lsid": "pending", **data["customer"]}}
-        return data
-
-    @post_load
-    def _args(self, data: dict[str, Any], **_kwargs: Any) -> dict[str, Any]:
         return data
 
 

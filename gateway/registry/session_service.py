@@ -13,7 +13,6 @@ from __future__ import annotations
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from typing import Any
 
 from gateway.clock import Clock
 from gateway.errors import ParameterError
@@ -31,6 +30,7 @@ from gateway.registry.sessions import (
     SHORT_KEY_DIGITS,
     ChatMessage,
     CustomAttribute,
+    Queue,
     SessionKey,
     SupportSession,
     SupportTeam,
@@ -439,7 +439,7 @@ class Sessions:
             unit.registry, [Disconnect(customer_id, reason=reason, initiator="server")], now
         )
 
-    def _resolve_queue(self, unit: SessionUnit, queue: Any) -> str:
+    def _resolve_queue(self, unit: SessionUnit, queue: Queue) -> str:
         """The queue a key or transfer names, as ``general``, ``rep:<user id>`` or ``team:<id>``."""
         if queue.kind == "general":
             return "general"
