@@ -20,6 +20,11 @@ from gateway.registry.sessions import (
 from gateway.storage import jsontext
 from gateway.storage import tables as t
 from gateway.storage.database import Database, Tx
+from gateway.storage.dialect import MIGRATION_LOCK
+
+#: Serialises session writers: a session that is not a row yet has no row to lock, and two first actions on
+#: it would both insert it (the second overwriting the first's representatives).
+SESSIONS_LOCK = MIGRATION_LOCK + 2
 
 
 def _team(row: Any) -> SupportTeam:
@@ -91,7 +96,11 @@ class SessionRows:
     def __init__(self, tx: Tx):
         self.tx = tx
 
+    def _lock(self) -> None:
+        self.tx.db.dialect.lock(self.tx.conn, SESSIONS_LOCK)
+
     def load_session(self, lsid: str) -> SupportSession | None:
+        self._lock()
         statement = self.tx.db.dialect.lock_rows(
             select(t.support_sessions).where(t.support_sessions.c.lsid == lsid)
         )
@@ -114,6 +123,7 @@ class SessionRows:
         )
 
     def load_key(self, short_key: str) -> SessionKey | None:
+        self._lock()
         statement = self.tx.db.dialect.lock_rows(
             select(t.session_keys).where(t.session_keys.c.short_key == short_key)
         )

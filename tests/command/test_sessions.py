@@ -411,3 +411,24 @@ def test_a_session_ends_when_everyone_in_it_left_through_the_feed(command, full,
     assert children(parse(command("get_session_attributes", lsid=lsid).data)) == ["error"]
     assert client.get(f"/api/v1/sessions/{lsid}", headers=auth).status_code == 404
     assert lsid not in [s["lsid"] for s in client.get("/api/v1/sessions", headers=auth).get_json()["items"]]
+
+
+def test_concurrent_first_actions_on_a_session_both_count(svc, demo_population, site):
+    """Two representatives join a session that is not a row yet, at once: both are in it afterwards."""
+    import concurrent.futures
+
+    from gateway.registry.session_service import RepRef
+
+    _, clients = demo_population
+    others = [
+        c.rep.user_id
+        for c in clients
+        if c.type is ClientType.REPRESENTATIVE and site["lsid"] not in c.rep.support_session_lsids
+    ]
+    pair = others[:2]
+    assert len(pair) == 2
+    with concurrent.futures.ThreadPoolExecutor(2) as pool:
+        done = [pool.submit(svc.sessions.join, site["lsid"], RepRef(user_id=u)) for u in pair]
+        for future in done:
+            future.result()
+    assert set(pair) <= set(svc.sessions.session(site["lsid"]).rep_ids)
