@@ -2,25 +2,32 @@
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
+# Two stamps: `make run` needs the runtime dependencies only; lint and test add their extras (and PostgreSQL's
+# driver), pinned by constraints.txt as in CI.
+RUNTIME_STAMP := $(VENV)/.runtime-stamp
 STAMP := $(VENV)/.installed-stamp
+CONSTRAINTS := constraints.txt
 
-.PHONY: install run lint test bench clean
+.PHONY: install install-runtime run lint test bench clean
+
+install-runtime: $(RUNTIME_STAMP)
+
+$(RUNTIME_STAMP): setup.cfg pyproject.toml $(CONSTRAINTS)
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -c $(CONSTRAINTS) -e .
+	touch $(RUNTIME_STAMP)
 
 install: $(STAMP)
 
-$(STAMP): setup.cfg pyproject.toml
-	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[test,lint]'
+$(STAMP): $(RUNTIME_STAMP)
+	$(BIN)/python -m pip install --quiet -c $(CONSTRAINTS) -e '.[postgres,test,lint]'
 	touch $(STAMP)
 
-## make run: create the database, load the demo population once, print demo credentials, serve.
-run: install
-	$(BIN)/gateway db upgrade
-	$(BIN)/gateway demo load
-	$(BIN)/gateway accounts demo
-	@echo "Serving on http$${GATEWAY_TLS_CERT:+s}://$${GATEWAY_BIND:-127.0.0.1:8080} (dashboard: /ui/; Ctrl-C stops)"
-	exec $(BIN)/gunicorn -c gunicorn.conf.py
+## make run: create the database, load the demo population once, print demo credentials, serve
+## (gateway serve; GATEWAY_BIND, GATEWAY_WORKERS and the other settings apply).
+run: install-runtime
+	exec $(BIN)/gateway serve
 
 ## make lint: ruff (rules and formatting), mypy (strict on the domain and its implementations), the layer
 ## contracts (import-linter). Every step runs, so one report shows every kind of problem; any failure fails.

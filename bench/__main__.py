@@ -30,7 +30,7 @@ from gateway.storage.migrate import upgrade
 from gateway.testing.servers import GunicornServer, start_gunicorn
 
 NAMESPACE = NAMESPACE_PRESETS["beyondtrust"]
-#: The checkout: its gunicorn.conf.py serves the gateway, docs/benchmarks.md receives the figures.
+#: The checkout: gunicorn runs in it (bench.fixed_app is the baseline), docs/benchmarks.md has the figures.
 ROOT = Path(__file__).resolve().parents[1]
 
 #: How the gateway is run for load figures: the request journal off, as for any load test (GATEWAY_JOURNAL,
@@ -62,7 +62,7 @@ class Report:
 
 
 def start(env_overrides: dict, log: Path, **options) -> GunicornServer:
-    return start_gunicorn(env_overrides, log, config=ROOT / "gunicorn.conf.py", **options)
+    return start_gunicorn(env_overrides, log, cwd=ROOT, **options)
 
 
 def services(url: str) -> Services:
@@ -552,7 +552,7 @@ def write_markdown(report: Report, args) -> Path:
         ),
         (
             "(2) a Flask app returning a fixed 1 KB XML body under the same gunicorn settings "
-            "(gunicorn.conf.py, 2 workers);"
+            "(gateway/gunicorn_conf.py, 2 workers);"
         ),
         "(3) raw sqlite3 `executemany` with the gateway's pragmas (WAL, synchronous=FULL).",
         "",

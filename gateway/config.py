@@ -23,8 +23,14 @@ DEFAULTS: dict[str, Any] = {
     "DATABASE_URL": "sqlite:///var/gateway.db",
     # A preset name from NAMESPACE_PRESETS or any absolute URI.
     "NAMESPACE": "beyondtrust",
-    # What get_api_info reports.
+    # The emulated API version (a profile of gateway/command/versions.py): what get_api_info reports and
+    # which actions and elements the command API answers with.
     "API_VERSION": "1.24.1",
+    # The company API name get_api_info reports under API versions before 1.24.1 (which removed it).
+    "COMPANY_NAME": "example",
+    # Byte layout of command-API XML: "pretty" (one element per line, two-space indent, as appliances
+    # write it) or "compact" (the whole document on one line after the declaration).
+    "XML_LAYOUT": "pretty",
     "PRODUCT_VERSION": "24.3.1",
     # OAuth: lifetime of a token in seconds and the number of valid tokens an account may hold.
     "TOKEN_LIFETIME": 3600,
@@ -56,6 +62,10 @@ DEFAULTS: dict[str, Any] = {
     "JOURNAL": True,
     # How many journal entries are kept (the oldest are pruned).
     "JOURNAL_MAX_ENTRIES": 10000,
+    # The longest a journal wait (/api/v1/admin/journal/wait) may block, in seconds.
+    "JOURNAL_WAIT_MAX_SECONDS": 60.0,
+    # How often a journal wait looks for entries other processes wrote (its own process's wake it at once).
+    "JOURNAL_WAIT_RECHECK_SECONDS": 0.1,
     # Rate limits per API account (429 with Retry-After); the documented third-party figures are the defaults.
     "RATE_LIMIT": False,
     "RATE_LIMIT_PER_SECOND": 20,
@@ -64,6 +74,8 @@ DEFAULTS: dict[str, Any] = {
     "REQUEST_LOG": True,
     # Serve Prometheus metrics at /metrics.
     "METRICS": True,
+    # Most items one list of the JSON face returns for count=-1 ("all").
+    "LIST_ALL_MAX": 10000,
     # Seconds a disconnected client stays in the registry (history) before writes purge it.
     "DISCONNECTED_RETENTION": 86400,
     # Newest entries kept in the change log (the live event stream reads it).
@@ -84,10 +96,30 @@ DEFAULTS: dict[str, Any] = {
     "BODY_TIMEOUT": 10.0,
     # Seconds a connection has, once accepted, to send its request line and headers (else it is closed).
     "HEADER_TIMEOUT": 5.0,
+    # Connections one client address may hold open at once in one worker process (more are closed unread).
+    "MAX_CONNECTIONS_PER_ADDRESS": 12,
+    # Live event streams one API account may hold at once in one worker process (more get 503).
+    "STREAMS_PER_ACCOUNT": 6,
+    # Bytes of entries the request journal may hold in all (besides JOURNAL_MAX_ENTRIES); oldest go first.
+    "JOURNAL_MAX_BYTES": 32 << 20,
     # Where named fixtures (reset, clients load NAME) are looked up; empty: the package's
     # gateway/seeding/named/.
     "FIXTURES_DIR": "",
+    # `gateway serve` / `accounts demo`: fixed credentials of the demo account (CI); empty: generated.
+    "DEMO_CLIENT_ID": "",
+    "DEMO_CLIENT_SECRET": "",
+    # `gateway serve`: a named fixture or a fixture file loaded into an empty registry instead of the demo.
+    "BOOT_FIXTURE": "",
+    # Log lines on stderr (gunicorn's and the request log): json (one JSON object a line) or text.
+    "LOG_FORMAT": "json",
 }
+
+#: Settings kept as the text given: an id or a secret made of digits is not a number, GATEWAY_API_VERSION=1.10
+#: is not 1.1, and GATEWAY_DATABASE_URL=5 is a wrong URL (every setting whose default is text).
+TEXT_SETTINGS = tuple(key for key, default in DEFAULTS.items() if isinstance(default, str))
+LOG_FORMATS = ("json", "text")
+#: The values of GATEWAY_XML_LAYOUT (gateway.xml.document.LAYOUTS; config imports nothing of the package).
+XML_LAYOUTS = ("pretty", "compact")
 
 #: Settings that are switches: true/false, 1/0, yes/no, on/off.
 BOOLEAN_SETTINGS = (
@@ -125,6 +157,21 @@ def resolve_namespace(value: str) -> str:
     return value
 
 
+_DATABASE_SCHEMES = ("sqlite", "postgresql", "postgres")
+
+
+def database_url(value: str) -> str:
+    """A database URL the gateway can open (its credentials are never repeated in the message)."""
+    scheme, separator, _rest = value.partition("://")
+    if not separator or scheme.split("+", 1)[0].lower() not in _DATABASE_SCHEMES:
+        shown = value.rsplit("@", 1)[-1] if separator else value
+        raise ConfigError(
+            f"GATEWAY_DATABASE_URL={shown!r} is not a database URL "
+            "(sqlite:///relative/path, sqlite:////absolute/path or postgresql://user@host/db)"
+        )
+    return value
+
+
 def boolean(key: str, value: Any) -> bool:
     if isinstance(value, bool):
         return value
@@ -157,9 +204,23 @@ def settings(overrides: Mapping[str, Any] | None = None) -> dict[str, Any]:
     (Flask's own settings may be among them: create_app puts all of it in the app's config)."""
     app_config: dict[str, Any] = dict(DEFAULTS)
     app_config.update(environment())
+    for key in TEXT_SETTINGS:
+        if f"GATEWAY_{key}" in os.environ:
+            app_config[key] = os.environ[f"GATEWAY_{key}"]
     if overrides:
         app_config.update(overrides)
+    for key in TEXT_SETTINGS:
+        app_config[key] = str(app_config[key]).strip()
+    app_config["LOG_FORMAT"] = app_config["LOG_FORMAT"].lower()
+    if app_config["LOG_FORMAT"] not in LOG_FORMATS:
+        raise ConfigError(f"GATEWAY_LOG_FORMAT must be json or text, not {app_config['LOG_FORMAT']!r}")
+    database_url(app_config["DATABASE_URL"])
     app_config["NAMESPACE_URI"] = resolve_namespace(app_config["NAMESPACE"])
+    app_config["XML_LAYOUT"] = app_config["XML_LAYOUT"].lower()
+    if app_config["XML_LAYOUT"] not in XML_LAYOUTS:
+        raise ConfigError(
+            f"GATEWAY_XML_LAYOUT must be one of {', '.join(XML_LAYOUTS)}, not {app_config['XML_LAYOUT']!r}"
+        )
     for key in BOOLEAN_SETTINGS:
         app_config[key] = boolean(key, app_config[key])
     for key in (
@@ -170,6 +231,7 @@ def settings(overrides: Mapping[str, Any] | None = None) -> dict[str, Any]:
         "DB_TIMEOUT",
         "DB_STATEMENT_TIMEOUT",
         "JOURNAL_MAX_ENTRIES",
+        "LIST_ALL_MAX",
         "RATE_LIMIT_PER_SECOND",
         "RATE_LIMIT_PER_HOUR",
         "DISCONNECTED_RETENTION",
@@ -177,10 +239,13 @@ def settings(overrides: Mapping[str, Any] | None = None) -> dict[str, Any]:
         "FEED_MAX_BODY",
         "STREAMS_PER_WORKER",
         "STREAM_RETRY_MS",
+        "MAX_CONNECTIONS_PER_ADDRESS",
+        "STREAMS_PER_ACCOUNT",
+        "JOURNAL_MAX_BYTES",
     ):
         try:
             app_config[key] = int(app_config[key])
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, OverflowError):
             raise ConfigError(f"GATEWAY_{key} must be an integer, not {app_config[key]!r}") from None
         if app_config[key] <= 0:
             raise ConfigError(f"GATEWAY_{key} must be positive, not {app_config[key]!r}")
@@ -188,6 +253,8 @@ def settings(overrides: Mapping[str, Any] | None = None) -> dict[str, Any]:
         "STREAM_MAX_SECONDS",
         "STREAM_HEARTBEAT_SECONDS",
         "STREAM_POLL_SECONDS",
+        "JOURNAL_WAIT_MAX_SECONDS",
+        "JOURNAL_WAIT_RECHECK_SECONDS",
         "BODY_TIMEOUT",
         "HEADER_TIMEOUT",
     ):

@@ -34,8 +34,13 @@ UI = Face(None, json_errors=False, dashboard=True)
 JOURNALED = frozenset({COMMAND, OAUTH, JSON})
 RATE_LIMITED = frozenset({COMMAND, JSON})
 
-#: Paths served beside the gate in gateway/gate.py (a live stream holds a thread for minutes).
-STREAM_PATHS = frozenset({"/api/v1/events"})
+#: Paths served beside the gate in gateway/gate.py (a live stream holds a thread for minutes, a journal wait
+#: for up to GATEWAY_JOURNAL_WAIT_MAX_SECONDS).
+STREAM_PATHS = frozenset({"/api/v1/events", "/api/v1/admin/journal/wait"})
+#: Paths served beside the gate, one at a time of their own, in gateway/gate.py: a capture import or a
+#: fixture reset parses and renders for seconds (30,000 clients: ~25 s), and behind the gate every request
+#: that reached the same worker waited for all of it.
+LONG_PATHS = frozenset({"/api/v1/import/xml", "/api/v1/admin/reset"})
 
 
 def of_path(path: str) -> Face:
@@ -50,6 +55,6 @@ def of_path(path: str) -> Face:
         return JSON
     if path == "/ui" or path.startswith("/ui/"):
         return UI
-    if path.startswith(("/oauth2/", "/api/v1", "/healthz", "/readyz", "/metrics")):
+    if path.startswith(("/oauth2/", "/api/v1", "/livez", "/healthz", "/readyz", "/metrics")):
         return PROBES
     return APPLIANCE

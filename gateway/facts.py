@@ -26,6 +26,10 @@ class RequestFacts:
     account: str | None = None
     #: The request's parameters as journaled (secrets redacted).
     params: dict = field(default_factory=dict)
+    #: The request's headers as journaled (secret-like ones redacted).
+    headers: dict = field(default_factory=dict)
+    #: The text of the error the answer carries (an XML <error>, 200s included; a JSON error's message).
+    error: str | None = None
     #: The kind of injected fault that acted on the request (latency, error, drop, ...).
     fault: str | None = None
     #: ("drop", None) or ("truncate", {"fraction": f} | {"bytes": n}): the middleware acts on the answer.

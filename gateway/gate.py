@@ -15,7 +15,7 @@ import threading
 from collections.abc import Callable, Iterable
 
 # Known by path: the gate decides before Flask routes (gateway.faces holds the URL knowledge).
-from gateway.faces import STREAM_PATHS
+from gateway.faces import LONG_PATHS, STREAM_PATHS
 
 
 class _Released:
@@ -40,17 +40,24 @@ class _Released:
 
 
 class RequestGate:
+    """Ordinary requests ``concurrency`` at a time; streams beside them; long work (imports, fixture resets:
+    LONG_PATHS) beside them too, one at a time of its own, so that the requests queued behind it on this
+    worker are answered while it runs (they share the interpreter with it, not the wait)."""
+
     def __init__(self, app, concurrency: int = 1):
         self.app = app
         self._slots = threading.BoundedSemaphore(concurrency)
+        self._long = threading.BoundedSemaphore(1)
 
     def __call__(self, environ, start_response):
-        if environ.get("PATH_INFO") in STREAM_PATHS:
+        path = environ.get("PATH_INFO")
+        if path in STREAM_PATHS:
             return self.app(environ, start_response)
-        self._slots.acquire()
+        slots = self._long if path in LONG_PATHS else self._slots
+        slots.acquire()
         try:
             body = self.app(environ, start_response)
         except BaseException:
-            self._slots.release()
+            slots.release()
             raise
-        return _Released(body, self._slots.release)
+        return _Released(body, slots.release)

@@ -21,18 +21,20 @@ from gateway.errors import (
     RequestTooLargeError,
     StorageUnavailableError,
 )
-from gateway.web import face
-from gateway.xml.document import CONTENT_TYPE, error_document
+from gateway.web import face, facts
+from gateway.xml.document import CONTENT_TYPE, error_document, layout
 
 
 def render(error: GatewayError) -> Response:
+    facts().error = error.message  # the journal keeps it: a 200 with an <error> is no success
     if face().json_errors:
         payload: dict[str, Any] = {"error": error.code, "message": error.message}
         if error.details:
             payload["details"] = error.details
         response = Response(json.dumps(payload), status=error.status, mimetype="application/json")
     else:
-        document = error_document(error.message, current_app.config["NAMESPACE_URI"], error.root)
+        with layout(current_app.config["XML_LAYOUT"]):
+            document = error_document(error.message, current_app.config["NAMESPACE_URI"], error.root)
         response = Response(document, status=error.status, content_type=CONTENT_TYPE)
     for name, value in error.headers.items():
         response.headers[name] = value

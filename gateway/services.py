@@ -69,5 +69,5 @@ def build_services(config: Mapping[str, Any]) -> Services:
         authenticate=controls_hooks.ControlledAuthenticator(accounts, controls),
         controls=controls,
         versions=versions,
-        streams=StreamSlots(config["STREAMS_PER_WORKER"]),
+        streams=StreamSlots(config["STREAMS_PER_WORKER"], config["STREAMS_PER_ACCOUNT"]),
     )

@@ -11,6 +11,7 @@ from flask import Flask, Response, current_app, g, request
 from gateway import faces
 from gateway.faces import Face
 from gateway.facts import RequestFacts, of_environ
+from gateway.status import status_line
 
 if TYPE_CHECKING:
     # flask.Blueprint's base class: what app.blueprints holds and app.register_blueprint takes
@@ -31,6 +32,12 @@ def no_sniffing(response: Response) -> Response:
     response.headers["X-Content-Type-Options"] = (
         "nosniff"  # (setdefault raises a KeyError inside when absent)
     )
+    return response
+
+
+def reason_phrase(response: Response) -> Response:
+    """The status as common servers write it (``401 Unauthorized``), not werkzeug's ``401 UNAUTHORIZED``."""
+    response.status = status_line(response.status_code)
     return response
 
 

@@ -1,12 +1,21 @@
-"""The gunicorn worker the gateway runs in: gunicorn's threaded worker, with two differences.
+"""The gunicorn worker the gateway runs in: gunicorn's threaded worker, with these differences.
 
 - Requests gunicorn refuses itself (a malformed request line, header or chunk) are answered the way the
   gateway answers every error - XML on the command face, JSON elsewhere - instead of gunicorn's HTML page,
   which a legacy XML client cannot parse. gunicorn still decides the status and writes its log line.
 - A client gets ``header_timeout`` seconds (GATEWAY_HEADER_TIMEOUT) from the moment its connection is
-  queued for a thread to send the request line and headers; a slower one is cut off (gunicorn reads
+  accepted to send the request line and headers; a slower one is cut off (gunicorn reads
   headers on a pool thread with no time limit, so a hundred clients sending a header byte now and then
   held every thread of every worker). The body then has its own deadline (gateway/body.py).
+- A connection waits for its first bytes on the worker's poller, not on a pool thread: an idle connection
+  holds a file descriptor, never a thread, and is closed when its header time is up.
+- One client address holds at most ``per_address`` connections at once in a worker
+  (GATEWAY_MAX_CONNECTIONS_PER_ADDRESS); more are closed before anything is read from them. Closing, rather
+  than answering 503, because the face of a request is known only from its request line, and reading that
+  takes the wait (and, for a slow sender, the thread) that the limit is there to save; a refused client sees
+  its connection closed and may retry, and the worker logs one warning per address now and then.
+- A finished connection's graceful close (wait for the client's end of file, 2 s at most) happens on the
+  poller; gunicorn waited on its main loop, so clients that kept their connection stalled the worker.
 - Secrets never reach a log line: gunicorn's warning for a malformed request quotes the request line, and a
   legacy client sends ``password=...`` in the query string. :class:`RedactSecrets` masks them in every
   record of gunicorn's loggers.
@@ -14,18 +23,26 @@
 
 from __future__ import annotations
 
-import http
+import collections
+import contextlib
+import errno
 import json
 import logging
 import re
+import selectors
+import socket
+import ssl
 import time
+from functools import partial
 from typing import Any
 
-from gunicorn.workers.gthread import ThreadWorker  # type: ignore[import-untyped]  # gunicorn ships no types
+from gunicorn.workers.gthread import TConn, ThreadWorker  # type: ignore[import-untyped]  # no types
 from werkzeug.exceptions import default_exceptions
 
 from gateway.body import deadlines
+from gateway.config import DEFAULTS
 from gateway.controls.journal import SECRET_PARAMETERS
+from gateway.status import reason
 
 _SECRET_PARAM = re.compile(rf"(?i)\b((?:{'|'.join(sorted(SECRET_PARAMETERS))})=)[^&\s'\"]*")
 _SECRET_AUTH = re.compile(r"(?i)\b(bearer|basic)\s+[A-Za-z0-9+/=._~-]+")
@@ -65,17 +82,156 @@ class _Written:
     send = sendall
 
 
+class _CountedConn(TConn):
+    """A connection that gives its address's place back when it is closed (once, whichever path closes it),
+    and whose graceful close lingers on the worker's poller instead of blocking the main loop."""
+
+    def __init__(self, *args: Any, release: Any, linger: Any) -> None:
+        super().__init__(*args)
+        self._release = release
+        self._linger = linger
+        self.linger_until = 0.0
+
+    def close(self, graceful: bool = False) -> None:
+        linger, self._linger = self._linger, None
+        if graceful and linger is not None:
+            linger(self)  # closes it later, without grace
+            return
+        release, self._release = self._release, None
+        if release is not None:
+            release()
+        super().close(False)
+
+
+#: Seconds between two warnings about one address's refused connections.
+_WARN_EVERY = 10.0
+#: Seconds a closed connection waits for the client's end of file (gunicorn's close_graceful: 2 s).
+_LINGER = 2.0
+
+
 class GatewayWorker(ThreadWorker):
     #: The Flask app (set by gunicorn.conf.py's post_worker_init, before it wraps the WSGI app).
     flask_app: Any = None
-    #: Seconds a connection has, from the moment it is queued for a thread, to send its request line and
-    #: headers.
+    #: Seconds a connection has, from the moment it is accepted, to send its request line and headers.
     header_timeout: float = 5.0
+    #: Connections one client address may hold open at once in this worker.
+    per_address: int = DEFAULTS["MAX_CONNECTIONS_PER_ADDRESS"]
+
+    def run(self):
+        # post_worker_init has put the app in place: its settings are the gateway's (another WSGI app served
+        # with these settings, as the benchmark's baseline, keeps the defaults).
+        config = getattr(self.flask_app, "config", None) or {}
+        self.per_address = int(config.get("MAX_CONNECTIONS_PER_ADDRESS", self.per_address))
+        # Touched on the main thread only: accept() and TConn.close() (finish_request and the murder_*
+        # sweeps run there), so no lock.
+        self._open: collections.Counter[str] = collections.Counter()
+        self._refused: dict[str, tuple[int, float]] = {}
+        self._lingering: collections.deque[_CountedConn] = collections.deque()
+        return super().run()
+
+    # gunicorn closes a finished connection "gracefully" on its main thread: it sends its FIN, then reads
+    # until the client's end of file, for up to 2 s. A client that reads its answer and keeps the connection
+    # open stopped the worker's loop (accepting, dispatching) for those 2 s, each time: three such clients
+    # delayed a normal request by 2-4 s. Here the draining waits on the poller.
+
+    def _linger_on(self, conn: _CountedConn) -> None:
+        try:
+            conn.sock.shutdown(socket.SHUT_WR)
+            conn.sock.setblocking(False)
+            conn.linger_until = time.monotonic() + _LINGER
+            self.poller.register(conn.sock, selectors.EVENT_READ, partial(self._drain, conn))
+        except (OSError, ValueError, KeyError):
+            conn.linger_until = 0.0
+            conn.close()
+            return
+        self._lingering.append(conn)
+
+    def _drain(self, conn: _CountedConn, _sock: Any) -> None:
+        try:
+            data = conn.sock.recv(65536)
+        except (BlockingIOError, ssl.SSLWantReadError):
+            return
+        except OSError:
+            data = b""
+        if not data:
+            self._end_linger(conn)
+
+    def _end_linger(self, conn: _CountedConn) -> None:
+        if conn.linger_until:
+            conn.linger_until = 0.0
+            with contextlib.suppress(OSError, ValueError, KeyError):
+                self.poller.unregister(conn.sock)
+            conn.close()
+
+    def murder_pending(self):
+        super().murder_pending()
+        now = time.monotonic()
+        while self._lingering and (
+            not self._lingering[0].linger_until or self._lingering[0].linger_until <= now
+        ):
+            self._end_linger(self._lingering.popleft())
+
+    def accept(self, listener):
+        try:
+            client_sock, client_addr = listener.accept()
+        except OSError as e:
+            if e.errno not in (errno.EAGAIN, errno.ECONNABORTED, errno.EWOULDBLOCK):
+                raise
+            return
+        address = client_addr[0] if isinstance(client_addr, tuple) and client_addr else None
+        if address is not None and self.per_address and self._open[address] >= self.per_address:
+            self._refuse(client_sock, address)
+            return
+        if address is not None:
+            self._open[address] += 1
+        self.nr_conns += 1
+        conn = _CountedConn(
+            self.cfg,
+            client_sock,
+            client_addr,
+            listener.getsockname(),
+            release=partial(self._release, address) if address is not None else None,
+            linger=self._linger_on,
+        )
+        # The header time counts from now, whoever reads the headers later.
+        conn.header_deadline = time.monotonic() + self.header_timeout
+        # Wait for the first bytes on the poller (gunicorn's own path for a connection that was slow to
+        # send): an idle connection then holds no thread, and murder_pending closes it at its header time.
+        conn.timeout = conn.header_deadline
+        self.pending_conns.append(conn)
+        self.poller.register(
+            client_sock, selectors.EVENT_READ, partial(self.on_pending_socket_readable, conn)
+        )
+
+    def _release(self, address: str) -> None:
+        self._open[address] -= 1
+        if self._open[address] <= 0:
+            del self._open[address]
+
+    def _refuse(self, sock: Any, address: str) -> None:
+        with contextlib.suppress(OSError):
+            sock.close()
+        count, warned = self._refused.get(address, (0, 0.0))
+        now = time.monotonic()
+        if now - warned >= _WARN_EVERY:
+            self.log.warning(
+                "Refused %d connection(s) from %s: it holds %d, the most one address may hold in a worker "
+                "(GATEWAY_MAX_CONNECTIONS_PER_ADDRESS)",
+                count + 1,
+                address,
+                self.per_address,
+            )
+            self._refused[address] = (0, now)
+        else:
+            self._refused[address] = (count + 1, warned)
+        if len(self._refused) > 4096:  # many addresses: forget the counts rather than grow
+            self._refused.clear()
 
     def enqueue_req(self, conn):
-        # The time counts from the moment the connection is queued for a thread: a client queued behind
-        # slow ones must not wait for all of them in turn.
-        deadlines.watch(conn.sock, time.monotonic() + self.header_timeout)
+        # A new connection's header time counts from its accept; a kept-alive one's from now. Either way a
+        # client queued behind slow ones does not wait for all of them in turn.
+        deadline = conn.__dict__.pop("header_deadline", None) or time.monotonic() + self.header_timeout
+        deadlines.watch(conn.sock, deadline)
         super().enqueue_req(conn)
 
     def handle(self, conn):
@@ -111,9 +267,8 @@ class GatewayWorker(ThreadWorker):
         with app.test_request_context(path, method=method):
             response = web.no_sniffing(http_errors.render(http_errors.from_http(exc_class())))
         body = response.get_data()
-        reason = http.HTTPStatus(status).phrase
         lines = [
-            f"HTTP/1.1 {status} {reason}",
+            f"HTTP/1.1 {status} {reason(status)}",
             "Connection: close",
             f"Content-Length: {len(body)}",
         ]
@@ -133,7 +288,7 @@ def _status_of(page: bytes) -> int:
 
 def _plain_json(status: int) -> bytes:
     """A JSON error with gunicorn's status (when the app cannot render one)."""
-    phrase = http.HTTPStatus(status).phrase
+    phrase = reason(status)
     body = json.dumps({"error": phrase.lower().replace(" ", "_"), "message": f"{phrase}."}).encode()
     head = f"HTTP/1.1 {status} {phrase}\r\nConnection: close\r\nContent-Type: application/json\r\n"
     return (

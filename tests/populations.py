@@ -88,7 +88,7 @@ def clients() -> list[Client]:
     customer = Client(
         id=102,
         type=ClientType.SUPPORT_CUSTOMER,
-        hostname="DESKTOP-7F3KQ2A",
+        hostname="Zoes-MacBook-Pro",
         platform="macOS 15 Sequoia (arm64)",
         platform_id="mac-arm64",
         timezone_offset=3600,

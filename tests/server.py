@@ -29,5 +29,5 @@ def prepare(url: str, name: str = "integration", permission: str = "read_only", 
 
 
 def start(env_overrides: dict, log: Path, **options) -> Server:
-    """gunicorn with this checkout's gunicorn.conf.py (see gateway.testing.servers.start_gunicorn)."""
-    return start_gunicorn(env_overrides, log, config=ROOT / "gunicorn.conf.py", **options)
+    """gunicorn with the gateway's settings, run in this checkout (gateway.testing.servers.start_gunicorn)."""
+    return start_gunicorn(env_overrides, log, cwd=ROOT, **options)

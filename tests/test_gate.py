@@ -81,3 +81,23 @@ def test_an_error_reopens_the_gate():
     with pytest.raises(RuntimeError):
         request(gate, fail=True)
     request(gate).close()
+
+
+def test_long_work_passes_beside_ordinary_requests_one_at_a_time():
+    """An import holds its own slot: an ordinary request is served while it runs, a second import waits."""
+    app = App()
+    gate = RequestGate(app)
+    importing = request(gate, "/api/v1/import/xml")
+    ordinary = request(gate)
+    assert app.running == 2
+    waiting = []
+    second = threading.Thread(target=lambda: waiting.append(request(gate, "/api/v1/admin/reset")))
+    second.start()
+    second.join(0.2)  # a bounded look: the thread must still be waiting at the gate
+    assert second.is_alive() and not waiting
+    importing.close()
+    second.join(10)
+    assert waiting and app.running == 2
+    ordinary.close()
+    waiting[0].close()
+    assert app.running == 0

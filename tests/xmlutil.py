@@ -27,9 +27,13 @@ def canonical(body: bytes) -> bytes:
 
 
 def assert_golden(name: str, body: bytes) -> None:
-    """Compare with tests/golden/NAME after C14N 2.0; UPDATE_GOLDEN=1 rewrites the file."""
+    """Compare with tests/golden/NAME after C14N 2.0 (what differs), then byte for byte (the layout: line
+    breaks and indentation are what line-oriented clients read); UPDATE_GOLDEN=1 rewrites the file.
+    tests/golden/ holds the default (pretty) layout, tests/golden/compact/ the compact one."""
     path = GOLDEN / name
     if os.environ.get("UPDATE_GOLDEN") == "1":
+        path.parent.mkdir(exist_ok=True)
         path.write_bytes(body)
     assert path.exists(), f"missing golden file {path}; run with UPDATE_GOLDEN=1 once and review it"
     assert canonical(body) == canonical(path.read_bytes()), f"{name} differs from its golden file"
+    assert body == path.read_bytes(), f"{name} has the content of its golden file but not its bytes (layout)"

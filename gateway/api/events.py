@@ -12,8 +12,11 @@ write through any node reaches streams on every node.
   ``Last-Event-ID``) or when the worker shuts down.
 - When changes the client has not seen are gone (the log keeps the newest GATEWAY_CHANGES_KEEP; a reset
   clears it), or its id is not from this log, a ``resync`` event says so: reload with ``GET /api/v1/clients``.
-- A stream holds a worker thread: each worker serves at most GATEWAY_STREAMS_PER_WORKER at once, and
-  answers more with 503 + ``Retry-After`` (see gunicorn.conf.py for the worker model).
+- ``time_format=iso|epoch_ms`` shows the events' times (and their payloads') as ISO 8601 or epoch ms.
+- A stream holds a worker thread: each worker serves at most GATEWAY_STREAMS_PER_WORKER at once, of them
+  at most GATEWAY_STREAMS_PER_ACCOUNT for one API account, and answers more with 503 + ``Retry-After``
+  (see gunicorn.conf.py for the worker model). A stream whose client has gone ends (and gives its slot
+  back) at its next poll of the change log, not at its next write.
 """
 
 from __future__ import annotations
@@ -22,10 +25,10 @@ import re
 
 from flask import Response, current_app, request
 
-from gateway.api.auth import READ, requires
+from gateway.api.auth import READ, authenticate, requires
 from gateway.api.blueprint import Blueprint
 from gateway.api.queries import EventsQuery
-from gateway.api.streaming import MAX_EVENT_ID, Filters, Timing, stream
+from gateway.api.streaming import MAX_EVENT_ID, Filters, Timing, peer_gone, stream
 from gateway.errors import InvalidRequestError, TooManyStreamsError
 from gateway.web import facts, services
 
@@ -54,12 +57,17 @@ def events(args: dict):
     cursor = _resume_point(args)
     config = current_app.config
     svc = services()
-    if not svc.streams.take():
+    account = authenticate().client_id
+    refused = svc.streams.take(account)
+    if refused is not None:
         retry = max(1, config["STREAM_RETRY_MS"] // 1000)
-        raise TooManyStreamsError(
-            f"This worker already serves {svc.streams.limit} event streams; retry in {retry} s.",
-            headers={"Retry-After": str(retry)},
+        held = (
+            f"This worker already serves {svc.streams.limit} event streams"
+            if refused == "worker"
+            else f"This account already holds {svc.streams.per_account} event streams on this worker"
+            " (GATEWAY_STREAMS_PER_ACCOUNT)"
         )
+        raise TooManyStreamsError(f"{held}; retry in {retry} s.", headers={"Retry-After": str(retry)})
     filters = Filters(args.get("kind"), args.get("type"), args.get("id"))
     timing = Timing(
         config["STREAM_MAX_SECONDS"],
@@ -67,11 +75,19 @@ def events(args: dict):
         config["STREAM_POLL_SECONDS"],
         config["STREAM_RETRY_MS"],
     )
+    sock = request.environ.get("gunicorn.socket")
     response = Response(
-        stream(svc.registry, cursor, filters, timing),
+        stream(
+            svc.registry,
+            cursor,
+            filters,
+            timing,
+            args.get("time_format", "unix"),
+            gone=lambda: peer_gone(sock),
+        ),
         mimetype="text/event-stream",
         headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
     )
-    response.call_on_close(svc.streams.give)
+    response.call_on_close(lambda: svc.streams.give(account))
     facts().streaming = True
     return response

@@ -26,7 +26,7 @@ from gateway.api.events import blueprint as events
 from gateway.api.feed import blueprint as feed
 from gateway.api.sessions import blueprint as sessions
 from gateway.controls.clock import Instant
-from gateway.registry.documents import ChangeEventOut
+from gateway.registry.documents import ChangeEventOut, UnixTime
 from gateway.registry.model import CHANGE_KINDS
 from gateway.registry.schemas import (
     CLIENT_SCHEMAS,
@@ -120,6 +120,18 @@ def _instant(self, field, **_kwargs) -> dict:
         return {
             "oneOf": [{"type": "number"}, {"type": "string", "format": "date-time"}],
             "description": field.metadata.get("description", "UNIX seconds or ISO 8601 with an offset."),
+        }
+    return {}
+
+
+def _time(self, field, ret: dict, **_kwargs) -> dict:
+    """A time of an answer: UNIX seconds, or what the request's ``time_format`` asked for."""
+    if isinstance(field, UnixTime):
+        ret.pop("type", None)
+        description = field.metadata.get("description", "UNIX seconds")
+        return {
+            "oneOf": [{"type": "integer"}, {"type": "string", "format": "date-time"}],
+            "description": f"{description} (as time_format asks: unix or epoch_ms integers, iso text).",
         }
     return {}
 
@@ -222,6 +234,7 @@ class JsonApi(Api):
         converter = self.ma_plugin.converter
         converter.add_attribute_function(_instant)
         converter.add_attribute_function(_by_member)
+        converter.add_attribute_function(_time)
         spec = self.spec
         spec.components.security_scheme(
             "bearer",

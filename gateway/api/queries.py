@@ -3,7 +3,8 @@
 
 Lists take commas or repeats (``type=a,b`` = ``type=a&type=b``); a scalar given twice is refused. Times
 are UNIX seconds or ISO 8601 with an offset; windows are inclusive at both ends. Pages are ``page`` +
-``page_size`` (1-100) or ``offset`` + ``count`` (1-100), not both.
+``page_size`` (1-100) or ``offset`` + ``count`` (1-100, or -1: all, up to GATEWAY_LIST_ALL_MAX), not both.
+Answers show times as ``time_format`` asks (UNIX seconds by default).
 """
 
 from __future__ import annotations
@@ -11,11 +12,14 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from flask import current_app, request
 from marshmallow import Schema, ValidationError, fields, post_load, pre_load, validate
 
 from gateway.controls.clock import Instant
+from gateway.registry.documents import TIME_FORMATS
 from gateway.registry.inspection import (
     CLIENT_ORDERS,
+    CLIENT_RANGES,
     DEFAULT_PAGE_SIZE,
     LOG_ORDERS,
     MAX_PAGE_SIZE,
@@ -34,6 +38,12 @@ MAX_LIST = 100
 MAX_RECORD = 2**63 - 1
 MAX_PAGE = 10**7
 MAX_OFFSET = 10**9
+#: Bounds of the range filters (counts and seconds).
+MAX_RANGE = 2**62
+#: ``count`` that asks for every item (Mosquitto's convention), up to GATEWAY_LIST_ALL_MAX.
+ALL = -1
+#: Peer APIs' names for a status -> ours (IBM's connectivity states, seed 003's connection states).
+STATUS_ALIASES = {"active": "connected", "closed": "disconnected"}
 TYPES = tuple(ct.value for ct in ClientType)
 
 #: Parameter names of peer APIs (Mosquitto, IBM, paginated connection listings) -> ours.
@@ -94,6 +104,16 @@ def Bounded(minimum: int, maximum: int, **kwargs: Any) -> fields.Integer:  # noq
     return fields.Integer(validate=validate.Range(minimum, maximum), **kwargs)
 
 
+def TimeFormat() -> fields.String:  # noqa: N802
+    return fields.String(
+        validate=validate.OneOf(TIME_FORMATS),
+        metadata={
+            "description": "How the answer shows times: unix (seconds, the default), iso (ISO 8601, UTC) "
+            "or epoch_ms (milliseconds)."
+        },
+    )
+
+
 def Prefix(**kwargs: Any) -> fields.String:  # noqa: N802
     """1-255 characters XML can carry (stored strings are such; a NUL would not even reach PostgreSQL)."""
     return Text(255, min_length=1, **kwargs)
@@ -130,14 +150,17 @@ class PagedSchema(QuerySchema):
         metadata={"description": f"Items per page, 1-{MAX_PAGE_SIZE} (default {DEFAULT_PAGE_SIZE})."},
     )
     offset = Bounded(0, MAX_OFFSET, metadata={"description": "Items to skip (instead of page)."})
-    # Bounds checked in _page (to explain -1); stated here for the OpenAPI document.
+    # Bounds checked in _page (0 is the one value in range it refuses); stated here for OpenAPI.
     count = fields.Integer(
         metadata={
-            "description": f"Items to return, 1-{MAX_PAGE_SIZE} (with offset, instead of page_size).",
-            "minimum": 1,
+            "description": f"Items to return, 1-{MAX_PAGE_SIZE}, or -1 for all (up to the gateway's "
+            "GATEWAY_LIST_ALL_MAX, default 10000; pagination.has_next says whether more were left out). "
+            "With offset, instead of page_size.",
+            "minimum": ALL,
             "maximum": MAX_PAGE_SIZE,
         }
     )
+    time_format = TimeFormat()
     order = fields.String(
         validate=validate.OneOf(("asc", "desc")),
         load_default="asc",
@@ -151,9 +174,11 @@ class PagedSchema(QuerySchema):
         if by_page and by_offset:
             name = "offset" if "offset" in data else "count"
             raise ValidationError({name: ["Use page and page_size, or offset and count, not both."]})
-        if "count" in data and not 1 <= data["count"] <= MAX_PAGE_SIZE:
-            hint = " (-1, all, is not offered: page through with offset)" if data["count"] < 0 else ""
-            raise ValidationError({"count": [f"Must be between 1 and {MAX_PAGE_SIZE}{hint}."]})
+        data.pop("time_format", None)  # how the answer is shown, not what it holds: see time_format()
+        if data.get("count") == ALL:
+            data["count"] = current_app.config["LIST_ALL_MAX"]
+        elif "count" in data and not 1 <= data["count"] <= MAX_PAGE_SIZE:
+            raise ValidationError({"count": [f"Must be between 1 and {MAX_PAGE_SIZE}, or -1 for all."]})
         size = data.pop("page_size", None) or data.pop("count", None) or DEFAULT_PAGE_SIZE
         if "offset" in data:
             data["page"] = Page(data.pop("offset"), size)
@@ -161,6 +186,22 @@ class PagedSchema(QuerySchema):
             data["page"] = Page((data.pop("page", 1) - 1) * size, size)
         data["descending"] = data.pop("order") == "desc"
         return data
+
+
+def time_format() -> str:
+    """The request's ``time_format`` (its query schema validated it already)."""
+    return request.args.get("time_format", "unix")
+
+
+def _ranges() -> dict[str, fields.Integer]:
+    """``min_NAME``/``max_NAME`` for each name in CLIENT_RANGES."""
+    unit = {"duration": "seconds (to now while connected)"}
+    out = {}
+    for name in CLIENT_RANGES:
+        what = f"{name} in {unit[name]}" if name in unit else name
+        out[f"min_{name}"] = Bounded(0, MAX_RANGE, metadata={"description": f"At least this {what}."})
+        out[f"max_{name}"] = Bounded(0, MAX_RANGE, metadata={"description": f"At most this {what}."})
+    return out
 
 
 def _start(value: float) -> int:
@@ -174,11 +215,18 @@ def _end(value: float) -> int:
 _TIME = "UNIX seconds or ISO 8601 with an offset; inclusive."
 
 
-class ClientsQuery(PagedSchema):
+#: min_/max_ of every counter and of duration (generated: ten fields alike).
+RangeFilters = type("RangeFilters", (QuerySchema,), _ranges())
+
+
+class ClientsQuery(PagedSchema, RangeFilters):  # type: ignore[misc,valid-type]
     type = Choices(TYPES, metadata={"description": "Client types (comma-separated or repeated)."})
     status = fields.String(
-        validate=validate.OneOf(("connected", "disconnected")),
-        metadata={"description": "connected or disconnected (default: both)."},
+        validate=validate.OneOf(("connected", "disconnected", *STATUS_ALIASES)),
+        metadata={
+            "description": "connected or disconnected (default: both); active and closed are accepted "
+            "for them."
+        },
     )
     id = Listed(Bounded(1, MAX_CLIENT_ID), metadata={"description": "Client ids (up to 100)."})
     record = Bounded(1, MAX_RECORD, metadata={"description": "One record (connection) by its number."})
@@ -222,7 +270,14 @@ class ClientsQuery(PagedSchema):
         if "types" in args:
             args["types"] = frozenset(ClientType(v) for v in args["types"])
         if "status" in args:
-            args["connected"] = args.pop("status") == "connected"
+            status = args.pop("status")
+            args["connected"] = STATUS_ALIASES.get(status, status) == "connected"
+        ranges = []
+        for name in CLIENT_RANGES:
+            low, high = args.pop(f"min_{name}", None), args.pop(f"max_{name}", None)
+            if low is not None or high is not None:
+                ranges.append((name, low, high))
+        args["ranges"] = tuple(ranges)
         for name in list(args):
             if name.endswith("_after"):
                 args[name] = _start(args[name])
@@ -232,6 +287,7 @@ class ClientsQuery(PagedSchema):
 
 
 class DetailQuery(QuerySchema):
+    time_format = TimeFormat()
     record = Bounded(
         1,
         MAX_RECORD,
@@ -239,6 +295,11 @@ class DetailQuery(QuerySchema):
             "description": "A specific record of this id (default: the connected one, else the most recent)."
         },
     )
+
+    @post_load
+    def _shown(self, data: dict, **_kwargs) -> dict:
+        data.pop("time_format", None)  # see time_format()
+        return data
 
 
 class LogQuery(PagedSchema):
@@ -286,6 +347,7 @@ class EventsQuery(QuerySchema):
     id = Listed(
         Bounded(1, MAX_CLIENT_ID), metadata={"description": "Client ids (a reset is sent whatever the ids)."}
     )
+    time_format = TimeFormat()
     last_event_id = Bounded(
         0,
         2**63 - 1,

@@ -1,16 +1,20 @@
 """Server-sent events of the registry's change log, as plain Python (no Flask): the frames, the filters,
-the per-process cap on open streams, and the generator one stream runs (see gateway.api.events)."""
+the per-process caps on open streams (in all, and per account), the check that a stream's client is still
+there, and the generator one stream runs (see gateway.api.events)."""
 
 from __future__ import annotations
 
+import collections
 import json
+import select
+import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 from gateway.errors import GatewayError
-from gateway.registry.documents import ChangeEventOut, change_type
+from gateway.registry.documents import ChangeEventOut, change_type, with_times
 from gateway.registry.model import Change
 from gateway.registry.service import Registry
 
@@ -30,23 +34,68 @@ worker_alive: Callable[[], bool] = _worker_alive
 
 
 class StreamSlots:
-    """How many streams this process serves, capped (one per thread they hold)."""
+    """How many streams this process serves, capped (one per thread they hold), and how many of them one
+    account holds, capped lower, so that one account cannot take every slot."""
 
-    def __init__(self, limit: int):
+    def __init__(self, limit: int, per_account: int | None = None):
         self.limit = limit
+        self.per_account = min(per_account or limit, limit)
         self.open = 0
+        self._held: collections.Counter[str] = collections.Counter()
         self._lock = threading.Lock()
+        #: A gauge (inc/dec) that follows the open streams: the metrics blueprint sets it.
+        self.gauge = None
 
-    def take(self) -> bool:
+    def take(self, account: str = "") -> str | None:
+        """Take a slot for ``account``; None if taken, else why not ("worker" or "account")."""
         with self._lock:
             if self.open >= self.limit:
-                return False
+                return "worker"
+            if self._held[account] >= self.per_account:
+                return "account"
             self.open += 1
-            return True
+            self._held[account] += 1
+        if self.gauge is not None:
+            self.gauge.inc()
+        return None
 
-    def give(self) -> None:
+    def give(self, account: str = "") -> None:
         with self._lock:
             self.open -= 1
+            self._held[account] -= 1
+            if self._held[account] <= 0:
+                del self._held[account]
+        if self.gauge is not None:
+            self.gauge.dec()
+
+
+def peer_gone(sock: object) -> bool:
+    """Whether the client at the other end of ``sock`` has closed its connection (or reset it).
+
+    A stream writes only now and then (an event, a heartbeat), and a write is what tells a server the client
+    left; asking the socket between two polls frees a vanished stream's slot at once instead."""
+    if sock is None:
+        return False
+    try:
+        fd = sock.fileno()  # type: ignore[attr-defined]
+        if fd < 0:
+            return True
+        poller = select.poll()
+        poller.register(fd, select.POLLIN | getattr(select, "POLLRDHUP", 0))
+        events = poller.poll(0)
+        if not events:
+            return False
+        flags = events[0][1]
+        if flags & (select.POLLHUP | select.POLLERR | select.POLLNVAL | getattr(select, "POLLRDHUP", 0)):
+            return True
+        # readable: bytes from the client, or its end of file (peek on the raw descriptor: a TLS socket
+        # refuses flags, and a TLS record is bytes here too)
+        with socket.socket(fileno=socket.dup(fd)) as raw:
+            return raw.recv(1, socket.MSG_PEEK | socket.MSG_DONTWAIT) == b""
+    except BlockingIOError:
+        return False
+    except OSError:
+        return True
 
 
 @dataclass(frozen=True)
@@ -95,8 +144,16 @@ def resync(reason: str, last_event_id: int, resume_after: int) -> bytes:
     )
 
 
-def stream(registry: Registry, cursor: int | None, filters: Filters, timing: Timing) -> Iterator[bytes]:
-    """The events after ``cursor`` (None: after the newest change), until the lifetime ends."""
+def stream(
+    registry: Registry,
+    cursor: int | None,
+    filters: Filters,
+    timing: Timing,
+    time_format: str = "unix",
+    gone: Callable[[], bool] = lambda: False,
+) -> Iterator[bytes]:
+    """The events after ``cursor`` (None: after the newest change), until the lifetime ends or the client
+    is ``gone``; their times as ``time_format`` asks (see gateway.registry.documents.TIME_FORMATS)."""
     started = time.monotonic()
     try:
         oldest, last = (
@@ -131,13 +188,15 @@ def stream(registry: Registry, cursor: int | None, filters: Filters, timing: Tim
             for change in batch:
                 cursor = change.seq
                 if filters.match(change):
-                    yield frame(CHANGE_EVENT.dump(change), change.kind, change.seq)
+                    yield frame(with_times(CHANGE_EVENT.dump(change), time_format), change.kind, change.seq)
                     sent, written = change.seq, time.monotonic()
             if len(batch) == BATCH:
                 continue
             now = time.monotonic()
             if now - started >= timing.lifetime or not worker_alive():
                 break
+            if gone():
+                return  # nobody to say goodbye to
             if now - written >= timing.heartbeat:
                 yield (f": keepalive\nid: {cursor}\n\n" if cursor > sent else ": keepalive\n\n").encode()
                 sent, written = cursor, now

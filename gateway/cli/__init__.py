@@ -1,36 +1,39 @@
-"""The ``gateway`` command (Flask's click integration): database, demo data, fixtures and captures,
-reset, the simulator, API accounts, TLS."""
+"""The ``gateway`` command: database, demo data, fixtures and captures, reset, the simulator, API accounts,
+TLS, the emulator controls.
+
+A plain click group: it imports no Flask, SQLAlchemy, lxml, Authlib or gunicorn, so ``gateway --help`` is
+quick; each command imports what it uses and builds the gateway's services on first use
+(gateway/cli/context.py). Errors are one or two lines naming what to fix (``--debug``: the traceback).
+"""
 
 from __future__ import annotations
 
 import json
 import os
+import sys
 from pathlib import Path
-from typing import NoReturn
+from typing import Any, NoReturn
 
 import click
-from flask import current_app
-from flask.cli import FlaskGroup, with_appcontext
 
-from gateway import create_app
+from gateway.cli.capture import capture as capture_command
+from gateway.cli.context import CliError, CliState, config, services
 from gateway.cli.controls import COMMANDS as CONTROL_COMMANDS
-from gateway.errors import GatewayError
-from gateway.oauth.accounts import Credentials
-from gateway.oauth.models import COMMAND_PERMISSIONS
-from gateway.oauth.secrets import verify_secret
-from gateway.registry.model import ClientQuery
-from gateway.registry.operations import Connect
-from gateway.seeding import demo as demo_population
-from gateway.seeding import fixtures
-from gateway.storage import migrate
-from gateway.web import services
+from gateway.cli.controls import controlled
+from gateway.cli.errors import describe
+from gateway.cli.progress import QUIET, progress, shown
+from gateway.cli.serve import serve
+
+#: The command API permissions (gateway.oauth.models.COMMAND_PERMISSIONS, which a test keeps equal), here so
+#: that --help needs no import of the OAuth modules.
+COMMAND_PERMISSIONS = ("full_access", "read_only", "deny")
 
 
 def _fail(message: str) -> NoReturn:
-    raise click.ClickException(message)
+    raise CliError(message)
 
 
-def _print_credentials(creds: Credentials, as_json: bool, verb: str) -> None:
+def _print_credentials(creds: Any, as_json: bool, verb: str) -> None:
     if as_json:
         click.echo(json.dumps(creds.public()))
         return
@@ -40,13 +43,49 @@ def _print_credentials(creds: Credentials, as_json: bool, verb: str) -> None:
     click.echo("The secret is shown only now; the gateway keeps only its hash.")
 
 
-@click.group(cls=FlaskGroup, create_app=lambda: create_app(), add_default_commands=False)
-def main() -> None:
-    """connected-clients gateway: a BeyondTrust command API emulator."""
+class GatewayGroup(click.Group):
+    """Any exception a command lets out becomes one or two lines and a non-zero exit status (click's own
+    usage errors stay as they are); with ``--debug`` it is raised with its traceback."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except (click.exceptions.ClickException, click.exceptions.Exit, click.exceptions.Abort):
+            raise
+        except BrokenPipeError:
+            # The reader went away (`gateway clients dump - | head`): stop quietly, as other tools do;
+            # standard output goes to /dev/null so that flushing it at exit raises nothing more.
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            raise click.exceptions.Exit(1) from None
+        except Exception as exc:
+            current = ctx.find_object(CliState)
+            if current is not None and current.debug:
+                raise
+            raise CliError(describe(exc, current.database_url() if current else None)) from None
 
 
-for _command in CONTROL_COMMANDS:  # faults, clock, journal, ratelimit, controls (gateway/controls/cli.py)
+@click.group(cls=GatewayGroup)
+@click.version_option(package_name="connected-clients-gateway", prog_name="gateway")
+@click.option("--debug", is_flag=True, help="Show the traceback of an error.")
+@click.pass_context
+def main(ctx: click.Context, debug: bool) -> None:
+    """connected-clients gateway: a BeyondTrust command API emulator.
+
+    Settings come from GATEWAY_* environment variables (e.g. GATEWAY_DATABASE_URL, default
+    sqlite:///var/gateway.db, relative to the current folder). Start with `gateway db upgrade`.
+    """
+    obj = ctx.obj
+    if not isinstance(obj, CliState):
+        # Flask's test runner (app.test_cli_runner()) hands in its ScriptInfo: use that app's services.
+        obj = CliState(load_app=getattr(obj, "load_app", None))
+        ctx.obj = obj
+    obj.debug = obj.debug or debug
+    ctx.call_on_close(obj.close)
+
+
+for _command in CONTROL_COMMANDS:  # faults, clock, journal, ratelimit, controls (gateway/cli/controls.py)
     main.add_command(_command)
+main.add_command(serve)  # gateway serve (gateway/cli/serve.py: imports what it runs when it runs)
 
 
 # --------------------------------------------------------------------------------------------
@@ -56,14 +95,16 @@ def db() -> None:
 
 
 @db.command("upgrade")
-@with_appcontext
 def db_upgrade() -> None:
-    """Create or migrate the schema to the newest revision."""
-    store = services().store
+    """Create or migrate the schema to the newest revision (creates an SQLite file if needed)."""
+    from gateway.cli.context import database_name
+    from gateway.storage import migrate
+
+    store = services(create=True).store
     before = migrate.current_revision(store)
     migrate.upgrade(store)
     after = migrate.current_revision(store)
-    where = current_app.config["DATABASE_URL"].split("@")[-1]
+    where = database_name(config()["DATABASE_URL"])
     if before == after:
         click.echo(f"Database {where} is up to date (revision {after}).")
     else:
@@ -88,9 +129,10 @@ def demo() -> None:
 @click.option(
     "--seed", default=2026, show_default=True, help="Seed of the generator (same seed, same population)."
 )
-@with_appcontext
 def demo_load(replace: bool, seed: int) -> None:
     """Load a three-appliance cluster with representatives, customers, attendees and Jumpoints (once)."""
+    from gateway.seeding import demo as demo_population
+
     svc = services()
     existing = svc.registry.count()
     if existing and not replace:
@@ -119,7 +161,7 @@ FORMAT = click.option(
 
 
 @clients.command("load")
-@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
 @click.option(
     "--merge",
     is_flag=True,
@@ -128,67 +170,87 @@ FORMAT = click.option(
     ),
 )
 @FORMAT
-@with_appcontext
-def clients_load(file: Path, merge: bool, fmt: str | None) -> None:
-    """Load a fixture file, validated whole before anything is written (API accounts stay)."""
+@QUIET
+def clients_load(file: Path, merge: bool, fmt: str | None, quiet: bool) -> None:
+    """Load a fixture file (API accounts stay). The file is read as a stream and written in batches, in
+    one transaction: a problem anywhere in it changes nothing, and every problem is listed."""
+    from gateway.errors import GatewayError
+    from gateway.registry.operations import Connect
+    from gateway.seeding import fixtures
+
     registry = services().registry
-    try:
+    if not file.is_file():
+        _fail(f"{file}: no such fixture file.")
+    if merge:
         fixture = fixtures.read(file, fmt)
-        if merge:
-            try:
-                registry.apply([Connect(c) for c in fixture.clients])
-            except GatewayError as exc:
-                index = exc.operation
-                _fail(f"{file}: clients.{index}: {exc.message}" if index is not None else exc.message)
-            registry.upsert_appliances(fixture.appliances)
-        else:
-            registry.reset(registry.prepare(fixture.appliances, fixture.clients), note={"source": str(file)})
-    except GatewayError as exc:
-        _fail(exc.message)
+        try:
+            registry.apply([Connect(c) for c in fixture.clients])
+        except GatewayError as exc:
+            index = exc.operation
+            _fail(f"{file}: clients.{index}: {exc.message}" if index is not None else exc.message)
+        registry.upsert_appliances(fixture.appliances)
+        appliances, count = len(fixture.appliances), len(fixture.clients)
+    else:
+        with progress(f"Loading {file.name}", file.stat().st_size, quiet=quiet) as advance:
+            appliances, count = fixtures.load(registry, file, fmt, advance=advance)
     verb = "Added" if merge else "Loaded"
-    click.echo(f"{verb} {len(fixture.appliances)} appliances and {len(fixture.clients)} clients from {file}.")
+    click.echo(f"{verb} {appliances} appliances and {count} clients from {file}.")
 
 
 @clients.command("dump")
 @click.argument("file", type=click.Path(dir_okay=False, allow_dash=True))
 @FORMAT
-@with_appcontext
-def clients_dump(file: str, fmt: str | None) -> None:
+@QUIET
+def clients_dump(file: str, fmt: str | None, quiet: bool) -> None:
     """Write the appliances and connected clients as a fixture ("-": standard output, YAML unless
-    --format)."""
+    --format); written batch by batch."""
+    from gateway.seeding import fixtures
+
     svc = services()
     appliances = svc.registry.appliances()
-    connected = svc.store.registry.list_clients(ClientQuery(), with_events=True)
-    try:
-        if file == "-":
-            click.echo(fixtures.dumps(appliances, connected, fmt or "yaml"), nl=False)
-            return
-        fixtures.write(Path(file), appliances, connected, fmt)
-    except GatewayError as exc:
-        _fail(exc.message)
-    click.echo(f"Wrote {len(appliances)} appliances and {len(connected)} clients to {file}.")
+    total = svc.registry.count()
+    batches = svc.store.registry.iter_clients(with_events=True)
+    if file == "-":
+        for _ in fixtures.write_stream(sys.stdout, appliances, batches, fmt or "yaml"):
+            pass
+        return
+    path = Path(file)
+    fmt = fixtures.format_of(path, fmt)
+    written = 0
+    with (
+        path.open("w", encoding="utf-8") as out,
+        progress(f"Dumping to {path.name}", total, quiet=quiet) as bar,
+    ):
+        for count in fixtures.write_stream(out, appliances, batches, fmt):
+            written += count
+            bar(count)
+    click.echo(f"Wrote {len(appliances)} appliances and {written} clients to {file}.")
 
 
 @clients.command("import-xml")
-@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
 @click.option(
     "--merge",
     is_flag=True,
     help="Connect the captured clients beside the current ones "
     "(default: they replace the registry's clients; appliances stay).",
 )
-@with_appcontext
-def clients_import_xml(file: Path, merge: bool) -> None:
+@QUIET
+def clients_import_xml(file: Path, merge: bool, quiet: bool) -> None:
     """Import a get_connected_clients capture of a real appliance (include_connections=1, any namespace)."""
+    from gateway.errors import GatewayError
     from gateway.seeding.imports import import_capture
 
+    registry = services().registry
     try:
-        result = import_capture(
-            services().registry,
-            file.read_bytes(),
-            replace=not merge,
-            max_bytes=current_app.config["FEED_MAX_BODY"],
-        )
+        data = file.read_bytes()
+    except OSError as exc:
+        _fail(f"{file}: cannot be read ({exc.strerror or exc}).")
+    try:
+        with progress(f"Importing {file.name}", 3, quiet=quiet) as advance:
+            result = import_capture(
+                registry, data, replace=not merge, max_bytes=config()["FEED_MAX_BODY"], advance=advance
+            )
     except GatewayError as exc:
         _fail(f"{file}: {exc.message}")
     created = (
@@ -197,6 +259,9 @@ def clients_import_xml(file: Path, merge: bool) -> None:
         else ""
     )
     click.echo(f"Imported {result.clients} clients from {file} ({result.namespace}){created}.")
+
+
+clients.add_command(capture_command)
 
 
 # --------------------------------------------------------------------------------------------
@@ -210,19 +275,10 @@ def registry() -> None:
     "--fixture", default="empty", show_default=True, help="A named fixture (see `gateway registry fixtures`)."
 )
 @click.option("--drop-accounts", is_flag=True, help="Also delete every API account and token.")
-@with_appcontext
-def registry_reset(fixture: str, drop_accounts: bool) -> None:
-    """Clear the registry and load a named fixture, in one transaction."""
-    try:
-        result = fixtures.reset(
-            services().registry,
-            fixture,
-            drop_accounts=drop_accounts,
-            configured=current_app.config["FIXTURES_DIR"],
-            sessions=services().sessions,
-        )
-    except GatewayError as exc:
-        _fail(exc.message)
+@controlled
+def registry_reset(backend, fixture: str, drop_accounts: bool) -> None:
+    """Clear the registry and load a named fixture, in one transaction (--url: on a running gateway)."""
+    result = backend.registry_reset(fixture, drop_accounts)
     click.echo(
         f"Reset the registry to fixture {fixture!r}: {result['appliances']} appliances, "
         f"{result['clients']} clients; API accounts {result['accounts']}."
@@ -230,10 +286,11 @@ def registry_reset(fixture: str, drop_accounts: bool) -> None:
 
 
 @registry.command("fixtures")
-@with_appcontext
 def registry_fixtures() -> None:
     """List the named fixtures."""
-    for name in fixtures.names(current_app.config["FIXTURES_DIR"]):
+    from gateway.seeding import fixtures
+
+    for name in fixtures.names(config()["FIXTURES_DIR"]):
         click.echo(name)
 
 
@@ -268,8 +325,9 @@ def registry_fixtures() -> None:
     help="Also drive support sessions: keys redeemed, transfers, terminations (with --url, the account "
     "needs full_access as well as the feed permission).",
 )
-@click.option("--quiet", is_flag=True, help="Only print the summary.")
-@with_appcontext
+@click.option(
+    "--quiet", "-q", is_flag=True, help="Only print the summary (also when the output is not a terminal)."
+)
 def simulate(
     seed: int,
     rate: float,
@@ -284,30 +342,47 @@ def simulate(
     quiet: bool,
 ) -> None:
     """Drive realistic churn: representatives log in and out, customers queue and join sessions,
-    attendees watch presentations, Jumpoints stay up, traffic nodes fail."""
+    attendees watch presentations, Jumpoints stay up, traffic nodes fail.
+
+    On a terminal: a progress bar when the number of steps is known, else one line per step; otherwise
+    (and with --quiet or --fast) only the summary."""
+    import time
+
     from gateway.seeding.simulator import Simulator
     from gateway.seeding.sinks import HttpSink, LocalSink, SimulationError, run
 
-    svc = services()
     sink: HttpSink | LocalSink
     if url:
         if not (client_id and client_secret):
             _fail("--url needs --client-id and --client-secret of an account with the feed permission.")
         sink = HttpSink(url, client_id, client_secret)
+        now = int(time.time())
     else:
+        svc = services()
         sink = LocalSink(svc.registry, svc.sessions)
-    start = svc.clock.now_int() if start is None else start
+        now = svc.clock.now_int()
+    start = now if start is None else start
     if duration is not None:
         steps = max(1, int(duration * rate)) if steps is None else min(steps, max(1, int(duration * rate)))
-
-    def report(step, counts) -> None:
-        if not quiet:
-            click.echo(f"{step.number:>6} {step.ts} {step.action:<18} {len(step.operations)} operation(s)")
+    lines = shown(quiet) and steps is None and not fast
 
     try:
-        counts = run(
-            Simulator(seed, start, rate, sessions=sessions), sink, steps=steps, pace=not fast, report=report
-        )
+        with progress("Simulating", steps or 0, quiet=quiet or steps is None) as advance:
+
+            def report(step: Any, counts: Any) -> None:
+                advance(1)
+                if lines:
+                    click.echo(
+                        f"{step.number:>6} {step.ts} {step.action:<18} {len(step.operations)} operation(s)"
+                    )
+
+            counts = run(
+                Simulator(seed, start, rate, sessions=sessions),
+                sink,
+                steps=steps,
+                pace=not fast,
+                report=report,
+            )
     except SimulationError as exc:
         _fail(str(exc))
     except KeyboardInterrupt:
@@ -339,11 +414,12 @@ def accounts() -> None:
 @click.option("--admin", is_flag=True, help="May use the admin surface (reset, faults, clock, journal).")
 @click.option("--legacy-login", is_flag=True, help="Also accept username=NAME&password=SECRET parameters.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
-@with_appcontext
 def accounts_create(
     name: str, permission: str, feed: bool, admin: bool, legacy_login: bool, as_json: bool
 ) -> None:
     """Create an API account and print its client id and secret (once)."""
+    from gateway.errors import GatewayError
+
     try:
         creds = services().accounts.create(
             name, permission, legacy_login=legacy_login, feed=feed, admin=admin
@@ -355,7 +431,6 @@ def accounts_create(
 
 @accounts.command("list")
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON array.")
-@with_appcontext
 def accounts_list(as_json: bool) -> None:
     """List API accounts (never their secrets)."""
     svc = services()
@@ -380,25 +455,17 @@ def accounts_list(as_json: bool) -> None:
 
 @accounts.command("disable")
 @click.argument("name")
-@with_appcontext
 def accounts_disable(name: str) -> None:
     """Disable an account; all its tokens stop working at once."""
-    try:
-        account = services().accounts.set_enabled(name, False)
-    except GatewayError as exc:
-        _fail(exc.message)
+    account = services().accounts.set_enabled(name, False)
     click.echo(f"Disabled {account.name!r}; its tokens are revoked.")
 
 
 @accounts.command("enable")
 @click.argument("name")
-@with_appcontext
 def accounts_enable(name: str) -> None:
     """Enable a disabled account (it needs new tokens)."""
-    try:
-        account = services().accounts.set_enabled(name, True)
-    except GatewayError as exc:
-        _fail(exc.message)
+    account = services().accounts.set_enabled(name, True)
     click.echo(f"Enabled {account.name!r}.")
 
 
@@ -409,15 +476,11 @@ def accounts_enable(name: str) -> None:
 )
 @click.option("--feed/--no-feed", default=None, help="May write the registry through the feed API.")
 @click.option("--admin/--no-admin", default=None, help="May use the admin surface.")
-@with_appcontext
 def accounts_set_permission(
     name: str, command_permission: str | None, feed: bool | None, admin: bool | None
 ) -> None:
     """Change an account's permissions; its live tokens follow at once."""
-    try:
-        a = services().accounts.set_permissions(name, command=command_permission, feed=feed, admin=admin)
-    except GatewayError as exc:
-        _fail(exc.message)
+    a = services().accounts.set_permissions(name, command=command_permission, feed=feed, admin=admin)
     feed_text, admin_text = ("yes" if a.feed else "no"), ("yes" if a.admin else "no")
     click.echo(f"{a.name!r}: command {a.permission}, feed {feed_text}, admin {admin_text}.")
 
@@ -425,13 +488,9 @@ def accounts_set_permission(
 @accounts.command("regenerate-secret")
 @click.argument("name")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
-@with_appcontext
 def accounts_regenerate_secret(name: str, as_json: bool) -> None:
     """Give an account a new secret; every token issued before stops working."""
-    try:
-        creds = services().accounts.regenerate_secret(name)
-    except GatewayError as exc:
-        _fail(exc.message)
+    creds = services().accounts.regenerate_secret(name)
     _print_credentials(creds, as_json, "Regenerated the secret of")
 
 
@@ -440,34 +499,21 @@ def accounts_regenerate_secret(name: str, as_json: bool) -> None:
 @click.option(
     "--file", "path", default="var/demo-credentials.json", show_default=True, type=click.Path(dir_okay=False)
 )
-@with_appcontext
 def accounts_demo(name: str, path: str) -> None:
     """Make sure the read_only demo account exists and print its credentials.
 
-    The demo account's secret is kept in a 0600 file beside the database so that every `make run`
-    can print it again; no other secret is ever written in clear.
+    GATEWAY_DEMO_CLIENT_ID / GATEWAY_DEMO_CLIENT_SECRET fix them (CI); a generated secret is kept in a 0600
+    file beside the database so that every start can print it again; no other secret is ever written in
+    clear.
     """
-    svc = services()
-    file = Path(path)
-    account = svc.accounts.find(name)
-    saved = json.loads(file.read_text()) if file.exists() else {}
-    if (
-        account is not None
-        and saved.get("client_id") == account.client_id
-        and verify_secret(saved.get("client_secret", ""), account.secret_hash)
-    ):
-        creds = Credentials(account, saved["client_secret"])
-        verb = "Reusing"
-    else:
-        creds = svc.accounts.regenerate_secret(name) if account else svc.accounts.create(name, "read_only")
-        verb = "Regenerated the secret of" if account else "Created"
-        file.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w") as out:
-            json.dump({"client_id": creds.account.client_id, "client_secret": creds.client_secret}, out)
-    click.echo(f"{verb} demo API account {name!r} ({creds.account.permission}):")
-    click.echo(f"  client_id:     {creds.account.client_id}")
-    click.echo(f"  client_secret: {creds.client_secret}")
+    from gateway.cli import bootstrap
+
+    settings = config()
+    made = bootstrap.demo_account(
+        services(), name, path, settings["DEMO_CLIENT_ID"], settings["DEMO_CLIENT_SECRET"]
+    )
+    for line in made.lines():
+        click.echo(line)
 
 
 # --------------------------------------------------------------------------------------------

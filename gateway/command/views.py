@@ -6,6 +6,7 @@ from __future__ import annotations
 from flask import Blueprint, Response, current_app, request, stream_with_context
 
 from gateway.command import params as params_module
+from gateway.command import versions
 from gateway.command.dispatch import ACTIONS, READ, Action
 from gateway.command.handlers import Context
 from gateway.errors import (
@@ -16,7 +17,7 @@ from gateway.errors import (
     UnsupportedMediaTypeError,
 )
 from gateway.web import services
-from gateway.xml import xsd
+from gateway.xml import document, xsd
 from gateway.xml.document import CONTENT_TYPE
 
 #: The command face: /api/command and its legacy alias (its requests are named by their action parameter).
@@ -62,7 +63,8 @@ def command():
     account = svc.authenticate(values, "Authorization" in request.headers)
     name = values.get("action", "")
     action: Action | None = ACTIONS.get(name)
-    if action is None:
+    if action is None or not versions.profile(current_app.config["API_VERSION"]).has_action(name):
+        # an action newer than the emulated API version is unknown to it, as to an appliance of that version
         if not name:
             raise UnknownActionError("The required parameter 'action' is missing.")
         raise UnknownActionError(f"Unknown action {name[:60]!r}.")
@@ -83,7 +85,8 @@ def command():
         result = action.handler(ctx, args)
     except ParameterError as error:  # bad input the domain found (an unknown lsid): as a parameter error
         raise error.within(action.root) from None
-    return xml_response(action.serializer(result, config["NAMESPACE_URI"]))
+    with document.layout(config["XML_LAYOUT"]):
+        return xml_response(action.serializer(result, config["NAMESPACE_URI"]))
 
 
 @blueprint.route("/api/command.xsd", methods=["GET"])

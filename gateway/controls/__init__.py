@@ -27,7 +27,14 @@ class Controls:
         self.clock = clock
         self.faults = Faults(storage.controls, storage.accounts, clock)
         self.clock_control = ClockControl(storage.controls, clock)
-        self.journal = Journal(storage.journal, enabled=config["JOURNAL"], keep=config["JOURNAL_MAX_ENTRIES"])
+        self.journal = Journal(
+            storage.journal,
+            enabled=config["JOURNAL"],
+            keep=config["JOURNAL_MAX_ENTRIES"],
+            wait_max=config.get("JOURNAL_WAIT_MAX_SECONDS", 60.0),
+            recheck=config.get("JOURNAL_WAIT_RECHECK_SECONDS", 0.1),
+            budget=config.get("JOURNAL_MAX_BYTES"),
+        )
         defaults = RateLimitSettings(
             config["RATE_LIMIT"], config["RATE_LIMIT_PER_SECOND"], config["RATE_LIMIT_PER_HOUR"]
         )

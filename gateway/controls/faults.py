@@ -1,7 +1,9 @@
-"""Fault injection: rules that add latency, answer errors or 429s, drop connections or truncate bodies.
+"""Fault injection: rules that add latency, answer errors or 429s, drop or reset connections, or send a
+truncated, slowly dribbled or malformed body.
 
 A rule says what it matches (``match``: face, action, account, path), what it does (``latency`` and at
-most one of ``error``, ``rate_limit``, ``drop``, ``truncate``) and when (always, ``every`` Nth match,
+most one of ``error``, ``rate_limit``, ``drop``, ``reset``, ``truncate``, ``dribble``, ``malformed``) and
+when (always, ``every`` Nth match,
 with ``probability`` p, at most ``times`` times, for ``for_seconds`` of gateway time). Rules live in the
 store; each match is counted there, so "every 3rd request" and seeded probabilities hold across workers
 and nodes. Plain Python: gateway.controls.hooks applies an :class:`Outcome` to the request.
@@ -27,7 +29,12 @@ from gateway.registry.validation import FullMatch, load_object
 #: The faces a rule can match: the XML command API, the token endpoint, the JSON API (admin excluded).
 FACES = ("command", "oauth", "json")
 #: Effects that answer instead of the gateway (at most one per rule); ``latency`` may accompany them.
-TERMINAL = ("error", "rate_limit", "drop", "truncate")
+TERMINAL = ("error", "rate_limit", "drop", "reset", "truncate", "dribble", "malformed")
+#: Effects on the answer's bytes or its connection, carried out by gateway.controls.middleware.
+TRANSPORT = ("drop", "reset", "truncate", "dribble", "malformed")
+#: What a malformed body is: the real answer cut in the middle (no longer well-formed, its length
+#: consistent), a text that is not XML (nor JSON) under the answer's content type, or nothing.
+MALFORMED_BODIES = ("cut", "garbage", "empty")
 MAX_LATENCY_MS = 300_000
 
 #: Wire codes of injected errors by status (JSON ``error`` member); others: server_error / invalid_request.
@@ -133,6 +140,20 @@ class TruncateSchema(Schema):
             raise ValidationError("give either fraction or bytes", "fraction")
 
 
+class DribbleSchema(Schema):
+    class Meta:
+        unknown = RAISE
+
+    bytes_per_second = fields.Integer(strict=True, required=True, validate=Range(1, 1 << 20))
+
+
+class MalformedSchema(Schema):
+    class Meta:
+        unknown = RAISE
+
+    body = fields.String(load_default="cut", validate=OneOf(MALFORMED_BODIES))
+
+
 class FaultRuleSchema(Schema):
     class Meta:
         unknown = RAISE
@@ -142,7 +163,10 @@ class FaultRuleSchema(Schema):
     error = fields.Nested(ErrorSchema)
     rate_limit = fields.Nested(RateLimitSchema)
     drop = fields.Boolean()
+    reset = fields.Boolean(metadata={"description": "Reset the connection (TCP RST) without an answer."})
     truncate = fields.Nested(TruncateSchema)
+    dribble = fields.Nested(DribbleSchema, metadata={"description": "Send the body this slowly."})
+    malformed = fields.Nested(MalformedSchema, metadata={"description": "Answer a broken body instead."})
     every = fields.Integer(strict=True, validate=Range(1, 1_000_000))
     probability = fields.Float(validate=Range(0, 1))
     seed = fields.Integer(strict=True, validate=Range(-(2**63), 2**63 - 1))
@@ -167,8 +191,9 @@ class FaultRuleSchema(Schema):
 def validate(data) -> dict:
     """A rule as the admin API and the CLI take it, checked; InvalidRequestError names the field."""
     spec = load_object(FaultRuleSchema(), data)
-    if spec.get("drop") is False:
-        del spec["drop"]
+    for flag in ("drop", "reset"):
+        if spec.get(flag) is False:
+            del spec[flag]
     if "truncate" in spec and not spec["truncate"]:
         spec["truncate"] = {"fraction": 0.5}
     return spec

@@ -1,5 +1,6 @@
-"""Probes for compose and Kubernetes: ``/healthz`` (liveness: the process answers, no database) and
-``/readyz`` (readiness: the database answers and its schema is at the newest revision)."""
+"""Probes for compose and Kubernetes: ``/livez`` (liveness: the process answers, no database; ``/healthz``
+is its older name) and ``/readyz`` (readiness: the database answers and its schema is at the newest
+revision)."""
 
 from __future__ import annotations
 
@@ -18,8 +19,9 @@ def _head() -> str:
     return migrate.head_revision()
 
 
+@blueprint.route("/livez", methods=["GET"])
 @blueprint.route("/healthz", methods=["GET"])
-def healthz():
+def livez():
     return {"status": "ok"}
 
 

@@ -17,7 +17,7 @@ from gateway import faces
 from gateway.command.dispatch import ACTIONS
 from gateway.controls import metrics
 from gateway.controls.faults import FaultRequest, injected_error
-from gateway.controls.journal import PARAMS_TEXT, PARAMS_TEXT_ANONYMOUS, redact
+from gateway.controls.journal import PARAMS_TEXT, PARAMS_TEXT_ANONYMOUS, error_text, redact, redact_headers
 from gateway.controls.logging import log_request
 from gateway.controls.middleware import ControlsMiddleware
 from gateway.errors import RateLimitedError
@@ -102,6 +102,7 @@ def _before():
     outcome = controls.faults.evaluate(FaultRequest(face.name, action, request.path, presented))
     if outcome.kind is None:
         return None
+    metrics.faults_fired(outcome.kind, len(outcome.fired))
     facts.fault = outcome.kind
     if outcome.latency:
         time.sleep(outcome.latency)
@@ -111,10 +112,10 @@ def _before():
     if rule.terminal in ("error", "rate_limit"):
         root = ACTIONS[action].root if face is faces.COMMAND and action in ACTIONS else None
         raise injected_error(rule, root)
-    if rule.terminal == "drop":
-        facts.transport_fault = ("drop", None)
+    if rule.terminal in ("drop", "reset"):
+        facts.transport_fault = (rule.terminal, None)
         return Response(status=204)  # never sent: the middleware hangs up instead
-    facts.transport_fault = ("truncate", rule.spec["truncate"])
+    facts.transport_fault = (rule.terminal, rule.spec[rule.terminal])
     return None
 
 
@@ -133,8 +134,15 @@ def _after(response: Response) -> Response:
         except Exception:  # noqa: BLE001 - an unreadable body (too large, malformed) leaves no parameters
             params = {}
         facts.params = redact(params, PARAMS_TEXT if facts.account else PARAMS_TEXT_ANONYMOUS)
+        facts.headers = redact_headers(list(request.headers.items()), bool(facts.account))
         if face is faces.OAUTH and response.status_code == 200:
             facts.account = _presented_client_id(face)
+        elif face is faces.OAUTH and facts.error is None and response.is_json:
+            # the token endpoint's refusals are Authlib's own JSON, not rendered by gateway.http_errors
+            body = response.get_json(silent=True)
+            if isinstance(body, dict):
+                text = body.get("error_description") or body.get("error")
+                facts.error = str(text) if text else None
     return response
 
 
@@ -159,7 +167,8 @@ def _finish(app: Flask, environ: dict, facts: RequestFacts, status: int | None, 
                     "duration_ms": round(seconds * 1000, 3),
                     "account": facts.account,
                     "fault": facts.fault,
-                }
+                },
+                config["LOG_FORMAT"],
             )
         if face in faces.JOURNALED and facts.ts is not None:
             app.extensions["gateway"].controls.journal.record(
@@ -172,6 +181,8 @@ def _finish(app: Flask, environ: dict, facts: RequestFacts, status: int | None, 
                     "action": action,
                     "account": facts.account,
                     "params": facts.params,
+                    "headers": facts.headers,
+                    "error": error_text(facts.error),
                     "status": status,
                     "duration_ms": round(seconds * 1000, 3),
                     "fault": facts.fault,

@@ -2,15 +2,26 @@
 
 Calls of the command face (``/api/command``, ``/api/command.ns``), the token endpoint and the JSON face
 (``/api/v1``, the admin surface excepted) are recorded: gateway time, request id, face, method, path,
-action, calling account (client id), parameters, status, duration and any injected fault. Secrets are
-never kept: ``password``, ``client_secret`` and token parameters are redacted and the Authorization
-header is never read. The journal holds the newest GATEWAY_JOURNAL_MAX_ENTRIES entries;
-GATEWAY_JOURNAL=false turns it off (load tests).
+action, calling account (client id), parameters, request headers, status, the text of any error the answer
+carried (an XML ``<error>``, 200s included), duration and any injected fault. Secrets are never kept:
+``password``, ``client_secret`` and token parameters are redacted, and so are the values of the
+Authorization and cookie headers and of any header whose name says token, secret, key, password or
+session. The journal holds the newest GATEWAY_JOURNAL_MAX_ENTRIES entries, and no more than
+GATEWAY_JOURNAL_MAX_BYTES of them (the oldest go first); GATEWAY_JOURNAL=false turns it off (load tests).
+A call no account made keeps PARAMS_TEXT_ANONYMOUS characters of parameters and PATH_TEXT of its path.
+
+Verification: ``count`` says how many entries match a filter, ``wait`` blocks until that many do (or a
+timeout). Entries are rows of the shared database, written by every worker and node, so a wait cannot be
+told of every write: it sleeps on a condition that this process's own writes notify at once, and wakes
+every GATEWAY_JOURNAL_WAIT_RECHECK_SECONDS to count again for the writes of other processes (SQLite has
+no notification between processes; PostgreSQL's NOTIFY would cost a trigger on every API call).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import threading
+import time
+from collections.abc import Callable, Mapping
 
 from marshmallow import RAISE, Schema, fields
 from marshmallow.validate import Length, OneOf, Range
@@ -19,6 +30,7 @@ from gateway.clock import iso8601
 from gateway.controls.clock import Instant
 from gateway.controls.faults import FACES
 from gateway.controls.ports import JournalLog
+from gateway.errors import InvalidRequestError
 from gateway.registry.schemas import xml_safe
 
 REDACTED = "[redacted]"
@@ -45,8 +57,27 @@ MAX_VALUES = 20
 #: the journal holds at most about that many times 9 KB.
 PARAMS_TEXT = 8192
 PARAMS_TEXT_ANONYMOUS = 1024
+#: Characters of the path one entry keeps (gunicorn lets a request line be 8 KB).
+PATH_TEXT = 1024
 #: The member that says parameters were left out.
 LEFT_OUT = "…"
+#: Characters of header text one entry keeps, and of an error's text.
+HEADERS_TEXT = 4096
+ERROR_TEXT = 1000
+#: Header names whose values never reach the journal (compared in lower case), and the words that make any
+#: other name secret-like (X-Api-Key, X-Auth-Token, X-Session-Id, ...).
+SECRET_HEADERS = frozenset({"authorization", "proxy-authorization", "cookie", "set-cookie"})
+SECRET_HEADER_WORDS = (
+    "token",
+    "secret",
+    "key",
+    "password",
+    "passwd",
+    "auth",
+    "session",
+    "cookie",
+    "credential",
+)
 
 
 def _value(value):
@@ -82,7 +113,35 @@ def redact(params: Mapping[str, object], budget: int = PARAMS_TEXT) -> dict:
     return out
 
 
-class QuerySchema(Schema):
+def secret_header(name: str) -> bool:
+    lowered = name.lower()
+    return lowered in SECRET_HEADERS or any(word in lowered for word in SECRET_HEADER_WORDS)
+
+
+def redact_headers(headers: Mapping[str, str] | list[tuple[str, str]], signed: bool = True) -> dict:
+    """Request headers fit for the journal: secret-like ones redacted, sizes bounded like parameters (less
+    for a call no account made, ``signed`` False)."""
+    pairs = headers.items() if isinstance(headers, Mapping) else headers
+    kept: dict[str, object] = {}
+    for name, value in pairs:
+        value = REDACTED if secret_header(name) else value
+        if name in kept:  # a repeated header: its values in order
+            previous = kept[name]
+            kept[name] = [*previous, value] if isinstance(previous, list) else [previous, value]
+        else:
+            kept[name] = value
+    return redact(kept, HEADERS_TEXT if signed else PARAMS_TEXT_ANONYMOUS)
+
+
+def error_text(message: str | None) -> str | None:
+    if message is None:
+        return None
+    return message if len(message) <= ERROR_TEXT else message[:ERROR_TEXT] + "…"
+
+
+class FilterSchema(Schema):
+    """What selects journal entries (every filter must hold)."""
+
     class Meta:
         unknown = RAISE
 
@@ -90,31 +149,145 @@ class QuerySchema(Schema):
     account = fields.String(validate=[Length(1, 64), xml_safe])
     face = fields.String(validate=OneOf(FACES))
     status = fields.Integer(validate=Range(100, 599))
+    method = fields.String(validate=OneOf(("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS")))
+    path = fields.String(validate=[Length(1, 1024), xml_safe])
+    request_id = fields.String(validate=[Length(1, 128), xml_safe])
+    fault = fields.String(validate=[Length(1, 16), xml_safe])
+    error = fields.String(
+        validate=[Length(1, 1000), xml_safe],
+        metadata={"description": "Entries whose answer carried an error containing this text."},
+    )
+    has_error = fields.Boolean(
+        metadata={"description": "Only entries whose answer carried an error (or not)."}
+    )
     since = Instant()
-    after = fields.Integer(load_default=0, validate=Range(0, 2**62))
+    after = fields.Integer(
+        load_default=0, validate=Range(0, 2**62), metadata={"description": "Only entries after this seq."}
+    )
+
+
+#: The names of the filters (the journal's helpers in the plugin and the CLI pass these on).
+FILTERS = tuple(name for name in FilterSchema().fields if name != "after")
+
+
+class QuerySchema(FilterSchema):
     limit = fields.Integer(load_default=100, validate=Range(1, 1000))
+    tail = fields.Boolean(
+        load_default=False,
+        metadata={"description": "The newest ``limit`` matching entries (still oldest first)."},
+    )
+
+
+class WaitSchema(FilterSchema):
+    count = fields.Integer(
+        required=True,
+        validate=Range(0, 1_000_000),
+        metadata={"description": "Answer once at least this many entries match."},
+    )
+    timeout = fields.Float(
+        load_default=10.0,
+        validate=Range(0, 3600),
+        metadata={"description": "Seconds to wait at most (GATEWAY_JOURNAL_WAIT_MAX_SECONDS caps it)."},
+    )
+
+
+class CountOut(Schema):
+    enabled = fields.Boolean(required=True, metadata={"description": "Whether the journal records calls."})
+    count = fields.Integer(required=True, metadata={"description": "Matching entries."})
+
+
+class WaitOut(CountOut):
+    satisfied = fields.Boolean(
+        required=True, metadata={"description": "At least ``expected`` entries match."}
+    )
+    expected = fields.Integer(required=True)
+    waited = fields.Float(required=True, metadata={"description": "Seconds the wait took."})
 
 
 def public(entry: dict) -> dict:
     return {**entry, "time": iso8601(int(entry["ts"]))}
 
 
+def _always() -> bool:
+    return True
+
+
 class Journal:
-    def __init__(self, store: JournalLog, *, enabled: bool, keep: int):
+    def __init__(
+        self,
+        store: JournalLog,
+        *,
+        enabled: bool,
+        keep: int,
+        wait_max: float = 60.0,
+        recheck: float = 0.1,
+        budget: int | None = None,
+    ):
         self.store = store
         self.enabled = enabled
         self.keep = keep
+        self.budget = budget
+        self.wait_max = wait_max
+        self.recheck = recheck
+        #: Notified when this process writes an entry; waits sleep on it.
+        self._written = threading.Condition()
+        self._writes = 0
 
     def record(self, entry: dict) -> None:
         if self.enabled:
-            self.store.append_journal(entry, self.keep)
+            path = entry.get("path")
+            if isinstance(path, str) and len(path) > PATH_TEXT:
+                entry = {**entry, "path": path[:PATH_TEXT] + LEFT_OUT}
+            self.store.append_journal(entry, self.keep, self.budget)
+            with self._written:
+                self._writes += 1
+                self._written.notify_all()
 
-    def query(self, **filters) -> dict:
-        """A page of entries (oldest first) and the cursor of the next page (None at the end)."""
-        entries = self.store.query_journal(**filters)
-        limit = filters.get("limit", 100)
-        next_after = entries[-1]["seq"] if len(entries) == limit else None
-        return {"enabled": self.enabled, "entries": [public(e) for e in entries], "next_after": next_after}
+    def query(self, *, limit: int = 100, tail: bool = False, **filters) -> dict:
+        """A page of entries (oldest first), the cursor of the next page (None at the end) and how many
+        entries match in all (so a reader knows when more exist than it was shown)."""
+        entries = self.store.query_journal(limit=limit, tail=tail, **filters)
+        total = self.store.count_journal(**filters)
+        next_after = entries[-1]["seq"] if len(entries) == limit and not tail and total > limit else None
+        return {
+            "enabled": self.enabled,
+            "entries": [public(e) for e in entries],
+            "next_after": next_after,
+            "total": total,
+        }
+
+    def count(self, **filters) -> dict:
+        return {"enabled": self.enabled, "count": self.store.count_journal(**filters)}
+
+    def wait(
+        self, count: int, timeout: float = 10.0, *, alive: Callable[[], bool] = _always, **filters
+    ) -> dict:
+        """Block until at least ``count`` entries match ``filters``, or ``timeout`` seconds passed (the
+        answer says which: ``satisfied``)."""
+        if timeout > self.wait_max:
+            raise InvalidRequestError(
+                f"timeout: at most {self.wait_max:g} seconds (GATEWAY_JOURNAL_WAIT_MAX_SECONDS).",
+                details={"field": "timeout"},
+            )
+        started = time.monotonic()
+        deadline = started + timeout
+        while True:
+            with self._written:
+                writes = self._writes
+            found = self.store.count_journal(**filters)
+            remaining = deadline - time.monotonic()
+            if found >= count or remaining <= 0 or not self.enabled or not alive():
+                break  # (a journal that is off records nothing: no use waiting)
+            with self._written:
+                if self._writes == writes:  # nothing written here since the count: sleep until something is
+                    self._written.wait(min(remaining, self.recheck))
+        return {
+            "enabled": self.enabled,
+            "satisfied": found >= count,
+            "count": found,
+            "expected": count,
+            "waited": round(time.monotonic() - started, 3),
+        }
 
     def clear(self) -> int:
         return self.store.clear_journal()

@@ -1,5 +1,6 @@
-"""Prometheus metrics at ``/metrics``: requests by face, action and status, latency histograms, and the
-connected clients by type (counted from the store at each scrape).
+"""Prometheus metrics at ``/metrics``: requests by face, action and status, latency histograms, faults
+fired, live event streams open, the build, and the connected clients by type (counted from the store at
+each scrape; while the database is down the scrape still answers, with ``gateway_database_up 0``).
 
 Under gunicorn, gunicorn.conf.py points PROMETHEUS_MULTIPROC_DIR at a fresh directory, so every worker
 writes its samples there and a scrape on any worker adds them all up (prometheus-client's multiprocess mode).
@@ -8,12 +9,15 @@ writes its samples there and a scrape on any worker adds them all up (prometheus
 from __future__ import annotations
 
 import os
+import platform
+from importlib.metadata import PackageNotFoundError, version
 
 from flask import Blueprint, Response, current_app
 from prometheus_client import (
     REGISTRY,
     CollectorRegistry,
     Counter,
+    Gauge,
     Histogram,
     disable_created_metrics,
     generate_latest,
@@ -22,7 +26,7 @@ from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 from prometheus_client.multiprocess import MultiProcessCollector
 
-from gateway.errors import NotFoundError
+from gateway.errors import NotFoundError, StorageUnavailableError
 from gateway.registry.model import CLIENT_TYPES
 from gateway.web import services
 
@@ -38,7 +42,37 @@ LATENCY = Histogram(
     buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
 )
 
+FAULTS = Counter(
+    "gateway_faults_fired",
+    "Injected faults that fired, by what they did (error, drop, truncate, rate_limit, latency).",
+    ["kind"],
+)
+#: Summed over the live workers (gunicorn: every worker's own count, from the multiprocess files).
+STREAMS = Gauge(
+    "gateway_active_streams", "Live event streams open (GET /api/v1/events).", multiprocess_mode="livesum"
+)
+DISTRIBUTION = "connected-clients-gateway"
+
 blueprint = Blueprint("metrics", __name__)
+
+
+@blueprint.record_once
+def _count_streams(state) -> None:
+    """The app's stream slots move the gauge as streams open and close."""
+    gateway = state.app.extensions.get("gateway")
+    if gateway is not None:
+        gateway.streams.gauge = STREAMS
+
+
+def faults_fired(kind: str, rules: int) -> None:
+    FAULTS.labels(kind).inc(rules)
+
+
+def build_version() -> str:
+    try:
+        return version(DISTRIBUTION)
+    except PackageNotFoundError:  # run from a checkout that was never installed
+        return "unknown"
 
 
 _children: dict = {}
@@ -64,12 +98,33 @@ class ConnectedClients:
         self.store = store
 
     def collect(self):
-        counts = self.store.count_clients_by_type()
+        try:
+            counts = self.store.count_clients_by_type()
+        except StorageUnavailableError:
+            counts = None  # the scrape still answers: the process metrics matter most in an outage
+        yield GaugeMetricFamily(
+            "gateway_database_up", "Whether the database answered this scrape.", value=int(counts is not None)
+        )
+        if counts is None:
+            return
         family = GaugeMetricFamily(
             "gateway_connected_clients", "Connected clients by client type.", labels=["type"]
         )
         for ctype in CLIENT_TYPES:
             family.add_metric([ctype.value], counts.get(ctype.value, 0))
+        yield family
+
+
+class BuildInfo:
+    """gateway_build_info: the gateway's version and the Python it runs on, as labels of a constant 1."""
+
+    def collect(self):
+        family = GaugeMetricFamily(
+            "gateway_build_info", "The gateway's build.", labels=["version", "python", "namespace"]
+        )
+        family.add_metric(
+            [build_version(), platform.python_version(), current_app.config["NAMESPACE_URI"]], 1
+        )
         yield family
 
 
@@ -81,6 +136,7 @@ def exposition(store) -> bytes:
     else:
         body = generate_latest(REGISTRY)
     clients = CollectorRegistry(auto_describe=False)
+    clients.register(BuildInfo())
     clients.register(ConnectedClients(store))
     return body + generate_latest(clients)
 

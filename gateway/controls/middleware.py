@@ -1,5 +1,5 @@
-"""The WSGI layer of the controls: request ids, dropped connections, truncated bodies, and the one
-place where a finished request is recorded (journal, metrics, log).
+"""The WSGI layer of the controls: request ids, dropped and reset connections, truncated, dribbled and
+malformed bodies, and the one place where a finished request is recorded (journal, metrics, log).
 
 A request is recorded before its last chunk leaves, so a client that has read a whole response finds
 it in the journal on its very next request, whichever worker answers.
@@ -8,11 +8,13 @@ it in the journal on its very next request, whichever worker answers.
 from __future__ import annotations
 
 import contextlib
+import os
 import socket
+import struct
 import time
 from collections.abc import Callable, Iterable
 
-from gateway.controls.logging import request_id
+from gateway.controls.logging import bind_request_id, request_id
 from gateway.facts import ENVIRON_KEY, RequestFacts
 
 _NOTHING = object()
@@ -23,6 +25,16 @@ Finish = Callable[[dict, RequestFacts, "int | None", float], None]
 
 class ConnectionDropped(ConnectionError):
     """An injected fault dropped the connection where there is no socket to close (the Flask test client)."""
+
+
+class ConnectionReset(ConnectionDropped):
+    """An injected fault reset the connection where there is no socket to reset (the Flask test client)."""
+
+
+#: What a "garbage" malformed body says (neither XML nor JSON, whatever the content type claims).
+GARBAGE = b"Service temporarily unavailable: upstream sent an unreadable reply\n"
+#: A dribbled body goes out in this many pieces per second.
+DRIBBLE_PIECES_PER_SECOND = 10
 
 
 def _close(body) -> None:
@@ -38,6 +50,30 @@ def _socket(environ: dict):
 def _hang_up(sock) -> None:
     with contextlib.suppress(OSError):
         sock.shutdown(socket.SHUT_RDWR)
+
+
+def _reset(sock) -> None:
+    """Abort the connection with a TCP RST. The server still holds the socket object and will write its
+    answer and close it: its descriptor is first pointed at a socket whose peer is gone (those writes fail
+    with EPIPE, which gunicorn takes as a client gone), and the real connection, left with only our
+    duplicate, is closed with SO_LINGER 0, which sends the RST."""
+    with contextlib.suppress(OSError):
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        connection = os.dup(sock.fileno())
+        dead, peer = socket.socketpair()
+        peer.close()
+        os.dup2(dead.fileno(), sock.fileno())
+        dead.close()
+        os.close(connection)
+
+
+def _malformed(data: bytes, kind: str) -> bytes:
+    if kind == "empty":
+        return b""
+    if kind == "garbage":
+        return GARBAGE
+    # cut inside the document: an element left open is never well-formed XML (nor complete JSON)
+    return data[: max(1, len(data) // 2)] if data else b"<"
 
 
 class _Recorded:
@@ -80,6 +116,7 @@ class ControlsMiddleware:
         # The Flask hooks and views fill it in (transport faults, streaming, what the record needs).
         facts = environ[ENVIRON_KEY] = RequestFacts(request_id(environ.get("HTTP_X_REQUEST_ID")))
         rid = facts.request_id
+        bind_request_id(rid)  # gunicorn's lines about this request carry its id (gateway/controls/logging.py)
         response: dict = {}
 
         def start(status: str, headers: list, exc_info=None):
@@ -105,33 +142,45 @@ class ControlsMiddleware:
             return body
         if fault is None:
             return _Recorded(body, finish)
-        if fault[0] == "drop":
+        if fault[0] in ("drop", "reset"):
             _close(body)
             finish(None)
             sock = _socket(environ)
             if sock is None:
-                raise ConnectionDropped("An injected fault dropped the connection without a response.")
-            _hang_up(sock)
+                error = ConnectionReset if fault[0] == "reset" else ConnectionDropped
+                raise error(
+                    f"An injected fault {'reset' if fault[0] == 'reset' else 'dropped'} the connection."
+                )
+            (_reset if fault[0] == "reset" else _hang_up)(sock)
             start_response("503 Service Unavailable", [("Content-Length", "0")])
             return []
-        return self._truncate(environ, body, response, start_response, fault[1], finish)
+        return self._rewrite(environ, body, response, start_response, fault, finish)
 
     @staticmethod
-    def _truncate(environ, body, response, start_response, spec: dict, finish) -> Iterable[bytes]:
-        """Declare the whole body's length, send only part of it, then hang up."""
+    def _rewrite(environ, body, response, start_response, fault, finish) -> Iterable[bytes]:
+        """The answer's bytes, changed by a fault: truncated (the whole length declared, part sent, then a
+        hang-up), dribbled (every byte, slowly) or malformed (another body, its own length)."""
+        kind, spec = fault
         try:
             data = b"".join(body)
         finally:
             _close(body)
-        keep = spec["bytes"] if "bytes" in spec else int(len(data) * spec["fraction"])
-        keep = min(keep, max(0, len(data) - 1))
+        declared = data
+        if kind == "malformed":
+            data = declared = _malformed(data, spec["body"])
         headers = [
             (k, v) for k, v in response["headers"] if k.lower() not in ("content-length", "transfer-encoding")
         ]
-        headers.append(("Content-Length", str(len(data))))
+        headers.append(("Content-Length", str(len(declared))))
         finish(int(response["status"].split(" ", 1)[0]))
         start_response(response["status"], headers)
         sock = _socket(environ)
+        if kind == "malformed":
+            return [data]
+        if kind == "dribble":
+            return _dribble(data, spec["bytes_per_second"])
+        keep = spec["bytes"] if "bytes" in spec else int(len(data) * spec["fraction"])
+        keep = min(keep, max(0, len(data) - 1))
 
         def send():
             yield data[:keep]
@@ -139,3 +188,14 @@ class ControlsMiddleware:
                 _hang_up(sock)
 
         return send()
+
+
+def _dribble(data: bytes, bytes_per_second: int) -> Iterable[bytes]:
+    """The body in pieces, at ``bytes_per_second`` (the fault's purpose is this wait: it holds the
+    worker's request slot as a slow upstream would)."""
+    piece = max(1, bytes_per_second // DRIBBLE_PIECES_PER_SECOND)
+    pause = piece / bytes_per_second
+    for start in range(0, len(data), piece):
+        if start:
+            time.sleep(pause)
+        yield data[start : start + piece]

@@ -45,19 +45,14 @@ class RateCounters(Protocol):
 
 
 class JournalLog(Protocol):
-    def append_journal(self, entry: dict[str, Any], keep: int) -> None: ...
+    def append_journal(self, entry: dict[str, Any], keep: int, budget: int | None = None) -> None: ...
 
-    def query_journal(
-        self,
-        *,
-        action: str | None = None,
-        account: str | None = None,
-        face: str | None = None,
-        status: int | None = None,
-        since: float | None = None,
-        after: int = 0,
-        limit: int = 100,
-    ) -> list[dict[str, Any]]: ...
+    def query_journal(self, *, limit: int = 100, tail: bool = False, **filters: Any) -> list[dict[str, Any]]:
+        """Entries matching ``filters`` (gateway.controls.journal.FILTERS, and ``after``), oldest first: the
+        first ``limit`` of them, or with ``tail`` the last ``limit``."""
+        ...
+
+    def count_journal(self, **filters: Any) -> int: ...
 
     def clear_journal(self) -> int: ...
 

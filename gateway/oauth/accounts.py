@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hmac
 import re
+import time
 from dataclasses import dataclass
 
 from authlib.oauth2.rfc6749 import InvalidClientError
@@ -19,6 +20,12 @@ from gateway.oauth.secrets import digest, hash_secret, new_client_id, new_client
 from gateway.versions import Versions
 
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 ._@-]{0,127}$")
+#: Client ids and secrets given by an operator (generated ones are 40 hex digits and 44 base64 characters):
+#: the token endpoint reads ids of up to 64 characters; a secret is printable ASCII without spaces.
+CLIENT_ID_PATTERN = re.compile(r"^[A-Za-z0-9._~-]{1,64}$")
+CLIENT_ID_RULE = "A client id is 1-64 letters, digits or ._~- characters."
+SECRET_PATTERN = re.compile(r"^[!-~]{16,256}$")
+SECRET_RULE = "A client secret is 16-256 printable ASCII characters without spaces."
 
 
 @dataclass
@@ -62,16 +69,24 @@ class AccountService:
         legacy_login: bool = False,
         feed: bool = False,
         admin: bool = False,
+        client_id: str | None = None,
+        secret: str | None = None,
     ) -> Credentials:
+        """A new account; ``client_id`` and ``secret`` fix its credentials (a CI's known demo account),
+        else they are generated."""
         if not NAME_PATTERN.fullmatch(name or ""):
             raise ValueError(
                 "An account name is 1-128 letters, digits, spaces or ._@- and starts with a letter or digit."
             )
         if permission not in COMMAND_PERMISSIONS:
             raise ValueError(f"permission must be one of {', '.join(COMMAND_PERMISSIONS)}")
-        secret = new_client_secret()
+        if client_id is not None and not CLIENT_ID_PATTERN.fullmatch(client_id):
+            raise ValueError(CLIENT_ID_RULE)
+        if secret is not None and not SECRET_PATTERN.fullmatch(secret):
+            raise ValueError(SECRET_RULE)
+        secret = secret or new_client_secret()
         account = Account(
-            client_id=new_client_id(),
+            client_id=client_id or new_client_id(),
             name=name,
             secret_hash=hash_secret(secret),
             permission=permission,
@@ -124,10 +139,13 @@ class AccountService:
                 setattr(account, key, value)
         return account
 
-    def regenerate_secret(self, name_or_client_id: str) -> Credentials:
-        """A new secret; every token issued under the old one stops working in the same commit."""
+    def regenerate_secret(self, name_or_client_id: str, secret: str | None = None) -> Credentials:
+        """A new secret (``secret``, or a generated one); every token issued under the old one stops working
+        in the same commit."""
+        if secret is not None and not SECRET_PATTERN.fullmatch(secret):
+            raise ValueError(SECRET_RULE)
         account = self.get(name_or_client_id)
-        secret = new_client_secret()
+        secret = secret or new_client_secret()
         account.secret_hash = hash_secret(secret)
         if not self.repository.update_account(
             account.client_id, secret_hash=account.secret_hash, revoke_tokens=True
@@ -149,7 +167,12 @@ class AccountService:
         now = self.clock.now_int()
         assert account.key is not None  # a stored account
         if not self.issue_token(
-            account.key, digest(access_token), now, now + self.token_lifetime, secret_hash=account.secret_hash
+            account.key,
+            digest(access_token),
+            now,
+            now + self.token_lifetime,
+            secret_hash=account.secret_hash,
+            real_expires_at=int(time.time()) + self.token_lifetime,
         ):
             raise InvalidClientError(
                 description="The client credentials changed while the token was being issued."
@@ -162,6 +185,7 @@ class AccountService:
         issued_at: int,
         expires_at: int,
         secret_hash: str | None = None,
+        real_expires_at: int | None = None,
     ) -> bool:
         """Store a token; when the account then holds more than ``token_cap`` valid tokens, revoke the oldest.
 
@@ -176,8 +200,8 @@ class AccountService:
             ):
                 return False
             # Expired tokens can never come back; drop them so the table stays small.
-            unit.accounts.delete_expired_tokens(account_key, issued_at)
-            unit.accounts.insert_token(account_key, token_hash, issued_at, expires_at)
+            unit.accounts.delete_expired_tokens(account_key, issued_at, int(time.time()))
+            unit.accounts.insert_token(account_key, token_hash, issued_at, expires_at, real_expires_at)
             unit.accounts.revoke_tokens(unit.accounts.unrevoked_tokens(account_key)[self.token_cap :])
         return True
 
@@ -192,9 +216,14 @@ class AccountService:
         found = self.repository.find_token(token_hash)
         if found is None:
             return None  # never remembered: the token may be issued a moment later
-        account, issued_at, expires_at, revoked = found
+        account, issued_at, expires_at, revoked, real_expires_at = found
         token = AccessToken(
-            account=account, issued_at=issued_at, expires_at=expires_at, revoked=revoked, clock=self.clock
+            account=account,
+            issued_at=issued_at,
+            expires_at=expires_at,
+            revoked=revoked,
+            clock=self.clock,
+            real_expires_at=real_expires_at,
         )
         if version is not None:
             if len(self._tokens) >= TOKEN_CACHE_SIZE:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 
 from authlib.oauth2.rfc6749 import ClientMixin, TokenMixin
@@ -57,12 +58,10 @@ class Account(ClientMixin):
 
     # --- gateway -------------------------------------------------------------------------------
     def permissions(self) -> dict[str, str]:
-        """Permission name -> value, as get_api_info lists them."""
-        return {
-            "perm_command": self.permission,
-            "perm_feed": "1" if self.feed else "0",
-            "perm_admin": "1" if self.admin else "0",
-        }
+        """Permission name -> value, as get_api_info lists them: the vendor's permissions, in its order
+        (docs/fidelity.md). The gateway serves only the command API, so every other API's permission is 0;
+        the gateway's own feed and admin permissions are not the vendor's and are not listed."""
+        return {name: self.permission if name == "perm_command" else "0" for name in VENDOR_PERMISSIONS}
 
     def public(self) -> dict:
         return {
@@ -77,6 +76,22 @@ class Account(ClientMixin):
         }
 
 
+#: The permissions the vendor's get_api_info page lists, in its order (perm_command: full_access, read_only or
+#: deny; the others 1 or 0).
+VENDOR_PERMISSIONS = (
+    "perm_backup",
+    "perm_command",
+    "perm_configuration",
+    "perm_configuration_vault_account",
+    "perm_ecm",
+    "perm_real_time_state",
+    "perm_reporting_archive",
+    "perm_reporting_license",
+    "perm_reporting_presentation",
+    "perm_reporting_support",
+)
+
+
 @dataclass
 class AccessToken(TokenMixin):
     account: Account
@@ -84,6 +99,8 @@ class AccessToken(TokenMixin):
     expires_at: int
     revoked: bool = False
     clock: Clock = field(default_factory=Clock, repr=False)
+    #: System time of the real expiry (None: a token from before migration 0008, governed by the clock).
+    real_expires_at: int | None = None
 
     def check_client(self, client) -> bool:
         return client.get_client_id() == self.account.client_id
@@ -95,7 +112,16 @@ class AccessToken(TokenMixin):
         return max(0, self.expires_at - self.clock.now_int())
 
     def is_expired(self) -> bool:
-        return self.clock.now() >= self.expires_at
+        """Expired by the emulator's clock (advancing it expires tokens, as tests want), or by real time: a
+        clock set back never revives a token past its real expiry."""
+        real = self.real_expires_at
+        return self.clock.now() >= self.expires_at or (real is not None and time.time() >= real)
+
+    def is_expired_for_operator(self) -> bool:
+        """Expired for the operator's control channel (the admin surface): by real time only, so an admin
+        who moves the emulator's clock keeps the token that moved it."""
+        real = self.real_expires_at
+        return time.time() >= real if real is not None else self.clock.now() >= self.expires_at
 
     def is_revoked(self) -> bool:
         return self.revoked or not self.account.enabled

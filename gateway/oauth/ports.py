@@ -16,9 +16,16 @@ class TokenRows(Protocol):
         """Lock the account (token issues queue per account); its (secret hash, enabled), None when gone."""
         ...
 
-    def delete_expired_tokens(self, account_key: int, now: int) -> None: ...
+    def delete_expired_tokens(self, account_key: int, now: int, real_now: int | None = None) -> None: ...
 
-    def insert_token(self, account_key: int, token_hash: str, issued_at: int, expires_at: int) -> None: ...
+    def insert_token(
+        self,
+        account_key: int,
+        token_hash: str,
+        issued_at: int,
+        expires_at: int,
+        real_expires_at: int | None = None,
+    ) -> None: ...
 
     def unrevoked_tokens(self, account_key: int) -> list[int]:
         """Keys of the account's tokens not revoked, newest first."""
@@ -43,7 +50,8 @@ class AccountRepository(Protocol):
 
     def update_account(self, client_id: str, *, revoke_tokens: bool = False, **values: Any) -> bool: ...
 
-    def find_token(self, token_hash: str) -> tuple[Account, int, int, bool] | None: ...
+    def find_token(self, token_hash: str) -> tuple[Account, int, int, bool, int | None] | None:
+        """(account, issued_at, expires_at, revoked, real_expires_at) for a token hash, or None."""
 
     def count_valid_tokens(self, client_id: str, now: int) -> int: ...
 

@@ -14,6 +14,7 @@ from typing import Any, TypeVar, cast
 
 from marshmallow import fields, missing, validate
 
+from gateway.clock import iso8601
 from gateway.registry.inspection import ClientDetail, ClientRecord, Found, LogEntry, Page
 from gateway.registry.model import CHANGE_KINDS, Appliance, Change, Client, ClientType, Event
 from gateway.registry.operations import (
@@ -37,8 +38,61 @@ def _nullable(field_class: Callable[..., _F], **kwargs: Any) -> _F:
     return field_class(allow_none=True, **kwargs)
 
 
-def Ts(**kwargs: Any) -> fields.Integer:  # noqa: N802 - a field factory
-    return fields.Integer(metadata={"description": "UNIX seconds", **kwargs.pop("metadata", {})}, **kwargs)
+class UnixTime(fields.Integer):
+    """A time: UNIX seconds when dumped; the inspection API may show it otherwise (:func:`with_times`)."""
+
+
+def Ts(**kwargs: Any) -> UnixTime:  # noqa: N802 - a field factory
+    return UnixTime(metadata={"description": "UNIX seconds", **kwargs.pop("metadata", {})}, **kwargs)
+
+
+#: How the inspection API may show times (``time_format``): UNIX seconds (the default), ISO 8601 in UTC,
+#: or epoch milliseconds (the peer APIs' choices).
+TIME_FORMATS = ("unix", "iso", "epoch_ms")
+_TIME_CONVERSIONS: dict[str, Callable[[int], Any]] = {
+    "unix": lambda ts: ts,
+    "iso": iso8601,
+    "epoch_ms": lambda ts: ts * 1000,
+}
+
+
+def _time_keys() -> frozenset[str]:
+    """Keys of every UnixTime field of the schemas here (the same name is a time wherever it appears)."""
+    found: set[str] = set()
+    schemas = (
+        RecordOut,
+        DetailOut,
+        RecordSummaryOut,
+        LogEntryOut,
+        ClientOut,
+        ConnectionOut,
+        EventOut,
+        ChangeEventOut,
+        DisconnectChangeOut,
+    )
+    for schema in schemas:
+        found.update(
+            field.data_key or name for name, field in schema().fields.items() if isinstance(field, UnixTime)
+        )
+    return frozenset(found)
+
+
+def with_times(data: Any, time_format: str) -> Any:
+    """A dumped document with its times shown in ``time_format`` (one of TIME_FORMATS); nulls stay null."""
+    if time_format == "unix":
+        return data
+    convert, keys = _TIME_CONVERSIONS[time_format], TIME_KEYS
+
+    def walk(value: Any) -> Any:
+        if isinstance(value, dict):
+            return {
+                k: (convert(v) if k in keys and isinstance(v, int) else walk(v)) for k, v in value.items()
+            }
+        if isinstance(value, list):
+            return [walk(v) for v in value]
+        return value
+
+    return walk(data)
 
 
 def Type(**kwargs: Any) -> fields.Enum[ClientType]:  # noqa: N802
@@ -179,13 +233,17 @@ class RecordOut(ClientOut):
         required=True, metadata={"description": "UNIX seconds of its last event (or its connect)."}
     )
     event_count = fields.Integer(required=True, metadata={"description": "Events in its whole history."})
+    duration = fields.Integer(
+        required=True,
+        metadata={"description": "Seconds from its connect to its disconnect (to now while connected)."},
+    )
     disconnected_at = _nullable(Ts, required=True)
     disconnect_reason = _nullable(fields.String, required=True)
     disconnect_initiator = _nullable(fields.String, required=True, validate=validate.OneOf(INITIATORS))
 
     disconnect_while_connected = True
     #: Fields of the record itself; the others are its client's.
-    OWN = ("record", "last_activity", "event_count")
+    OWN = ("record", "last_activity", "event_count", "duration")
 
     def client_of(self, record: ClientRecord) -> Client:
         return record.client
@@ -204,6 +262,7 @@ class RecordSummaryOut(Out):
     disconnect_reason = _nullable(fields.String, required=True)
     disconnect_initiator = _nullable(fields.String, required=True, validate=validate.OneOf(INITIATORS))
     last_activity = Ts(required=True)
+    duration = fields.Integer(required=True, metadata={"description": "Seconds (to now while connected)."})
 
     def get_attribute(self, record: ClientRecord, attr: str, default: Any) -> Any:
         return super().get_attribute(record if attr in RecordOut.OWN else record.client, attr, default)
@@ -438,3 +497,7 @@ class ChangeEventOut(Out):
 
     def get_attribute(self, change: Change, attr: str, default: Any) -> Any:
         return change_type(change) if attr == "type" else super().get_attribute(change, attr, default)
+
+
+#: Keys that hold times in the inspection API's answers.
+TIME_KEYS = _time_keys()

@@ -19,8 +19,8 @@ from gateway.registry.model import Client, ClientType, Event
 MAX_PAGE_SIZE = 100
 DEFAULT_PAGE_SIZE = 20
 
-#: What client lists can be ordered by: times and counts (counts of the record's connections, of its
-#: whole event history, and a representative's support sessions; other types count 0 sessions).
+#: What client lists can be ordered by: times, counts (of the record's connections, of its whole event
+#: history, a representative's support sessions and presentations; other types count 0) and duration.
 CLIENT_ORDERS = (
     "id",
     "connected_since",
@@ -29,6 +29,17 @@ CLIENT_ORDERS = (
     "connection_count",
     "event_count",
     "support_session_count",
+    "presentation_count",
+    "duration",
+)
+#: What client lists can be bounded by (``min_NAME``/``max_NAME``, inclusive): every counter, and the
+#: record's duration in seconds (until its disconnect, or until now while it is connected).
+CLIENT_RANGES = (
+    "connection_count",
+    "event_count",
+    "support_session_count",
+    "presentation_count",
+    "duration",
 )
 #: What event logs can be ordered by (``seq`` is the order events were appended in).
 LOG_ORDERS = ("seq", "ts")
@@ -68,6 +79,8 @@ class ClientSearch:
     last_activity_before: int | None = None
     disconnect_reason: str | None = None
     disconnect_initiators: tuple[str, ...] | None = None
+    #: (name in CLIENT_RANGES, lowest or None, highest or None), both ends inclusive.
+    ranges: tuple[tuple[str, int | None, int | None], ...] = ()
     order_by: str = "id"
     descending: bool = False
     page: Page = field(default_factory=Page)
@@ -96,11 +109,18 @@ class ClientRecord:
     client: Client
     last_activity: int
     event_count: int
+    #: Seconds from its connect to its disconnect (to now while connected; never below 0).
+    duration: int = 0
 
     @property
     def record(self) -> int:
         assert self.client.key is not None  # a stored record
         return self.client.key
+
+
+def duration(connected_since: int, disconnected_at: int | None, now: int) -> int:
+    """A record's duration, as the store computes it for filters and order (a clock set back gives 0)."""
+    return max(0, (now if disconnected_at is None else disconnected_at) - connected_since)
 
 
 @dataclass

@@ -4,7 +4,7 @@ gateway.xml implements the renderer, gateway.storage the rest; the registry impo
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager
 from typing import Protocol
 
@@ -82,6 +82,10 @@ class RegistryRows(Protocol):
         a ``token`` naming the population loaded last, only the clients written since are replaced."""
         ...
 
+    def continue_ids_after(self, top: int) -> None:
+        """Clients connected without an id get ids after ``top`` (after a population loaded in batches)."""
+        ...
+
 
 class ChangeRows(Protocol):
     """The change log inside one write transaction (seq follows commit order)."""
@@ -130,15 +134,19 @@ class RegistryReads(Protocol):
 
     def list_clients(self, query: ClientQuery, with_events: bool = False) -> list[Client]: ...
 
+    def iter_clients(self, with_events: bool = False, batch: int = 500) -> Iterator[list[Client]]:
+        """Every connected client, by id, in batches (one read transaction)."""
+        ...
+
     def list_appliances(self) -> list[Appliance]: ...
 
     def upsert_appliances(self, appliances: Sequence[Appliance]) -> list[bool]: ...
 
     def count_clients(self, connected: bool = True) -> int: ...
 
-    def find_clients(self, search: ClientSearch, *, visible_after: int) -> Found: ...
+    def find_clients(self, search: ClientSearch, *, visible_after: int, now: int) -> Found: ...
 
-    def client_records(self, client_id: int, *, visible_after: int) -> list[ClientRecord]: ...
+    def client_records(self, client_id: int, *, visible_after: int, now: int) -> list[ClientRecord]: ...
 
     def find_events(self, search: LogSearch, *, visible_after: int) -> Found: ...
 

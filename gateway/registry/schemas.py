@@ -382,7 +382,7 @@ class ApplianceSchema(Schema):
     failover_role = Choice(("none", "primary", "backup"), load_default="none")
     accepting_connections = Flag(load_default=True)
     timezone_offset = Int(-MAX_TZ, MAX_TZ, load_default=0)
-    version = Text(64, load_default="")
+    version = Text(64, load_default="")  # left out or "": a PUT keeps the version the appliance had
     healthy = Flag(load_default=True)
     error_message = Text(1024, load_default=None, allow_none=True)
     enabled_shared_ips = fields.List(Text(64), load_default=list, validate=validate.Length(max=64))

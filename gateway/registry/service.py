@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
 from gateway.clock import Clock
@@ -288,6 +288,13 @@ class Registry:
         return brief, full
 
     def upsert_appliances(self, appliances: Sequence[Appliance]) -> list[bool]:
+        """Create or replace appliances; one sent without a version keeps the version it had (check_health
+        reports the software an appliance runs, which a write that does not mention it does not change)."""
+        if any(not a.version for a in appliances):
+            known = {a.id: a.version for a in self.storage.registry.list_appliances()}
+            for appliance in appliances:
+                if not appliance.version:
+                    appliance.version = known.get(appliance.id, "")
         return self.storage.registry.upsert_appliances(appliances)
 
     def prepare(self, appliances: Sequence[Appliance], clients: Sequence[Client]) -> Population:
@@ -323,6 +330,38 @@ class Registry:
             )
             unit.changes.append([NewChange(now, "reset", None, note or {})])
 
+    def load(
+        self,
+        appliances: Sequence[Appliance],
+        batches: Iterable[Sequence[Client]],
+        *,
+        note: dict[str, object] | None = None,
+        progress: Callable[[int], None] | None = None,
+    ) -> int:
+        """Replace the registry with appliances and clients that arrive in batches (a fixture file read as
+        a stream), in one transaction: each batch gets its times left out and its fragments, and is
+        written before the next is read, so memory holds one batch whatever the population. Every client
+        has its id. An error from ``batches`` (a problem further in the file) rolls everything back.
+        ``progress`` is told the clients written. Returns how many were."""
+        now = self.clock.now_int()
+        count = top = 0
+        with self.storage.transaction() as unit:
+            unit.changes.clear()
+            unit.registry.load_population(appliances, (), (), None)
+            for batch in batches:
+                if not batch:
+                    continue
+                for client in batch:
+                    fill_defaults(Connect(client), now)
+                unit.registry.insert_clients(batch, [self._fragments(c) for c in batch])
+                count += len(batch)
+                top = max(top, *(c.id for c in batch))
+                if progress:
+                    progress(len(batch))
+            unit.registry.continue_ids_after(top)
+            unit.changes.append([NewChange(now, "reset", None, {**(note or {}), "clients": count})])
+        return count
+
     def changes_after(self, seq: int, limit: int = 1000) -> list[Change]:
         return self.storage.changes.changes_after(seq, limit)
 
@@ -334,12 +373,18 @@ class Registry:
         return self.clock.now_int() - self.disconnected_retention
 
     def search_clients(self, search: ClientSearch) -> Found:
-        return self.storage.registry.find_clients(search, visible_after=self.visible_after())
+        now = self.clock.now_int()
+        return self.storage.registry.find_clients(
+            search, visible_after=now - self.disconnected_retention, now=now
+        )
 
     def client_detail(self, client_id: int, record: int | None = None) -> ClientDetail:
         """The connected record of ``client_id``, else its newest disconnected one (or the given ``record``
         of that id), with every visible record of the id."""
-        records = self.storage.registry.client_records(client_id, visible_after=self.visible_after())
+        now = self.clock.now_int()
+        records = self.storage.registry.client_records(
+            client_id, visible_after=now - self.disconnected_retention, now=now
+        )
         if record is not None:
             chosen = [r for r in records if r.record == record]
             if not chosen:

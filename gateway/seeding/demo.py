@@ -4,13 +4,19 @@ Representatives hold sessions whose lsids the support customers in them carry (s
 shared by two representatives, some customers still wait in a queue); presentation attendees watch
 a representative's presentation; Jumpoints stay connected for days and collect long event logs.
 Every client has one or two appliance connections and an event log that tells how it got them.
+
+Hostnames fit the platform (DESKTOP-/LAPTOP- on Windows, "Names-MacBook-Pro" on macOS, "Names-iPhone" on iOS),
+and time-zone offsets fit a place: each person and site has a time zone whose offset, daylight saving time
+included, is the one at the moment the client connected (a London Jumpoint: 0 in winter, 3600 in summer).
 """
 
 from __future__ import annotations
 
 import random
+import unicodedata
 import uuid
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 
 from gateway.registry.model import Appliance, Client, ClientType, Connection, Event, RepresentativeInfo
 
@@ -116,7 +122,72 @@ SERVER_PLATFORMS = (
     ("winNT-64", "Windows Server 2022 Datacenter (x64)"),
     ("linux-x86_64", "Debian GNU/Linux 12 (x86_64)"),
 )
-TIMEZONES = (-28800, -25200, -21600, -18000, 0, 3600, 7200, 19800, 28800, 32400)
+#: Time zones: standard offset from UTC in seconds and daylight saving rule ("eu", "us" or None).
+ZONES: dict[str, tuple[int, str | None]] = {
+    "UTC": (0, None),
+    "Europe/London": (0, "eu"),
+    "Europe/Dublin": (0, "eu"),
+    "Europe/Paris": (3600, "eu"),
+    "Europe/Berlin": (3600, "eu"),
+    "Europe/Warsaw": (3600, "eu"),
+    "Europe/Athens": (7200, "eu"),
+    "America/New_York": (-18000, "us"),
+    "America/Chicago": (-21600, "us"),
+    "America/Denver": (-25200, "us"),
+    "America/Los_Angeles": (-28800, "us"),
+    "Asia/Kolkata": (19800, None),
+    "Asia/Singapore": (28800, None),
+    "Asia/Tokyo": (32400, None),
+}
+#: Where customers and attendees are (any zone a person lives in; the servers' UTC excluded).
+PEOPLE_ZONES = tuple(zone for zone in ZONES if zone != "UTC")
+#: Where representatives work: the support centres.
+SUPPORT_CENTRES = ("Europe/London", "America/New_York", "Asia/Kolkata")
+#: Jumpoint sites and the time zone of the machines there (cloud and DMZ hosts run on UTC).
+SITES = (
+    ("DC1 Servers", "America/Chicago"),
+    ("DC2 Servers", "America/Denver"),
+    ("London Office", "Europe/London"),
+    ("NYC Office", "America/New_York"),
+    ("Lab", "America/Chicago"),
+    ("DMZ", "UTC"),
+    ("Tokyo Office", "Asia/Tokyo"),
+    ("Branch 42", "Europe/Berlin"),
+    ("AWS eu-west-1", "UTC"),
+)
+
+
+def _sunday(year: int, month: int, nth: int) -> datetime:
+    """The nth Sunday of a month (nth=-1: the last), at midnight UTC."""
+    if nth > 0:
+        first = datetime(year, month, 1, tzinfo=UTC)
+        return first + timedelta(days=(6 - first.weekday()) % 7 + 7 * (nth - 1))
+    last = datetime(year + month // 12, month % 12 + 1, 1, tzinfo=UTC) - timedelta(days=1)
+    return last - timedelta(days=(last.weekday() + 1) % 7)
+
+
+def utc_offset(zone: str, ts: int) -> int:
+    """Seconds from UTC in ``zone`` at ``ts``, daylight saving time included: the EU's rule (last Sunday of
+    March to last Sunday of October, 01:00 UTC) or the US one (second Sunday of March, 02:00 local, to the
+    first Sunday of November, 02:00 local). The tests check it against the system's tz database."""
+    standard, rule = ZONES[zone]
+    if rule is None:
+        return standard
+    year = datetime.fromtimestamp(ts, UTC).year
+    if rule == "eu":
+        start = _sunday(year, 3, -1) + timedelta(hours=1)
+        end = _sunday(year, 10, -1) + timedelta(hours=1)
+    else:
+        start = _sunday(year, 3, 2) + timedelta(hours=2, seconds=-standard)
+        end = _sunday(year, 11, 1) + timedelta(hours=2, seconds=-(standard + 3600))
+    return standard + 3600 if start.timestamp() <= ts < end.timestamp() else standard
+
+
+def ascii_name(name: str) -> str:
+    """A first name as device names carry it (macOS turns "Zoë" into "Zoe" in a local hostname)."""
+    return unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode() or "User"
+
+
 LICENSES = ("Standard", "Standard", "Standard", "Enterprise", "Concurrent")
 
 
@@ -157,9 +228,9 @@ class Generator:
 
     def appliances(self) -> list[Appliance]:
         rows = (
-            ("support.example.com", "primary", 0),
-            ("traffic-eu.example.com", "traffic", 3600),
-            ("traffic-us.example.com", "traffic", -18000),
+            ("support.example.com", "primary", utc_offset("UTC", self.now)),
+            ("traffic-eu.example.com", "traffic", utc_offset("Europe/Dublin", self.now)),
+            ("traffic-us.example.com", "traffic", utc_offset("America/New_York", self.now)),
         )
         out = []
         for position, (host, role, tz) in enumerate(rows):
@@ -246,8 +317,26 @@ class Generator:
                 client.events.append(Event(ts + 5, f"Connected to traffic node {node.hostname}", "connect"))
                 traffic.appliance_id, traffic.connected_since = node.id, ts + 5
 
-    def base(self, ctype: ClientType, appliances, since: int, hostname: str, platform) -> Client:
+    def hostname(self, platform_id: str, first: str) -> str:
+        """A device name that fits the platform, as Windows, macOS, iOS, Android and Linux name machines."""
+        r, name = self.rng, ascii_name(first)
+        if platform_id.startswith("winNT"):
+            return f"{r.choice(('DESKTOP', 'LAPTOP'))}-{r.getrandbits(28):07X}"
+        if platform_id.startswith("mac"):
+            return f"{name}s-{r.choice(('MacBook-Pro', 'MacBook-Air', 'iMac', 'Mac-mini'))}"
+        if platform_id == "ios":
+            return f"{name}s-{r.choice(('iPhone', 'iPad'))}"
+        if platform_id == "android":
+            return r.choice(("Galaxy-S24", "Galaxy-A55", "Pixel-9", "Pixel-8a", "moto-g-power"))
+        return f"{name.lower()}-{r.choice(('thinkpad', 'xps', 'desktop'))}"
+
+    def base(
+        self, ctype: ClientType, appliances, since: int, hostname: str, platform, zone: str | None = None
+    ) -> Client:
+        """A client connected since ``since``; its time-zone offset is ``zone``'s then (None: where a person
+        lives)."""
         ip = self.private_ip()
+        zone = zone or self.rng.choice(PEOPLE_ZONES)
         conns, events = self.connections(appliances, since, ip)
         return Client(
             id=0,
@@ -255,7 +344,7 @@ class Generator:
             hostname=hostname,
             platform=platform[1],
             platform_id=platform[0],
-            timezone_offset=self.rng.choice(TIMEZONES),
+            timezone_offset=utc_offset(zone, since),
             connected_since=since,
             connections=conns,
             events=events,
@@ -278,12 +367,14 @@ def build(now: int, seed: int = 2026, size: DemoSize = DemoSize()) -> tuple[list
         username = f"{first[0]}{last}".lower().replace("'", "").replace(" ", "")
         username = f"{username}{user_id}"
         since = now - rng.randrange(300, 9 * 3600)
+        platform = rng.choice(PLATFORMS[:5])  # Windows and macOS workstations
+        hostname = (
+            f"WS-{ascii_name(username).upper()[:10]}"
+            if platform[0].startswith("winNT")
+            else g.hostname(platform[0], first)
+        )
         client = g.base(
-            ClientType.REPRESENTATIVE,
-            appliances,
-            since,
-            f"WS-{username.upper()[:10]}",
-            rng.choice(PLATFORMS[:5]),
+            ClientType.REPRESENTATIVE, appliances, since, hostname, platform, rng.choice(SUPPORT_CENTRES)
         )
         lsids = [g.lsid() for _ in range(rng.choice((0, 1, 1, 2, 2, 3, 4, 5, 6, 8, 10)))]
         sessions.extend(lsids)
@@ -324,15 +415,10 @@ def build(now: int, seed: int = 2026, size: DemoSize = DemoSize()) -> tuple[list
     for index in range(size.support_customers):
         first, last = g.person()
         since = now - rng.randrange(30, 4 * 3600)
-        hostname = rng.choice(
-            (
-                f"DESKTOP-{rng.getrandbits(28):07X}",
-                f"LAPTOP-{rng.getrandbits(28):07X}",
-                f"{first}s-MacBook-Pro",
-                f"{first.lower()}-thinkpad",
-            )
+        platform = rng.choice(PLATFORMS)
+        client = g.base(
+            ClientType.SUPPORT_CUSTOMER, appliances, since, g.hostname(platform[0], first), platform
         )
-        client = g.base(ClientType.SUPPORT_CUSTOMER, appliances, since, hostname, rng.choice(PLATFORMS))
         client.name = f"{first} {last}"
         client.lsid = sessions[index] if index < len(sessions) else g.lsid()
         roll = rng.random()
@@ -343,33 +429,21 @@ def build(now: int, seed: int = 2026, size: DemoSize = DemoSize()) -> tuple[list
     for _ in range(size.presentation_attendees):
         first, last = g.person()
         since = now - rng.randrange(60, 3600)
+        platform = rng.choice(PLATFORMS)
         client = g.base(
-            ClientType.PRESENTATION_ATTENDEE,
-            appliances,
-            since,
-            f"PC-{rng.getrandbits(24):06X}",
-            rng.choice(PLATFORMS),
+            ClientType.PRESENTATION_ATTENDEE, appliances, since, g.hostname(platform[0], first), platform
         )
         client.name = f"{first} {last}"
         clients.append(client)
 
     # Jumpoints: up for days, long event logs (more than the 20 the XML face shows).
-    sites = (
-        "DC1 Servers",
-        "DC2 Servers",
-        "London Office",
-        "NYC Office",
-        "Lab",
-        "DMZ",
-        "Tokyo Office",
-        "Branch 42",
-        "AWS eu-west-1",
-    )
     for index in range(size.push_agents):
         since = now - rng.randrange(2 * 86400, 30 * 86400)
-        site = sites[index % len(sites)]
+        site, zone = SITES[index % len(SITES)]
         hostname = "jp-" + site.lower().replace(" ", "-")
-        client = g.base(ClientType.PUSH_AGENT, appliances, since, hostname, rng.choice(SERVER_PLATFORMS))
+        client = g.base(
+            ClientType.PUSH_AGENT, appliances, since, hostname, rng.choice(SERVER_PLATFORMS), zone
+        )
         client.name = f"Jumpoint {site}"
         g.churn(appliances, client, rng.randrange(15, 40))
         clients.append(client)

@@ -145,8 +145,20 @@ class Simulator:
         del body["id"]
         return {"op": "connect", "ref": ref, "client": body}
 
-    def _new_client(self, ctype: ClientType, ts: int, hostname: str, platforms) -> Client:
-        return self.gen.base(ctype, self.appliances, ts, hostname, self.rng.choice(platforms))
+    def _new_client(
+        self,
+        ctype: ClientType,
+        ts: int,
+        hostname: str | None,
+        platforms,
+        first: str = "",
+        zone: str | None = None,
+    ) -> Client:
+        """A client on one of ``platforms``; hostname None: a name that fits the platform (demo.Generator)."""
+        platform = self.rng.choice(platforms)
+        if hostname is None or (hostname.startswith("WS-") and not platform[0].startswith("winNT")):
+            hostname = self.gen.hostname(platform[0], first)
+        return self.gen.base(ctype, self.appliances, ts, hostname, platform, zone)
 
     def _disconnect(self, ref: Ref, reason: str, initiator: str) -> dict:
         del self.clients[ref]
@@ -170,10 +182,13 @@ class Simulator:
 
     # --- actions --------------------------------------------------------------------------------
     def _jumpoint_connect(self, ts: int) -> list[dict]:
-        sites = ("DC1 Servers", "DC2 Servers", "London Office", "NYC Office", "Lab", "DMZ", "Tokyo Office")
-        site = sites[len(self.jumpoints) % len(sites)]
+        site, zone = demo.SITES[len(self.jumpoints) % len(demo.SITES)]
         client = self._new_client(
-            ClientType.PUSH_AGENT, ts, "jp-" + site.lower().replace(" ", "-"), demo.SERVER_PLATFORMS
+            ClientType.PUSH_AGENT,
+            ts,
+            "jp-" + site.lower().replace(" ", "-"),
+            demo.SERVER_PLATFORMS,
+            zone=zone,
         )
         client.name = f"Jumpoint {site}"
         ref = self._ref()
@@ -189,7 +204,12 @@ class Simulator:
         )
         username = f"{first[0]}{last}".lower().replace("'", "") + str(user_id)
         client = self._new_client(
-            ClientType.REPRESENTATIVE, ts, f"WS-{username.upper()[:10]}", demo.PLATFORMS[:5]
+            ClientType.REPRESENTATIVE,
+            ts,
+            f"WS-{demo.ascii_name(username).upper()[:10]}",  # Windows workstations; a Mac gets a Mac name
+            demo.PLATFORMS[:5],
+            first,
+            self.rng.choice(demo.SUPPORT_CENTRES),
         )
         client.rep = RepresentativeInfo(
             user_id=user_id,
@@ -227,8 +247,7 @@ class Simulator:
 
     def _customer_arrive(self, ts: int) -> list[dict]:
         first, last = self.gen.person()
-        hostname = self.rng.choice((f"DESKTOP-{self.rng.getrandbits(28):07X}", f"{first}s-MacBook-Pro"))
-        client = self._new_client(ClientType.SUPPORT_CUSTOMER, ts, hostname, demo.PLATFORMS)
+        client = self._new_client(ClientType.SUPPORT_CUSTOMER, ts, None, demo.PLATFORMS, first)
         client.name, client.lsid = f"{first} {last}", self.gen.lsid()
         roll = self.rng.random()
         client.non_interactive = "rdp" if roll < 0.07 else "shelljump" if roll < 0.11 else None
@@ -290,9 +309,7 @@ class Simulator:
     def _attendee_join(self, ts: int) -> list[dict]:
         presenter = self.rng.choice([r for r in self.reps if r.presenting])
         first, last = self.gen.person()
-        client = self._new_client(
-            ClientType.PRESENTATION_ATTENDEE, ts, f"PC-{self.rng.getrandbits(24):06X}", demo.PLATFORMS
-        )
+        client = self._new_client(ClientType.PRESENTATION_ATTENDEE, ts, None, demo.PLATFORMS, first)
         client.name = f"{first} {last}"
         ref = self._ref()
         self.attendees[ref] = presenter

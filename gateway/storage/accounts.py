@@ -10,7 +10,7 @@ from collections import namedtuple
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import bindparam, delete, func, insert, select, update
+from sqlalchemy import bindparam, delete, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from gateway.errors import ConflictError
@@ -56,12 +56,22 @@ class AccountRows:
         ).first()
         return None if row is None else (row.secret_hash, bool(row.enabled))
 
-    def delete_expired_tokens(self, account_key: int, now: int) -> None:
-        self.tx.execute(
-            delete(t.tokens).where(t.tokens.c.account_key == account_key, t.tokens.c.expires_at <= now)
-        )
+    def delete_expired_tokens(self, account_key: int, now: int, real_now: int | None = None) -> None:
+        # a token the emulator's clock expired may still serve the admin surface until its real expiry
+        real = t.tokens.c.real_expires_at
+        cond = [t.tokens.c.account_key == account_key, t.tokens.c.expires_at <= now]
+        if real_now is not None:
+            cond.append(or_(real.is_(None), real <= real_now))
+        self.tx.execute(delete(t.tokens).where(*cond))
 
-    def insert_token(self, account_key: int, token_hash: str, issued_at: int, expires_at: int) -> None:
+    def insert_token(
+        self,
+        account_key: int,
+        token_hash: str,
+        issued_at: int,
+        expires_at: int,
+        real_expires_at: int | None = None,
+    ) -> None:
         self.tx.execute(
             insert(t.tokens).values(
                 token_hash=token_hash,
@@ -69,6 +79,7 @@ class AccountRows:
                 issued_at=issued_at,
                 expires_at=expires_at,
                 revoked=False,
+                real_expires_at=real_expires_at,
             )
         )
 
@@ -153,13 +164,19 @@ class AccountRepository:
             tx.next_values(ACCOUNTS_VERSION, 1)  # workers drop what they cached of this account
         return True
 
-    def find_token(self, token_hash: str) -> tuple[Account, int, int, bool] | None:
-        """(account, issued_at, expires_at, revoked) for a token hash, or None (every request asks: fast
-        path)."""
+    def find_token(self, token_hash: str) -> tuple[Account, int, int, bool, int | None] | None:
+        """(account, issued_at, expires_at, revoked, real_expires_at) for a token hash, or None (every
+        request asks: fast path)."""
         prepared = self.db.prepare(
             "find_token",
             lambda: (
-                select(t.accounts, t.tokens.c.issued_at, t.tokens.c.expires_at, t.tokens.c.revoked)
+                select(
+                    t.accounts,
+                    t.tokens.c.issued_at,
+                    t.tokens.c.expires_at,
+                    t.tokens.c.revoked,
+                    t.tokens.c.real_expires_at,
+                )
                 .join(t.tokens, t.tokens.c.account_key == t.accounts.c.key)
                 .where(t.tokens.c.token_hash == bindparam("token_hash"))
             ),
@@ -168,8 +185,8 @@ class AccountRepository:
             row = self.db.fastpath.fetchone(prepared, {"token_hash": token_hash})
         if row is None:
             return None
-        *account, issued_at, expires_at, revoked = row
-        return _account(_AccountRow(*account)), issued_at, expires_at, bool(revoked)
+        *account, issued_at, expires_at, revoked, real_expires_at = row
+        return _account(_AccountRow(*account)), issued_at, expires_at, bool(revoked), real_expires_at
 
     def count_valid_tokens(self, client_id: str, now: int) -> int:
         query = (

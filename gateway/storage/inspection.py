@@ -10,10 +10,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, exists, func, or_, select
+from sqlalchemy import ColumnElement, and_, case, exists, func, literal, or_, select
 from sqlalchemy.sql import Select
 
-from gateway.registry.inspection import ClientSearch, LogEntry, LogSearch
+from gateway.registry.inspection import CLIENT_RANGES, ClientSearch, LogEntry, LogSearch
 from gateway.registry.model import ClientType, Event
 from gateway.storage import tables as t
 from gateway.storage.dialect import Dialect
@@ -32,12 +32,33 @@ def _connection_count() -> Any:
     return select(func.count()).where(t.connections.c.client_key == c.key).scalar_subquery()
 
 
+def _duration(now: int) -> Any:
+    """Seconds from connect to disconnect, or to ``now`` while connected; 0 if the clock was set back
+    (as gateway.registry.inspection.duration)."""
+    seconds = func.coalesce(c.disconnected_at, literal(now)) - c.connected_since
+    return case((seconds < 0, 0), else_=seconds)
+
+
+def _counter(dialect: Dialect, name: str, now: int) -> Any:
+    """The SQL value of a name in CLIENT_RANGES (and an order key)."""
+    if name == "connection_count":
+        return _connection_count()
+    if name == "event_count":
+        return _event_count()
+    if name == "duration":
+        return _duration(now)
+    # A representative's counts live in its JSON details; other types count 0.
+    return func.coalesce(dialect.json_int(c.details, name), 0)
+
+
 def _visible(visible_after: int) -> ColumnElement[bool]:
     """Connected, or disconnected no earlier than ``visible_after`` (older ones are due to be purged)."""
     return or_(c.connected, c.disconnected_at >= visible_after)
 
 
-def _client_conditions(dialect: Dialect, s: ClientSearch, visible_after: int) -> list[ColumnElement[bool]]:
+def _client_conditions(
+    dialect: Dialect, s: ClientSearch, visible_after: int, now: int
+) -> list[ColumnElement[bool]]:
     cond = [_visible(visible_after)]
     if s.types is not None:
         cond.append(c.type.in_(sorted(ct.value for ct in s.types)))
@@ -77,19 +98,17 @@ def _client_conditions(dialect: Dialect, s: ClientSearch, visible_after: int) ->
         cond.append(c.disconnect_reason == s.disconnect_reason)
     if s.disconnect_initiators is not None:
         cond.append(c.disconnect_initiator.in_(s.disconnect_initiators))
+    for name, low, high in s.ranges:
+        value = _counter(dialect, name, now)
+        if low is not None:
+            cond.append(value >= low)
+        if high is not None:
+            cond.append(value <= high)
     return cond
 
 
-def _client_order(dialect: Dialect, s: ClientSearch) -> list[Any]:
-    key: Any
-    if s.order_by == "connection_count":
-        key = _connection_count()
-    elif s.order_by == "event_count":
-        key = _event_count()
-    elif s.order_by == "support_session_count":
-        key = func.coalesce(dialect.json_int(c.details, "support_session_count"), 0)
-    else:
-        key = getattr(c, s.order_by)
+def _client_order(dialect: Dialect, s: ClientSearch, now: int) -> list[Any]:
+    key: Any = _counter(dialect, s.order_by, now) if s.order_by in CLIENT_RANGES else getattr(c, s.order_by)
     ordered = key.desc() if s.descending else key.asc()
     by_key = c.key.desc() if s.descending else c.key.asc()
     # Connected records have no disconnect time: they come last either way. The row key breaks ties,
@@ -98,14 +117,14 @@ def _client_order(dialect: Dialect, s: ClientSearch) -> list[Any]:
 
 
 def client_statements(
-    dialect: Dialect, search: ClientSearch, visible_after: int
+    dialect: Dialect, search: ClientSearch, visible_after: int, now: int
 ) -> tuple[Select[Any], Select[Any]]:
     """(the COUNT, the page) of a client search: the same conditions in both."""
-    cond = and_(*_client_conditions(dialect, search, visible_after))
+    cond = and_(*_client_conditions(dialect, search, visible_after, now))
     page = (
         select(*_CLIENT_COLUMNS, _event_count().label("event_count"))
         .where(cond)
-        .order_by(*_client_order(dialect, search))
+        .order_by(*_client_order(dialect, search, now))
         .offset(search.page.offset)
         .limit(search.page.limit)
     )

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
@@ -12,12 +10,13 @@ from alembic.script import ScriptDirectory
 from gateway.storage import Storage
 from gateway.storage.dialect import MIGRATION_LOCK
 
-MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+#: Alembic's package-resource form: found through importlib.resources wherever the package is installed.
+MIGRATIONS = "gateway.storage:migrations"
 
 
 def _config() -> Config:
     config = Config()
-    config.set_main_option("script_location", str(MIGRATIONS))
+    config.set_main_option("script_location", MIGRATIONS)
     return config
 
 

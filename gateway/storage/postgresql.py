@@ -113,14 +113,20 @@ def open_postgresql(
         **options,
         "options": server_options,
     }
-    engine = create_engine(
-        parsed.set(query={}),
-        connect_args=connect_args,
-        pool_size=pool_size,
-        max_overflow=0,
-        pool_timeout=timeout,
-        pool_pre_ping=True,
-    )
+    try:
+        engine = create_engine(
+            parsed.set(query={}),
+            connect_args=connect_args,
+            pool_size=pool_size,
+            max_overflow=0,
+            pool_timeout=timeout,
+            pool_pre_ping=True,
+        )
+    except ModuleNotFoundError as exc:  # psycopg is the [postgres] extra
+        raise ValueError(
+            "GATEWAY_DATABASE_URL names PostgreSQL, whose driver is not installed: "
+            "pip install 'connected-clients-gateway[postgres]'"
+        ) from exc
     return Database(engine, PostgreSQLDialect())
 
 

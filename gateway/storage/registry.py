@@ -12,7 +12,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.sql import Select
 
 from gateway.errors import ConflictError
-from gateway.registry.inspection import ClientRecord, ClientSearch, Found, LogSearch
+from gateway.registry.inspection import ClientRecord, ClientSearch, Found, LogSearch, duration
 from gateway.registry.model import EVENT_LOG_LIMIT, Appliance, Client, ClientQuery, Event
 from gateway.storage import inspection, rows
 from gateway.storage import tables as t
@@ -299,7 +299,10 @@ class RegistryRows:
             [clients[i] for i in positions], [fragments[i] for i in positions], fixture_rows=positions
         )
         self.tx.set_meta("fixture_token", token)
-        self.tx.set_counter("client_id", max((c.id for c in clients), default=0))
+        self.continue_ids_after(max((c.id for c in clients), default=0))
+
+    def continue_ids_after(self, top: int) -> None:
+        self.tx.set_counter("client_id", top)
 
     # --- reads -----------------------------------------------------------------------------------
     def count_clients(self, connected: bool = True) -> int:
@@ -365,6 +368,23 @@ class RegistryRepository:
             found = tx.execute(select(t.clients).where(_selection(query)).order_by(t.clients.c.id)).all()
             return hydrate(tx, found, with_events)
 
+    def iter_clients(self, with_events: bool = False, batch: int = _CHUNK) -> Iterator[list[Client]]:
+        """Every connected client, by id, in batches of whole client objects, from one read transaction
+        (a dump holds one batch at a time)."""
+        with self.db.read() as tx:
+            after = 0
+            while True:
+                found = tx.execute(
+                    select(t.clients)
+                    .where(t.clients.c.connected, t.clients.c.id > after)
+                    .order_by(t.clients.c.id)
+                    .limit(batch)
+                ).all()
+                if not found:
+                    return
+                yield hydrate(tx, found, with_events)
+                after = found[-1].id
+
     def count_clients(self, connected: bool = True) -> int:
         with self.db.read() as tx:
             count = RegistryRows(tx).count_clients(connected)
@@ -396,19 +416,21 @@ class RegistryRepository:
             return RegistryRows(tx).upsert_appliances(appliances)
 
     # --- the inspection API ----------------------------------------------------------------------
-    def find_clients(self, search: ClientSearch, *, visible_after: int) -> Found:
-        """One page of client records (connections loaded, no events) and the total count."""
-        count, page = inspection.client_statements(self.db.dialect, search, visible_after)
+    def find_clients(self, search: ClientSearch, *, visible_after: int, now: int) -> Found:
+        """One page of client records (connections loaded, no events) and the total count; durations
+        run to ``now`` for connected records."""
+        count, page = inspection.client_statements(self.db.dialect, search, visible_after, now)
         with self.db.read() as tx:
             total: int = tx.execute(count).scalar_one()
             found = tx.execute(page).all() if search.page.offset < total else []
-            return Found(_records(tx, found), total)
+            return Found(_records(tx, found, now), total)
 
-    def client_records(self, client_id: int, *, visible_after: int) -> list[ClientRecord]:
+    def client_records(self, client_id: int, *, visible_after: int, now: int) -> list[ClientRecord]:
         """Every visible record of ``client_id``: the connected one first, then the newest disconnects;
         the first has its last 20 events."""
         with self.db.read() as tx:
-            records = _records(tx, tx.execute(inspection.records_statement(client_id, visible_after)).all())
+            found = tx.execute(inspection.records_statement(client_id, visible_after)).all()
+            records = _records(tx, found, now)
             if records:
                 first = records[0].client
                 first.events = [rows.event(r) for r in reversed(tx.execute(recent_events(first.key)).all())]
@@ -423,9 +445,14 @@ class RegistryRepository:
         return Found([inspection.log_entry(r) for r in found], total)
 
 
-def _records(tx: Tx, found: Sequence[Any]) -> list[ClientRecord]:
+def _records(tx: Tx, found: Sequence[Any], now: int) -> list[ClientRecord]:
     clients = hydrate(tx, found, with_events=False)
     return [
-        ClientRecord(client, row.last_activity, row.event_count)
+        ClientRecord(
+            client,
+            row.last_activity,
+            row.event_count,
+            duration(client.connected_since, client.disconnected_at, now),
+        )
         for client, row in zip(clients, found, strict=True)
     ]

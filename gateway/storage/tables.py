@@ -170,6 +170,8 @@ tokens = Table(
     Column("issued_at", BigInteger, nullable=False),
     Column("expires_at", BigInteger, nullable=False),
     Column("revoked", Boolean, nullable=False),
+    # System time (not the emulator's clock) at which the token expires; NULL before migration 0008.
+    Column("real_expires_at", BigInteger),
 )
 Index("ix_tokens_account", tokens.c.account_key, tokens.c.revoked, tokens.c.expires_at)
 
@@ -205,6 +207,10 @@ journal = Table(
     Column("status", Integer),  # NULL: the connection was dropped
     Column("duration_ms", Float, nullable=False),
     Column("fault", String(16)),
+    Column("headers", Text),  # JSON object, secrets redacted
+    Column("error", Text),  # the text of an error the answer carried (an XML <error>, a JSON message)
+    # The journal's running size in bytes through this entry (the byte budget's eviction; 0007).
+    Column("bytes_upto", BigInteger, index=True),
 )
 
 # Rate-limit counters: one row per API account and period ("second", "hour"), fixed windows.

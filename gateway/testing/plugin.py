@@ -18,18 +18,17 @@ Override the ``gateway_config`` fixture to configure the in-process gateway.
 
 from __future__ import annotations
 
-import base64
 import itertools
 import json
 import os
-import urllib.error
-import urllib.parse
-import urllib.request
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
+
+from gateway.admin_client import AdminCallError, AdminClient, Credentials
+
+__all__ = ["AdminCallError", "Credentials", "Gateway", "Server"]
 
 
 def pytest_addoption(parser):
@@ -54,92 +53,18 @@ def pytest_configure(config):
         )
 
 
-@dataclass(frozen=True)
-class Credentials:
-    """An API account's OAuth client credentials."""
-
-    name: str
-    client_id: str
-    client_secret: str
-
-
 #: Clients per feed batch when loading (the feed takes at most 1000 operations per batch).
 FEED_BATCH = 500
 
 
-class AdminCallError(AssertionError):
-    """The gateway refused a helper's request (the message holds its answer)."""
-
-
-class Server:
+class Server(AdminClient):
     """A gateway reachable over HTTP, driven through its admin API."""
 
     def __init__(self, url: str, admin: Credentials, app=None):
-        self.url = url.rstrip("/")
-        self.admin = admin
+        super().__init__(url, admin)
         #: The Flask app when the gateway runs in this process (None for a remote one).
         self.app = app
-        self._admin_token: str | None = None
         self._names = itertools.count(1)
-
-    # --- HTTP -----------------------------------------------------------------------------------
-    def http(
-        self,
-        method: str,
-        path: str,
-        *,
-        json_body: Any = None,
-        form: dict | None = None,
-        headers: dict | None = None,
-    ) -> tuple[int, Any]:
-        """(status, JSON body or raw bytes) of one request."""
-        data = None
-        headers = dict(headers or {})
-        if json_body is not None:
-            data = json.dumps(json_body).encode()
-            headers["Content-Type"] = "application/json"
-        elif form is not None:
-            data = urllib.parse.urlencode(form).encode()
-            headers["Content-Type"] = "application/x-www-form-urlencoded"
-        request = urllib.request.Request(self.url + path, data=data, method=method, headers=headers)
-        try:
-            with urllib.request.urlopen(request, timeout=30) as response:
-                status, body, kind = response.status, response.read(), response.headers.get_content_type()
-        except urllib.error.HTTPError as error:
-            status, body, kind = error.code, error.read(), error.headers.get_content_type()
-        return status, (json.loads(body) if kind == "application/json" and body else body)
-
-    def token(self, creds: Credentials) -> str:
-        status, body = self.http(
-            "POST",
-            "/oauth2/token",
-            form={"grant_type": "client_credentials"},
-            headers={"Authorization": _basic(creds)},
-        )
-        if status != 200:
-            raise AdminCallError(f"no token for {creds.name!r}: {status} {body}")
-        return body["access_token"]
-
-    def admin_call(
-        self, method: str, path: str, body: Any = None, *, expect: tuple[int, ...] = (200, 201, 204)
-    ):
-        """An admin API call; fetches a new admin token once when the current one has expired (clock
-        moves)."""
-        for attempt in (1, 2):
-            if self._admin_token is None:
-                self._admin_token = self.admin_token()
-            status, answer = self.http(
-                method,
-                "/api/v1/admin" + path,
-                json_body=body,
-                headers={"Authorization": f"Bearer {self._admin_token}"},
-            )
-            if status == 401 and attempt == 1:
-                self._admin_token = None
-                continue
-            if status not in expect:
-                raise AdminCallError(f"{method} /api/v1/admin{path} answered {status}: {answer}")
-            return answer
 
     def admin_token(self) -> str:
         if self.app is not None:
@@ -181,23 +106,22 @@ class Server:
         self.admin_call("POST", "/reset", {"keep_accounts": True, "fixture": "empty"})
 
     def feed_call(self, method: str, path: str, body: Any) -> Any:
-        if self._admin_token is None:
-            self._admin_token = self.admin_token()
-        status, answer = self.http(
-            method, path, json_body=body, headers={"Authorization": f"Bearer {self._admin_token}"}
-        )
-        if status not in (200, 201):
-            raise AdminCallError(f"{method} {path} answered {status}: {answer}")
-        return answer
+        """A feed API call with the admin account's token; a new token once when the clock expired it (the
+        admin surface checks its tokens against real time, the feed API against the gateway's clock)."""
+        for attempt in (1, 2):
+            status, answer = self.http(method, path, json_body=body, headers=self.bearer())
+            if status == 401 and attempt == 1:
+                self._admin_token = None
+                continue
+            if status not in (200, 201):
+                raise AdminCallError(f"{method} {path} answered {status}: {answer}")
+            return answer
+        raise AssertionError("unreachable")
 
     def create_account(self, permission: str, **flags) -> Credentials:
         name = flags.pop("name", None) or f"test-{permission}-{os.getpid()}-{next(self._names)}"
         body = self.admin_call("POST", "/accounts", {"name": name, "permission": permission, **flags})
         return Credentials(body["name"], body["client_id"], body["client_secret"])
-
-
-def _basic(creds: Credentials) -> str:
-    return "Basic " + base64.b64encode(f"{creds.client_id}:{creds.client_secret}".encode()).decode()
 
 
 # --- clients --------------------------------------------------------------------------------------
@@ -245,6 +169,12 @@ class Clock:
 _MATCH = ("face", "action", "account", "path")
 
 
+def _filters(filters: dict) -> dict:
+    if isinstance(filters.get("account"), Credentials):
+        filters = {**filters, "account": filters["account"].client_id}
+    return filters
+
+
 class Gateway:
     """What a test gets: the gateway's URL and helpers, on state reset before the test."""
 
@@ -286,15 +216,26 @@ class Gateway:
 
     # --- faults ----------------------------------------------------------------------------------
     def fault(
-        self, *, error=None, latency=None, rate_limit=None, drop: bool = False, truncate=None, **options
+        self,
+        *,
+        error=None,
+        latency=None,
+        rate_limit=None,
+        drop: bool = False,
+        reset: bool = False,
+        truncate=None,
+        dribble=None,
+        malformed=None,
+        **options,
     ) -> dict:
         """Add a fault rule; returns it (with its id). Shorthands beside the admin API's JSON:
 
         ``action``/``face``/``account``/``path`` go into ``match`` (``account`` may be Credentials);
         ``error=503`` or ``error={"status": 503, "message": ...}``; ``latency=250`` (ms) or
         ``latency=(100, 900)`` (uniform); ``rate_limit=30`` (429 with Retry-After: 30); ``drop=True``;
-        ``truncate=0.5`` (fraction) or ``truncate=100`` (bytes); ``every``, ``probability``, ``seed``,
-        ``times``, ``for_seconds`` as they are.
+        ``reset=True`` (TCP RST); ``truncate=0.5`` (fraction) or ``truncate=100`` (bytes);
+        ``dribble=500`` (bytes per second); ``malformed="cut"``, ``"garbage"`` or ``"empty"``;
+        ``every``, ``probability``, ``seed``, ``times``, ``for_seconds`` as they are.
         """
         match = dict(options.pop("match", {}))
         for key in _MATCH:
@@ -315,6 +256,12 @@ class Gateway:
             )
         if drop:
             rule["drop"] = True
+        if reset:
+            rule["reset"] = True
+        if dribble is not None:
+            rule["dribble"] = {"bytes_per_second": dribble} if isinstance(dribble, int) else dict(dribble)
+        if malformed is not None:
+            rule["malformed"] = {"body": malformed} if isinstance(malformed, str) else dict(malformed)
         if truncate is not None:
             rule["truncate"] = (
                 {"fraction": truncate}
@@ -334,20 +281,32 @@ class Gateway:
 
     # --- journal ---------------------------------------------------------------------------------
     def journal(self, **filters) -> list[dict]:
-        """Every journal entry matching ``action``, ``account`` (client id or Credentials), ``face``,
-        ``status``, ``since``; oldest first."""
-        if isinstance(filters.get("account"), Credentials):
-            filters["account"] = filters["account"].client_id
-        entries: list[dict] = []
-        after = 0
-        while True:
-            page = self.server.admin_call(
-                "GET", "/journal?" + urllib.parse.urlencode({**filters, "after": after, "limit": 1000})
-            )
-            entries.extend(page["entries"])
-            if page["next_after"] is None:
-                return entries
-            after = page["next_after"]
+        """Every journal entry matching the filters, oldest first: ``action``, ``account`` (client id or
+        Credentials), ``face``, ``status``, ``method``, ``path``, ``request_id``, ``fault``, ``error`` (a
+        substring of the error text the answer carried), ``has_error``, ``since``, ``after`` (a seq)."""
+        return self.server.journal(**_filters(filters))
+
+    def journal_count(self, **filters) -> int:
+        """How many journal entries match (the filters of ``journal``)."""
+        return self.server.journal_count(**_filters(filters))
+
+    def verify(self, n: int, **filters) -> list[dict]:
+        """Assert that exactly ``n`` journal entries match (the filters of ``journal``) and return them.
+        The AssertionError says what was expected, what came, and the closest other entries::
+
+            gateway.verify(1, action="get_connected_clients", status=200)
+        """
+        return self.server.verify(n, **_filters(filters))
+
+    def wait_for(self, n: int, timeout: float = 10.0, **filters) -> list[dict]:
+        """Block until at least ``n`` journal entries match (a long poll on the gateway: it answers as
+        soon as they are there) and return them; an AssertionError like ``verify``'s after ``timeout``
+        seconds. For clients that call asynchronously::
+
+            start_my_poller()
+            gateway.wait_for(3, timeout=5, action="get_connected_clients")
+        """
+        return self.server.wait_for(n, timeout, **_filters(filters))
 
     def clear_journal(self) -> None:
         self.server.admin_call("DELETE", "/journal")

@@ -8,7 +8,6 @@ import signal
 import socket
 import ssl
 import subprocess
-import sys
 import threading
 import time
 import urllib.error
@@ -92,7 +91,7 @@ def start_gunicorn(
     env_overrides: dict,
     log: Path,
     *,
-    config: Path,
+    cwd: Path | None = None,
     scheme: str = "http",
     workers: int = 2,
     verify=None,
@@ -101,9 +100,11 @@ def start_gunicorn(
     app: str | None = None,
     ready_path: str = "/check_health",
 ) -> GunicornServer:
-    """Start gunicorn with the settings file ``config`` (run from its folder, where wsgi.py is; ``app``:
-    another WSGI app than the file's) and wait until ``ready_path`` answers 200 (any answer when
-    ``healthy`` is False)."""
+    """Start gunicorn with the gateway's settings (gateway.serving; run in ``cwd``, where ``app``, another
+    WSGI app than the gateway, can be imported from) and wait until ``ready_path`` answers 200 (any answer
+    when ``healthy`` is False)."""
+    from gateway.serving import gunicorn_argv
+
     port = free_port()
     env = {
         **os.environ,
@@ -114,8 +115,8 @@ def start_gunicorn(
     }
     with open(log, "ab") as handle:  # the child keeps its own copy of the descriptor
         process = subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "-c", config.name] + ([app] if app else []),
-            cwd=config.parent,
+            gunicorn_argv(app),
+            cwd=cwd,
             env=env,
             stdout=handle,
             stderr=subprocess.STDOUT,

@@ -11,6 +11,7 @@ GATEWAY_UI_ENABLED=false removes the page (404).
 
 from __future__ import annotations
 
+from importlib.resources import files
 from pathlib import Path
 
 from flask import Blueprint, Response, current_app, request, send_from_directory
@@ -18,8 +19,9 @@ from flask import Blueprint, Response, current_app, request, send_from_directory
 from gateway.errors import NotFoundError
 from gateway.web import face
 
-HERE = Path(__file__).resolve().parent
-STATIC = HERE / "static"
+#: Package data, found through importlib.resources (a regular install keeps them as files: Paths).
+HERE = Path(str(files("gateway.ui")))
+STATIC = Path(str(files("gateway.ui") / "static"))
 PREFIX = "/ui"
 
 #: What the page may load and do: its own files and API calls only; nothing inline, nothing framed.

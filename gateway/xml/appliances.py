@@ -3,7 +3,9 @@ get_api_info."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import html
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 
 from gateway.clock import iso8601
 from gateway.registry.model import Appliance
@@ -16,12 +18,27 @@ class ApiInfo:
     api_version: str
     timestamp: int
     permissions: dict[str, str]
+    #: The company API name, for API versions before 1.24.1 (which removed it); None: left out.
+    company_name: str | None = None
+
+
+@dataclass
+class RepList:
+    """get_logged_in_reps' answer: the representatives, and the elements the emulated API version lacks."""
+
+    #: The elements of a <rep> an API version may lack (gateway.command.versions).
+    ELEMENTS = ("display_name", "public_display_name", "private_display_name")
+
+    reps: Sequence[LoggedInRep]
+    omitted: frozenset[str] = field(default_factory=frozenset)
 
 
 def api_information(info: ApiInfo, namespace: str) -> bytes:
     b = Builder(namespace)
     root = b.root("api_information")
     b.sub(root, "api_version", info.api_version)
+    if info.company_name is not None:
+        b.sub(root, "company_name", info.company_name)
     b.sub(root, "timestamp", info.timestamp)
     perms = b.sub(root, "permissions")
     for name, value in info.permissions.items():
@@ -68,18 +85,31 @@ def appliances(items: list[Appliance], namespace: str) -> bytes:
     return document(root)
 
 
-def logged_in_reps(reps: list[LoggedInRep], namespace: str) -> bytes:
+def direct_link(url: str, text: str) -> str:
+    """The vendor's "HTML anchor tag containing the URL" (the link text: the representative's public name).
+    HTML-escaped inside, then escaped again as XML text by lxml, as any text is."""
+    return f'<a href="{html.escape(url, quote=True)}">{html.escape(text, quote=False)}</a>'
+
+
+def logged_in_reps(answer: RepList, namespace: str) -> bytes:
     b = Builder(namespace)
     root = b.root("logged_in_reps")
-    for entry in reps:
+    omitted = answer.omitted
+    for entry in answer.reps:
         rep, client = entry.client.rep, entry.client
         assert rep is not None  # a logged-in rep is a representative client, which has its rep record
         el = b.sub(root, "rep", id=entry.user_id)
-        b.sub(el, "display_name", rep.public_display_name)
-        b.sub(el, "public_display_name", rep.public_display_name)
-        b.sub(el, "private_display_name", rep.private_display_name)
+        # display_name: deprecated since API 1.10.0, kept with public_display_name's value
+        names = (
+            ("display_name", rep.public_display_name),
+            ("public_display_name", rep.public_display_name),
+            ("private_display_name", rep.private_display_name),
+        )
+        for name, value in names:
+            if name not in omitted:
+                b.sub(el, name, value)
         b.sub(el, "type", rep.type)
-        b.sub(el, "direct_link", rep.start_session_url)
+        b.sub(el, "direct_link", direct_link(rep.start_session_url, rep.public_display_name))
         b.sub(el, "logged_in_since", iso8601(client.connected_since), ts=client.connected_since)
         b.sub(el, "presentation_count", rep.presentation_count)
         b.sub(el, "support_session_count", rep.support_session_count)

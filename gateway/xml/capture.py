@@ -1,5 +1,8 @@
 """Reading a ``get_connected_clients`` capture of a real appliance (``include_connections=1`` or not,
-any namespace) into clients the feed schemas accept.
+any namespace) into clients the feed schemas accept, and the capture files ``gateway clients capture``
+writes: a ``<gateway_capture>`` document (namespace CAPTURE_NAMESPACE) holding the appliance's
+``get_appliances`` and ``get_connected_clients`` answers verbatim (their XML declarations left out), so
+an import restores the appliances too.
 
 Parsing is safe: a size cap before parsing, no DTD (a DOCTYPE is refused), no entity expansion, no
 network. The capture must match the command XSD retargeted to its own namespace; every
@@ -11,12 +14,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any
+from xml.sax.saxutils import quoteattr
 
 from lxml import etree
 from marshmallow import ValidationError
 
 from gateway.errors import InvalidRequestError, RequestTooLargeError
-from gateway.registry.model import Client
+from gateway.registry.model import Appliance, Client
 from gateway.registry.operations import problems
 from gateway.registry.schemas import CLIENT_SCHEMAS
 from gateway.registry.validation import first_problem
@@ -62,6 +66,82 @@ class CapturedClient:
 class Capture:
     namespace: str
     clients: list[CapturedClient]
+    #: The appliances of a capture file that holds a get_appliances answer (None: it holds none).
+    appliances: list[Appliance] | None = None
+
+
+#: The namespace of the capture files ``gateway clients capture`` writes.
+CAPTURE_NAMESPACE = "urn:connected-clients-gateway:capture:1"
+_DECLARATION_END = b"?>"
+
+
+def _without_declaration(answer: bytes) -> bytes:
+    text = answer.lstrip()
+    if text.startswith(b"<?xml"):
+        text = text[text.index(_DECLARATION_END) + len(_DECLARATION_END) :]
+    return text.strip()
+
+
+def capture_file(appliances: bytes | None, connected_clients: bytes, source: str, captured_at: str) -> bytes:
+    """A capture file holding the answers as they came (only their XML declarations dropped)."""
+    parts = [
+        b'<?xml version="1.0" encoding="UTF-8"?>\n',
+        f"<gateway_capture xmlns={quoteattr(CAPTURE_NAMESPACE)} source={quoteattr(source)} "
+        f"captured_at={quoteattr(captured_at)}>\n".encode(),
+    ]
+    if appliances is not None:
+        parts += [_without_declaration(appliances), b"\n"]
+    parts += [_without_declaration(connected_clients), b"\n</gateway_capture>\n"]
+    return b"".join(parts)
+
+
+def _appliances(element: etree._Element, namespace: str) -> list[Appliance]:
+    checker = xsd.schema(namespace)
+    if not checker.validate(element):
+        error = checker.error_log[0]
+        raise _fail(f"line {error.line}: {error.message}", error.line, "appliances")
+    if len(element) and etree.QName(element[0]).localname == "error":
+        raise _fail("The capture's appliances are an <error> answer.", element[0].sourceline, "appliances")
+    found = []
+    for position, item in enumerate(element):
+        values = {etree.QName(child).localname: child.text or "" for child in item}
+        found.append(
+            Appliance(
+                id=item.attrib["id"],
+                name=values["name"],
+                hostname=values["public_hostname"],
+                public_hostname=values["public_hostname"],
+                cluster_role=values["cluster_role"],
+                failover_role=values["failover_role"],
+                accepting_connections=values["accepting_connections"] == "1",
+                timezone_offset=int(values["timezone_offset"]),
+                position=position,
+            )
+        )
+    return found
+
+
+def _unbundle(root: etree._Element) -> tuple[etree._Element, list[Appliance] | None]:
+    """The connected_clients element of a capture file, and its appliances; a plain capture as it is."""
+    if etree.QName(root).namespace != CAPTURE_NAMESPACE:
+        return root, None
+    answers = {etree.QName(child).localname: child for child in root}
+    if "connected_clients" not in answers or set(answers) - {"connected_clients", "appliances"}:
+        raise _fail(
+            "A capture file holds a <connected_clients> answer and at most an <appliances> answer.",
+            root.sourceline,
+            "gateway_capture",
+        )
+    clients = answers["connected_clients"]
+    appliances = answers.get("appliances")
+    namespace = etree.QName(clients).namespace
+    if appliances is None or not namespace:
+        return clients, None
+    if etree.QName(appliances).namespace != namespace:
+        raise _fail(
+            "The capture's two answers are in different namespaces.", appliances.sourceline, "appliances"
+        )
+    return clients, _appliances(appliances, namespace)
 
 
 def _fail(message: str, line: int | None, field: str) -> InvalidRequestError:
@@ -172,7 +252,7 @@ def _client_fields(element: etree._Element, ctype: str) -> dict[str, Any]:
 
 def parse_capture(data: bytes, max_bytes: int) -> Capture:
     """The clients of a capture, validated whole; InvalidRequestError names the first problem."""
-    root = _parse(data, max_bytes)
+    root, appliances = _unbundle(_parse(data, max_bytes))
     qname = etree.QName(root)
     if qname.localname != "connected_clients" or not qname.namespace:
         raise _fail(
@@ -208,4 +288,4 @@ def parse_capture(data: bytes, max_bytes: int) -> Capture:
         for problem in problems(client):
             raise _fail(f"{where}: {problem.field}: {problem.message}", element.sourceline, problem.field)
         captured.append(CapturedClient(client, name, element.sourceline))
-    return Capture(qname.namespace, captured)
+    return Capture(qname.namespace, captured, appliances)

@@ -7,6 +7,7 @@ from __future__ import annotations
 import pytest
 from flask.testing import FlaskClient
 
+from gateway.clock import iso8601
 from gateway.registry.model import Event
 from gateway.registry.operations import AppendEvents, Connect, Disconnect, Update
 from tests import inspecting, populations
@@ -70,6 +71,21 @@ def test_replays_the_log_with_growing_ids_kinds_and_json_data(client, auth, svc)
         and got[6]["data"]["type"] == "presentation_attendee"
     )
     assert parse(text)[-1]["comments"] == ["stream ends; reconnect with Last-Event-ID"]
+
+
+def test_time_format_shows_the_events_times_as_iso_8601_or_epoch_milliseconds(client, auth, svc):
+    write_some(svc)
+    unix = events(stream(client, auth, last_event_id=0))
+    iso = events(stream(client, auth, last_event_id=0, time_format="iso"))
+    ms = events(stream(client, auth, last_event_id=0, time_format="epoch_ms"))
+    assert [e["id"] for e in unix] == [e["id"] for e in iso] == [e["id"] for e in ms]
+    for a, b, c in zip(unix, iso, ms, strict=True):
+        assert b["data"]["ts"] == iso8601(a["data"]["ts"]) and c["data"]["ts"] == a["data"]["ts"] * 1000
+    connect = (unix[1]["data"]["payload"]["client"], iso[1]["data"]["payload"]["client"])
+    assert connect[1]["connected_since"] == iso8601(connect[0]["connected_since"])
+    gone = (unix[6]["data"]["payload"], ms[6]["data"]["payload"])
+    assert gone[1]["disconnected_at"] == gone[0]["disconnected_at"] * 1000
+    assert unix[4]["data"]["payload"]["events"][0]["ts"] * 1000 == ms[4]["data"]["payload"]["events"][0]["ts"]
 
 
 def test_resumes_after_last_event_id_which_wins_over_the_parameter(client, auth, svc):

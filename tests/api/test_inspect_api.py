@@ -8,7 +8,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from gateway.registry.inspection import CLIENT_ORDERS
+from gateway.clock import iso8601
+from gateway.registry.inspection import CLIENT_ORDERS, CLIENT_RANGES
 from gateway.registry.model import Event
 from gateway.registry.operations import AppendEvents, Connect, Disconnect
 from tests import inspecting
@@ -189,8 +190,8 @@ def test_every_order_pages_without_overlap(history, get, order_by):
 def sort_key(item: dict, order_by: str):
     if order_by == "connection_count":
         return len(item["connections"])
-    if order_by == "support_session_count":
-        return item.get("representative", {}).get("support_session_count", 0)
+    if order_by in ("support_session_count", "presentation_count"):
+        return item.get("representative", {}).get(order_by, 0)
     return item[order_by]
 
 
@@ -220,7 +221,15 @@ def matches(item: dict, q: dict) -> bool:
         "disconnected_before": lambda v: item["disconnected_at"] is not None and item["disconnected_at"] <= v,
         "disconnect_initiator": lambda v: item["disconnect_initiator"] == v,
     }
-    return all(checks[k](v) for k, v in q.items() if k not in ("order_by", "order"))
+    for name in CLIENT_RANGES:
+        checks[f"min_{name}"] = lambda v, name=name: sort_key(item, name) >= v
+        checks[f"max_{name}"] = lambda v, name=name: sort_key(item, name) <= v
+    aliases = {"active": "connected", "closed": "disconnected"}
+    return all(
+        checks[k](aliases.get(v, v) if k == "status" else v)
+        for k, v in q.items()
+        if k not in ("order_by", "order")
+    )
 
 
 QUERIES = st.fixed_dictionaries(
@@ -230,7 +239,17 @@ QUERIES = st.fixed_dictionaries(
             st.sampled_from(["representative", "support_customer", "presentation_attendee", "push_agent"]),
             min_size=1,
         ).map(",".join),
-        "status": st.sampled_from(["connected", "disconnected"]),
+        "status": st.sampled_from(["connected", "disconnected", "active", "closed"]),
+        "min_event_count": st.integers(0, 8),
+        "max_event_count": st.integers(0, 8),
+        "min_connection_count": st.integers(0, 3),
+        "max_connection_count": st.integers(0, 3),
+        "min_support_session_count": st.integers(0, 3),
+        "max_support_session_count": st.integers(0, 3),
+        "min_presentation_count": st.integers(0, 3),
+        "max_presentation_count": st.integers(0, 3),
+        "min_duration": st.integers(0, 12_000),
+        "max_duration": st.integers(0, 12_000),
         "hostname": st.sampled_from(["d", "DESK", "a", "a%", "a_", "ws", "x", "A\\"]),
         "name": st.sampled_from(["z", "Zoe ", "50", "RDP: srv%", "q"]),
         "username": st.sampled_from(["j", "JS", "a_", "ak"]),
@@ -261,6 +280,84 @@ def test_random_queries_select_and_order_as_the_same_filters_in_python(history, 
         assert body["pagination"]["total"] == len(wanted)
 
     check()
+
+
+def test_status_takes_the_peer_aliases_active_and_closed(history, get):
+    for alias, ours in (("active", "connected"), ("closed", "disconnected")):
+        assert get("/api/v1/clients", status=alias, count=-1) == get("/api/v1/clients", status=ours, count=-1)
+
+
+def test_records_have_a_duration_to_their_disconnect_or_to_now(history, get):
+    for item in all_records(get):
+        end = NOW if item["connected"] else item["disconnected_at"]
+        assert item["duration"] == max(0, end - item["connected_since"])
+    durations = [i["duration"] for i in get("/api/v1/clients", order_by="duration", count=-1)["items"]]
+    assert durations == sorted(durations) and len(set(durations)) > 3
+    detail = get("/api/v1/clients/1")  # connected after NOW (the clock is frozen at NOW): 0
+    assert detail["duration"] == 0
+    old = detail["records"][1]
+    assert old["duration"] == old["disconnected_at"] - old["connected_since"] > 0
+
+
+def test_range_filters_are_inclusive(history, get):
+    everything = all_records(get)
+    for name in CLIENT_RANGES:
+        values = sorted({sort_key(i, name) for i in everything})
+        low, high = values[0], values[len(values) // 2]
+        body = get("/api/v1/clients", count=-1, **{f"min_{name}": low, f"max_{name}": high})
+        wanted = [i["record"] for i in everything if low <= sort_key(i, name) <= high]
+        assert sorted(i["record"] for i in body["items"]) == sorted(wanted) and wanted, name
+    assert get("/api/v1/clients", min_event_count=5, max_event_count=4)["pagination"]["total"] == 0
+
+
+def test_count_minus_one_is_every_item_up_to_the_configured_maximum(app, history, get):
+    body = get("/api/v1/clients", count=-1)
+    assert len(body["items"]) == body["pagination"]["total"] == 32 and not body["pagination"]["has_next"]
+    assert get("/api/v1/connection-log", count=-1)["pagination"]["count"] > 32
+    app.config["LIST_ALL_MAX"] = 10
+    capped = get("/api/v1/clients", count=-1, offset=5)
+    assert [i["record"] for i in capped["items"]] == [i["record"] for i in all_records(get)[5:15]]
+    assert capped["pagination"]["has_next"] is True
+
+
+@pytest.mark.parametrize(
+    "path", ["/api/v1/clients", "/api/v1/clients/1", "/api/v1/clients/1/log", "/api/v1/connection-log"]
+)
+def test_time_format_shows_every_time_as_iso_8601_or_epoch_milliseconds(history, get, path):
+    params = {} if path == "/api/v1/clients/1" else {"count": -1}
+    unix = get(path, **params)
+    iso = get(path, time_format="iso", **params)
+    ms = get(path, time_format="epoch_ms", **params)
+    assert get(path, time_format="unix", **params) == unix
+    seen = []
+
+    def compare(a, b, c, key=None):
+        if isinstance(a, dict):
+            assert set(a) == set(b) == set(c)
+            for k in a:
+                compare(a[k], b[k], c[k], k)
+        elif isinstance(a, list):
+            for x, y, z in zip(a, b, c, strict=True):
+                compare(x, y, z, key)
+        elif (
+            key
+            in (
+                "connected_since",
+                "disconnected_at",
+                "last_activity",
+                "ts",
+                "last_connected_at",
+                "last_disconnected_at",
+            )
+            and a is not None
+        ):
+            seen.append(key)
+            assert (b, c) == (iso8601(a), a * 1000)
+        else:
+            assert a == b == c, key
+
+    compare(unix, iso, ms)
+    assert seen
 
 
 # --- details --------------------------------------------------------------------------------------
@@ -370,7 +467,14 @@ def test_records_past_retention_are_hidden_without_any_write(history, client, ma
         ("/api/v1/clients", {"page_size": "0"}, "page_size"),
         ("/api/v1/clients", {"page": "0"}, "page"),
         ("/api/v1/clients", {"offset": "-1"}, "offset"),
-        ("/api/v1/clients", {"count": "-1"}, "count"),
+        ("/api/v1/clients", {"count": "-2"}, "count"),
+        ("/api/v1/clients", {"count": "0"}, "count"),
+        ("/api/v1/clients", {"time_format": "rfc822"}, "time_format"),
+        ("/api/v1/clients/1", {"time_format": "ISO"}, "time_format"),
+        ("/api/v1/connection-log", {"time_format": ""}, "time_format"),
+        ("/api/v1/clients", {"min_event_count": "-1"}, "min_event_count"),
+        ("/api/v1/clients", {"max_duration": "1.5"}, "max_duration"),
+        ("/api/v1/clients", {"min_duration": str(2**63)}, "min_duration"),
         ("/api/v1/clients", {"offset": "2", "page": "1"}, "offset"),
         ("/api/v1/clients", {"type": "robot"}, "type"),
         ("/api/v1/clients", {"status": "gone"}, "status"),
@@ -395,6 +499,7 @@ def test_records_past_retention_are_hidden_without_any_write(history, client, ma
         ("/api/v1/connection-log", {"order_by": "text"}, "order_by"),
         ("/api/v1/events", {"kind": "everything"}, "kind"),
         ("/api/v1/events", {"last_event_id": "-3"}, "last_event_id"),
+        ("/api/v1/events", {"time_format": "unix_ms"}, "time_format"),
     ],
 )
 def test_bad_parameters_are_400_naming_the_parameter(history, get, path, params, field):
@@ -432,6 +537,9 @@ def test_peer_parameter_names_get_a_hint(history, get):
             "order_by",
             "order",
             "kind",
+            "time_format",
+            "min_event_count",
+            "max_duration",
         ]
     ),
     value=st.text(max_size=40),
@@ -480,3 +588,19 @@ def test_reads_change_nothing_and_writes_go_through_the_feed_permission(history,
     assert get("/api/v1/clients", page_size=100) == before
     history.registry.apply([Disconnect(2, "bye", "server"), Connect(inspecting.client(50, 2))])
     assert [r["connected"] for r in get("/api/v1/clients/2")["records"]] == [True, False]
+
+
+def test_the_account_route_names_the_calling_account_whatever_its_permissions(
+    client, make_account, get_token
+):
+    assert client.get("/api/v1/account").status_code == 401
+    for permission, admin in (("deny", False), ("read_only", True)):
+        creds = make_account(permission, admin=admin)
+        body = client.get("/api/v1/account", headers=bearer(get_token(creds))).get_json()
+        assert body == {
+            "client_id": creds.account.client_id,
+            "name": creds.account.name,
+            "permission": permission,
+            "feed": False,
+            "admin": admin,
+        }

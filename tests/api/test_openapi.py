@@ -94,7 +94,20 @@ def test_the_document_is_served_without_a_token(client):
         "page_size",
         "offset",
         "count",
+        "time_format",
+        "min_event_count",
+        "max_event_count",
+        "min_connection_count",
+        "max_connection_count",
+        "min_support_session_count",
+        "max_support_session_count",
+        "min_presentation_count",
+        "max_presentation_count",
+        "min_duration",
+        "max_duration",
     }
+    record = document["components"]["schemas"]
+    assert any("duration" in schema.get("properties", {}) for schema in record.values())
 
 
 @pytest.fixture
@@ -142,6 +155,10 @@ def test_real_answers_conform_to_the_document(api):
         ("GET", "/api/v1/clients/{client_id}/log", "/api/v1/clients/101/log", reader),
         ("GET", "/api/v1/connection-log", "/api/v1/connection-log?page_size=100", reader),
         ("GET", "/api/v1/clients", "/api/v1/clients?pageSize=3", reader),
+        ("GET", "/api/v1/clients", "/api/v1/clients?count=-1&time_format=iso&order_by=duration", reader),
+        ("GET", "/api/v1/clients", "/api/v1/clients?status=closed&time_format=epoch_ms", reader),
+        ("GET", "/api/v1/clients/{client_id}", "/api/v1/clients/102?time_format=iso", reader),
+        ("GET", "/api/v1/connection-log", "/api/v1/connection-log?time_format=iso", reader),
         ("GET", "/api/v1/clients", "/api/v1/clients", feeder),
     ]
     for method, documented, path, auth in calls:

@@ -145,6 +145,20 @@ def test_check_health_of_a_configured_traffic_node(app_config, population):
 def test_check_health_without_appliances(command):
     root = parse(command("check_health").data)
     assert root.findtext("{*}success") == "1" and root.findtext("{*}failover_role") == "none"
+    assert root.findtext("{*}version") == "24.3.1"
+
+
+def test_check_health_version_survives_a_put_without_one(command, client, feed, svc, population):
+    """An appliance always runs some software: a PUT that leaves the version out keeps the one it had, and an
+    appliance that never had one reports the gateway's product version (GATEWAY_PRODUCT_VERSION)."""
+    body = {"name": "support", "hostname": "support.example.com", "cluster_role": "primary"}
+    put = client.put(f"/api/v1/appliances/{populations.PRIMARY}", json=body, headers=feed)
+    assert put.status_code == 200 and put.get_json()["version"] == "24.3.1 (build 41298)"
+    assert parse(command("check_health").data).findtext("{*}version") == "24.3.1 (build 41298)"
+    appliances = populations.appliances()
+    appliances[0].version = ""
+    svc.store.registry.replace_appliances(appliances)
+    assert parse(command("check_health").data).findtext("{*}version") == "24.3.1"
 
 
 def test_unhealthy_appliance(command, svc, client):
@@ -179,7 +193,9 @@ def test_logged_in_reps(command, population, svc):
         "support_session_count",
         "showing_on_rep_list",
     ]
-    assert rep.findtext("{*}direct_link") == "https://support.example.com/?ak=rep0007"
+    # "an HTML anchor tag containing the URL" (vendor's page), as escaped text
+    assert rep.findtext("{*}direct_link") == '<a href="https://support.example.com/?ak=rep0007">Jo S.</a>'
+    assert b"<direct_link>&lt;a href=" in command("get_logged_in_reps").data
     assert rep.find("{*}logged_in_since").get("ts") == str(populations.T0 - 3600)
 
 

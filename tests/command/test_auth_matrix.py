@@ -88,8 +88,27 @@ def test_read_only_and_full_access_may_read(command, make_account, get_token, pe
     token = get_token(make_account(permission))
     response = command("get_api_info", headers=bearer(token))
     assert response.status_code == 200
-    permissions = {p.get("perm_name"): p.get("value") for p in parse(response.data).iter("{*}permission")}
-    assert permissions == {"perm_command": permission, "perm_feed": "0", "perm_admin": "0"}
+    permissions = [(p.get("perm_name"), p.get("value")) for p in parse(response.data).iter("{*}permission")]
+    # the vendor's list, in its order; the gateway serves the command API only, so every other one is 0
+    assert permissions == [
+        ("perm_backup", "0"),
+        ("perm_command", permission),
+        ("perm_configuration", "0"),
+        ("perm_configuration_vault_account", "0"),
+        ("perm_ecm", "0"),
+        ("perm_real_time_state", "0"),
+        ("perm_reporting_archive", "0"),
+        ("perm_reporting_license", "0"),
+        ("perm_reporting_presentation", "0"),
+        ("perm_reporting_support", "0"),
+    ]
+
+
+def test_the_gateways_own_permissions_are_not_listed(command, make_account, get_token):
+    """Feed and admin are the gateway's permissions, not the vendor's: get_api_info does not show them."""
+    token = get_token(make_account("full_access", feed=True, admin=True))
+    body = command("get_api_info", headers=bearer(token)).data
+    assert b"perm_feed" not in body and b"perm_admin" not in body
 
 
 def test_permission_change_applies_to_live_tokens(command, make_account, get_token, svc):

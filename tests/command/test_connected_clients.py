@@ -126,7 +126,7 @@ def test_special_characters_are_escaped_and_round_trip(command, population):
 def test_exact_prologue_and_root_bytes(command, population, namespace):
     body = command("get_connected_clients").data
     assert body.startswith(DECLARATION + f'<connected_clients xmlns="{namespace}">'.encode())
-    assert body.endswith(b"</connected_clients>")
+    assert body.endswith(b"</connected_clients>\n")
 
 
 def test_empty_registry_gives_empty_root(command, namespace):

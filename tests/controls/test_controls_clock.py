@@ -136,3 +136,47 @@ def test_advancing_past_2100_in_steps_is_refused(client, svc, make_account, get_
     assert client.get("/api/v1/admin/clock", headers=headers).get_json()["offset"] == pytest.approx(
         2e9, abs=5
     )
+
+
+def test_setting_the_clock_back_does_not_revive_a_token_past_its_real_expiry(
+    client, svc, make_account, get_token, command
+):
+    """A token whose real lifetime is over stays expired whatever time the emulator is set to."""
+    import time
+
+    from gateway.oauth.secrets import digest
+
+    creds = make_account()
+    now = svc.clock.now_int()
+    # issued an hour ago in real time (and by the emulator's clock): its real expiry has passed
+    assert svc.accounts.issue_token(
+        creds.account.key, digest("tok-real-past"), now - 3600, now, real_expires_at=int(time.time()) - 1
+    )
+    headers = {"Authorization": "Bearer tok-real-past"}
+    assert command("get_api_info", headers=headers).status_code == 401
+    admin = {"Authorization": f"Bearer {get_token(make_account('deny', admin=True))}"}
+    moved = client.post("/api/v1/admin/clock/advance", json={"seconds": -7200}, headers=admin)
+    assert moved.status_code == 200
+    expired = command("get_api_info", headers=headers)
+    assert expired.status_code == 401 and b"expired" in expired.data, "the clock revived the token"
+    assert command("get_api_info", headers={"Authorization": f"Bearer {get_token(creds)}"}).status_code == 200
+
+
+def test_the_admin_token_survives_clock_jumps_but_api_tokens_follow_the_clock(
+    client, svc, make_account, get_token, command
+):
+    """The clock governs API tokens, not the operator's control channel: an admin who advances the clock a
+    day keeps using the admin surface with the token that did it; the same token on the command API, and
+    every other account's, have expired by the emulator's clock."""
+    admin_creds = make_account("read_only", admin=True)
+    admin = {"Authorization": f"Bearer {get_token(admin_creds)}"}
+    reader = {"Authorization": f"Bearer {get_token(make_account())}"}
+    for seconds in (86_400, -3 * 86_400, 5 * 86_400):
+        moved = client.post("/api/v1/admin/clock/advance", json={"seconds": seconds}, headers=admin)
+        assert moved.status_code == 200, moved.get_json()
+    assert client.get("/api/v1/admin/clock", headers=admin).status_code == 200
+    assert client.get("/api/v1/admin/journal", headers=admin).status_code == 200
+    for headers in (admin, reader):
+        expired = command("get_api_info", headers=headers)
+        assert expired.status_code == 401 and b"expired" in expired.data
+    assert client.post("/api/v1/admin/clock/reset", headers=admin).status_code == 200

@@ -51,8 +51,8 @@ def test_an_error_with_status_200_sits_in_the_list_actions_root(command, add_fau
     assert response.status_code == 200
     assert response.data.endswith(
         (
-            f'<connected_clients xmlns="{namespace}">'
-            "<error>Too busy to list clients</error></connected_clients>"
+            f'<connected_clients xmlns="{namespace}">\n'
+            "  <error>Too busy to list clients</error>\n</connected_clients>\n"
         ).encode()
     )
 
@@ -182,6 +182,31 @@ def test_a_truncated_body_declares_more_than_it_sends(app, svc, add_fault, auth)
     assert len(raw.get("/api/command?action=get_api_info", headers=auth).data) == 10
 
 
+def test_reset_dribble_and_malformed_through_the_test_client(app, svc, add_fault, auth, client, admin_auth):
+    """What a test client can see of them (the socket-level behaviour: tests/e2e/test_faults_e2e.py)."""
+    from gateway.controls.middleware import GARBAGE, ConnectionReset
+
+    populations.load(svc.registry)
+    raw = FlaskClient(app)  # malformed bodies are deliberately invalid XML: not the validating client
+    path = "/api/command?action=get_connected_clients&include_connections=1"
+    whole = raw.get(path, headers=auth).data
+    add_fault(
+        {"match": {"action": "get_connected_clients"}, "dribble": {"bytes_per_second": 1 << 20}, "times": 1}
+    )
+    assert raw.get(path, headers=auth).data == whole, "dribbled, every byte arrives"
+    add_fault({"match": {"action": "get_connected_clients"}, "malformed": {}, "times": 1})
+    cut = raw.get(path, headers=auth)
+    assert cut.status_code == 200 and cut.data == whole[: len(whole) // 2]
+    assert int(cut.headers["Content-Length"]) == len(cut.data)
+    add_fault({"match": {"action": "get_connected_clients"}, "malformed": {"body": "garbage"}, "times": 1})
+    assert raw.get(path, headers=auth).data == GARBAGE
+    add_fault({"match": {"action": "get_connected_clients"}, "reset": True, "times": 1})
+    with pytest.raises(ConnectionReset):
+        raw.get(path, headers=auth)
+    entries = client.get("/api/v1/admin/journal?action=get_connected_clients", headers=admin_auth).get_json()
+    assert [e["fault"] for e in entries["entries"]] == [None, "dribble", "malformed", "malformed", "reset"]
+
+
 def test_the_admin_surface_is_never_faulted(client, add_fault, admin_auth):
     add_fault({"error": {"status": 502}})
     assert client.get("/api/v1/admin/faults", headers=admin_auth).status_code == 200
@@ -233,6 +258,11 @@ def test_fault_admin_needs_the_admin_permission(client, make_account, get_token,
         ({"error": {"status": 500, "message": "bad \x01 char"}}, "error.message"),
         ({"truncate": {"fraction": 1}}, "truncate.fraction"),
         ({"drop": True, "surprise": 1}, "surprise"),
+        ({"dribble": {"bytes_per_second": 0}}, "dribble.bytes_per_second"),
+        ({"dribble": {}}, "dribble.bytes_per_second"),
+        ({"dribble": {"bytes_per_second": 10}, "reset": True}, "dribble"),
+        ({"malformed": {"body": "html"}}, "malformed.body"),
+        ({"reset": "yes please"}, "reset"),
     ],
 )
 def test_invalid_rules_are_refused_naming_the_field(add_fault, client, admin_auth, rule, field):

@@ -9,6 +9,7 @@ import pytest
 
 from gateway import create_app
 from gateway.config import ConfigError
+from gateway.storage.migrate import head_revision
 from tests import populations
 
 
@@ -42,7 +43,10 @@ def test_liveness_needs_no_database_and_readiness_checks_the_schema(tmp_path):
 
 def test_ready_when_migrated(client):
     response = client.get("/readyz")
-    assert response.status_code == 200 and response.get_json() == {"status": "ready", "schema": "0005"}
+    assert response.status_code == 200 and response.get_json() == {
+        "status": "ready",
+        "schema": head_revision(),
+    }
     assert client.post("/readyz").status_code == 405 and client.post("/readyz").mimetype == "application/json"
 
 

@@ -17,7 +17,7 @@ from gateway.clock import Clock
 from gateway.oauth.accounts import AccountService
 from gateway.registry.service import Registry
 from gateway.storage import open_store
-from gateway.storage.migrate import upgrade
+from gateway.storage.migrate import head_revision, upgrade
 from gateway.xml.clients import render_client
 from tests import populations
 from tests.conftest import assert_wire_body
@@ -152,7 +152,7 @@ def test_journal_metrics_and_logs_add_up_across_workers(gateway):
     assert [e["request_id"] for e in entries] == [r.headers["X-Request-ID"] for r in responses], (
         "each call is in the journal before its client has the answer"
     )
-    assert requests.get(f"{base}/readyz", timeout=10).json() == {"status": "ready", "schema": "0005"}
+    assert requests.get(f"{base}/readyz", timeout=10).json() == {"status": "ready", "schema": head_revision()}
     server.stop()
     logged = [json.loads(line) for line in server.log.read_text().splitlines() if line.startswith('{"time"')]
     assert {r.headers["X-Request-ID"] for r in responses} <= {line["request_id"] for line in logged}

@@ -129,3 +129,23 @@ def test_the_token_cap_holds_across_nodes(nodes):
     )
     assert all(command(node.url, tokens[1])[0] == 200 for node in (a, b))
     assert all(command(a.url, token)[0] == 200 for token in tokens[1:])
+
+
+def test_a_journal_wait_on_one_node_sees_the_calls_another_node_answers(nodes):
+    """The journal is rows of the shared database: a wait on node A is answered by calls made on B."""
+    import concurrent.futures
+
+    from gateway.admin_client import AdminClient, Credentials
+
+    creds, a, b, app_a = nodes
+    admin = app_a.extensions["gateway"].accounts.create("waiter", "deny", admin=True)
+    client = AdminClient(a.url, Credentials("waiter", admin.account.client_id, admin.client_secret))
+    client.bearer()
+    token = get_token(b.url, creds.account.client_id, creds.client_secret).json()["access_token"]
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        waiting = pool.submit(client.journal_wait, 2, 50.0, action="get_connected_clients")
+        assert [command(b.url, token)[0] for _ in range(2)] == [200, 200]
+        answer = waiting.result(timeout=60)
+    assert answer["satisfied"] is True and answer["count"] == 2
+    [first, second] = client.verify(2, action="get_connected_clients")
+    assert first["account"] == second["account"] == creds.account.client_id

@@ -127,3 +127,79 @@ def test_a_running_gateway_through_its_admin_api(tmp_path):
         assert missing.returncode != 0 and "--gateway-admin" in missing.stderr
     finally:
         server.stop()
+
+
+VERIFY_TESTS = """
+import threading
+import urllib.request
+
+import pytest
+
+
+def call(gateway, token, action):
+    request = urllib.request.Request(f"{gateway.url}/api/command?action={action}",
+                                     headers={"Authorization": f"Bearer {token}", "X-Trace": "t-1"})
+    with urllib.request.urlopen(request) as response:
+        return response.status, response.read()
+
+
+def test_verify_says_what_was_expected_what_came_and_the_closest(gateway):
+    creds = gateway.account("read_only")
+    token = gateway.token(creds)
+    call(gateway, token, "get_api_info")
+    call(gateway, token, "nonsense")
+    [entry] = gateway.verify(1, action="get_api_info", account=creds)
+    assert entry["headers"]["X-Trace"] == "t-1" and entry["headers"]["Authorization"] == "[redacted]"
+    [unknown] = gateway.verify(1, has_error=True, face="command")
+    assert unknown["status"] == 200 and "nonsense" in unknown["error"]
+    assert gateway.journal_count(face="command") == 2
+    with pytest.raises(AssertionError) as failed:
+        gateway.verify(2, action="get_api_info", status=503)
+    text = str(failed.value)
+    assert "Expected 2 journal entries matching action='get_api_info', status=503; found 0." in text
+    assert "Closest other entries" in text and "status 200 != 503" in text
+    with pytest.raises(AssertionError, match="found 1"):
+        gateway.verify(0, action="get_api_info")
+
+
+def test_wait_for_an_asynchronous_client(gateway):
+    token = gateway.token(gateway.account("read_only"))
+    poller = threading.Thread(
+        target=lambda: [call(gateway, token, "get_connected_clients") for _ in range(3)]
+    )
+    poller.start()
+    entries = gateway.wait_for(3, timeout=30, action="get_connected_clients")
+    poller.join()
+    assert [e["status"] for e in entries] == [200, 200, 200]
+    with pytest.raises(AssertionError) as failed:
+        gateway.wait_for(1, timeout=0.2, action="never_called")
+    assert "Expected at least 1 journal entries matching action='never_called' within 0.2 s; found 0." in str(
+        failed.value
+    )
+"""
+
+
+def test_verify_and_wait_for_in_process(tmp_path):
+    result = run_pytest(tmp_path, VERIFY_TESTS)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "2 passed" in result.stdout
+
+
+@pytest.mark.e2e
+def test_verify_and_wait_for_on_a_running_gateway(tmp_path):
+    """Two workers: the wait sits on one while the other may record the calls it waits for."""
+    url = f"sqlite:///{tmp_path / 'remote.db'}"
+    store = open_store(url)
+    upgrade(store)
+    admin = AccountService(store, Clock()).create("harness", "deny", admin=True, feed=True)
+    store.close()
+    server = start({"GATEWAY_DATABASE_URL": url}, tmp_path / "gunicorn.log", workers=2)
+    try:
+        inner = tmp_path / "inner"
+        inner.mkdir()
+        creds = f"{admin.account.client_id}:{admin.client_secret}"
+        result = run_pytest(inner, VERIFY_TESTS, "--gateway-url", server.url, "--gateway-admin", creds)
+        assert result.returncode == 0, result.stdout + result.stderr
+        assert "2 passed" in result.stdout
+    finally:
+        server.stop()

@@ -15,7 +15,7 @@ from urllib.parse import urlsplit
 import pytest
 import requests
 
-from gateway.clock import Clock
+from gateway.clock import Clock, iso8601
 from gateway.oauth.accounts import AccountService
 from gateway.registry.model import Appliance, Client, ClientType, Connection, Event
 from gateway.registry.service import Registry
@@ -142,6 +142,7 @@ def gateway(engine_url, tmp_path_factory):
             "feeder": service.create("feeder", "deny", feed=True),
             "denied": service.create("denied", "deny"),
             "admin": service.create("admin", "deny", admin=True),
+            "operator": service.create("operator", "read_only", admin=True),
         }
     finally:
         store.close()
@@ -194,8 +195,8 @@ class Page:
 
         return self.driver.find_element(By.ID, element_id)
 
-    def open(self) -> None:
-        self.driver.get(f"{self.gateway.url}/ui/")
+    def open(self, query: str = "") -> None:
+        self.driver.get(f"{self.gateway.url}/ui/{query}")
         self.wait(
             lambda: self.js("return !document.getElementById('sign-in-fields').disabled"),
             message="the page's script did not start",
@@ -208,10 +209,10 @@ class Page:
         self.el("client-secret").send_keys(creds.client_secret if secret is None else secret)
         self.el("sign-in-button").click()
 
-    def signed_in(self) -> None:
+    def signed_in(self, name: str = "reader") -> None:
         """Sign in and wait until the first load is drawn: the table, the chart and the live stream (the
         table and the chart load in parallel, so rows on screen do not mean the chart is there)."""
-        self.sign_in()
+        self.sign_in(name)
         self.wait(lambda: self.visible("dashboard") and self.rows(), message="no table after signing in")
         self.wait(
             lambda: self.js("return !!document.querySelector('#chart g.appliance, #chart-empty')"),
@@ -280,6 +281,21 @@ class Page:
 
         self.wait(click, message=f"nothing displayed to click at {selector}")
 
+    def set_form(self, form_id: str, **values) -> None:
+        """Set controls of a form by name, as typed or chosen (an input event follows each)."""
+        from selenium.webdriver.common.keys import Keys
+        from selenium.webdriver.support.ui import Select
+
+        form = self.el(form_id)
+        for name, value in values.items():
+            control = form.find_element("name", name)
+            if control.tag_name == "select":
+                Select(control).select_by_value(str(value))
+            else:
+                control.send_keys(Keys.CONTROL, "a")
+                control.send_keys(Keys.DELETE)
+                control.send_keys(str(value))
+
     def click_row(self, client_id: int) -> None:
         self.click(f"#clients-body tr[data-id='{client_id}'] button")
 
@@ -329,7 +345,9 @@ def test_signing_in_shows_connected_clients_and_keeps_the_token_in_memory_only(p
         == [101, 102, 103, 104, 105, *range(201, 201 + BULK)]
     )
     assert page.el("page-info").text == f"1–{5 + BULK} of {5 + BULK} · page 1 of 1"
-    assert page.el("account").text == gateway.accounts["reader"].account.client_id
+    assert page.el("account").text == "reader"  # the account's name, its client id in the tooltip
+    assert gateway.accounts["reader"].account.client_id in page.el("account").get_attribute("title")
+    assert not page.visible("view-emulator")  # no admin permission
     by_id = {row["id"]: row["cells"] for row in page.rows()}
     assert by_id[101][1:5] == ["Representative", "jsmith (Jo S.)", "WS-JSMITH", "Windows 11 Enterprise (x64)"]
     assert by_id[102][2] == "Zoë O'Brien" and by_id[102][8] == "connected"
@@ -717,6 +735,191 @@ def test_the_pages_event_stream_parser_gives_the_same_events_however_the_stream_
     assert isinstance(result, list), result
     for cut, run in enumerate(result):
         assert run == {"events": PARSER_EXPECTED, "lastEventId": "12", "retry": 250}, f"cut at {cut}"
+
+
+# --- sorting, the URL, export, new connects off the page ---------------------------------------------------
+def sort_state(page) -> dict:
+    return page.js(
+        "return Object.fromEntries(Array.from(document.querySelectorAll('#clients th[data-sort]'), "
+        "th => [th.dataset.sort, th.getAttribute('aria-sort')]))"
+    )
+
+
+def test_column_headers_sort_and_the_url_keeps_the_filters(page, gateway):
+    page.signed_in()
+    page.click("#clients th[data-sort=connected_since] button")
+    page.wait_for_ids(api_ids(gateway, status="connected", order_by="connected_since", page_size=100))
+    assert sort_state(page)["connected_since"] == "ascending" and sort_state(page)["id"] == "none"
+    page.click("#clients th[data-sort=connected_since] button")  # again: the other way
+    newest_first = api_ids(
+        gateway, status="connected", order_by="connected_since", order="desc", page_size=100
+    )
+    page.wait_for_ids(newest_first)
+    assert sort_state(page)["connected_since"] == "descending"
+    assert page.el("filters").find_element("name", "order_by").get_attribute("value") == "connected_since"
+    page.set_filter("hostname", "bulk-1")
+    selection = api_ids(
+        gateway, status="connected", hostname="bulk-1", order_by="connected_since", order="desc"
+    )
+    assert selection == [210, 211, 212]  # bulk-12 connected first
+    page.wait_for_ids(selection)
+    page.wait(lambda: "hostname=bulk-1" in page.js("return location.search"))
+    search = page.js("return location.search")
+    assert "order_by=connected_since" in search and "order=desc" in search
+    # The same URL opened again (a reload, a link) shows the same selection once signed in.
+    page.open(search)
+    page.signed_in()
+    page.wait_for_ids(selection)
+    assert page.el("filters").find_element("name", "hostname").get_attribute("value") == "bulk-1"
+    assert sort_state(page)["connected_since"] == "descending"
+    page.open("?type=representative,push_agent&status=&page_size=10")
+    page.signed_in()
+    page.wait_for_ids(api_ids(gateway, type="representative,push_agent", page_size=10))
+    assert page.el("filters").find_element("name", "status").get_attribute("value") == ""
+
+
+def test_csv_export_downloads_every_client_of_the_selection(page, gateway, tmp_path):
+    import csv
+
+    page.driver.execute_cdp_cmd(
+        "Browser.setDownloadBehavior", {"behavior": "allow", "downloadPath": str(tmp_path)}
+    )
+    page.signed_in()
+    page.set_filter("type", ["support_customer"])
+    page.set_filter("page_size", "10")  # the export is every page, not this one
+    expected = gateway.api("/api/v1/clients", status="connected", type="support_customer", count=-1)
+    page.wait_for_ids([item["id"] for item in expected["items"]][:10])
+    page.click("#export-csv")
+    done = page.wait(lambda: list(tmp_path.glob("clients-*.csv")), message="no CSV was downloaded")
+    with done[0].open(newline="", encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
+    assert [int(r["id"]) for r in rows] == [item["id"] for item in expected["items"]] and len(rows) > 10
+    first, item = rows[0], expected["items"][0]
+    assert first["hostname"] == item["hostname"] and first["type"] == "support_customer"
+    assert first["connected_since"] == iso8601(item["connected_since"])  # ISO 8601, as time_format=iso
+    assert first["duration"] == str(item["duration"]) and first["connected"] == "true"
+
+
+def test_a_connect_off_the_page_is_announced_and_one_click_shows_it(page, gateway):
+    page.signed_in()
+    page.set_filter("page_size", "10")
+    page.wait(lambda: len(page.rows()) == 10)
+    created = gateway.feed(
+        "POST",
+        "/api/v1/clients",
+        {
+            "id": 999,
+            "type": "push_agent",
+            "hostname": "jp-far",
+            "name": "Jumpoint Far",
+            "platform": "Debian GNU/Linux 12",
+            "platform_id": "linux-x86_64",
+            "connections": [{"appliance_id": populations.PRIMARY, "private_ip": "10.0.0.99"}],
+        },
+    )
+    assert created.status_code == 201, created.text
+    page.wait(lambda: page.visible("new-connects"), message="no badge for a connect off the page")
+    assert "#999" in page.el("new-connects-text").text and 999 not in page.ids()
+    page.click("#new-connects-show")
+    page.wait(lambda: page.ids()[:1] == [999], message="the newest connect is not first")
+    assert not page.visible("new-connects")
+    assert next(r for r in page.rows() if r["id"] == 999)["fresh"]  # still highlighted where it now is
+
+
+# --- the emulator view -------------------------------------------------------------------------------------
+def admin_call(gateway, method: str, path: str, **kwargs) -> dict:
+    response = requests.request(
+        method, f"{gateway.url}/api/v1/admin{path}", headers=gateway.token("admin"), timeout=30, **kwargs
+    )
+    assert response.status_code < 300, response.text
+    return response.json()
+
+
+def fault_rows(page) -> list[dict]:
+    return page.js("""return Array.from(document.querySelectorAll('#faults-body tr[data-id]'), tr => ({
+        id: Number(tr.dataset.id), cells: Array.from(tr.cells, c => c.textContent)}))""")
+
+
+def journal_rows(page) -> list[dict]:
+    return page.js("""return Array.from(document.querySelectorAll('#journal-body tr[data-seq]'), tr => ({
+        seq: Number(tr.dataset.seq), cells: Array.from(tr.cells, c => c.textContent)}))""")
+
+
+def test_accounts_without_admin_never_see_the_emulator(page):
+    page.open("#emulator")
+    page.signed_in()
+    assert not page.visible("view-emulator") and not page.visible("emulator") and page.visible("dashboard")
+
+
+def test_the_emulator_view_tails_the_journal_and_drives_faults_clock_and_reset(page, gateway):
+    try:
+        page.signed_in("operator")
+        assert page.el("account").text == "operator" and page.visible("view-emulator")
+        page.click("#view-emulator")
+        page.wait(lambda: page.visible("emulator") and not page.visible("dashboard"))
+        assert page.js("return location.hash") == "#emulator"
+        # The clock: what the admin API says, then advanced, frozen and reset from the page.
+        page.wait(lambda: page.el("clock-state").text == "running" and page.el("clock-now").text)
+        page.click("#clock-freeze")
+        page.wait(lambda: page.el("clock-state").text == "frozen")
+        frozen = admin_call(gateway, "GET", "/clock")
+        assert frozen["frozen"] is True
+        advance = page.el("clock-advance").find_element("name", "seconds")
+        advance.clear()
+        advance.send_keys("600")  # less than a token lives
+        page.click("#clock-advance button[type=submit]")
+        page.wait(lambda: admin_call(gateway, "GET", "/clock")["now"] == frozen["now"] + 600)
+        page.wait(lambda: page.el("clock-now").get_attribute("datetime") == iso8601(int(frozen["now"]) + 600))
+        page.click("#clock-reset")
+        page.wait(lambda: page.el("clock-state").text == "running")
+        assert admin_call(gateway, "GET", "/clock")["frozen"] is False
+        # A fault rule added from the page fires on a real request; its counters show in the table.
+        page.set_form(
+            "fault-form", face="command", action="get_api_info", effect="error", value="503", times="1"
+        )
+        page.click("#fault-form button[type=submit]")
+        rule = page.wait(lambda: fault_rows(page), message="the new rule is not listed")[0]
+        assert admin_call(gateway, "GET", "/faults")["faults"][0]["id"] == rule["id"]
+        assert "action get_api_info" in rule["cells"][1] and "error 503" in rule["cells"][2]
+        refused = requests.get(
+            f"{gateway.url}/api/command",
+            params={"action": "get_api_info"},
+            headers=gateway.token("reader"),
+            timeout=30,
+        )
+        assert refused.status_code == 503
+        page.wait(
+            lambda: [r["cells"][4:7] for r in fault_rows(page)] == [["1", "1", "spent"]],
+            message="the rule's counters did not follow",
+        )
+        # The journal's tail shows that request live, and its filters narrow it.
+        page.wait(
+            lambda: any(
+                r["cells"][3] == "get_api_info" and r["cells"][5] == "503" for r in journal_rows(page)
+            ),
+            message="the refused request is not in the journal tail",
+        )
+        page.set_form("journal-filters", action="get_api_info")
+        page.wait(
+            lambda: journal_rows(page) and {r["cells"][3] for r in journal_rows(page)} == {"get_api_info"}
+        )
+        browser.screenshot(
+            page.driver, f"ui-emulator-{gateway.engine}", full_page=True
+        )  # rule, journal, clock
+        page.click(f"#faults-body tr[data-id='{rule['id']}'] button")
+        page.wait(lambda: fault_rows(page) == [], message="the removed rule stayed")
+        assert admin_call(gateway, "GET", "/faults")["faults"] == []
+        # Resetting the registry takes two clicks, then the clients view is empty.
+        page.click("#reset-button")
+        page.wait(lambda: page.el("reset-button").text.startswith("Click again"))
+        page.click("#reset-button")
+        page.wait(lambda: page.el("reset-result").text.startswith('Registry reset to "empty"'))
+        assert gateway.api("/api/v1/clients")["pagination"]["total"] == 0
+        page.click("#view-clients")
+        page.wait(lambda: page.visible("dashboard") and not page.visible("emulator"))
+        page.wait(lambda: page.js("return document.querySelector('#clients-body tr.empty') !== null"))
+    finally:
+        admin_call(gateway, "POST", "/controls/reset")
 
 
 def test_the_sessions_card_shows_the_active_sessions_and_follows_the_feed(page, gateway):

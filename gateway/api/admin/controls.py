@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+from gateway.api import streaming
 from gateway.api.admin import answers, blueprint
-from gateway.api.auth import ADMIN, requires
+from gateway.api.auth import ADMIN, authenticate, requires
 from gateway.api.blueprint import errors
 from gateway.controls.clock import AdvanceSchema, SetSchema
 from gateway.controls.faults import FaultRuleSchema
-from gateway.controls.journal import QuerySchema
+from gateway.controls.journal import CountOut, FilterSchema, QuerySchema, WaitOut, WaitSchema
 from gateway.controls.ratelimit import SettingsSchema
-from gateway.errors import NotFoundError
+from gateway.errors import NotFoundError, TooManyStreamsError
 from gateway.web import services
 
 
@@ -113,6 +114,43 @@ def clock_reset():
 def journal_query(args: dict):
     """The request journal"""
     return _controls().journal.query(**args)
+
+
+@blueprint.route("/journal/count", methods=["GET"])
+@requires(ADMIN)
+@blueprint.arguments(FilterSchema, location="query")
+@blueprint.response(200, CountOut)
+def journal_count(args: dict):
+    """How many journal entries match"""
+    return _controls().journal.count(**args)
+
+
+@blueprint.route("/journal/wait", methods=["GET"])
+@requires(ADMIN)
+@blueprint.arguments(WaitSchema, location="query")
+@blueprint.response(200, WaitOut)
+@errors(503)
+def journal_wait(args: dict):
+    """Wait until enough journal entries match
+
+    Blocks until at least ``count`` entries match the filters, or ``timeout`` seconds passed; the answer
+    says which (``satisfied``). Served beside the worker's request gate, it takes one of the worker's
+    stream slots (GATEWAY_STREAMS_PER_WORKER; 503 with Retry-After when none is free)."""
+    slots = services().streams
+    account = authenticate().client_id
+    refused = slots.take(account)
+    if refused is not None:
+        held = (
+            f"This worker already serves {slots.limit} streams and waits"
+            if refused == "worker"
+            else f"This account already holds {slots.per_account} streams and waits on this worker"
+            " (GATEWAY_STREAMS_PER_ACCOUNT)"
+        )
+        raise TooManyStreamsError(f"{held}; retry in 1 s.", headers={"Retry-After": "1"})
+    try:
+        return _controls().journal.wait(alive=lambda: streaming.worker_alive(), **args)
+    finally:
+        slots.give(account)
 
 
 @blueprint.route("/journal", methods=["DELETE"])

@@ -9,7 +9,7 @@ const xmlPolicy = window.trustedTypes
   : {createHTML: (text) => text};
 
 let token = null;
-let account = null;
+let account = null;  // the signed-in account: {client_id, name, permission, feed, admin}
 let onSignedOut = () => {};
 
 export class ApiError extends Error {
@@ -24,7 +24,8 @@ export function signedIn() {
   return token !== null;
 }
 
-export function accountId() {
+/** The signed-in API account as GET /api/v1/account answers it (null before). */
+export function currentAccount() {
   return account;
 }
 
@@ -74,7 +75,7 @@ export async function signIn(clientId, clientSecret) {
   if (!response.ok) throw await errorOf(response);
   const answer = await response.json();
   token = answer.access_token;
-  account = clientId;
+  account = await getJson("/api/v1/account");  // its name for the header, its admin permission
 }
 
 export function authorization() {
@@ -82,9 +83,12 @@ export function authorization() {
   return `Bearer ${token}`;
 }
 
-async function call(path, accept) {
+async function call(path, accept, method = "GET", body = undefined) {
+  const headers = {Authorization: authorization(), Accept: accept};
+  if (body !== undefined) headers["Content-Type"] = "application/json";
   const response = await fetch(path, {
-    headers: {Authorization: authorization(), Accept: accept}, cache: "no-store", credentials: "omit",
+    method, headers, body: body === undefined ? undefined : JSON.stringify(body),
+    cache: "no-store", credentials: "omit",
   });
   if (response.status === 401) {
     const error = await errorOf(response);
@@ -96,14 +100,23 @@ async function call(path, accept) {
 }
 
 /** GET a JSON resource of /api/v1 with query parameters (arrays become repeated parameters). */
-export async function getJson(path, params) {
+export function queryString(params) {
   const query = new URLSearchParams();
   for (const [name, value] of Object.entries(params || {})) {
     if (value === undefined || value === null || value === "") continue;
     for (const item of Array.isArray(value) ? value : [value]) query.append(name, String(item));
   }
-  const text = query.toString();
+  return query.toString();
+}
+
+export async function getJson(path, params) {
+  const text = queryString(params);
   return (await call(text ? `${path}?${text}` : path, "application/json")).json();
+}
+
+/** POST/PUT/DELETE a JSON body (or none) to /api/v1; the answer's JSON. */
+export async function sendJson(method, path, body) {
+  return (await call(path, "application/json", method, body)).json();
 }
 
 /** A command-API action, parsed as XML (the namespace is whatever the gateway is configured with). */

@@ -1,14 +1,16 @@
 // The dashboard: sign-in, the client table, the per-appliance chart, the detail panel and the live feed.
 
-import {ApiError, accountId, getJson, signIn, signOut, signedIn, whenSignedOut} from "./api.js";
+import {ApiError, currentAccount, getJson, signIn, signOut, signedIn, whenSignedOut} from "./api.js";
 import {loadAppliances, loadSummary, drawChart} from "./chart.js";
+import {exportCsv} from "./csv.js";
 import {loadDetail, loadLog, renderDetail} from "./detail.js";
 import {$, h, replace} from "./dom.js";
 import {feedItem, notice, prepend} from "./feed.js";
 import {loadSessions, renderSessions} from "./sessions.js";
 import {clientName} from "./format.js";
 import {LiveStream} from "./sse.js";
-import {loadClients, queryOf, renderClients, renderPager} from "./table.js";
+import {clearEmulator, closeEmulator, openEmulator, wireEmulator} from "./emulator.js";
+import {fillForm, loadClients, queryOf, renderClients, renderPager, urlQuery} from "./table.js";
 
 const REFRESH_DELAY_MS = 250;
 const TYPING_DELAY_MS = 300;
@@ -19,6 +21,8 @@ const state = {
   appliances: new Map(),
   names: new Map(),  // client id -> name, for disconnect events (their payload has no name)
   fresh: new Map(),  // client id -> when the stream last changed it (highlighted rows)
+  connected: new Set(),  // ids the stream said connected, not yet seen in the table
+  offPage: new Set(),  // of those, ids the table did not show after the connect (another page, filtered out)
   detail: null,  // {id, record, logPage}
   loads: 0,  // the newest table request; older answers are dropped
   shown: "",  // what the table shows, to skip re-rendering the same answer
@@ -67,14 +71,36 @@ async function onSignIn(event) {
   }
   $("sign-in").hidden = true;
   $("sign-in-error").hidden = true;
+  const account = currentAccount();
   $("session").hidden = false;
-  $("account").textContent = accountId();
-  $("dashboard").hidden = false;
+  $("account").textContent = account.name;
+  $("account").title = `API account ${account.client_id} (${account.permission}${account.admin ? ", admin" : ""})`;
+  $("views").hidden = !account.admin;  // one view only: no tabs
+  $("view-emulator").hidden = !account.admin;  // the admin API refuses the others anyway
+  showView();
   showStatus("");
   await start();
 }
 
+// --- views: the clients (default) and the emulator (#emulator, admin accounts) --------------------
+function showView() {
+  const account = currentAccount();
+  const emulator = location.hash === "#emulator" && !!account && account.admin;
+  $("dashboard").hidden = emulator;
+  $("emulator").hidden = !emulator;
+  $("view-clients").toggleAttribute("aria-current", !emulator);
+  $("view-emulator").toggleAttribute("aria-current", emulator);
+  if (emulator) openEmulator();
+  else closeEmulator();
+}
+
 function onSignedOut(reason) {
+  clearEmulator();
+  $("emulator").hidden = true;
+  $("views").hidden = true;
+  state.connected.clear();
+  state.offPage.clear();
+  showNewConnects();
   if (state.stream) state.stream.stop();
   state.stream = null;
   state.detail = null;
@@ -94,14 +120,14 @@ function onSignedOut(reason) {
 async function refreshAppliances() {
   state.appliances = await loadAppliances();
   const select = $("filters").elements.appliance;
-  const chosen = select.value;
+  const chosen = select.dataset.wanted || select.value;  // wanted: from the URL, before the list loaded
+  delete select.dataset.wanted;
   replace(select, h("option", {value: ""}, "Any"),
     [...state.appliances].map(([guid, a]) => h("option", {value: guid}, a.name || guid)));
   select.value = state.appliances.has(chosen) ? chosen : "";
 }
 
 async function start() {
-  state.page = 1;
   await refreshAppliances().catch(failed);
   state.stream = new LiveStream("/api/v1/events", {onOpen: scheduleRefresh, onEvent: onChange, onState: showLive});
   state.stream.start();
@@ -110,7 +136,9 @@ async function start() {
 
 async function refreshTable() {
   const load = ++state.loads;
-  const found = await loadClients(queryOf($("filters"), state.page));
+  const query = queryOf($("filters"), state.page);
+  keepInUrl(query);
+  const found = await loadClients(query);
   if (load !== state.loads || !signedIn()) return;
   if (!found.items.length && found.pagination.total && state.page > 1) {  // the page emptied (disconnects)
     state.page = found.pagination.pages;
@@ -127,6 +155,83 @@ async function refreshTable() {
     {onOpen: openDetail, fresh: state.fresh, selected: state.detail && state.detail.id});
   renderPager($("page-info"), $("prev-page"), $("next-page"), found.pagination);
   $("clients").dataset.total = found.pagination.total;
+  showSort(query);
+  // New connects the operator cannot see here: counted in a badge above the table.
+  const shownIds = new Set(found.items.map((client) => client.id));
+  for (const id of state.connected) {
+    if (!shownIds.has(id)) state.offPage.add(id);
+  }
+  state.connected.clear();
+  for (const id of shownIds) state.offPage.delete(id);
+  showNewConnects();
+}
+
+// --- the URL keeps the filters (a link or a reload shows the same selection) -------------------------
+function keepInUrl(query) {
+  const search = urlQuery(query);
+  if (search === location.search.replace(/^\?/, "")) return;
+  history.replaceState(null, "", `${location.pathname}${search ? `?${search}` : ""}${location.hash}`);
+}
+
+function fromUrl() {
+  const params = new URLSearchParams(location.search);
+  fillForm($("filters"), params);
+  const page = Number(params.get("page"));
+  state.page = Number.isInteger(page) && page > 1 ? page : 1;
+}
+
+// --- sortable headers ----------------------------------------------------------------------------------
+function showSort(query) {
+  for (const th of document.querySelectorAll("#clients th[data-sort]")) {
+    const sorted = th.dataset.sort === query.order_by;
+    th.setAttribute("aria-sort", sorted ? (query.order === "desc" ? "descending" : "ascending") : "none");
+  }
+}
+
+function sortBy(key) {
+  const form = $("filters");
+  if (form.elements.order_by.value === key) {
+    form.elements.order.value = form.elements.order.value === "asc" ? "desc" : "asc";
+  } else {
+    form.elements.order_by.value = key;
+    form.elements.order.value = "asc";
+  }
+  filtersChanged();
+}
+
+// --- new connects off the page -------------------------------------------------------------------------
+function showNewConnects() {
+  const count = state.offPage.size;
+  $("new-connects").hidden = count === 0;
+  const ids = [...state.offPage].slice(-5).map((id) => `#${id}`).join(", ");
+  $("new-connects-text").textContent = count === 1
+    ? `A client connected that this page does not show: ${ids}.`
+    : `${count} clients connected that this page does not show: ${ids}${count > 5 ? ", …" : ""}.`;
+  $("new-connects").dataset.count = count;
+}
+
+function showNewest() {
+  const form = $("filters");
+  form.reset();
+  form.elements.order_by.value = "connected_since";
+  form.elements.order.value = "desc";
+  state.offPage.clear();
+  showNewConnects();
+  filtersChanged();
+}
+
+async function onExport() {
+  const button = $("export-csv");
+  button.disabled = true;
+  try {
+    const {exported, total} = await exportCsv(queryOf($("filters"), 1));
+    button.dataset.exported = exported;
+    if (exported < total) showStatus(`Exported the first ${exported} of ${total} clients (GATEWAY_LIST_ALL_MAX).`);
+  } catch (error) {
+    failed(error);
+  } finally {
+    button.disabled = false;
+  }
 }
 
 async function refreshChart() {
@@ -205,7 +310,12 @@ function onChange(event) {
     showStatus(`Live updates: ${change.message || "the gateway reported an error"}`);
     return;
   } else {
-    if (change.kind === "connect") state.names.set(change.client_id, clientName(change.payload.client));
+    if (change.kind === "connect") {
+      state.names.set(change.client_id, clientName(change.payload.client));
+      state.connected.add(change.client_id);
+    }
+    if (change.kind === "disconnect") state.offPage.delete(change.client_id);
+    if (change.kind === "reset") state.offPage.clear();
     if (change.kind === "reset") refreshAppliances().catch(failed);  // a fixture brings its own appliances
     if (change.client_id !== null && change.client_id !== undefined) markFresh(change.client_id);
     const item = feedItem(change, state.names);
@@ -247,6 +357,18 @@ function wire() {
     typing = setTimeout(filtersChanged, TYPING_DELAY_MS);
   });
   form.addEventListener("reset", () => setTimeout(filtersChanged, 0));
+  for (const th of document.querySelectorAll("#clients th[data-sort]")) {
+    th.querySelector("button").addEventListener("click", () => sortBy(th.dataset.sort));
+  }
+  $("export-csv").addEventListener("click", onExport);
+  $("new-connects-show").addEventListener("click", showNewest);
+  $("new-connects-dismiss").addEventListener("click", () => { state.offPage.clear(); showNewConnects(); });
+  // The view is the URL's fragment (the query holds the filters): a reload or a link opens the same one.
+  $("view-clients").addEventListener("click", () => { history.replaceState(null, "", location.pathname + location.search); showView(); });
+  $("view-emulator").addEventListener("click", () => { location.hash = "emulator"; });
+  window.addEventListener("hashchange", () => { if (signedIn()) showView(); });
+  wireEmulator();
+  fromUrl();
   $("prev-page").addEventListener("click", () => { state.page = Math.max(1, state.page - 1); refreshTable().catch(failed); });
   $("next-page").addEventListener("click", () => { state.page += 1; refreshTable().catch(failed); });
   $("detail-close").addEventListener("click", () => {

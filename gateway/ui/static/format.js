@@ -45,3 +45,12 @@ export function offset(seconds) {
 export function flag(value) {
   return value ? "yes" : "no";
 }
+
+/** 3725 -> "1h 2m 5s" (null -> ""). */
+export function duration(seconds) {
+  if (seconds === null || seconds === undefined) return "";
+  const d = Math.floor(seconds / 86400), hours = Math.floor((seconds % 86400) / 3600);
+  const minutes = Math.floor((seconds % 3600) / 60), secs = seconds % 60;
+  const parts = [d && `${d}d`, hours && `${hours}h`, minutes && `${minutes}m`, `${secs}s`].filter(Boolean);
+  return parts.slice(0, 3).join(" ");
+}

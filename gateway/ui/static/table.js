@@ -2,9 +2,11 @@
 
 import {getJson} from "./api.js";
 import {h, replace} from "./dom.js";
-import {INITIATOR_LABELS, clientName, isoTime, time, typeLabel} from "./format.js";
+import {INITIATOR_LABELS, clientName, duration, isoTime, time, typeLabel} from "./format.js";
 
 const TEXT_FILTERS = ["hostname", "name", "username", "platform"];
+
+export const FILTERS = ["type", "status", "appliance", "order_by", "order", "page_size", ...TEXT_FILTERS];
 
 /** The query of the filter form (page 1-based). */
 export function queryOf(form, page) {
@@ -21,6 +23,40 @@ export function queryOf(form, page) {
   for (const name of TEXT_FILTERS) query[name] = String(data.get(name) || "").trim();
   return query;
 }
+
+/** Fill the filter form from a query (the page's URL); names not in FILTERS are ignored. */
+export function fillForm(form, params) {
+  for (const name of FILTERS) {
+    if (!params.has(name)) continue;
+    if (name === "type") {
+      const chosen = new Set(params.getAll("type").flatMap((v) => v.split(",")));
+      for (const box of form.querySelectorAll("input[name=type]")) box.checked = chosen.has(box.value);
+    } else {
+      const control = form.elements[name];
+      const value = params.get(name);
+      // A select keeps its value only if it has that option (an appliance may load later: kept aside).
+      if (control.tagName === "SELECT" && ![...control.options].some((o) => o.value === value)) {
+        control.dataset.wanted = value;
+      } else {
+        control.value = value;
+      }
+    }
+  }
+}
+
+/** The page's own URL for a query: the filters that differ from the form's defaults, and the page. */
+export function urlQuery(query) {
+  const out = new URLSearchParams();
+  for (const name of FILTERS) {
+    const value = query[name];
+    if (name === "type") for (const t of value) out.append("type", t);
+    else if (name === "status" ? value !== "connected" : value && !(DEFAULTS[name] === value)) out.set(name, value || "");
+  }
+  if (query.page > 1) out.set("page", String(query.page));
+  return out.toString();
+}
+
+const DEFAULTS = {order_by: "id", order: "asc", page_size: "20"};
 
 export function loadClients(query) {
   return getJson("/api/v1/clients", query);
@@ -57,11 +93,12 @@ export function renderClients(body, items, {onOpen, fresh, selected}) {
       timeCell(client.connected_since),
       timeCell(client.last_activity),
       h("td", {class: "num"}, String(client.event_count)),
-      statusCell(client));
+      statusCell(client),
+      h("td", {class: "num duration"}, duration(client.duration)));
     row.addEventListener("click", () => onOpen(client.id, client.record));
     return row;
   });
-  if (!rows.length) rows.push(h("tr", {class: "empty"}, h("td", {colspan: 9}, "No client matches these filters.")));
+  if (!rows.length) rows.push(h("tr", {class: "empty"}, h("td", {colspan: 10}, "No client matches these filters.")));
   replace(body, rows);
 }
 

@@ -1,15 +1,15 @@
 """Support sessions and teams (issue 17): support teams, custom attribute definitions, sessions, their
 chat, and session keys.
 
-Revision ID: 0006
-Revises: 0005
+Revision ID: 0009
+Revises: 0008
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0006"
-down_revision = "0005"
+revision = "0009"
+down_revision = "0008"
 branch_labels = None
 depends_on = None
 

@@ -1,4 +1,10 @@
-"""gunicorn settings for `make run` and the end-to-end tests; GATEWAY_* variables override them."""
+"""gunicorn settings of `gateway serve` and the end-to-end tests; GATEWAY_* variables override them.
+
+gunicorn loads this file by its path (``gunicorn -c /path/to/gateway/gunicorn_conf.py``, which is what
+``gateway serve`` runs; ``gateway.serving.GUNICORN_CONF`` finds it): run that way, nothing of the gateway
+is imported before the Prometheus directory below is set. Each worker builds the app
+(``gateway:create_app()``).
+"""
 
 import gc
 import multiprocessing
@@ -7,7 +13,7 @@ import shutil
 import tempfile
 from pathlib import Path
 
-wsgi_app = "wsgi:app"
+wsgi_app = "gateway:create_app()"
 bind = [os.environ.get("GATEWAY_BIND", "127.0.0.1:8080")]
 workers = int(os.environ.get("GATEWAY_WORKERS", min(4, multiprocessing.cpu_count() * 2)))
 # Threaded workers (gthread): a live event stream (GET /api/v1/events) holds one thread for minutes, so a
@@ -36,6 +42,24 @@ access_log_format = (
     '%(h)s %(l)s %(u)s %(t)s "%(m)s %(U)s %(H)s" %(s)s %(b)s "%(f)s" "%(a)s" %({x-request-id}o)s'
 )
 errorlog = "-"
+
+
+def logger_class():
+    """gunicorn's logger, its lines in the gateway's format (GATEWAY_LOG_FORMAT, gateway/controls/logging.py):
+    with json, every error and access line is a JSON object on stderr with a request_id. (A function: gunicorn
+    calls it for the class, so nothing of the gateway is imported while this file loads.)"""
+    from gunicorn.glogging import Logger  # type: ignore[import-untyped]  # gunicorn ships no types
+
+    class GatewayLogger(Logger):
+        def setup(self, cfg):
+            super().setup(cfg)
+            from gateway.controls.logging import configure_gunicorn
+
+            configure_gunicorn(self, os.environ.get("GATEWAY_LOG_FORMAT", "json").strip().lower() or "json")
+
+    return GatewayLogger
+
+
 # gunicorn's control socket (gunicornc) has one default path per user, so a second gateway on the host would
 # take over the first one's; off unless GATEWAY_CONTROL_SOCKET names a path of this gateway's own.
 control_socket = os.environ.get("GATEWAY_CONTROL_SOCKET", "")

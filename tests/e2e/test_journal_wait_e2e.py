@@ -1,0 +1,44 @@
+"""The journal's long poll on real gunicorn: it waits beside the worker's request gate (a worker that
+holds a wait still answers), and a wait on one worker sees what another worker recorded."""
+
+from __future__ import annotations
+
+import concurrent.futures
+
+import pytest
+import requests
+
+from gateway.admin_client import AdminClient, Credentials
+from tests.server import prepare, start
+
+pytestmark = pytest.mark.e2e
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_a_wait_answers_as_the_calls_come(tmp_path, workers):
+    url = f"sqlite:///{tmp_path / 'e2e.db'}"
+    admin = prepare(url, "admin", "read_only", admin=True)
+    server = start({"GATEWAY_DATABASE_URL": url}, tmp_path / "gunicorn.log", workers=workers)
+    try:
+        assert len(server.wait_for_workers(workers)) == workers
+        client = AdminClient(server.url, Credentials("admin", admin.account.client_id, admin.client_secret))
+        bearer = client.token(client.admin)
+        client.bearer()  # the admin token before the wait, so the wait is the only call in flight
+        with concurrent.futures.ThreadPoolExecutor(1) as pool:
+            waiting = pool.submit(client.journal_wait, 3, 50.0, action="get_api_info")
+            # on one worker the wait holds a thread, beside the gate: these calls are still answered
+            statuses = [
+                requests.get(
+                    f"{server.url}/api/command",
+                    params={"action": "get_api_info"},
+                    headers={"Authorization": f"Bearer {bearer}", "Connection": "close"},
+                    timeout=20,
+                ).status_code
+                for _ in range(3)
+            ]
+            answer = waiting.result(timeout=60)
+        assert statuses == [200, 200, 200]
+        assert answer["satisfied"] is True and answer["count"] == 3 and answer["waited"] < 50
+    finally:
+        server.stop()
+    assert "Traceback" not in server.log.read_text()
