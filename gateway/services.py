@@ -15,6 +15,7 @@ from gateway.controls import Controls
 from gateway.oauth.accounts import AccountService
 from gateway.oauth.bearer import Authenticator
 from gateway.registry.service import Registry
+from gateway.registry.session_service import Sessions
 from gateway.storage import Storage, open_store
 from gateway.versions import Versions
 
@@ -25,6 +26,8 @@ class Services:
     store: Storage
     clock: Clock
     registry: Registry
+    #: Support sessions, session keys and support teams (gateway.registry.session_service).
+    sessions: Sessions
     accounts: AccountService
     authenticate: Authenticator
     #: Emulator controls: faults, shared clock, journal, rate limits (gateway.controls).
@@ -52,17 +55,19 @@ def build_services(config: Mapping[str, Any]) -> Services:
     clock = Clock()
     controls = Controls(store, clock, config)
     versions = Versions(store.changes)
+    registry = Registry(
+        store,
+        clock,
+        render=render_client,
+        disconnected_retention=config["DISCONNECTED_RETENTION"],
+        keep_changes=config["CHANGES_KEEP"],
+    )
     accounts = AccountService(store, clock, config["TOKEN_LIFETIME"], config["TOKEN_CAP"], versions=versions)
     return Services(
         store=store,
         clock=clock,
-        registry=Registry(
-            store,
-            clock,
-            render=render_client,
-            disconnected_retention=config["DISCONNECTED_RETENTION"],
-            keep_changes=config["CHANGES_KEEP"],
-        ),
+        registry=registry,
+        sessions=Sessions(store, registry, clock),
         accounts=accounts,
         authenticate=controls_hooks.ControlledAuthenticator(accounts, controls),
         controls=controls,

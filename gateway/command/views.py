@@ -79,17 +79,24 @@ def command():
     except ParameterError as error:
         raise error.within(action.root) from None
     config = current_app.config
-    ctx = Context(registry=svc.registry, clock=svc.clock, account=account, config=config)
+    ctx = Context(
+        registry=svc.registry, clock=svc.clock, account=account, config=config, sessions=svc.sessions
+    )
     version = svc.versions.registry if action.cached and svc.documents.enabled else None
     with document.layout(config["XML_LAYOUT"]):
+        if version is not None:
+            # Every setting the bytes depend on is in the key (one app's are fixed; it costs nothing to be sure).
+            key = (action.name, args, config["NAMESPACE_URI"], config["XML_LAYOUT"], config["API_VERSION"])
+            kept = svc.documents.get(version, key)
+            if kept is not None:
+                return xml_response(kept[0] if len(kept) == 1 else kept)
+        try:
+            result = action.handler(ctx, args)
+        except ParameterError as error:  # bad input the domain found (an unknown lsid): as a parameter error
+            raise error.within(action.root) from None
+        body = action.serializer(result, config["NAMESPACE_URI"])
         if version is None:
-            return xml_response(action.serializer(action.handler(ctx, args), config["NAMESPACE_URI"]))
-        # Every setting the bytes depend on is in the key (one app's are fixed; it costs nothing to be sure).
-        key = (action.name, args, config["NAMESPACE_URI"], config["XML_LAYOUT"], config["API_VERSION"])
-        kept = svc.documents.get(version, key)
-        if kept is not None:
-            return xml_response(kept[0] if len(kept) == 1 else kept)
-        body = action.serializer(action.handler(ctx, args), config["NAMESPACE_URI"])
+            return xml_response(body)
         return xml_response(svc.documents.keep(version, key, body))
 
 
