@@ -85,7 +85,7 @@ def command():
     version = svc.versions.registry if action.cached and svc.documents.enabled else None
     with document.layout(config["XML_LAYOUT"]):
         if version is not None:
-            # Every setting the bytes depend on is in the key (one app's are fixed; it costs nothing to be sure).
+            # Every setting the bytes depend on is in the key (one app's are fixed; being sure costs nothing).
             key = (action.name, args, config["NAMESPACE_URI"], config["XML_LAYOUT"], config["API_VERSION"])
             kept = svc.documents.get(version, key)
             if kept is not None:
