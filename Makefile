@@ -57,9 +57,18 @@ test: install
 
 
 ## make bench: every figure beside its baseline, measured in one run; writes docs/benchmarks.md.
-bench: install
+## WireMock (the stub-server baseline) comes from the npm package wiremock, run by Debian's JRE; without them
+## the bench says how to install them and skips those rows.
+BENCH_CACHE ?= $(HOME)/.cache/gateway-bench
+bench: install $(VENV)/.bench-stamp
 	command -v wrk >/dev/null || apt-get install -y -q wrk || { echo "make bench needs wrk (apt-get install wrk)"; exit 1; }
-	$(BIN)/python -m bench $(BENCH_ARGS)
+	command -v java >/dev/null || apt-get install -y -q default-jre-headless || echo "no java: the WireMock rows will be skipped"
+	test -d $(BENCH_CACHE)/node_modules/wiremock || { command -v npm >/dev/null && npm install --prefix $(BENCH_CACHE) --no-audit --no-fund wiremock; } || echo "no npm: the WireMock rows will be skipped (npm install --prefix $(BENCH_CACHE) wiremock)"
+	BENCH_CACHE=$(BENCH_CACHE) $(BIN)/python -m bench $(BENCH_ARGS)
+
+$(VENV)/.bench-stamp: setup.cfg $(STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[bench]'
+	touch $@
 
 clean:
 	rm -rf $(VENV) var site .pytest_cache .hypothesis .mypy_cache .ruff_cache .import_linter_cache *.egg-info

@@ -13,6 +13,7 @@ from gateway.api import clients as inspect_views
 from gateway.api import events as events_views
 from gateway.api import feed as feed_views
 from gateway.api import openapi as openapi_views
+from gateway.api import sessions as session_views
 from gateway.api.admin import blueprint as admin_blueprint
 from gateway.command import versions as command_versions
 from gateway.command import views as command_views
@@ -33,6 +34,7 @@ BLUEPRINTS = (
     (feed_views.blueprint, faces.JSON),
     (inspect_views.blueprint, faces.JSON),
     (events_views.blueprint, faces.JSON),
+    (session_views.blueprint, faces.JSON),
     (openapi_views.blueprint, faces.JSON),
     (ui_blueprint, faces.UI),
     (health.blueprint, faces.PROBES),

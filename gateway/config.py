@@ -112,6 +112,10 @@ DEFAULTS: dict[str, Any] = {
     "BOOT_FIXTURE": "",
     # Log lines on stderr (gunicorn's and the request log): json (one JSON object a line) or text.
     "LOG_FORMAT": "json",
+    # Bytes of rendered get_connected_clients documents each worker keeps until the next registry write
+    # (0: none), and the largest document it keeps (a larger dump streams from the database every time).
+    "DOCUMENT_CACHE_BYTES": 64 << 20,
+    "DOCUMENT_CACHE_MAX_DOCUMENT": 32 << 20,
 }
 
 #: Settings kept as the text given: an id or a secret made of digits is not a number, GATEWAY_API_VERSION=1.10
@@ -249,6 +253,13 @@ def settings(overrides: Mapping[str, Any] | None = None) -> dict[str, Any]:
             raise ConfigError(f"GATEWAY_{key} must be an integer, not {app_config[key]!r}") from None
         if app_config[key] <= 0:
             raise ConfigError(f"GATEWAY_{key} must be positive, not {app_config[key]!r}")
+    for key in ("DOCUMENT_CACHE_BYTES", "DOCUMENT_CACHE_MAX_DOCUMENT"):
+        try:
+            app_config[key] = int(app_config[key])
+        except (TypeError, ValueError):
+            raise ConfigError(f"GATEWAY_{key} must be an integer, not {app_config[key]!r}") from None
+        if app_config[key] < 0:
+            raise ConfigError(f"GATEWAY_{key} must be 0 or more, not {app_config[key]!r}")
     for key in (
         "STREAM_MAX_SECONDS",
         "STREAM_HEARTBEAT_SECONDS",

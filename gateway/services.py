@@ -10,10 +10,12 @@ from typing import Any
 
 from gateway.api.streaming import StreamSlots
 from gateway.clock import Clock
+from gateway.command.cache import DocumentCache
 from gateway.controls import Controls
 from gateway.oauth.accounts import AccountService
 from gateway.oauth.bearer import Authenticator
 from gateway.registry.service import Registry
+from gateway.registry.session_service import Sessions
 from gateway.storage import Storage, open_store
 from gateway.versions import Versions
 
@@ -24,6 +26,8 @@ class Services:
     store: Storage
     clock: Clock
     registry: Registry
+    #: Support sessions, session keys and support teams (gateway.registry.session_service).
+    sessions: Sessions
     accounts: AccountService
     authenticate: Authenticator
     #: Emulator controls: faults, shared clock, journal, rate limits (gateway.controls).
@@ -32,6 +36,8 @@ class Services:
     versions: Versions
     #: Live event streams this process serves (gateway.api.events).
     streams: StreamSlots
+    #: Rendered get_connected_clients documents, kept until the next registry write (gateway.command.cache).
+    documents: DocumentCache
 
 
 def build_services(config: Mapping[str, Any]) -> Services:
@@ -49,20 +55,23 @@ def build_services(config: Mapping[str, Any]) -> Services:
     clock = Clock()
     controls = Controls(store, clock, config)
     versions = Versions(store.changes)
+    registry = Registry(
+        store,
+        clock,
+        render=render_client,
+        disconnected_retention=config["DISCONNECTED_RETENTION"],
+        keep_changes=config["CHANGES_KEEP"],
+    )
     accounts = AccountService(store, clock, config["TOKEN_LIFETIME"], config["TOKEN_CAP"], versions=versions)
     return Services(
         store=store,
         clock=clock,
-        registry=Registry(
-            store,
-            clock,
-            render=render_client,
-            disconnected_retention=config["DISCONNECTED_RETENTION"],
-            keep_changes=config["CHANGES_KEEP"],
-        ),
+        registry=registry,
+        sessions=Sessions(store, registry, clock),
         accounts=accounts,
         authenticate=controls_hooks.ControlledAuthenticator(accounts, controls),
         controls=controls,
         versions=versions,
         streams=StreamSlots(config["STREAMS_PER_WORKER"], config["STREAMS_PER_ACCOUNT"]),
+        documents=DocumentCache(config["DOCUMENT_CACHE_BYTES"], config["DOCUMENT_CACHE_MAX_DOCUMENT"]),
     )

@@ -1,8 +1,9 @@
 """The shared change counters a worker reads once per API request, to know whether what it caches is stale.
 
 Every change to emulator controls bumps ``controls_version``; every change to an API account or its tokens
-(permissions, secret, enabled flag, a token revoked or evicted) bumps ``accounts_version``, each in the
-same transaction as the change (the names below are rows of the ``counters`` table). At the start of each
+(permissions, secret, enabled flag, a token revoked or evicted) bumps ``accounts_version``; every registry
+write takes seqs from ``change_seq`` for the changes it logs; each in the same transaction as the change
+(the names below are rows of the ``counters`` table). At the start of each
 API request a worker reads both in one indexed query (on SQLite not even that when ``PRAGMA data_version``
 says nobody committed anything since); anything it cached under other values is read again. So no cache
 outlives a change beyond the requests already running when it committed, on any worker of any node.
@@ -17,7 +18,10 @@ from typing import Protocol
 #: transaction of every change they stand for.
 CONTROLS_VERSION = "controls_version"  # fault rules, clock, rate-limit settings
 ACCOUNTS_VERSION = "accounts_version"  # API accounts and their tokens (revocations, permissions, secrets)
-VERSIONS = (CONTROLS_VERSION, ACCOUNTS_VERSION)
+#: The change log's sequence: every registry write (feed operations, resets, population loads) appends
+#: changes in its transaction, so its last value changes with any client's rendered bytes.
+REGISTRY_VERSION = "change_seq"
+VERSIONS = (CONTROLS_VERSION, ACCOUNTS_VERSION, REGISTRY_VERSION)
 
 
 class Counters(Protocol):
@@ -54,3 +58,8 @@ class Versions:
     def accounts(self) -> int | None:
         """The accounts counter this thread's request started with; None outside a request (do not cache)."""
         return self._current(ACCOUNTS_VERSION)
+
+    @property
+    def registry(self) -> int | None:
+        """The registry's change version this thread's request started with; None outside a request."""
+        return self._current(REGISTRY_VERSION)

@@ -14,7 +14,7 @@ from flask.testing import FlaskClient
 from gateway import create_app
 from gateway.cli import main
 from gateway.config import settings
-from gateway.seeding import demo
+from gateway.seeding import demo, site
 from gateway.services import build_services
 from gateway.storage.migrate import upgrade
 from gateway.xml import xsd
@@ -202,6 +202,7 @@ def demo_population(svc):
     """The demo population, built at a fixed time with the default seed."""
     appliances, clients = demo.build(FIXED_NOW)
     svc.registry.replace_population(appliances, clients)
+    svc.sessions.configure_site(*site.site_for(clients))
     return appliances, clients
 
 

@@ -24,6 +24,7 @@ from gateway.api.blueprint import Blueprint, response_name
 from gateway.api.clients import blueprint as inspect
 from gateway.api.events import blueprint as events
 from gateway.api.feed import blueprint as feed
+from gateway.api.sessions import blueprint as sessions
 from gateway.controls.clock import Instant
 from gateway.registry.documents import ChangeEventOut, UnixTime
 from gateway.registry.model import CHANGE_KINDS
@@ -285,6 +286,6 @@ def document():
 def init_app(app: Flask) -> JsonApi:
     """The JSON face on ``app``: every blueprint under /api/v1, documented."""
     api = JsonApi(app)
-    for face_blueprint in (admin, feed, inspect, events, blueprint):
+    for face_blueprint in (admin, feed, inspect, events, sessions, blueprint):
         api.register_blueprint(face_blueprint)
     return api

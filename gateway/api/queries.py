@@ -340,7 +340,8 @@ class EventsQuery(QuerySchema):
     """The live stream's filters and resume point."""
 
     kind = Choices(
-        CHANGE_KINDS, metadata={"description": "Change kinds: connect, update, event, disconnect, reset."}
+        CHANGE_KINDS,
+        metadata={"description": "Change kinds: connect, update, event, disconnect, reset, session."},
     )
     type = Choices(TYPES, metadata={"description": "Client types (a reset is sent whatever the types)."})
     id = Listed(

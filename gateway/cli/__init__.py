@@ -327,6 +327,12 @@ def registry_fixtures() -> None:
     help="Its secret [env GATEWAY_FEED_CLIENT_SECRET].",
 )
 @click.option(
+    "--sessions",
+    is_flag=True,
+    help="Also drive support sessions: keys redeemed, transfers, terminations (with --url, the account "
+    "needs full_access as well as the feed permission).",
+)
+@click.option(
     "--quiet", "-q", is_flag=True, help="Only print the summary (also when the output is not a terminal)."
 )
 def simulate(
@@ -339,6 +345,7 @@ def simulate(
     url: str | None,
     client_id: str | None,
     client_secret: str | None,
+    sessions: bool,
     quiet: bool,
 ) -> None:
     """Drive realistic churn: representatives log in and out, customers queue and join sessions,
@@ -359,7 +366,7 @@ def simulate(
         now = int(time.time())
     else:
         svc = services()
-        sink = LocalSink(svc.registry)
+        sink = LocalSink(svc.registry, svc.sessions)
         now = svc.clock.now_int()
     start = now if start is None else start
     if duration is not None:
@@ -376,15 +383,23 @@ def simulate(
                         f"{step.number:>6} {step.ts} {step.action:<18} {len(step.operations)} operation(s)"
                     )
 
-            counts = run(Simulator(seed, start, rate), sink, steps=steps, pace=not fast, report=report)
+            counts = run(
+                Simulator(seed, start, rate, sessions=sessions),
+                sink,
+                steps=steps,
+                pace=not fast,
+                report=report,
+            )
     except SimulationError as exc:
         _fail(str(exc))
     except KeyboardInterrupt:
         click.echo("Interrupted.")
         return
     operations = counts.pop("operations", 0)
+    calls = counts.pop("session_calls", 0)
     done = ", ".join(f"{n} {action}" for action, n in sorted(counts.items()))
-    click.echo(f"Simulated {sum(counts.values())} steps ({operations} feed operations): {done}.")
+    extra = f", {calls} session calls" if calls else ""
+    click.echo(f"Simulated {sum(counts.values())} steps ({operations} feed operations{extra}): {done}.")
 
 
 # --------------------------------------------------------------------------------------------

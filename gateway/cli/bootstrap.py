@@ -70,7 +70,7 @@ def _load_fixture(svc: Services, boot: str, fixtures_dir: str) -> str:
             raise BootstrapError(f"GATEWAY_BOOT_FIXTURE: {exc.message}") from None
         return f"Loaded {appliances} appliances and {count} clients from {boot}."
     try:
-        result = fixtures.reset(svc.registry, boot, configured=fixtures_dir)
+        result = fixtures.reset(svc.registry, boot, configured=fixtures_dir, sessions=svc.sessions)
     except GatewayError as exc:
         raise BootstrapError(f"GATEWAY_BOOT_FIXTURE: {exc.message}") from None
     return f"Loaded fixture {boot!r}: {result['appliances']} appliances and {result['clients']} clients."

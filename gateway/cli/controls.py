@@ -104,7 +104,11 @@ class LocalControls:
         from gateway.seeding import fixtures
 
         return fixtures.reset(
-            self.services.registry, fixture, drop_accounts=drop_accounts, configured=config()["FIXTURES_DIR"]
+            self.services.registry,
+            fixture,
+            drop_accounts=drop_accounts,
+            configured=config()["FIXTURES_DIR"],
+            sessions=self.services.sessions,
         )
 
 

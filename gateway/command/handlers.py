@@ -11,6 +11,7 @@ from gateway.command import versions
 from gateway.oauth.models import Account
 from gateway.registry.model import Appliance, ClientQuery
 from gateway.registry.service import ClientList, Registry
+from gateway.registry.session_service import Sessions
 from gateway.xml.appliances import ApiInfo, RepList
 
 
@@ -20,6 +21,8 @@ class Context:
     clock: Clock
     account: Account
     config: dict
+    #: Support sessions and teams (the session actions, gateway.command.session_handlers).
+    sessions: Sessions | None = None
 
 
 def profile(ctx: Context) -> versions.Profile:

@@ -77,6 +77,9 @@ class ActionParams(Schema):
 
     #: Parameters that may be given several times or as comma lists.
     list_params: tuple[str, ...] = ()
+    #: Prefixes of parameters whose names are data (``session.custom.<code name>``): gathered with their
+    #: empty values (an empty attribute value clears it).
+    prefix_params: tuple[str, ...] = ()
 
 
 class ConnectedClientsParams(ActionParams):
@@ -117,6 +120,13 @@ def gather(values: MultiDict, schema: ActionParams) -> dict[str, str]:
     flat: dict[str, str] = {}
     for key in values:
         if key not in known:
+            if schema.prefix_params and key.startswith(schema.prefix_params):
+                given = list(dict.fromkeys(values.getlist(key)))
+                if len(given) > 1:
+                    raise ParameterError(
+                        f"Parameter {key[:80]!r} was given more than once with different values."
+                    )
+                flat[key] = given[0]
             continue
         given = [v for v in values.getlist(key) if v != ""]
         if not given:

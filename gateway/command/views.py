@@ -30,7 +30,8 @@ PERMITTED = {READ: ("read_only", "full_access"), "write": ("full_access",)}
 
 
 def xml_response(body, status: int = 200) -> Response:
-    if not isinstance(body, (bytes, str)):
+    """A whole body (bytes, or a tuple of chunks: sent with a Content-Length) or a stream."""
+    if not isinstance(body, (bytes, str, tuple)):
         body = stream_with_context(body)
     return Response(body, status=status, content_type=CONTENT_TYPE)
 
@@ -78,10 +79,25 @@ def command():
     except ParameterError as error:
         raise error.within(action.root) from None
     config = current_app.config
-    ctx = Context(registry=svc.registry, clock=svc.clock, account=account, config=config)
-    result = action.handler(ctx, args)
+    ctx = Context(
+        registry=svc.registry, clock=svc.clock, account=account, config=config, sessions=svc.sessions
+    )
+    version = svc.versions.registry if action.cached and svc.documents.enabled else None
     with document.layout(config["XML_LAYOUT"]):
-        return xml_response(action.serializer(result, config["NAMESPACE_URI"]))
+        if version is not None:
+            # Every setting the bytes depend on is in the key (one app's are fixed; being sure costs nothing).
+            key = (action.name, args, config["NAMESPACE_URI"], config["XML_LAYOUT"], config["API_VERSION"])
+            kept = svc.documents.get(version, key)
+            if kept is not None:
+                return xml_response(kept[0] if len(kept) == 1 else kept)
+        try:
+            result = action.handler(ctx, args)
+        except ParameterError as error:  # bad input the domain found (an unknown lsid): as a parameter error
+            raise error.within(action.root) from None
+        body = action.serializer(result, config["NAMESPACE_URI"])
+        if version is None:
+            return xml_response(body)
+        return xml_response(svc.documents.keep(version, key, body))
 
 
 @blueprint.route("/api/command.xsd", methods=["GET"])

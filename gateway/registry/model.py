@@ -137,7 +137,7 @@ class Client:
 
 
 #: What a change of the registry was (the ``changes`` log, read by live event streams).
-CHANGE_KINDS = ("connect", "update", "event", "disconnect", "reset")
+CHANGE_KINDS = ("connect", "update", "event", "disconnect", "reset", "session")
 
 
 @dataclass

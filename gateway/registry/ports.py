@@ -103,6 +103,12 @@ class AccountDrop(Protocol):
         ...
 
 
+class SessionDrop(Protocol):
+    def clear(self) -> None:
+        """Delete every support session, chat message and session key (a new population has its own)."""
+        ...
+
+
 class RegistryUnit(Protocol):
     """One write transaction: committed when its block ends without error, else rolled back."""
 
@@ -114,6 +120,9 @@ class RegistryUnit(Protocol):
 
     @property
     def accounts(self) -> AccountDrop: ...
+
+    @property
+    def sessions(self) -> SessionDrop: ...
 
 
 class RegistryReads(Protocol):

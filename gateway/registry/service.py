@@ -159,6 +159,7 @@ class Registry:
         out = list(clients)
         with self.storage.transaction() as unit:
             unit.changes.clear()
+            unit.sessions.clear()
             unit.registry.clear()
             unit.registry.insert_appliances(appliances)
             missing = [c for c in out if not c.id]
@@ -197,6 +198,16 @@ class Registry:
             if batch and exc.operation is not None:
                 raise at_operation(exc, exc.operation) from None
             raise
+
+    def apply_within(self, rows: RegistryRows, ops: Sequence[Operation], now: int) -> list[NewChange]:
+        """Apply operations inside a unit of work another use case opened (the session actions change
+        clients and sessions together); the changes to log. Times left out are ``now``."""
+        prepare(ops, now)
+        changes = []
+        for op in ops:
+            client, kind, detail = self._apply(rows, op, now)
+            changes.append(NewChange(now, kind, client.id, documents.change(kind, client, detail)))
+        return changes
 
     def _apply(self, rows: RegistryRows, op: Operation, now: int) -> tuple[Client, str, object]:
         """One operation inside the transaction: (the client after it, the change kind, its detail)."""
@@ -311,6 +322,7 @@ class Registry:
         now = self.clock.now_int()
         with self.storage.transaction() as unit:
             unit.changes.clear()
+            unit.sessions.clear()
             if drop_accounts:
                 unit.accounts.delete_all()
             unit.registry.load_population(

@@ -32,8 +32,9 @@ from gateway.registry.model import Appliance, Client
 from gateway.registry.operations import problems as client_problems
 from gateway.registry.schemas import ClientField, FixtureSchema
 from gateway.registry.service import Population, Registry
+from gateway.registry.session_service import Sessions
 from gateway.registry.validation import all_problems
-from gateway.seeding import demo
+from gateway.seeding import demo, site
 
 #: The named fixtures shipped as package data (a regular install keeps them as files, so a Path).
 NAMED = Path(str(files("gateway.seeding") / "named"))
@@ -542,12 +543,20 @@ def prepared(registry: Registry, name: str, configured: str = "") -> Population:
 
 
 def reset(
-    registry: Registry, name: str = "empty", *, drop_accounts: bool = False, configured: str = ""
+    registry: Registry,
+    name: str = "empty",
+    *,
+    drop_accounts: bool = False,
+    configured: str = "",
+    sessions: Sessions | None = None,
 ) -> dict:
     """Clear the registry (and the accounts with ``drop_accounts``) and load a named fixture, in one
-    transaction."""
+    transaction; with ``sessions``, the site configuration that goes with it (gateway.seeding.site)."""
     population = prepared(registry, name, configured)
     registry.reset(population, drop_accounts=drop_accounts, note={"fixture": name})
+    if sessions is not None:
+        sessions.configure_site(*site.site_for(population.clients))
+        sessions.seed(site.sessions_for(population.clients))
     return {
         "fixture": name,
         "appliances": len(population.appliances),

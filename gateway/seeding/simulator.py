@@ -3,7 +3,9 @@
 Representatives log in and out; customers arrive, wait in the queue with their own lsid, are picked
 up by a representative (whose ``support_session_lsids`` then lists that lsid), sometimes joined by a
 second one, and leave; attendees watch presentations; Jumpoints connect first and stay; traffic
-nodes fail and clients move between them, as their event logs tell.
+nodes fail and clients move between them, as their event logs tell. With ``sessions``, support sessions
+are driven too, as an integration would: customers arrive with a session key (generate_session_key, then
+the feed's redemption), and their sessions move between team queues and are terminated (``calls``).
 
 The generator yields steps: the ``operations`` of one feed batch, and the simulated time. Clients
 are named by handles (``Ref``) because the gateway assigns ids; the driver resolves them. The same
@@ -26,6 +28,9 @@ MAX_REPS = 40
 MAX_QUEUE = 30
 JUMPOINTS = 6
 MAX_SESSIONS_PER_REP = 6
+#: Keyed sessions open at once, and the team queues they go to (the demo site's teams).
+MAX_KEYED = 10
+TEAM_QUEUES = ("team:1", "team:2", "team:3", "team:4")
 
 
 @dataclass(frozen=True)
@@ -41,14 +46,16 @@ class Step:
     ts: int
     action: str
     operations: list[dict]
+    #: Session calls after the batch: redeem (a key for ``queue_id``, then ``customer`` connects with it),
+    #: transfer (to ``queue_id``), terminate; each names its customer by ``ref``.
+    calls: list[dict] = field(default_factory=list)
 
     def canonical(self) -> str:
         """The step as text, handles in place of ids (equal for equal seeds)."""
-        return json.dumps(
-            {"n": self.number, "ts": self.ts, "action": self.action, "operations": self.operations},
-            sort_keys=True,
-            default=lambda ref: f"@{ref.handle}",
-        )
+        step = {"n": self.number, "ts": self.ts, "action": self.action, "operations": self.operations}
+        if self.calls:
+            step["calls"] = self.calls
+        return json.dumps(step, sort_keys=True, default=lambda ref: f"@{ref.handle}")
 
 
 @dataclass
@@ -67,7 +74,7 @@ class _Customer:
 
 
 class Simulator:
-    def __init__(self, seed: int, start: int, rate: float):
+    def __init__(self, seed: int, start: int, rate: float, *, sessions: bool = False):
         if rate <= 0:
             raise ValueError("rate must be positive")
         self.gen = demo.Generator(seed, start)
@@ -81,13 +88,18 @@ class Simulator:
         self.attendees: dict[Ref, _Rep] = {}
         self.clients: dict[Ref, Client] = {}  # what the simulation last wrote of each connected client
         self.jumpoints: list[Ref] = []
+        self.sessions = sessions
+        self.keyed: list[Ref] = []  # customers in sessions started from a key (the gateway holds their lsid)
+        self._calls: list[dict] = []
 
     # --- the step stream ------------------------------------------------------------------------
     def steps(self) -> Iterator[Step]:
         for number in itertools.count():
             ts = self.start + int(number / self.rate)
             action, make = self._choose()
-            yield Step(number, ts, action, make(ts))
+            operations = make(ts)
+            calls, self._calls = self._calls, []
+            yield Step(number, ts, action, operations, calls)
 
     def _choose(self) -> tuple[str, Callable[[int], list[dict]]]:
         queued = [c for c in self.customers if not c.reps]
@@ -113,6 +125,12 @@ class Simulator:
             ("node_failure", 2 if self.clients else 0, self._node_failure),
             ("traffic_move", 1 if self.clients else 0, self._traffic_move),
         ]
+        if self.sessions:  # only then: the steps of a seed without sessions stay what they were
+            options += [
+                ("key_session", 3 if len(self.keyed) < MAX_KEYED else 0, self._key_session),
+                ("session_transfer", 1 if self.keyed else 0, self._session_transfer),
+                ("session_terminate", 1 if self.keyed else 0, self._session_terminate),
+            ]
         live = [(name, weight, make) for name, weight, make in options if weight]
         name, _, make = self.rng.choices(live, weights=[w for _, w, _ in live])[0]
         return name, make
@@ -350,6 +368,33 @@ class Simulator:
                 ],
             },
         ]
+
+    # --- sessions through the command API ---------------------------------------------------------
+    def _key_session(self, ts: int) -> list[dict]:
+        first, last = self.gen.person()
+        hostname = f"DESKTOP-{self.rng.getrandbits(28):07X}"
+        client = self._new_client(ClientType.SUPPORT_CUSTOMER, ts, hostname, demo.PLATFORMS[:3])
+        client.name, client.lsid = f"{first} {last}", "from-key"
+        ref = self._ref()
+        self.clients[ref] = client
+        self.keyed.append(ref)
+        body = client_json(client, state=False)
+        del body["id"], body["lsid"]
+        queue = self.rng.choice(("general", *TEAM_QUEUES))
+        self._calls.append({"call": "redeem", "ref": ref, "queue_id": queue, "customer": body})
+        return []
+
+    def _session_transfer(self, ts: int) -> list[dict]:
+        ref = self.rng.choice(self.keyed)
+        self._calls.append({"call": "transfer", "ref": ref, "queue_id": self.rng.choice(TEAM_QUEUES)})
+        return []
+
+    def _session_terminate(self, ts: int) -> list[dict]:
+        ref = self.rng.choice(self.keyed)
+        self.keyed.remove(ref)
+        del self.clients[ref]
+        self._calls.append({"call": "terminate", "ref": ref})
+        return []
 
     def appliance_documents(self) -> list[dict]:
         return [appliance_json(a) for a in self.appliances]

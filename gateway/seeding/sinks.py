@@ -13,11 +13,13 @@ from collections import Counter
 from collections.abc import Callable
 from itertools import islice
 
+from lxml import etree
 from marshmallow import ValidationError
 
 from gateway.errors import GatewayError
-from gateway.registry.schemas import ApplianceSchema, BatchSchema
+from gateway.registry.schemas import ApplianceSchema, BatchSchema, SupportCustomerSchema
 from gateway.registry.service import Registry
+from gateway.registry.session_service import Sessions
 from gateway.registry.validation import validation_error
 from gateway.seeding.simulator import Ref, Simulator, Step, resolve
 
@@ -27,10 +29,32 @@ class SimulationError(RuntimeError):
 
 
 class LocalSink:
-    """Writes to a registry through the same schemas and service path as POST /api/v1/batch."""
+    """Writes to a registry through the same schemas and service path as POST /api/v1/batch; session calls
+    through the session use cases (as the command API and the feed's key redemption do)."""
 
-    def __init__(self, registry: Registry):
+    def __init__(self, registry: Registry, sessions: Sessions | None = None):
         self.registry = registry
+        self.sessions = sessions
+
+    def _sessions(self) -> Sessions:
+        if self.sessions is None:
+            raise SimulationError("This sink drives no sessions (give it the session service).")
+        return self.sessions
+
+    def redeem(self, queue_id: str, customer: dict) -> tuple[int, str]:
+        try:
+            client = SupportCustomerSchema().load({**customer, "lsid": "pending"})
+        except ValidationError as exc:
+            raise validation_error(exc) from None
+        key = self._sessions().generate_key(queue_id, ttl=None, attributes={}, site="simulator.invalid")
+        redeemed, session = self._sessions().redeem(key.key.short_key, client)
+        return redeemed.id, session.lsid
+
+    def transfer(self, lsid: str, queue_id: str) -> None:
+        self._sessions().transfer(lsid, queue_id)
+
+    def terminate(self, lsid: str) -> None:
+        self._sessions().terminate(lsid)
 
     def appliances(self, documents: list[dict]) -> None:
         self.registry.upsert_appliances([ApplianceSchema().load(d) for d in documents])
@@ -78,7 +102,7 @@ class HttpSink:
         except (urllib.error.URLError, OSError) as exc:
             raise SimulationError(f"{self.url} cannot be reached: {exc}") from None
 
-    def _authorized(self, method: str, path: str, body: dict) -> dict:
+    def _authorized(self, method: str, path: str, body: dict | None) -> dict:
         """The answer to a call with a token (fetched, and fetched again once after a 401)."""
         for attempt in (1, 2):
             if self.token is None:
@@ -111,6 +135,44 @@ class HttpSink:
             r["id"] for r in self._authorized("POST", "/api/v1/batch", {"operations": operations})["results"]
         ]
 
+    def _command(self, action: str, **params: str) -> str:
+        """A command API call (the account needs full_access too); the text of its <success>, or of the
+        first element of another answer. An <error> raises."""
+        if self.token is None:
+            self._authorized("GET", "/api/v1/teams", None)  # fetches a token
+        request = urllib.request.Request(
+            f"{self.url}/api/command",
+            data=urllib.parse.urlencode({"action": action, **params}).encode(),
+            method="POST",
+            headers={"Authorization": f"Bearer {self.token}"},
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=self.timeout) as response:
+                body = response.read()
+        except urllib.error.HTTPError as exc:
+            raise SimulationError(f"{action}: HTTP {exc.code}") from None
+        except (urllib.error.URLError, OSError) as exc:
+            raise SimulationError(f"{self.url} cannot be reached: {exc}") from None
+        root = etree.fromstring(
+            body, etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False)
+        )
+        if etree.QName(root).localname == "error" or root.find("{*}error") is not None:
+            raise SimulationError(f"{action}: {root.text or root.findtext('{*}error')}")
+        return (root.text if len(root) == 0 else root[0].text) or ""
+
+    def redeem(self, queue_id: str, customer: dict) -> tuple[int, str]:
+        short_key = self._command("generate_session_key", type="support", queue_id=queue_id)
+        answer = self._authorized(
+            "POST", "/api/v1/session-keys/redeem", {"short_key": short_key, "customer": customer}
+        )
+        return answer["client"]["id"], answer["session"]["lsid"]
+
+    def transfer(self, lsid: str, queue_id: str) -> None:
+        self._command("transfer_session", lsid=lsid, queue_id=queue_id)
+
+    def terminate(self, lsid: str) -> None:
+        self._command("terminate_session", lsid=lsid)
+
 
 def run(
     simulator: Simulator,
@@ -126,6 +188,7 @@ def run(
     """
     sink.appliances(simulator.appliance_documents())
     ids: dict[Ref, int] = {}
+    lsids: dict[Ref, str] = {}  # the sessions the gateway started from keys, by customer
     counts: Counter = Counter()
     started = time.monotonic()
     for step in islice(simulator.steps(), steps):
@@ -134,7 +197,10 @@ def run(
             if delay > 0:
                 time.sleep(delay)
         try:
-            assigned = sink.batch(resolve(step.operations, ids))
+            assigned = sink.batch(resolve(step.operations, ids)) if step.operations else []
+            for call in step.calls:
+                _session_call(sink, call, ids, lsids)
+                counts["session_calls"] += 1
         except GatewayError as exc:
             raise SimulationError(f"step {step.number} ({step.action}): {exc.message}") from None
         for op, client_id in zip(step.operations, assigned, strict=True):  # one result per operation
@@ -147,3 +213,14 @@ def run(
         if report:
             report(step, counts)
     return counts
+
+
+def _session_call(sink, call: dict, ids: dict[Ref, int], lsids: dict[Ref, str]) -> None:
+    ref = call["ref"]
+    if call["call"] == "redeem":
+        ids[ref], lsids[ref] = sink.redeem(call["queue_id"], call["customer"])
+    elif call["call"] == "transfer":
+        sink.transfer(lsids[ref], call["queue_id"])
+    else:
+        sink.terminate(lsids.pop(ref))
+        ids.pop(ref, None)

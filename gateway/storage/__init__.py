@@ -15,18 +15,20 @@ from gateway.storage.controls import ControlRepository
 from gateway.storage.database import Database, Tx
 from gateway.storage.journal import JournalRepository
 from gateway.storage.registry import RegistryRepository, RegistryRows
+from gateway.storage.sessions import SessionRepository, SessionRows
 
 
 class Unit:
     """One write transaction, as the domain's use cases see it: the rows of each concern, bound to it."""
 
-    __slots__ = ("accounts", "changes", "registry", "tx")
+    __slots__ = ("accounts", "changes", "registry", "sessions", "tx")
 
     def __init__(self, tx: Tx):
         self.tx = tx
         self.registry = RegistryRows(tx)
         self.changes = ChangeRows(tx)
         self.accounts = AccountRows(tx)
+        self.sessions = SessionRows(tx)
 
 
 class Storage:
@@ -39,6 +41,7 @@ class Storage:
         self.accounts = AccountRepository(database)
         self.controls = ControlRepository(database)
         self.journal = JournalRepository(database)
+        self.sessions = SessionRepository(database)
 
     @contextmanager
     def transaction(self) -> Iterator[Unit]:

@@ -222,3 +222,69 @@ rate_counters = Table(
     Column("period_start", BigInteger, nullable=False),
     Column("hits", BigInteger, nullable=False),
 )
+
+# --- Support sessions and teams (migration 0006) ------------------------------------------------------
+
+# Support teams as an administrator configures them; members and issues as JSON lists.
+support_teams = Table(
+    "support_teams",
+    metadata,
+    Column("id", BigInteger, primary_key=True, autoincrement=False),
+    Column("position", Integer, nullable=False),
+    Column("name", Text, nullable=False),
+    Column("code_name", String(128), nullable=False, unique=True),
+    Column("comments", Text, nullable=False),
+    Column("members", Text, nullable=False),  # JSON: [{user_id, display_name, role}]
+    Column("issues", Text, nullable=False),  # JSON: [{id, code_name, description}]
+)
+
+# Custom session attributes the site defines (set_session_attributes refuses other names).
+custom_attributes = Table(
+    "custom_attributes",
+    metadata,
+    Column("code_name", String(128), primary_key=True),
+    Column("position", Integer, nullable=False),
+    Column("display_name", Text, nullable=False),
+)
+
+# Sessions an action touched (others are what the connected clients' lsids say). Ended ones stay.
+support_sessions = Table(
+    "support_sessions",
+    metadata,
+    Column("lsid", String(64), primary_key=True),
+    Column("queue", String(160), nullable=False),
+    Column("started_at", BigInteger, nullable=False),
+    Column("customer_id", BigInteger),
+    Column("customer_name", Text, nullable=False),
+    Column("rep_ids", Text, nullable=False),  # JSON list of user ids
+    Column("attributes", Text, nullable=False),  # JSON object code_name -> value
+    Column("ended_at", BigInteger),
+    Column("end_reason", Text),
+    Column("short_key", String(16)),
+)
+Index("ix_support_sessions_ended", support_sessions.c.ended_at)
+
+session_chat = Table(
+    "session_chat",
+    metadata,
+    Column("seq", RowKey, primary_key=True, autoincrement=True),
+    Column("lsid", String(64), ForeignKey("support_sessions.lsid", ondelete="CASCADE"), nullable=False),
+    Column("ts", BigInteger, nullable=False),
+    Column("sender_type", String(16), nullable=False),
+    Column("sender", Text, nullable=False),
+    Column("user_id", BigInteger),
+    Column("text", Text, nullable=False),
+)
+Index("ix_session_chat_lsid", session_chat.c.lsid, session_chat.c.seq)
+
+# Keys from generate_session_key; a customer redeems one once, before it expires.
+session_keys = Table(
+    "session_keys",
+    metadata,
+    Column("short_key", String(16), primary_key=True),
+    Column("queue", String(160), nullable=False),
+    Column("created_at", BigInteger, nullable=False),
+    Column("expires_at", BigInteger, nullable=False),
+    Column("attributes", Text, nullable=False),  # JSON object
+    Column("redeemed_lsid", String(64)),
+)

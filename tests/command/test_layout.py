@@ -126,3 +126,29 @@ def test_a_dump_through_the_store_has_the_bytes_of_the_element_tree(
         for client in sorted(demo_population[1], key=lambda c: c.id):
             root.append(client_element(client, include))
         assert body == document.document(root)
+
+
+def test_session_answers_in_each_layout_match_their_golden_files(
+    command, make_account, get_token, svc, layout
+):
+    """get_support_teams (with members), get_session_attributes and a <success> answer (issue 17)."""
+    from gateway.seeding import demo, site
+    from tests.conftest import FIXED_NOW
+
+    appliances, clients = demo.build(FIXED_NOW)
+    svc.registry.replace_population(appliances, clients)
+    svc.sessions.configure_site(*site.site_for(clients))
+    full = {"Authorization": f"Bearer {get_token(make_account('full_access'))}"}
+    lsid = next(c.lsid for c in clients if c.lsid)
+    assert_golden(
+        f"{folder(layout)}support_teams_members.xml", command("get_support_teams", showmembers=1).data
+    )
+    answer = command(
+        "set_session_attributes",
+        method="POST",
+        headers=full,
+        lsid=lsid,
+        **{"session.custom.ticket_id": "INC-1042", "session.custom.asset_tag": "A&B <7>"},
+    )
+    assert_golden(f"{folder(layout)}success.xml", answer.data)
+    assert_golden(f"{folder(layout)}custom_attributes.xml", command("get_session_attributes", lsid=lsid).data)

@@ -185,3 +185,35 @@ def test_the_simulator_feeds_a_remote_gateway_like_its_own_registry(tmp_path):
     assert document(remote) == document(local_store)
     remote.close()
     local_store.close()
+
+
+def test_the_simulator_drives_sessions_on_a_remote_gateway(tmp_path):
+    """--sessions over HTTP: keys from generate_session_key, redeemed through the feed, transfers and
+    terminations through the command API (an account with full_access and the feed permission)."""
+    from gateway.registry.session_service import Sessions
+    from gateway.seeding import site
+
+    url = f"sqlite:///{tmp_path / 'remote.db'}"
+    store = open_store(url)
+    upgrade(store)
+    creds = AccountService(store, Clock()).create("integration", "full_access", feed=True)
+    registry = Registry(store, Clock(), render_client)
+    Sessions(store, registry, Clock()).configure_site(*site.site_for([]))
+    store.close()
+    server = start({"GATEWAY_DATABASE_URL": url}, tmp_path / "gunicorn.log", workers=2)
+    try:
+        simulator = Simulator(11, 1_790_000_000, 20, sessions=True)
+        counts = run(
+            simulator,
+            HttpSink(server.url, creds.account.client_id, creds.client_secret),
+            steps=300,
+            pace=False,
+        )
+        assert counts["key_session"] and counts["session_transfer"] and counts["session_terminate"]
+    finally:
+        server.stop()
+    remote = open_store(url)
+    keyed = [s for s in remote.sessions.list_sessions(active_only=False) if s.short_key]
+    assert len(keyed) == counts["key_session"]
+    assert len([s for s in keyed if s.active]) == len(simulator.keyed)
+    remote.close()

@@ -104,3 +104,44 @@ def test_the_cli(app, svc):
     assert svc.registry.count() > 0
     bad = app.test_cli_runner().invoke(main, ["simulate", "--url", "http://127.0.0.1:9", "--steps", "1"])
     assert bad.exit_code != 0 and "--client-id" in bad.output
+
+
+def test_a_run_with_sessions_redeems_keys_transfers_and_terminates(svc, command):
+    from gateway.seeding import site
+
+    svc.sessions.configure_site(*site.site_for([]))
+    simulator = Simulator(11, START, 20, sessions=True)
+    counts = run(simulator, LocalSink(svc.registry, svc.sessions), steps=400, pace=False)
+    for action in ("key_session", "session_transfer", "session_terminate", "session_start"):
+        assert counts[action] > 0, action
+    assert (
+        counts["session_calls"]
+        == counts["key_session"] + counts["session_transfer"] + counts["session_terminate"]
+    )
+    stored = svc.store.sessions.list_sessions(active_only=False)
+    keyed = [s for s in stored if s.short_key]
+    assert len(keyed) == counts["key_session"]
+    ended = [s for s in keyed if not s.active]
+    assert len(ended) == counts["session_terminate"] and len(keyed) - len(ended) == len(simulator.keyed)
+    customers = {
+        c.lsid: c
+        for c in svc.store.registry.list_clients(ClientQuery(types=frozenset({ClientType.SUPPORT_CUSTOMER})))
+    }
+    for session in keyed:
+        assert (session.lsid in customers) == session.active
+        assert session.queue in ("general", *simulator_teams())
+    parse(command("get_connected_clients", include_connections=1).data)  # validated against the XSD
+
+
+def simulator_teams() -> tuple[str, ...]:
+    from gateway.seeding.simulator import TEAM_QUEUES
+
+    return TEAM_QUEUES
+
+
+def test_sessions_leave_the_steps_of_a_seed_without_them_unchanged():
+    plain = [s.canonical() for s in islice(Simulator(5, START, 10).steps(), 200)]
+    again = [s.canonical() for s in islice(Simulator(5, START, 10, sessions=False).steps(), 200)]
+    assert plain == again
+    with_sessions = [s.canonical() for s in islice(Simulator(5, START, 10, sessions=True).steps(), 200)]
+    assert with_sessions != plain and any('"calls"' in s for s in with_sessions)

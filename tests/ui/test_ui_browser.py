@@ -406,7 +406,7 @@ def test_filters_order_and_pages_show_what_the_json_api_answers(page, gateway):
     page.set_filter("type", ["representative", "presentation_attendee"])
     page.wait_for_ids([101, 104])
     page.set_filter("type", [])
-    page.set_filter("hostname", "desk")  # a case-insensitive prefix
+    page.set_filter("hostname", "zoes-mac")  # a case-insensitive prefix
     page.wait_for_ids([102])
     page.set_filter("hostname", "bulk-1")
     page.wait_for_ids([210, 211, 212])
@@ -920,3 +920,34 @@ def test_the_emulator_view_tails_the_journal_and_drives_faults_clock_and_reset(p
         page.wait(lambda: page.js("return document.querySelector('#clients-body tr.empty') !== null"))
     finally:
         admin_call(gateway, "POST", "/controls/reset")
+
+
+def test_the_sessions_card_shows_the_active_sessions_and_follows_the_feed(page, gateway):
+    page.signed_in()
+
+    def shown() -> list[str]:
+        return page.js(
+            "return Array.from(document.querySelectorAll('#sessions-body tr'), tr => tr.dataset.lsid)"
+        )
+
+    expected = [s["lsid"] for s in gateway.api("/api/v1/sessions")["items"]]
+    assert expected
+    page.wait(lambda: shown() == expected[:100], message=f"sessions card shows {shown()}")
+    created = gateway.feed(
+        "POST",
+        "/api/v1/clients",
+        {
+            "id": 301,
+            "type": "support_customer",
+            "hostname": "DESKTOP-LIVE01",
+            "name": "Live <b>Customer</b>",
+            "lsid": "feedfeedfeedfeedfeedfeedfeedfeed",
+            "platform": "Windows 11 Pro (x64)",
+            "platform_id": "winNT-64",
+            "connections": [{"appliance_id": populations.PRIMARY, "private_ip": "10.0.0.31"}],
+        },
+    )
+    assert created.status_code == 201, created.text
+    page.wait(lambda: "feedfeedfeedfeedfeedfeedfeedfeed" in shown(), message="the new session never showed")
+    texts = page.texts("#sessions-body tr[data-lsid='feedfeedfeedfeedfeedfeedfeedfeed'] td")
+    assert texts[2] == "Live <b>Customer</b> #301"  # as text, never markup

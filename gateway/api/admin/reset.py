@@ -30,6 +30,7 @@ def reset(args: dict):
         args["fixture"],
         drop_accounts=not args["keep_accounts"],
         configured=current_app.config["FIXTURES_DIR"],
+        sessions=services().sessions,
     )
 
 

@@ -6,6 +6,7 @@ import {exportCsv} from "./csv.js";
 import {loadDetail, loadLog, renderDetail} from "./detail.js";
 import {$, h, replace} from "./dom.js";
 import {feedItem, notice, prepend} from "./feed.js";
+import {loadSessions, renderSessions} from "./sessions.js";
 import {clientName} from "./format.js";
 import {LiveStream} from "./sse.js";
 import {clearEmulator, closeEmulator, openEmulator, wireEmulator} from "./emulator.js";
@@ -109,6 +110,7 @@ function onSignedOut(reason) {
   replace($("clients-body"));
   replace($("feed"));
   replace($("chart"));
+  replace($("sessions-body"));
   $("feed-empty").hidden = false;
   $("detail").hidden = true;
   showSignIn(reason);
@@ -238,6 +240,12 @@ async function refreshChart() {
   drawChart($("chart"), summaries, state.appliances);
 }
 
+async function refreshSessions() {
+  const sessions = await loadSessions();
+  if (!signedIn()) return;
+  renderSessions($("sessions-body"), $("sessions-count"), $("sessions-empty"), sessions);
+}
+
 async function refreshDetail() {
   const open = state.detail;
   if (!open) return;
@@ -260,7 +268,8 @@ function detailFailed(error) {
 
 async function refresh() {
   if (!signedIn()) return;
-  const results = await Promise.allSettled([refreshTable(), refreshChart(), refreshDetail().catch(detailFailed)]);
+  const results = await Promise.allSettled(
+    [refreshTable(), refreshChart(), refreshSessions(), refreshDetail().catch(detailFailed)]);
   const problem = results.find((r) => r.status === "rejected");
   if (problem) failed(problem.reason);
   else showStatus("");

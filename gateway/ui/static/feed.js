@@ -24,6 +24,11 @@ export function feedItem(change, names) {
       h("span", {class: "initiator"}, INITIATOR_LABELS[initiator] || initiator || ""),
       reason ? ": " : "", h("span", {class: "reason-text"}, reason || ""));
   }
+  if (change.kind === "session") {
+    const {action, session} = change.payload;
+    return h("li", {...base, class: "feed-item session"}, stamp, " ", h("span", {class: "badge"}, "session"),
+      ` ${action} `, h("code", {class: "lsid"}, session.lsid), ` in ${session.queue}`);
+  }
   if (change.kind === "reset") {
     return h("li", {...base, class: "feed-item notice"}, stamp, " ", h("span", {class: "badge"}, "reset"),
       " The registry was replaced; the table was reloaded.");
