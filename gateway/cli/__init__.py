@@ -147,13 +147,12 @@ def demo_load(replace: bool, seed: int) -> None:
             f"The registry already holds {existing} connected clients; kept them (use --replace to reload)."
         )
         return
-    appliances, clients = demo_population.build(svc.clock.now_int(), seed=seed)
-    svc.registry.replace_population(appliances, clients)
+    appliances, clients = demo_population.load(svc.registry, svc.sessions, svc.clock.now_int(), seed=seed)
     counts: dict[str, int] = {}
     for client in clients:
         counts[client.type.value] = counts.get(client.type.value, 0) + 1
     summary = ", ".join(f"{n} {t}" for t, n in counts.items())
-    click.echo(f"Loaded {len(appliances)} appliances and {len(clients)} clients ({summary}).")
+    click.echo(f"Loaded {appliances} appliances and {len(clients)} clients ({summary}).")
 
 
 # --------------------------------------------------------------------------------------------

@@ -54,9 +54,8 @@ def populate(svc: Services, config: Mapping[str, Any], *, demo: bool = True, see
         return f"The registry already holds {existing} connected clients; kept them."
     if boot:
         return _load_fixture(svc, boot, config.get("FIXTURES_DIR", ""))
-    appliances, clients = demo_population.build(svc.clock.now_int(), seed=seed)
-    svc.registry.replace_population(appliances, clients)
-    return f"Loaded the demo population: {len(appliances)} appliances and {len(clients)} clients."
+    appliances, clients = demo_population.load(svc.registry, svc.sessions, svc.clock.now_int(), seed=seed)
+    return f"Loaded the demo population: {appliances} appliances and {len(clients)} clients."
 
 
 def _load_fixture(svc: Services, boot: str, fixtures_dir: str) -> str:

@@ -19,6 +19,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from gateway.registry.model import Appliance, Client, ClientType, Connection, Event, RepresentativeInfo
+from gateway.registry.service import Registry
+from gateway.registry.session_service import Sessions
+from gateway.seeding import site
 
 FIRST_NAMES = [
     "Ana",
@@ -450,3 +453,17 @@ def build(now: int, seed: int = 2026, size: DemoSize = DemoSize()) -> tuple[list
 
     clients.sort(key=lambda c: c.connected_since)  # ids are handed out in connection order
     return appliances, clients
+
+
+def load(
+    registry: Registry, sessions: Sessions | None, now: int, seed: int = 2026
+) -> tuple[int, list[Client]]:
+    """Replace the registry with the demo population and the site that goes with it (custom session
+    attributes, support teams and a few ticketed sessions), as a reset to the ``demo`` fixture does.
+    Answers (appliances, clients with their ids)."""
+    appliances, clients = build(now, seed=seed)
+    loaded = registry.replace_population(appliances, clients)
+    if sessions is not None:
+        sessions.configure_site(*site.site_for(loaded))
+        sessions.seed(site.sessions_for(loaded))
+    return len(appliances), loaded
