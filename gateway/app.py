@@ -68,6 +68,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.config["MAX_CONTENT_LENGTH"] = MAX_CONTENT_LENGTH
     app.config.update(gateway_config.settings(config))
     command_versions.profile(app.config["API_VERSION"])  # an unknown API version fails here, not per request
+    for name in gateway_config.unknown_names():
+        app.logger.warning("%s is no setting of the gateway and is ignored (docs/configuration.md).", name)
 
     services = app.extensions["gateway"] = build_services(app.config)
     controls_hooks.init_app(app)

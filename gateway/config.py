@@ -118,6 +118,139 @@ DEFAULTS: dict[str, Any] = {
     "DOCUMENT_CACHE_MAX_DOCUMENT": 32 << 20,
 }
 
+#: What each setting of DEFAULTS means, one line each: docs/configuration.md is generated from this and
+#: DEFAULTS (tests/docs/test_configuration.py fails when the page drifts or a setting has no line here).
+HELP: dict[str, str] = {
+    "DATABASE_URL": "The registry: `sqlite:///relative/path`, `sqlite:////absolute/path` or "
+    "`postgresql://user@host:5432/database` (libpq parameters in the query) for several nodes.",
+    "NAMESPACE": "XML namespace: preset `beyondtrust`, preset `bomgar` (Bomgar-era appliances) or any "
+    "absolute URI.",
+    "API_VERSION": "The emulated API version: what `get_api_info` reports and which actions and elements "
+    "answer "
+    "(profiles in gateway/command/versions.py).",
+    "COMPANY_NAME": "The company name `get_api_info` reports for API versions before 1.24.1 (which removed "
+    "it).",
+    "XML_LAYOUT": "`pretty`: one element per line, two-space indent, as appliances write it; `compact`: "
+    "the whole "
+    "document on one line after the declaration.",
+    "PRODUCT_VERSION": "The `check_health` version when the registry has no appliance (or one without a "
+    "version).",
+    "TOKEN_LIFETIME": "Seconds a token lives (by the gateway's clock, and never past its real expiry).",
+    "TOKEN_CAP": "Valid tokens per account before the oldest is evicted.",
+    "ALLOW_HTTP": "Serve OAuth over plain HTTP as well as HTTPS.",
+    "CONNECTION_CLOSE": "Send `Connection: close` on every command response (the vendor asks clients to "
+    "close).",
+    "APPLIANCE_ID": "The appliance `check_health` answers for; empty: the registry's first.",
+    "VALIDATE_RESPONSES": "Validate every XML answer against the XSD before it leaves (slow; for debugging).",
+    "ADMIN_ENABLED": "The admin surface `/api/v1/admin`; off: it answers 404.",
+    "UI_ENABLED": "The dashboard `/ui/`; off: it answers 404.",
+    "SQLITE_BUSY_TIMEOUT_MS": "How long a SQLite writer waits for the lock, in milliseconds.",
+    "DB_POOL_SIZE": "PostgreSQL: connections one gateway process holds (workers x this, per node, must fit "
+    "the server).",
+    "DB_TIMEOUT": "PostgreSQL: seconds to connect or to wait for a pooled connection before a 503 (libpq: "
+    "at least 2).",
+    "DB_STATEMENT_TIMEOUT": "PostgreSQL: seconds one statement may run before it is cancelled (and the "
+    "request gets 503).",
+    "JOURNAL": "Record every API call in the request journal (off for load tests).",
+    "JOURNAL_MAX_ENTRIES": "Journal entries kept; the oldest are pruned.",
+    "JOURNAL_MAX_BYTES": "Bytes of journal entries kept in all; the oldest go first.",
+    "JOURNAL_WAIT_MAX_SECONDS": "The longest one journal wait (`/api/v1/admin/journal/wait`) may block.",
+    "JOURNAL_WAIT_RECHECK_SECONDS": "How often a journal wait counts again for entries other processes "
+    "wrote.",
+    "RATE_LIMIT": "Rate-limit each API account (429 with Retry-After, `X-RateLimit-*` headers).",
+    "RATE_LIMIT_PER_SECOND": "Requests per account per second when rate limits are on.",
+    "RATE_LIMIT_PER_HOUR": "Requests per account per hour when rate limits are on.",
+    "REQUEST_LOG": "One log line per request (request id, method, path, action, status, duration, account).",
+    "LOG_FORMAT": "Log lines on stderr, gunicorn's included: `json` (one object a line, with the request "
+    "id) or `text`.",
+    "METRICS": "Serve Prometheus metrics at `/metrics`.",
+    "LIST_ALL_MAX": "Most items one JSON list returns for `count=-1` (all).",
+    "DISCONNECTED_RETENTION": "Seconds a disconnected client stays visible to the JSON API before writes "
+    "purge it.",
+    "CHANGES_KEEP": "Newest entries kept in the change log that live streams read (older resume points get "
+    "`resync`).",
+    "STREAMS_PER_WORKER": "Live event streams (and journal waits) one worker serves at once; more get 503 "
+    "+ Retry-After.",
+    "STREAMS_PER_ACCOUNT": "Of those, how many one API account may hold in one worker.",
+    "STREAM_MAX_SECONDS": "How long one event stream lasts before the client reconnects with Last-Event-ID.",
+    "STREAM_HEARTBEAT_SECONDS": "Seconds without events before a heartbeat comment.",
+    "STREAM_POLL_SECONDS": "Seconds between two reads of the change log by one stream (the delivery delay).",
+    "STREAM_RETRY_MS": "The `retry:` reconnection delay sent to stream clients, in milliseconds.",
+    "FEED_MAX_BODY": "Largest body of `POST /api/v1/batch` and `/api/v1/import/xml` (and of imported "
+    "files), in bytes; "
+    "other routes take 1 MiB.",
+    "BODY_TIMEOUT": "Seconds a client has to send a whole request body (else 408).",
+    "HEADER_TIMEOUT": "Seconds a connection has, once accepted, to send its request line and headers (else "
+    "it is closed).",
+    "MAX_CONNECTIONS_PER_ADDRESS": "Connections one client address may hold open in one worker; more are "
+    "closed unread "
+    "(raise it behind a proxy, where every client shares one address).",
+    "FIXTURES_DIR": "Where named fixtures are looked up; empty: the package's `gateway/seeding/named/`.",
+    "DEMO_CLIENT_ID": "`gateway serve`: the demo account's client id (known credentials for CI); empty: "
+    "generated.",
+    "DEMO_CLIENT_SECRET": "`gateway serve`: the demo account's secret (16+ characters, stored hashed); "
+    "empty: generated.",
+    "BOOT_FIXTURE": "`gateway serve`: a named fixture or a fixture file loaded into an empty registry "
+    "instead of the demo.",
+    "DOCUMENT_CACHE_BYTES": "Bytes of rendered `get_connected_clients` answers each worker keeps until the "
+    "next registry "
+    "write (0: none).",
+    "DOCUMENT_CACHE_MAX_DOCUMENT": "The largest answer the document cache keeps; larger dumps stream every "
+    "time.",
+}
+
+#: Settings read outside the app, by gunicorn's configuration (gateway/gunicorn_conf.py) and the commands:
+#: name -> (default, meaning). Also generated into docs/configuration.md.
+PROCESS_SETTINGS: dict[str, tuple[str, str]] = {
+    "BIND": ("127.0.0.1:8080", "Address gunicorn listens on (`gateway serve --bind`)."),
+    "WORKERS": (
+        "min(4, 2 x cores)",
+        "gunicorn worker processes (`gateway serve --workers`); they share the database.",
+    ),
+    "THREADS": ("16", "Threads per worker (gthread): event streams and journal waits run on them."),
+    "WORKER_CLASS": (
+        "gthread",
+        "gunicorn worker class (`sync` with `GATEWAY_THREADS=1` leaves no room for streams).",
+    ),
+    "REQUESTS_PER_WORKER": ("1", "Ordinary requests one worker runs at once (streams run beside them)."),
+    "WORKER_TIMEOUT": ("60", "Seconds a silent worker may take before gunicorn restarts it."),
+    "KEEPALIVE": ("0", "Seconds an idle connection is kept open (0: closed after each response)."),
+    "ACCESS_LOG": ("-", "gunicorn's access log: `-` for stderr, a path, or empty for none."),
+    "LOG_LEVEL": ("info", "gunicorn's log level (debug, info, warning, error, critical)."),
+    "TLS_CERT": ("", "Serve HTTPS with this certificate (`gateway tls init` makes one)."),
+    "TLS_KEY": ("", "The certificate's private key."),
+    "CONTROL_SOCKET": ("", "A path for gunicorn's control socket; empty: none."),
+    "ADMIN_URL": (
+        "",
+        "Control commands (`faults`, `clock`, `journal`, ...): drive this running gateway instead.",
+    ),
+    "ADMIN_CLIENT_ID": ("", "Control commands with a URL: the admin account's client id."),
+    "ADMIN_CLIENT_SECRET": ("", "Control commands with a URL: the admin account's secret."),
+    "FEED_CLIENT_ID": ("", "`gateway simulate --url`: the feed account's client id."),
+    "FEED_CLIENT_SECRET": ("", "`gateway simulate --url`: the feed account's secret."),
+    "CAPTURE_CLIENT_ID": ("", "`gateway clients capture`: the source appliance's client id."),
+    "CAPTURE_CLIENT_SECRET": ("", "`gateway clients capture`: the source appliance's secret."),
+    "NEW_CLIENT_SECRET": ("", "`gateway accounts create`: the secret to give the new account."),
+    "TEST_URL": ("", "pytest plugin: use this running gateway instead of an in-process one."),
+    "TEST_ADMIN": ("", "pytest plugin: that gateway's admin `CLIENT_ID:SECRET`."),
+}
+
+#: GATEWAY_* names the project's own test suite reads (not settings of a gateway; not warned about).
+TEST_SUITE_NAMES = ("TEST_POSTGRES_URL", "TEST_REQUIRE_BROWSER", "TEST_CHROMIUM", "TEST_CHROMEDRIVER")
+
+
+def unknown_names(environ: Mapping[str, str] | None = None) -> list[str]:
+    """The ``GATEWAY_*`` environment variables that are no setting (a misspelt name is silently ignored
+    otherwise): what `gateway serve` and the app warn about at start."""
+    known = set(DEFAULTS) | set(PROCESS_SETTINGS) | set(TEST_SUITE_NAMES)
+    names = os.environ if environ is None else environ
+    return sorted(
+        name
+        for name in names
+        if name.startswith("GATEWAY_") and name[len("GATEWAY_") :].split("__")[0] not in known
+    )
+
+
 #: Settings kept as the text given: an id or a secret made of digits is not a number, GATEWAY_API_VERSION=1.10
 #: is not 1.1, and GATEWAY_DATABASE_URL=5 is a wrong URL (every setting whose default is text).
 TEXT_SETTINGS = tuple(key for key, default in DEFAULTS.items() if isinstance(default, str))

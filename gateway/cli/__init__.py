@@ -88,6 +88,12 @@ def main(ctx: click.Context, debug: bool) -> None:
         ctx.obj = obj
     obj.debug = obj.debug or debug
     ctx.call_on_close(obj.close)
+    from gateway.config import unknown_names  # the standard library only: --help stays light
+
+    for name in unknown_names():
+        click.echo(
+            f"Warning: {name} is no setting of the gateway and is ignored (docs/configuration.md).", err=True
+        )
 
 
 for _command in CONTROL_COMMANDS:  # faults, clock, journal, ratelimit, controls (gateway/cli/controls.py)
