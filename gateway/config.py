@@ -389,7 +389,7 @@ def settings(overrides: Mapping[str, Any] | None = None) -> dict[str, Any]:
     for key in ("DOCUMENT_CACHE_BYTES", "DOCUMENT_CACHE_MAX_DOCUMENT"):
         try:
             app_config[key] = int(app_config[key])
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, OverflowError):
             raise ConfigError(f"GATEWAY_{key} must be an integer, not {app_config[key]!r}") from None
         if app_config[key] < 0:
             raise ConfigError(f"GATEWAY_{key} must be 0 or more, not {app_config[key]!r}")
