@@ -1,7 +1,7 @@
 """The documentation's examples as runnable scripts.
 
-A page's fenced blocks run in order, as one bash script in a fresh folder: ``sh``/``bash`` blocks as they are,
-``python`` blocks through ``python -`` (so shell variables exported before reach them through the environment).
+A page's fenced blocks run in order, as one bash script in a fresh folder: ``sh``/``bash`` blocks as they
+are, ``python`` blocks through ``python -`` (shell variables exported before reach them as environment).
 Other fences (``xml``, ``json``, ``text``, ``console`` output, ...) are listings and never run.
 
 An HTML comment right before a block changes how it runs (it is invisible on the rendered page):
@@ -123,14 +123,19 @@ def script(page_blocks: list[Block], port: int) -> str:
     out = [
         "set -eu",  # as a reader's shell: a pipeline's status is its last command's (`dump - | head` is fine)
         "BACKGROUND=()",
-        'stop_background() { for pid in "${BACKGROUND[@]}"; do kill -- -"$pid" 2>/dev/null || kill "$pid" 2>/dev/null || true; done; }',
+        (
+            'stop_background() { for pid in "${BACKGROUND[@]}"; do'
+            ' kill -- -"$pid" 2>/dev/null || kill "$pid" 2>/dev/null || true; done; }'
+        ),
         "trap stop_background EXIT",
         "trap 'echo \"docs: block at $DOCS_BLOCK failed (status $?)\" >&2' ERR",
         # Wait on the condition (the server answers, or its process is gone), bounded so a broken page fails
         # instead of hanging.
-        'wait_ready() { for _ in $(seq 1 1200); do curl -fsS -o /dev/null "$1" 2>/dev/null && return 0;'
-        ' kill -0 "$2" 2>/dev/null || { echo "docs: the server of $1 exited" >&2; return 1; }; sleep 0.1; done;'
-        ' echo "docs: $1 never became ready" >&2; return 1; }',
+        (
+            'wait_ready() { for _ in $(seq 1 1200); do curl -fsS -o /dev/null "$1" 2>/dev/null && return 0;'
+            ' kill -0 "$2" 2>/dev/null || { echo "docs: the server of $1 exited" >&2; return 1; };'
+            ' sleep 0.1; done; echo "docs: $1 never became ready" >&2; return 1; }'
+        ),
     ]
     pending_ready: str | None = None
     for block in page_blocks:

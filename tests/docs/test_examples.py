@@ -112,7 +112,8 @@ def test_file_blocks_are_written_for_later_blocks(tmp_path: Path) -> None:
 def test_a_server_that_exits_fails_the_wait_at_once(tmp_path: Path) -> None:
     page = tmp_path / "p.md"
     page.write_text(
-        "<!-- docs: background, ready=/readyz -->\n```sh\necho cannot start; exit 3\n```\n\n```sh\necho after\n```\n"
+        "<!-- docs: background, ready=/readyz -->\n```sh\necho cannot start; exit 3\n```\n\n"
+        "```sh\necho after\n```\n"
     )
     done = subprocess.run(
         ["bash", "-c", script(blocks(page), free_port())], capture_output=True, text=True, cwd=tmp_path
