@@ -4,6 +4,7 @@ holds a wait still answers), and a wait on one worker sees what another worker r
 from __future__ import annotations
 
 import concurrent.futures
+import threading
 
 import pytest
 import requests
@@ -12,6 +13,17 @@ from gateway.admin_client import AdminClient, Credentials
 from tests.server import prepare, start
 
 pytestmark = pytest.mark.e2e
+
+
+def _until_streams(base: str, count: int) -> None:
+    """Until the gateway reports ``count`` open streams and waits (gateway_active_streams), bounded."""
+    for _ in range(400):
+        metrics = requests.get(f"{base}/metrics", timeout=10).text
+        lines = [line for line in metrics.splitlines() if line.startswith("gateway_active_streams")]
+        if lines and float(lines[0].split()[-1]) >= count:
+            return
+        threading.Event().wait(0.05)
+    raise AssertionError(f"the gateway never reported {count} open streams: {lines}")
 
 
 @pytest.mark.parametrize("workers", [1, 2])
@@ -26,6 +38,8 @@ def test_a_wait_answers_as_the_calls_come(tmp_path, workers):
         client.bearer()  # the admin token before the wait, so the wait is the only call in flight
         with concurrent.futures.ThreadPoolExecutor(1) as pool:
             waiting = pool.submit(client.journal_wait, 3, 50.0, action="get_api_info")
+            # the wait is in flight (it holds a stream slot) before the calls it waits for are made
+            _until_streams(server.url, 1)
             # on one worker the wait holds a thread, beside the gate: these calls are still answered
             statuses = [
                 requests.get(
