@@ -18,17 +18,31 @@ pytestmark = pytest.mark.e2e
 NAMESPACE = NAMESPACE_PRESETS["beyondtrust"]
 
 
-@pytest.fixture
-def server(tmp_path, migrated_sqlite):
+def _serving(tmp_path, migrated_sqlite, settings: dict[str, str], workers: int):
+    """A gunicorn gateway on a copy of the migrated database with ``settings``, and a token of a
+    full_access feed account as ``.token`` (the fixture stops it)."""
     import shutil
 
     path = tmp_path / "gateway.db"
     shutil.copyfile(migrated_sqlite, path)
     url = f"sqlite:///{path}"
     creds = prepare(url, permission="full_access", feed=True)
-    running = start(
+    running = start({"GATEWAY_DATABASE_URL": url, **settings}, tmp_path / "gunicorn.log", workers=workers)
+    running.token = requests.post(
+        f"{running.url}/oauth2/token",
+        data={"grant_type": "client_credentials"},
+        auth=(creds.account.client_id, creds.client_secret),
+        timeout=10,
+    ).json()["access_token"]
+    return running
+
+
+@pytest.fixture
+def server(tmp_path, migrated_sqlite):
+    running = _serving(
+        tmp_path,
+        migrated_sqlite,
         {
-            "GATEWAY_DATABASE_URL": url,
             "GATEWAY_BODY_TIMEOUT": "2",
             "GATEWAY_HEADER_TIMEOUT": "2",
             "GATEWAY_FEED_MAX_BODY": str(2 << 20),
@@ -36,16 +50,8 @@ def server(tmp_path, migrated_sqlite):
             # per-address limit has its own tests below
             "GATEWAY_MAX_CONNECTIONS_PER_ADDRESS": "1000",
         },
-        tmp_path / "gunicorn.log",
-        workers=4,
-    )  # make run's default on this machine
-    token = requests.post(
-        f"{running.url}/oauth2/token",
-        data={"grant_type": "client_credentials"},
-        auth=(creds.account.client_id, creds.client_secret),
-        timeout=10,
-    ).json()["access_token"]
-    running.token = token
+        workers=4,  # make run's default on this machine
+    )
     yield running
     running.stop()
 
@@ -328,27 +334,12 @@ def test_status_lines_carry_the_reason_phrases_common_servers_write(server, raw,
 def capped(tmp_path, migrated_sqlite):
     """One worker, at most 4 connections per address, a long header time (an idle connection is held, not
     cut off, while the test runs)."""
-    import shutil
-
-    path = tmp_path / "gateway.db"
-    shutil.copyfile(migrated_sqlite, path)
-    url = f"sqlite:///{path}"
-    creds = prepare(url, permission="full_access", feed=True)
-    running = start(
-        {
-            "GATEWAY_DATABASE_URL": url,
-            "GATEWAY_HEADER_TIMEOUT": "30",
-            "GATEWAY_MAX_CONNECTIONS_PER_ADDRESS": "4",
-        },
-        tmp_path / "gunicorn.log",
+    running = _serving(
+        tmp_path,
+        migrated_sqlite,
+        {"GATEWAY_HEADER_TIMEOUT": "30", "GATEWAY_MAX_CONNECTIONS_PER_ADDRESS": "4"},
         workers=1,
     )
-    running.token = requests.post(
-        f"{running.url}/oauth2/token",
-        data={"grant_type": "client_credentials"},
-        auth=(creds.account.client_id, creds.client_secret),
-        timeout=10,
-    ).json()["access_token"]
     yield running
     running.stop()
 
