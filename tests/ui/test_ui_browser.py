@@ -903,6 +903,15 @@ def test_the_emulator_view_tails_the_journal_and_drives_faults_clock_and_reset(p
         page.wait(
             lambda: journal_rows(page) and {r["cells"][3] for r in journal_rows(page)} == {"get_api_info"}
         )
+        # ... with the text of the error the answer carried, as the journal keeps it.
+        [entry] = admin_call(gateway, "GET", "/journal?action=get_api_info&status=503")["entries"]
+        assert entry["error"], "the journal keeps the refusal's text"
+        page.wait(
+            lambda: any(
+                r["cells"][5] == "503" and r["cells"][-1] == entry["error"] for r in journal_rows(page)
+            ),
+            message="the journal tail does not show the error text",
+        )
         browser.screenshot(
             page.driver, f"ui-emulator-{gateway.engine}", full_page=True
         )  # rule, journal, clock
