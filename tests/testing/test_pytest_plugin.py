@@ -97,36 +97,44 @@ def test_in_process_gateway_is_isolated_per_test(tmp_path):
     assert "2 passed" in result.stdout
 
 
-@pytest.mark.e2e
-def test_a_running_gateway_through_its_admin_api(tmp_path):
+@pytest.fixture
+def remote(tmp_path):
+    """A gunicorn gateway (two workers) on a fresh database, and the --gateway-url/--gateway-admin arguments
+    of its admin account; the folder ``inner`` for the inner test run."""
     url = f"sqlite:///{tmp_path / 'remote.db'}"
     store = open_store(url)
     upgrade(store)
     admin = AccountService(store, Clock()).create("harness", "deny", admin=True, feed=True)
     store.close()
     server = start({"GATEWAY_DATABASE_URL": url}, tmp_path / "gunicorn.log", workers=2)
+    (tmp_path / "inner").mkdir()
     try:
-        source = (
-            INNER_TESTS.replace("LOAD", 'gateway.load_fixture("small")')
-            .replace("NAMESPACE", "https://www.beyondtrust.com/namespaces/API/command")
-            .replace("CLIENTS_GONE", 'b"connected_representative" not in body')
+        yield (
+            server,
+            [
+                "--gateway-url",
+                server.url,
+                "--gateway-admin",
+                f"{admin.account.client_id}:{admin.client_secret}",
+            ],
         )
-        inner = tmp_path / "inner"
-        inner.mkdir()
-        result = run_pytest(
-            inner,
-            source,
-            "--gateway-url",
-            server.url,
-            "--gateway-admin",
-            f"{admin.account.client_id}:{admin.client_secret}",
-        )
-        assert result.returncode == 0, result.stdout + result.stderr
-        assert "2 passed" in result.stdout
-        missing = run_pytest(inner, source, "--gateway-url", server.url)
-        assert missing.returncode != 0 and "--gateway-admin" in missing.stderr
     finally:
         server.stop()
+
+
+@pytest.mark.e2e
+def test_a_running_gateway_through_its_admin_api(tmp_path, remote):
+    server, arguments = remote
+    source = (
+        INNER_TESTS.replace("LOAD", 'gateway.load_fixture("small")')
+        .replace("NAMESPACE", "https://www.beyondtrust.com/namespaces/API/command")
+        .replace("CLIENTS_GONE", 'b"connected_representative" not in body')
+    )
+    result = run_pytest(tmp_path / "inner", source, *arguments)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "2 passed" in result.stdout
+    missing = run_pytest(tmp_path / "inner", source, "--gateway-url", server.url)
+    assert missing.returncode != 0 and "--gateway-admin" in missing.stderr
 
 
 VERIFY_TESTS = """
@@ -186,20 +194,9 @@ def test_verify_and_wait_for_in_process(tmp_path):
 
 
 @pytest.mark.e2e
-def test_verify_and_wait_for_on_a_running_gateway(tmp_path):
+def test_verify_and_wait_for_on_a_running_gateway(tmp_path, remote):
     """Two workers: the wait sits on one while the other may record the calls it waits for."""
-    url = f"sqlite:///{tmp_path / 'remote.db'}"
-    store = open_store(url)
-    upgrade(store)
-    admin = AccountService(store, Clock()).create("harness", "deny", admin=True, feed=True)
-    store.close()
-    server = start({"GATEWAY_DATABASE_URL": url}, tmp_path / "gunicorn.log", workers=2)
-    try:
-        inner = tmp_path / "inner"
-        inner.mkdir()
-        creds = f"{admin.account.client_id}:{admin.client_secret}"
-        result = run_pytest(inner, VERIFY_TESTS, "--gateway-url", server.url, "--gateway-admin", creds)
-        assert result.returncode == 0, result.stdout + result.stderr
-        assert "2 passed" in result.stdout
-    finally:
-        server.stop()
+    _, arguments = remote
+    result = run_pytest(tmp_path / "inner", VERIFY_TESTS, *arguments)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "2 passed" in result.stdout
