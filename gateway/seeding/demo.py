@@ -464,6 +464,5 @@ def load(
     appliances, clients = build(now, seed=seed)
     loaded = registry.replace_population(appliances, clients)
     if sessions is not None:
-        sessions.configure_site(*site.site_for(loaded))
-        sessions.seed(site.sessions_for(loaded))
+        site.install(sessions, loaded)
     return len(appliances), loaded

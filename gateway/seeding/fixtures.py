@@ -555,8 +555,7 @@ def reset(
     population = prepared(registry, name, configured)
     registry.reset(population, drop_accounts=drop_accounts, note={"fixture": name})
     if sessions is not None:
-        sessions.configure_site(*site.site_for(population.clients))
-        sessions.seed(site.sessions_for(population.clients))
+        site.install(sessions, population.clients)
     return {
         "fixture": name,
         "appliances": len(population.appliances),

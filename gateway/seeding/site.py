@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from gateway.registry.model import Client, ClientType
+from gateway.registry.session_service import Sessions
 from gateway.registry.sessions import (
     ChatMessage,
     CustomAttribute,
@@ -122,3 +123,9 @@ def sessions_for(clients: Sequence[Client]) -> list[SupportSession]:
             )
         )
     return out
+
+
+def install(sessions: Sessions, clients: Sequence[Client]) -> None:
+    """Give a just-loaded population its site: the teams and custom attributes, and its ticketed sessions."""
+    sessions.configure_site(*site_for(clients))
+    sessions.seed(sessions_for(clients))
