@@ -29,7 +29,7 @@ from gateway.api.auth import READ, authenticate, requires
 from gateway.api.blueprint import Blueprint
 from gateway.api.queries import EventsQuery
 from gateway.api.streaming import MAX_EVENT_ID, Filters, Timing, peer_gone, stream
-from gateway.errors import InvalidRequestError, TooManyStreamsError
+from gateway.errors import InvalidRequestError
 from gateway.web import facts, services
 
 blueprint = Blueprint("events", __name__, url_prefix="/api/v1", description="Live changes of the registry.")
@@ -58,16 +58,7 @@ def events(args: dict):
     config = current_app.config
     svc = services()
     account = authenticate().client_id
-    refused = svc.streams.take(account)
-    if refused is not None:
-        retry = max(1, config["STREAM_RETRY_MS"] // 1000)
-        held = (
-            f"This worker already serves {svc.streams.limit} event streams"
-            if refused == "worker"
-            else f"This account already holds {svc.streams.per_account} event streams on this worker"
-            " (GATEWAY_STREAMS_PER_ACCOUNT)"
-        )
-        raise TooManyStreamsError(f"{held}; retry in {retry} s.", headers={"Retry-After": str(retry)})
+    svc.streams.take_or_refuse(account, "event streams", max(1, config["STREAM_RETRY_MS"] // 1000))
     filters = Filters(args.get("kind"), args.get("type"), args.get("id"))
     timing = Timing(
         config["STREAM_MAX_SECONDS"],

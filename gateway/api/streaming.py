@@ -13,7 +13,7 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
-from gateway.errors import GatewayError
+from gateway.errors import GatewayError, TooManyStreamsError
 from gateway.registry.documents import ChangeEventOut, change_type, with_times
 from gateway.registry.model import Change
 from gateway.registry.service import Registry
@@ -58,6 +58,20 @@ class StreamSlots:
         if self.gauge is not None:
             self.gauge.inc()
         return None
+
+    def take_or_refuse(self, account: str, what: str, retry: int) -> None:
+        """Take a slot for ``account``, or refuse with 503 + Retry-After saying whose limit is reached
+        (``what`` the slots hold here, e.g. "event streams")."""
+        refused = self.take(account)
+        if refused is None:
+            return
+        held = (
+            f"This worker already serves {self.limit} {what}"
+            if refused == "worker"
+            else f"This account already holds {self.per_account} {what} on this worker"
+            " (GATEWAY_STREAMS_PER_ACCOUNT)"
+        )
+        raise TooManyStreamsError(f"{held}; retry in {retry} s.", headers={"Retry-After": str(retry)})
 
     def give(self, account: str = "") -> None:
         with self._lock:

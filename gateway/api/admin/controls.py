@@ -10,7 +10,7 @@ from gateway.controls.clock import AdvanceSchema, SetSchema
 from gateway.controls.faults import FaultRuleSchema
 from gateway.controls.journal import CountOut, FilterSchema, QuerySchema, WaitOut, WaitSchema
 from gateway.controls.ratelimit import SettingsSchema
-from gateway.errors import NotFoundError, TooManyStreamsError
+from gateway.errors import NotFoundError
 from gateway.web import services
 
 
@@ -138,15 +138,7 @@ def journal_wait(args: dict):
     stream slots (GATEWAY_STREAMS_PER_WORKER; 503 with Retry-After when none is free)."""
     slots = services().streams
     account = authenticate().client_id
-    refused = slots.take(account)
-    if refused is not None:
-        held = (
-            f"This worker already serves {slots.limit} streams and waits"
-            if refused == "worker"
-            else f"This account already holds {slots.per_account} streams and waits on this worker"
-            " (GATEWAY_STREAMS_PER_ACCOUNT)"
-        )
-        raise TooManyStreamsError(f"{held}; retry in 1 s.", headers={"Retry-After": "1"})
+    slots.take_or_refuse(account, "streams and waits", 1)
     try:
         return _controls().journal.wait(alive=lambda: streaming.worker_alive(), **args)
     finally:
