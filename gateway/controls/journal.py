@@ -6,7 +6,8 @@ action, calling account (client id), parameters, request headers, status, the te
 carried (an XML ``<error>``, 200s included), duration and any injected fault. Secrets are never kept:
 ``password``, ``client_secret`` and token parameters are redacted, and so are the values of the
 Authorization and cookie headers and of any header whose name says token, secret, key, password or
-session. The journal holds the newest GATEWAY_JOURNAL_MAX_ENTRIES entries, and no more than
+session. The journal holds the newest GATEWAY_JOURNAL_MAX_ENTRIES entries (the oldest go in batches of up
+to 64: gateway.storage.journal.prune_every), and no more than
 GATEWAY_JOURNAL_MAX_BYTES of them (the oldest go first); GATEWAY_JOURNAL=false turns it off (load tests).
 A call no account made keeps PARAMS_TEXT_ANONYMOUS characters of parameters and PATH_TEXT of its path.
 
@@ -94,6 +95,12 @@ def _text_size(value: object) -> int:
     if isinstance(value, list):
         return sum(_text_size(v) for v in value) + len(value)
     return len(value) if isinstance(value, str) else 8
+
+
+def multi(values) -> dict:
+    """A request's multi-dict of parameters as the journal keeps them: one value as itself, several as a
+    list."""
+    return {key: (items[0] if len(items) == 1 else items) for key, items in values.lists()}
 
 
 def redact(params: Mapping[str, object], budget: int = PARAMS_TEXT) -> dict:

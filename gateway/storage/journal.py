@@ -59,14 +59,20 @@ def _conditions(
     return cond
 
 
+def prune_every(keep: int) -> int:
+    """How many entries past ``keep`` the journal may hold before they are pruned: 1 for a small journal,
+    at most 64 (a 10,000-entry journal holds up to 10,063 between prunes)."""
+    return max(1, min(64, keep // 128))
+
+
 class JournalRepository:
     def __init__(self, db: Database):
         self.db = db
 
     def append_journal(self, entry: dict[str, Any], keep: int, budget: int | None = None) -> None:
-        """Add one entry and drop those older than the newest ``keep``, and the oldest past ``budget`` bytes
-        in all (once per request: on the fast path, committed without waiting for the disk: a killed
-        worker loses nothing, a power cut the last few)."""
+        """Add one entry and drop those older than the newest ``keep`` (every ``prune_every(keep)``
+        entries), and the oldest past ``budget`` bytes in all (once per request: on the fast path, committed
+        without waiting for the disk: a killed worker loses nothing, a power cut the last few)."""
         values = {**entry, "params": jsontext.dumps(entry.get("params") or {})}
         if "headers" in values:
             values["headers"] = jsontext.dumps(values["headers"]) if values["headers"] else None
@@ -95,7 +101,9 @@ class JournalRepository:
         with self.db.guard():
             seq, total = self.db.fastpath.write(prepared, {**values, "entry_size": size})
             floor = total - budget if budget is not None else 0
-            if seq > keep or floor > 0:
+            # Entries past ``keep`` go a batch at a time (deleting one row per request cost as much as the
+            # insert); entries past the byte budget go at once, since one entry can be large.
+            if floor > 0 or (seq > keep and seq % prune_every(keep) == 0):
                 prune = self.db.prepare(
                     "journal_prune",
                     lambda: delete(j).where(
