@@ -15,6 +15,7 @@ from gateway.api import feed as feed_views
 from gateway.api import openapi as openapi_views
 from gateway.api import sessions as session_views
 from gateway.api.admin import blueprint as admin_blueprint
+from gateway.command import fast as command_fast
 from gateway.command import versions as command_versions
 from gateway.command import views as command_views
 from gateway.controls import Controls, health, metrics
@@ -72,6 +73,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         app.logger.warning("%s is no setting of the gateway and is ignored (docs/configuration.md).", name)
 
     services = app.extensions["gateway"] = build_services(app.config)
+    # Kept documents answered before Flask, inside the controls' middleware, which records every request.
+    app.wsgi_app = command_fast.KeptDocuments(app.wsgi_app, services, app.config)  # type: ignore[method-assign]
     controls_hooks.init_app(app)
     _load_controls(app, services.controls)
     oauth_server.init_app(app, services.accounts)

@@ -3,6 +3,9 @@ appliance's unauthenticated extras beside it (the XSD, /check_health)."""
 
 from __future__ import annotations
 
+from collections.abc import Hashable
+from typing import Any
+
 from flask import Blueprint, Response, current_app, request, stream_with_context
 
 from gateway.command import params as params_module
@@ -16,6 +19,7 @@ from gateway.errors import (
     UnknownActionError,
     UnsupportedMediaTypeError,
 )
+from gateway.oauth.models import Account
 from gateway.web import services
 from gateway.xml import document, xsd
 from gateway.xml.document import CONTENT_TYPE
@@ -56,15 +60,12 @@ def request_parameters(req):
     return req.values
 
 
-@actions.route("/api/command", methods=["GET", "POST"])
-@actions.route("/api/command.ns", methods=["GET", "POST"])
-def command():
-    svc = services()
-    values = request_parameters(request)
-    account = svc.authenticate(values, "Authorization" in request.headers)
+def resolve(values, account: Account, config) -> tuple[Action, Any]:
+    """The action a request names and its loaded parameters, once the caller is known; raises the error to
+    answer (an unknown action, a permission the account lacks, a bad parameter)."""
     name = values.get("action", "")
     action: Action | None = ACTIONS.get(name)
-    if action is None or not versions.profile(current_app.config["API_VERSION"]).has_action(name):
+    if action is None or not versions.profile(config["API_VERSION"]).has_action(name):
         # an action newer than the emulated API version is unknown to it, as to an appliance of that version
         if not name:
             raise UnknownActionError("The required parameter 'action' is missing.")
@@ -75,18 +76,33 @@ def command():
             f"{action.name} needs {' or '.join(PERMITTED[action.permission])}."
         )
     try:
-        args = params_module.load(action.schema, values)
+        return action, params_module.load(action.schema, values)
     except ParameterError as error:
         raise error.within(action.root) from None
+
+
+def document_key(action: Action, args: Any, config) -> Hashable:
+    """A kept document's key: every setting the bytes depend on (one app's are fixed; being sure costs
+    nothing)."""
+    return (action.name, args, config["NAMESPACE_URI"], config["XML_LAYOUT"], config["API_VERSION"])
+
+
+@actions.route("/api/command", methods=["GET", "POST"])
+@actions.route("/api/command.ns", methods=["GET", "POST"])
+def command():
+    svc = services()
+    values = request_parameters(request)
+    account = svc.authenticate(values, "Authorization" in request.headers)
     config = current_app.config
+    action, args = resolve(values, account, config)
     ctx = Context(
         registry=svc.registry, clock=svc.clock, account=account, config=config, sessions=svc.sessions
     )
     version = svc.versions.registry if action.cached and svc.documents.enabled else None
     with document.layout(config["XML_LAYOUT"]):
         if version is not None:
-            # Every setting the bytes depend on is in the key (one app's are fixed; being sure costs nothing).
-            key = (action.name, args, config["NAMESPACE_URI"], config["XML_LAYOUT"], config["API_VERSION"])
+            # (a kept document of a GET is usually answered before Flask: gateway.command.fast)
+            key = document_key(action, args, config)
             kept = svc.documents.get(version, key)
             if kept is not None:
                 return xml_response(kept[0] if len(kept) == 1 else kept)

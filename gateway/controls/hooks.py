@@ -17,13 +17,21 @@ from gateway import faces
 from gateway.command.dispatch import ACTIONS
 from gateway.controls import metrics
 from gateway.controls.faults import FaultRequest, injected_error
-from gateway.controls.journal import PARAMS_TEXT, PARAMS_TEXT_ANONYMOUS, error_text, redact, redact_headers
+from gateway.controls.journal import (
+    PARAMS_TEXT,
+    PARAMS_TEXT_ANONYMOUS,
+    error_text,
+    multi,
+    redact,
+    redact_headers,
+)
 from gateway.controls.logging import log_request
 from gateway.controls.middleware import ControlsMiddleware
 from gateway.errors import RateLimitedError
 from gateway.faces import Face
 from gateway.facts import RequestFacts
-from gateway.oauth.bearer import MAX_TOKEN_LENGTH, Authenticator
+from gateway.oauth.accounts import MAX_TOKEN_LENGTH
+from gateway.oauth.bearer import Authenticator
 from gateway.versions import CONTROLS_VERSION
 from gateway.web import bind_facts, services
 from gateway.web import face as request_face
@@ -48,10 +56,6 @@ def _metric_action(face: Face, action: str | None) -> str:
 def _json_body() -> dict:
     body = request.get_json(silent=True) if request.is_json else None
     return body if isinstance(body, dict) else {}
-
-
-def _multi(values) -> dict:
-    return {key: (items[0] if len(items) == 1 else items) for key, items in values.lists()}
 
 
 def _presented_client_id(face: Face) -> str | None:
@@ -128,7 +132,7 @@ def _after(response: Response) -> Response:
     face = request_face(facts)
     if face in faces.JOURNALED and services().controls.journal.enabled:
         try:
-            params = _multi(request.values)
+            params = multi(request.values)
             if face is not faces.COMMAND:
                 params.update(_json_body())
         except Exception:  # noqa: BLE001 - an unreadable body (too large, malformed) leaves no parameters

@@ -26,6 +26,8 @@ CLIENT_ID_PATTERN = re.compile(r"^[A-Za-z0-9._~-]{1,64}$")
 CLIENT_ID_RULE = "A client id is 1-64 letters, digits or ._~- characters."
 SECRET_PATTERN = re.compile(r"^[!-~]{16,256}$")
 SECRET_RULE = "A client secret is 16-256 printable ASCII characters without spaces."
+#: The longest access token looked up (ours are 43 characters): a longer one is refused unread.
+MAX_TOKEN_LENGTH = 512
 
 
 @dataclass
@@ -204,6 +206,18 @@ class AccountService:
             unit.accounts.insert_token(account_key, token_hash, issued_at, expires_at, real_expires_at)
             unit.accounts.revoke_tokens(unit.accounts.unrevoked_tokens(account_key)[self.token_cap :])
         return True
+
+    def account_of_bearer(self, header: str) -> Account | None:
+        """The account of an ``Authorization: Bearer ...`` header whose token is valid now (not revoked, not
+        expired on the emulator's clock); None for any other header, so the caller can go the way that words
+        each refusal."""
+        scheme, _, token_string = header.partition(" ")
+        if scheme.lower() != "bearer" or not 0 < len(token_string) <= MAX_TOKEN_LENGTH:
+            return None
+        token = self.find_token(token_string.strip())
+        if token is None or token.is_revoked() or token.is_expired():
+            return None
+        return token.account
 
     def find_token(self, access_token: str) -> AccessToken | None:
         """The token and its account. A token this worker already found is served from memory while the

@@ -13,10 +13,8 @@ from werkzeug.datastructures import MultiDict
 
 from gateway import faces
 from gateway.errors import AuthenticationError
-from gateway.oauth.accounts import AccountService
+from gateway.oauth.accounts import MAX_TOKEN_LENGTH, AccountService
 from gateway.oauth.models import AccessToken, Account
-
-MAX_TOKEN_LENGTH = 512
 
 
 class _Validator(BearerTokenValidator):
@@ -63,7 +61,10 @@ class Authenticator:
     def __call__(self, params: MultiDict, has_authorization: bool) -> Account:
         if not has_authorization and "username" in params and "password" in params:
             return self._legacy(params.get("username", ""), params.get("password", ""))
-        account = self._known_bearer(request.headers.get("Authorization", ""))
+        # A valid bearer token is checked as Authlib's validator checks it (the same lookup, remembered per
+        # worker until any account or token changes; revoked and expired refused) but without its request
+        # machinery; any other header goes the whole way, which gives every refusal its own message.
+        account = self.accounts.account_of_bearer(request.headers.get("Authorization", ""))
         if account is not None:
             return account
         try:
@@ -79,19 +80,6 @@ class Authenticator:
             raise AuthenticationError(
                 f"The Authorization header is not usable: {error.description or error.error}."
             ) from None
-        return token.account
-
-    def _known_bearer(self, header: str) -> Account | None:
-        """The account of a well-formed bearer header whose token is valid, checked as Authlib's validator
-        checks it (the same lookup, remembered per worker until any account or token changes; revoked and
-        expired refused) but without its request machinery; None sends the request the whole way, which
-        gives every refusal its own message."""
-        scheme, _, token_string = header.partition(" ")
-        if scheme.lower() != "bearer" or not 0 < len(token_string) <= MAX_TOKEN_LENGTH:
-            return None
-        token = self.accounts.find_token(token_string.strip())
-        if token is None or token.is_revoked() or token.is_expired():
-            return None
         return token.account
 
     def _legacy(self, username: str, password: str) -> Account:
