@@ -11,6 +11,10 @@ from typing import Any
 from gateway.faces import Face
 
 ENVIRON_KEY = "gateway.facts"
+#: The environ key of a function that lets the worker's next ordinary request in (gateway/gate.py): the
+#: middleware calls it once the answer is made, before it waits for the request's journal entry to be
+#: written, so that wait (a commit, often shared with the next requests' entries) holds no request slot.
+GATE_RELEASE = "gateway.gate.release"
 
 
 @dataclass

@@ -6,7 +6,9 @@ share the GIL and, on SQLite, queue for the write lock (the journal writes on ev
 driver's back-off sleeps; measured with ``python -m bench --only reads``, that tripled to tenfolded the p99
 latency of single-client requests compared with sync workers. Behind this gate a worker handles ordinary
 requests one after the other (its other threads wait here, as connections wait in the listen queue of a
-sync worker), while event streams, which mostly sleep, run on the remaining threads.
+sync worker), while event streams, which mostly sleep, run on the remaining threads. A request leaves the
+gate once its answer is made, before its journal entry is written (GATE_RELEASE): that wait is a commit,
+which gateway.controls.journal shares between the entries of the requests that came meanwhile.
 """
 
 from __future__ import annotations
@@ -16,14 +18,16 @@ from collections.abc import Callable, Iterable
 
 # Known by path: the gate decides before Flask routes (gateway.faces holds the URL knowledge).
 from gateway.faces import LONG_PATHS, STREAM_PATHS
+from gateway.facts import GATE_RELEASE
 
 
 class _Released:
-    """The response body; the gate opens when the server closes it (after the last byte, or on a hang-up)."""
+    """The response body; the gate opens when the server closes it (after the last byte, or on a hang-up),
+    or earlier when the app says its work is done (GATE_RELEASE)."""
 
     def __init__(self, body: Iterable[bytes], release: Callable[[], None]):
         self.body = body
-        self._release: Callable[[], None] | None = release  # None once released
+        self._release = release
 
     def __iter__(self):
         return iter(self.body)
@@ -34,9 +38,20 @@ class _Released:
             if close is not None:
                 close()
         finally:
-            release, self._release = self._release, None
-            if release is not None:
-                release()
+            self._release()
+
+
+def _once(release: Callable[[], None]) -> Callable[[], None]:
+    lock = threading.Lock()
+    pending = [release]
+
+    def release_once() -> None:
+        with lock:
+            todo = pending.pop() if pending else None
+        if todo is not None:
+            todo()
+
+    return release_once
 
 
 class RequestGate:
@@ -55,9 +70,10 @@ class RequestGate:
             return self.app(environ, start_response)
         slots = self._long if path in LONG_PATHS else self._slots
         slots.acquire()
+        release = environ[GATE_RELEASE] = _once(slots.release)
         try:
             body = self.app(environ, start_response)
         except BaseException:
-            slots.release()
+            release()
             raise
-        return _Released(body, slots.release)
+        return _Released(body, release)

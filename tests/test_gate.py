@@ -101,3 +101,21 @@ def test_long_work_passes_beside_ordinary_requests_one_at_a_time():
     ordinary.close()
     waiting[0].close()
     assert app.running == 0
+
+
+def test_an_app_may_open_the_gate_before_its_body_is_closed():
+    """The controls' middleware opens the gate once the answer is made (GATE_RELEASE), before it waits for
+    the journal: the next request runs meanwhile, and closing the body later does not open it twice."""
+    from gateway.facts import GATE_RELEASE
+
+    app = App()
+    gate = RequestGate(app)
+    environ = {"PATH_INFO": "/api/command"}
+    first = gate(environ, lambda status, headers: None)
+    environ[GATE_RELEASE]()
+    second = request(gate)  # would wait forever if the gate were still closed
+    assert app.running == 2
+    environ[GATE_RELEASE]()
+    first.close()  # the gate opened once for the first request: a BoundedSemaphore would raise otherwise
+    second.close()
+    request(gate).close()

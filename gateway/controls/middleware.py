@@ -15,7 +15,7 @@ import time
 from collections.abc import Callable, Iterable
 
 from gateway.controls.logging import bind_request_id, request_id
-from gateway.facts import ENVIRON_KEY, RequestFacts
+from gateway.facts import ENVIRON_KEY, GATE_RELEASE, RequestFacts
 
 _NOTHING = object()
 
@@ -127,6 +127,9 @@ class ControlsMiddleware:
             return start_response(status, headers, exc_info)
 
         def finish(status: int | None = None) -> None:
+            release = environ.get(GATE_RELEASE)
+            if release is not None:  # the answer is made: the journal's write need not hold the worker
+                release()
             if status is None and "status" in response and facts.transport_fault is None:
                 status = int(response["status"].split(" ", 1)[0])
             self.finish(environ, facts, status, time.perf_counter() - started)

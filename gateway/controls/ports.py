@@ -45,7 +45,8 @@ class RateCounters(Protocol):
 
 
 class JournalLog(Protocol):
-    def append_journal(self, entry: dict[str, Any], keep: int, budget: int | None = None) -> None: ...
+    def append_journal(self, entries: list[dict[str, Any]], keep: int, budget: int | None = None) -> None:
+        """Add the entries in one transaction; keep the newest ``keep`` and ``budget`` bytes of them."""
 
     def query_journal(self, *, limit: int = 100, tail: bool = False, **filters: Any) -> list[dict[str, Any]]:
         """Entries matching ``filters`` (gateway.controls.journal.FILTERS, and ``after``), oldest first: the

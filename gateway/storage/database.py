@@ -175,6 +175,7 @@ class Database:
             write_prologue=dialect.fastpath_write_prologue,
             data_version_sql=dialect.fastpath_data_version,
             writer=writer,
+            begin=dialect.fastpath_begin,
         )
         self.row_types: dict[object, type] = {}
         self._prepared: dict[object, Prepared] = {}

@@ -25,10 +25,12 @@ class Dialect(Protocol):
     write_options: Mapping[str, Any]
     #: Fast path (gateway.storage.fastpath): statements that set up a per-thread dedicated connection (None:
     #: use the pool), what starts a pooled fast write so its commit does not wait for the disk, and a
-    #: statement telling whether another connection committed since it last ran.
+    #: statement telling whether another connection committed since it last ran, and what begins a
+    #: transaction of several writes on a dedicated connection.
     fastpath_dedicated: tuple[str, ...] | None
     fastpath_write_prologue: tuple[str, ...]
     fastpath_data_version: str | None
+    fastpath_begin: str
 
     def lock_rows(self, statement: Select[Any]) -> Select[Any]:
         """``statement`` (a SELECT inside a write) locking the rows it reads, so writers of the same rows on

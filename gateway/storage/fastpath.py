@@ -67,8 +67,11 @@ class FastPath:
         write_prologue: Sequence[str] = (),
         data_version_sql: str | None = None,
         writer: Callable[[], AbstractContextManager[None]] | None = None,
+        begin: str = "BEGIN",
     ):
         self.engine = engine
+        #: What opens a transaction of several statements on a dedicated (autocommit) connection.
+        self.begin = begin
         #: A context manager a write holds (the engine's writer queue), if it has one.
         self.writer = writer
         self.data_version_sql = data_version_sql
@@ -190,6 +193,33 @@ class FastPath:
     def fetchall(self, prepared: Prepared, values: Mapping[str, object] | None = None) -> list[Any]:
         found: list[Any] = self._run(prepared.sql, prepared.params(values or {}), _FETCHALL)
         return found
+
+    @contextmanager
+    def transaction(self) -> Iterator[Callable[[Prepared, Mapping[str, object]], Any]]:
+        """Several writes in one transaction, committed without waiting for the disk where the engine
+        allows it: yields a function that runs one statement and returns its first returned row, if any.
+        Committed at the end; rolled back if anything inside raises."""
+
+        def run(prepared: Prepared, values: Mapping[str, object]) -> Any:
+            cursor.execute(prepared.sql, prepared.params(values))
+            return cursor.fetchone() if cursor.description else None
+
+        with self.writer() if self.writer else nullcontext(), self.cursor() as cursor:
+            connection = cursor.connection
+            if self.dedicated is None:
+                for sql in self.write_prologue:
+                    cursor.execute(sql)
+            else:
+                cursor.execute(self.begin)  # a dedicated connection is in autocommit mode
+            try:
+                yield run
+            except BaseException:
+                connection.rollback() if self.dedicated is None else cursor.execute("ROLLBACK")
+                raise
+            if self.dedicated is None:
+                connection.commit()
+            else:
+                cursor.execute("COMMIT")
 
     def write(self, prepared: Prepared, values: Mapping[str, object]) -> Any:
         """One write in its own transaction, committed without waiting for the disk where the engine

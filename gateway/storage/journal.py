@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 from sqlalchemy import ColumnElement, and_, bindparam, delete, func, insert, or_, select
@@ -59,6 +60,25 @@ def _conditions(
     return cond
 
 
+def _insert(names: tuple[str, ...]) -> Any:
+    j = t.journal
+    return (
+        insert(j)
+        .values(
+            {
+                **{name: bindparam(name) for name in names},
+                # the running size: the newest entry's, plus this one's (one statement, so writers that
+                # take turns on the database's write lock never count the same bytes twice)
+                "bytes_upto": func.coalesce(
+                    select(j.c.bytes_upto).order_by(j.c.seq.desc()).limit(1).scalar_subquery(), 0
+                )
+                + bindparam("entry_size"),
+            }
+        )
+        .returning(j.c.seq, j.c.bytes_upto)
+    )
+
+
 def prune_every(keep: int) -> int:
     """How many entries past ``keep`` the journal may hold before they are pruned: 1 for a small journal,
     at most 64 (a 10,000-entry journal holds up to 10,063 between prunes)."""
@@ -69,48 +89,38 @@ class JournalRepository:
     def __init__(self, db: Database):
         self.db = db
 
-    def append_journal(self, entry: dict[str, Any], keep: int, budget: int | None = None) -> None:
-        """Add one entry and drop those older than the newest ``keep`` (every ``prune_every(keep)``
-        entries), and the oldest past ``budget`` bytes in all (once per request: on the fast path, committed
-        without waiting for the disk: a killed worker loses nothing, a power cut the last few)."""
-        values = {**entry, "params": jsontext.dumps(entry.get("params") or {})}
-        if "headers" in values:
-            values["headers"] = jsontext.dumps(values["headers"]) if values["headers"] else None
-        names = tuple(sorted(values))
-        # The entry's size: its text as stored, and a fixed share for the row and its index entries.
-        size = 64 + sum(len(str(value)) for value in values.values() if value is not None)
+    def append_journal(self, entries: list[dict[str, Any]], keep: int, budget: int | None = None) -> None:
+        """Add entries, in one transaction, and drop those older than the newest ``keep`` (every
+        ``prune_every(keep)`` entries) and the oldest past ``budget`` bytes in all (on the fast path,
+        committed without waiting for the disk: a killed worker loses nothing, a power cut the last few)."""
+        if not entries:
+            return
         j = t.journal
-        prepared = self.db.prepare(
-            ("journal", names),
-            lambda: (
-                insert(j)
-                .values(
-                    {
-                        **{name: bindparam(name) for name in names},
-                        # the running size: the newest entry's, plus this one's (one statement, so writers
-                        # that take turns on the database's write lock never count the same bytes twice)
-                        "bytes_upto": func.coalesce(
-                            select(j.c.bytes_upto).order_by(j.c.seq.desc()).limit(1).scalar_subquery(), 0
-                        )
-                        + bindparam("entry_size"),
-                    }
-                )
-                .returning(j.c.seq, j.c.bytes_upto)
-            ),
-        )
-        with self.db.guard():
-            seq, total = self.db.fastpath.write(prepared, {**values, "entry_size": size})
+        with self.db.guard(), self.db.fastpath.transaction() as run:
+            seqs = []
+            for entry in entries:
+                values = {**entry, "params": jsontext.dumps(entry.get("params") or {})}
+                if "headers" in values:
+                    values["headers"] = jsontext.dumps(values["headers"]) if values["headers"] else None
+                names = tuple(sorted(values))
+                # The entry's size: its text as stored, and a fixed share for the row and its index entries.
+                size = 64 + sum(len(str(value)) for value in values.values() if value is not None)
+                prepared = self.db.prepare(("journal", names), partial(_insert, names))
+                seq, total = run(prepared, {**values, "entry_size": size})
+                seqs.append(seq)
             floor = total - budget if budget is not None else 0
-            # Entries past ``keep`` go a batch at a time (deleting one row per request cost as much as the
-            # insert); entries past the byte budget go at once, since one entry can be large.
-            if floor > 0 or (seq > keep and seq % prune_every(keep) == 0):
+            # Entries past ``keep`` go a batch at a time, when these entries pass a multiple of the step
+            # (deleting one row per request cost as much as the insert); entries past the byte budget go at
+            # once, since one entry can be large.
+            step = prune_every(keep)
+            if floor > 0 or (seq > keep and seq // step != (seqs[0] - 1) // step):
                 prune = self.db.prepare(
                     "journal_prune",
                     lambda: delete(j).where(
                         or_(j.c.seq <= bindparam("cut"), j.c.bytes_upto <= bindparam("floor"))
                     ),
                 )
-                self.db.fastpath.write(prune, {"cut": seq - keep, "floor": floor})
+                run(prune, {"cut": seq - keep, "floor": floor})
 
     def query_journal(self, *, limit: int = 100, tail: bool = False, **filters: Any) -> list[dict[str, Any]]:
         """Matching entries in the order they were written, after the entry numbered ``after``: the oldest

@@ -62,6 +62,7 @@ class PostgreSQLDialect:
     # Fast writes (journal entries) commit without waiting for the WAL flush (a crash may lose the last few).
     fastpath_write_prologue: tuple[str, ...] = ("SET LOCAL synchronous_commit = off",)
     fastpath_data_version: str | None = None
+    fastpath_begin: str = "BEGIN"  # (no dedicated connections: pooled writes begin implicitly)
 
     def lock_rows(self, statement: Select[Any]) -> Select[Any]:
         return statement.with_for_update()

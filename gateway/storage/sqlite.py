@@ -42,6 +42,7 @@ class SQLiteDialect:
     fastpath_dedicated: tuple[str, ...] | None = ("PRAGMA synchronous = NORMAL",)
     fastpath_write_prologue: tuple[str, ...] = ()
     fastpath_data_version: str | None = "PRAGMA data_version"
+    fastpath_begin: str = "BEGIN IMMEDIATE"  # the writer takes the lock at once
 
     def lock_rows(self, statement: Select[Any]) -> Select[Any]:
         return statement  # the single writer holds the database

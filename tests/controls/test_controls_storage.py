@@ -84,23 +84,24 @@ def test_rate_counters_are_atomic_and_windowed(store):
 
 
 def test_journal_round_trip_filters_and_bound(store):
-    for i in range(6):
-        store.journal.append_journal(
-            {
-                "ts": 100.0 + i,
-                "request_id": f"r{i}",
-                "face": "command",
-                "method": "GET",
-                "path": "/api/command",
-                "action": "a" if i % 2 else "b",
-                "account": "x" if i < 3 else None,
-                "params": {"i": str(i)},
-                "status": 200 if i else None,
-                "duration_ms": 1.5,
-                "fault": None,
-            },
-            keep=4,
-        )
+    made = [
+        {
+            "ts": 100.0 + i,
+            "request_id": f"r{i}",
+            "face": "command",
+            "method": "GET",
+            "path": "/api/command",
+            "action": "a" if i % 2 else "b",
+            "account": "x" if i < 3 else None,
+            "params": {"i": str(i)},
+            "status": 200 if i else None,
+            "duration_ms": 1.5,
+            "fault": None,
+        }
+        for i in range(6)
+    ]
+    for batch in (made[:1], made[1:4], [], made[4:]):  # one, several and none at a time
+        store.journal.append_journal(batch, keep=4)
     entries = store.journal.query_journal()
     assert [e["request_id"] for e in entries] == ["r2", "r3", "r4", "r5"]
     assert entries[0]["params"] == {"i": "2"} and entries[0]["ts"] == 102.0
