@@ -42,6 +42,9 @@ class RequestFacts:
     rate_limit: Any = None
     #: The body is a live stream: recorded when it starts, its chunks pass at once.
     streaming: bool = False
+    #: An outage met before Flask (gateway.command.fast): the hooks raise it, so Flask answers it in the
+    #: face's words at once instead of meeting it again (a second connect timeout).
+    unavailable: Exception | None = None
 
 
 def of_environ(environ: dict) -> RequestFacts:

@@ -28,7 +28,7 @@ from werkzeug.wrappers import Request
 from gateway import faces
 from gateway.command.views import document_key, resolve
 from gateway.controls.journal import PARAMS_TEXT, multi, redact, redact_headers
-from gateway.errors import GatewayError
+from gateway.errors import GatewayError, StorageUnavailableError
 from gateway.facts import of_environ
 from gateway.versions import CONTROLS_VERSION
 from gateway.xml.document import CONTENT_TYPE
@@ -51,7 +51,10 @@ class KeptDocuments:
         if environ.get("REQUEST_METHOD") == "GET" and environ.get("PATH_INFO") in PATHS:
             try:
                 kept = self._kept(environ)
-            except Exception:  # noqa: BLE001 - a database outage, say: Flask answers it in the face's words
+            except StorageUnavailableError as error:
+                of_environ(environ).unavailable = error  # Flask answers it (gateway.controls.hooks)
+                kept = None
+            except Exception:  # noqa: BLE001 - unexpected here: Flask meets it again and answers it
                 kept = None
             if kept is not None:
                 start_response("200 OK", self._headers(kept))

@@ -95,6 +95,8 @@ def _before():
     if face.name is None:
         facts.action = request.endpoint
         return None
+    if facts.unavailable is not None:
+        raise facts.unavailable
     svc = services()
     controls = svc.controls
     controls.sync(svc.versions.refresh()[CONTROLS_VERSION])

@@ -26,7 +26,7 @@ QUERIES = [
     "action=get_connected_clients&id=101&password=not-journaled&username=x",
 ]
 #: What differs between two answers to the same request (its id), and two journal entries of it.
-PER_REQUEST = {"request_id", "ts", "duration_ms", "seq"}
+PER_REQUEST = {"request_id", "ts", "time", "duration_ms", "seq"}
 
 
 @pytest.fixture
