@@ -128,7 +128,9 @@ class ControlsMiddleware:
 
         def finish(status: int | None = None) -> None:
             release = environ.get(GATE_RELEASE)
-            if release is not None:  # the answer is made: the journal's write need not hold the worker
+            if release is not None and facts.transport_fault is None:
+                # The answer is made: the journal's write need not hold the worker. (A faulted answer is
+                # still to be sent as the fault says - a dribble holds the slot, as a slow upstream would.)
                 release()
             if status is None and "status" in response and facts.transport_fault is None:
                 status = int(response["status"].split(" ", 1)[0])
