@@ -204,32 +204,20 @@ class FastPath:
             cursor.execute(prepared.sql, prepared.params(values))
             return cursor.fetchone() if cursor.description else None
 
+        pooled = self.dedicated is None
         with self.writer() if self.writer else nullcontext(), self.cursor() as cursor:
-            connection = cursor.connection
-            if self.dedicated is None:
-                for sql in self.write_prologue:
-                    cursor.execute(sql)
-            else:
-                cursor.execute(self.begin)  # a dedicated connection is in autocommit mode
+            # A pooled connection opens its transaction by itself; a dedicated one is in autocommit mode.
+            for sql in self.write_prologue if pooled else (self.begin,):
+                cursor.execute(sql)
             try:
                 yield run
             except BaseException:
-                connection.rollback() if self.dedicated is None else cursor.execute("ROLLBACK")
+                if pooled:
+                    cursor.connection.rollback()
+                else:
+                    cursor.execute("ROLLBACK")
                 raise
-            if self.dedicated is None:
-                connection.commit()
+            if pooled:
+                cursor.connection.commit()
             else:
                 cursor.execute("COMMIT")
-
-    def write(self, prepared: Prepared, values: Mapping[str, object]) -> Any:
-        """One write in its own transaction, committed without waiting for the disk where the engine
-        allows it (the journal, not registry data); its first returned row, if any."""
-        with self.writer() if self.writer else nullcontext(), self.cursor() as cursor:
-            if self.dedicated is None:
-                for sql in self.write_prologue:
-                    cursor.execute(sql)
-            cursor.execute(prepared.sql, prepared.params(values))
-            row = cursor.fetchone() if cursor.description else None
-            if self.dedicated is None:
-                cursor.connection.commit()
-            return row
