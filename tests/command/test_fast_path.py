@@ -91,17 +91,13 @@ def test_a_kept_document_is_answered_before_flask_as_flask_answers_it(
             assert kept["params"]["password"] == "[redacted]"
 
 
-def test_with_connection_close_the_header_sits_where_flask_puts_it(app_config, demo_population, make_account):
+def test_with_connection_close_the_header_sits_where_flask_puts_it(
+    app_config, demo_population, make_account, get_token
+):
     app = create_app({**app_config, "CONNECTION_CLOSE": "true"})
     app.test_client_class = ValidatingClient
     client = app.test_client()
-    creds = make_account()
-    token = client.post(
-        "/oauth2/token",
-        data={"grant_type": "client_credentials"},
-        auth=(creds.account.client_id, creds.client_secret),
-    ).get_json()["access_token"]
-    auth = {"Authorization": f"Bearer {token}"}
+    auth = {"Authorization": f"Bearer {get_token(make_account())}"}  # tokens live in the shared database
     try:
         sizes = []
         for query in QUERIES[:3]:  # one chunk and several (a dump is kept in its chunks)
