@@ -98,6 +98,9 @@ DEFAULTS: dict[str, Any] = {
     "HEADER_TIMEOUT": 5.0,
     # Connections one client address may hold open at once in one worker process (more are closed unread).
     "MAX_CONNECTIONS_PER_ADDRESS": 12,
+    # Requests one kept-alive connection may carry; its last is answered with "Connection: close" (a
+    # connection stays with the worker that accepted it: closing now and then spreads them over the workers).
+    "KEEPALIVE_REQUESTS": 100,
     # Live event streams one API account may hold at once in one worker process (more get 503).
     "STREAMS_PER_ACCOUNT": 6,
     # Bytes of entries the request journal may hold in all (besides JOURNAL_MAX_ENTRIES); oldest go first.
@@ -185,6 +188,8 @@ HELP: dict[str, str] = {
     "MAX_CONNECTIONS_PER_ADDRESS": "Connections one client address may hold open in one worker; more are "
     "closed unread "
     "(raise it behind a proxy, where every client shares one address).",
+    "KEEPALIVE_REQUESTS": "Requests one kept-alive connection may carry; the last is answered with "
+    "`Connection: close`, so the client's next connection may go to another worker.",
     "FIXTURES_DIR": "Where named fixtures are looked up; empty: the package's `gateway/seeding/named/`.",
     "DEMO_CLIENT_ID": "`gateway serve`: the demo account's client id (known credentials for CI); empty: "
     "generated.",
@@ -214,7 +219,7 @@ PROCESS_SETTINGS: dict[str, tuple[str, str]] = {
     ),
     "REQUESTS_PER_WORKER": ("1", "Ordinary requests one worker runs at once (streams run beside them)."),
     "WORKER_TIMEOUT": ("60", "Seconds a silent worker may take before gunicorn restarts it."),
-    "KEEPALIVE": ("0", "Seconds an idle connection is kept open (0: closed after each response)."),
+    "KEEPALIVE": ("5", "Seconds an idle connection is kept open (0: closed after each response)."),
     "ACCESS_LOG": ("-", "gunicorn's access log: `-` for stderr, a path, or empty for none."),
     "LOG_LEVEL": ("info", "gunicorn's log level (debug, info, warning, error, critical)."),
     "TLS_CERT": ("", "Serve HTTPS with this certificate (`gateway tls init` makes one)."),
@@ -377,6 +382,7 @@ def settings(overrides: Mapping[str, Any] | None = None) -> dict[str, Any]:
         "STREAMS_PER_WORKER",
         "STREAM_RETRY_MS",
         "MAX_CONNECTIONS_PER_ADDRESS",
+        "KEEPALIVE_REQUESTS",
         "STREAMS_PER_ACCOUNT",
         "JOURNAL_MAX_BYTES",
     ):

@@ -21,9 +21,11 @@ workers = int(os.environ.get("GATEWAY_WORKERS", min(4, multiprocessing.cpu_count
 # worker keeps answering on its other threads; each serves at most GATEWAY_STREAMS_PER_WORKER streams (8 of
 # its 16 threads by default) and answers more with 503 + Retry-After, so ordinary requests always find
 # threads. Its heartbeat comes from the main loop, not from requests, so a long stream is not a hung worker.
-# Ordinary requests still run one at a time per worker (GATEWAY_REQUESTS_PER_WORKER, see gateway/gate.py) and
-# connections are not kept alive, as with sync workers: threads sharing one process tripled the p99 latency of
-# the command API, and kept-alive connections stuck to one worker while another idled.
+# Ordinary requests still run one at a time per worker (GATEWAY_REQUESTS_PER_WORKER, see gateway/gate.py), as
+# with sync workers: threads sharing one process tripled the p99 latency of the command API. Connections are
+# kept alive (GATEWAY_KEEPALIVE seconds), each for at most GATEWAY_KEEPALIVE_REQUESTS requests: a kept
+# connection stays with the worker that accepted it, and closing it now and then spreads the connections of
+# a few busy clients over the workers again (gateway/worker.py; docs/performance.md has the figures).
 # (gevent would need psycopg and sqlite3 to yield to its loop; neither does without extra patching.)
 threads = int(os.environ.get("GATEWAY_THREADS", "16"))
 worker_class = os.environ.get("GATEWAY_WORKER_CLASS", "gthread")
@@ -33,7 +35,7 @@ if worker_class == "gthread":
 requests_per_worker = int(os.environ.get("GATEWAY_REQUESTS_PER_WORKER", "1"))
 timeout = int(os.environ.get("GATEWAY_WORKER_TIMEOUT", "60"))
 graceful_timeout = 10
-keepalive = int(os.environ.get("GATEWAY_KEEPALIVE", "0"))  # seconds; 0: close after each response
+keepalive = int(os.environ.get("GATEWAY_KEEPALIVE", "5"))  # seconds; 0: close after each response
 # A request line holds at most 100 ids and a token; keep gunicorn's limits generous but finite.
 limit_request_line = 8190
 accesslog = os.environ.get("GATEWAY_ACCESS_LOG", "-") or None  # empty: no access log

@@ -14,6 +14,10 @@
   than answering 503, because the face of a request is known only from its request line, and reading that
   takes the wait (and, for a slow sender, the thread) that the limit is there to save; a refused client sees
   its connection closed and may retry, and the worker logs one warning per address now and then.
+- A kept-alive connection carries at most ``keepalive_requests`` requests (GATEWAY_KEEPALIVE_REQUESTS); the
+  last is answered with ``Connection: close``. A connection stays with the worker that accepted it, so two
+  clients that kept theirs on one worker left the other idle; closing now and then lets the next connection
+  go to whichever worker accepts first. With GATEWAY_CONNECTION_CLOSE every command answer closes.
 - A finished connection's graceful close (wait for the client's end of file, 2 s at most) happens on the
   poller; gunicorn waited on its main loop, so clients that kept their connection stalled the worker.
 - Secrets never reach a log line: gunicorn's warning for a malformed request quotes the request line, and a
@@ -39,6 +43,7 @@ from typing import Any
 from gunicorn.workers.gthread import TConn, ThreadWorker  # type: ignore[import-untyped]  # no types
 from werkzeug.exceptions import default_exceptions
 
+from gateway import faces
 from gateway.body import deadlines
 from gateway.config import DEFAULTS
 from gateway.controls.journal import SECRET_PARAMETERS
@@ -91,6 +96,7 @@ class _CountedConn(TConn):
         self._release = release
         self._linger = linger
         self.linger_until = 0.0
+        self.served = 0  # requests read from it
 
     def close(self, graceful: bool = False) -> None:
         linger, self._linger = self._linger, None
@@ -116,12 +122,18 @@ class GatewayWorker(ThreadWorker):
     header_timeout: float = 5.0
     #: Connections one client address may hold open at once in this worker.
     per_address: int = DEFAULTS["MAX_CONNECTIONS_PER_ADDRESS"]
+    #: Requests one kept-alive connection may carry.
+    keepalive_requests: int = DEFAULTS["KEEPALIVE_REQUESTS"]
+    #: Whether every command answer closes its connection (GATEWAY_CONNECTION_CLOSE).
+    close_commands: bool = DEFAULTS["CONNECTION_CLOSE"]
 
     def run(self):
         # post_worker_init has put the app in place: its settings are the gateway's (another WSGI app served
         # with these settings, as the benchmark's baseline, keeps the defaults).
         config = getattr(self.flask_app, "config", None) or {}
         self.per_address = int(config.get("MAX_CONNECTIONS_PER_ADDRESS", self.per_address))
+        self.keepalive_requests = int(config.get("KEEPALIVE_REQUESTS", self.keepalive_requests))
+        self.close_commands = bool(config.get("CONNECTION_CLOSE", self.close_commands))
         # Touched on the main thread only: accept() and TConn.close() (finish_request and the murder_*
         # sweeps run there), so no lock.
         self._open: collections.Counter[str] = collections.Counter()
@@ -239,6 +251,16 @@ class GatewayWorker(ThreadWorker):
             return super().handle(conn)
         finally:
             deadlines.forget(conn.sock)
+
+    def handle_request(self, req, conn):
+        # gunicorn drops an app's Connection header (hop-by-hop); a request marked must_close is answered
+        # with "Connection: close" and its connection closed after the answer.
+        conn.served += 1
+        if conn.served >= self.keepalive_requests or (
+            self.close_commands and faces.of_path(req.path) is faces.COMMAND
+        ):
+            req.must_close = True
+        return super().handle_request(req, conn)
 
     def handle_error(self, req, client, addr, exc):
         written = _Written()

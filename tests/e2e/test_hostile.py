@@ -617,12 +617,14 @@ def test_readers_are_answered_while_a_large_import_runs(tmp_path, migrated_sqlit
         running.stop()
 
 
+@pytest.mark.parametrize("keepalive", ["0", "5"])
 def test_clients_that_keep_their_connection_after_the_answer_do_not_stall_the_worker(
-    tmp_path, migrated_sqlite
+    tmp_path, migrated_sqlite, keepalive
 ):
     """Clients that read their answer and never close: the worker waits for their end of file beside its
     other work (gunicorn waited on its main loop, up to 2 s for each, and accepted nobody meanwhile: three
-    such clients delayed a normal request by 2-4 s)."""
+    such clients delayed a normal request by 2-4 s). With keep-alive (the default) their connections wait
+    on the poller for a next request instead."""
     import shutil
 
     path = tmp_path / "gateway.db"
@@ -630,7 +632,9 @@ def test_clients_that_keep_their_connection_after_the_answer_do_not_stall_the_wo
     url = f"sqlite:///{path}"
     creds = prepare(url)
     running = start(
-        {"GATEWAY_DATABASE_URL": url, "GATEWAY_REQUEST_LOG": "false"}, tmp_path / "g.log", workers=1
+        {"GATEWAY_DATABASE_URL": url, "GATEWAY_REQUEST_LOG": "false", "GATEWAY_KEEPALIVE": keepalive},
+        tmp_path / "g.log",
+        workers=1,
     )
     try:
         token = _bearer(running.url, creds)

@@ -1,0 +1,142 @@
+"""Kept-alive connections on a real gunicorn: kept by default, each for at most GATEWAY_KEEPALIVE_REQUESTS
+requests (the last answered with ``Connection: close``, then closed), and closed after every command
+answer with GATEWAY_CONNECTION_CLOSE (gateway/worker.py)."""
+
+from __future__ import annotations
+
+import shutil
+import socket
+
+import pytest
+import requests
+
+from gateway.config import NAMESPACE_PRESETS
+from tests.conftest import assert_wire_body
+from tests.server import prepare, start
+
+pytestmark = pytest.mark.e2e
+NAMESPACE = NAMESPACE_PRESETS["beyondtrust"]
+
+
+def _serving(tmp_path, migrated_sqlite, settings: dict[str, str]):
+    path = tmp_path / "gateway.db"
+    shutil.copyfile(migrated_sqlite, path)
+    url = f"sqlite:///{path}"
+    creds = prepare(url)
+    # An idle connection is kept a minute: a close seen within the test is the one the answer announced.
+    running = start(
+        {"GATEWAY_DATABASE_URL": url, "GATEWAY_REQUEST_LOG": "false", "GATEWAY_KEEPALIVE": "60", **settings},
+        tmp_path / "gunicorn.log",
+        workers=1,
+    )
+    running.token = requests.post(
+        f"{running.url}/oauth2/token",
+        data={"grant_type": "client_credentials"},
+        auth=(creds.account.client_id, creds.client_secret),
+        timeout=10,
+    ).json()["access_token"]
+    return running
+
+
+class _Connection:
+    """One raw connection: requests sent on it one after the other, each answer read by its length."""
+
+    def __init__(self, url: str):
+        host, port = url.rsplit("//", 1)[1].split(":")
+        self.sock = socket.create_connection((host, int(port)), timeout=10)
+        self.buffer = b""
+
+    def ask(self, path: str, token: str) -> tuple[int, dict[str, str], bytes]:
+        self.sock.sendall(f"GET {path} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {token}\r\n\r\n".encode())
+        while b"\r\n\r\n" not in self.buffer:
+            self.buffer += self._more()
+        head, _, self.buffer = self.buffer.partition(b"\r\n\r\n")
+        lines = head.decode("latin-1").split("\r\n")
+        headers = {k.lower(): v.strip() for k, v in (line.split(":", 1) for line in lines[1:])}
+        length = int(headers["content-length"])
+        while len(self.buffer) < length:
+            self.buffer += self._more()
+        body, self.buffer = self.buffer[:length], self.buffer[length:]
+        status = int(lines[0].split()[1])
+        assert_wire_body(status, headers.get("content-type", ""), body, NAMESPACE, path)
+        return status, headers, body
+
+    def _more(self) -> bytes:
+        chunk = self.sock.recv(65536)
+        assert chunk, "the server closed the connection before its answer was whole"
+        return chunk
+
+    def closed_by_server(self) -> bool:
+        """Whether the server has closed its end (reads end of file, or a reset)."""
+        try:
+            return self.sock.recv(1) == b""
+        except ConnectionResetError:
+            return True
+        except TimeoutError:
+            return False
+
+    def close(self) -> None:
+        self.sock.close()
+
+
+COMMAND = "/api/command?action=get_api_info"
+
+
+@pytest.fixture
+def limited(tmp_path, migrated_sqlite):
+    running = _serving(tmp_path, migrated_sqlite, {"GATEWAY_KEEPALIVE_REQUESTS": "3"})
+    yield running
+    running.stop()
+
+
+def test_a_connection_is_kept_for_keepalive_requests_answers_then_closed(limited):
+    for path in (COMMAND, "/api/v1/clients"):
+        conn = _Connection(limited.url)
+        try:
+            said = []
+            for _ in range(3):
+                status, headers, _body = conn.ask(path, limited.token)
+                assert status == 200
+                said.append(headers["connection"])
+            assert said == ["keep-alive", "keep-alive", "close"], path
+            assert conn.closed_by_server(), "closed after the answer that said so"
+        finally:
+            conn.close()
+
+
+def test_connection_close_closes_after_every_command_answer_only(tmp_path, migrated_sqlite):
+    running = _serving(tmp_path, migrated_sqlite, {"GATEWAY_CONNECTION_CLOSE": "true"})
+    try:
+        conn = _Connection(running.url)
+        try:
+            status, headers, _body = conn.ask(COMMAND, running.token)
+            assert (status, headers["connection"]) == (200, "close")
+            assert conn.closed_by_server()
+        finally:
+            conn.close()
+        conn = _Connection(running.url)
+        try:
+            for _ in range(2):  # the JSON face keeps its connection
+                status, headers, _body = conn.ask("/api/v1/clients", running.token)
+                assert (status, headers["connection"]) == (200, "keep-alive")
+            status, headers, _body = conn.ask(COMMAND, running.token)
+            assert (status, headers["connection"]) == (200, "close")
+            assert conn.closed_by_server()
+        finally:
+            conn.close()
+    finally:
+        running.stop()
+
+
+def test_keepalive_zero_closes_after_every_answer(tmp_path, migrated_sqlite):
+    running = _serving(tmp_path, migrated_sqlite, {"GATEWAY_KEEPALIVE": "0"})
+    try:
+        conn = _Connection(running.url)
+        try:
+            status, headers, _body = conn.ask("/api/v1/clients", running.token)
+            assert (status, headers["connection"]) == (200, "close")
+            assert conn.closed_by_server()
+        finally:
+            conn.close()
+    finally:
+        running.stop()
