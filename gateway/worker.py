@@ -10,10 +10,12 @@
 - A connection waits for its first bytes on the worker's poller, not on a pool thread: an idle connection
   holds a file descriptor, never a thread, and is closed when its header time is up.
 - One client address holds at most ``per_address`` connections at once in a worker
-  (GATEWAY_MAX_CONNECTIONS_PER_ADDRESS); more are closed before anything is read from them. Closing, rather
-  than answering 503, because the face of a request is known only from its request line, and reading that
-  takes the wait (and, for a slow sender, the thread) that the limit is there to save; a refused client sees
-  its connection closed and may retry, and the worker logs one warning per address now and then.
+  (GATEWAY_MAX_CONNECTIONS_PER_ADDRESS). A new one over it takes the place of the address's oldest idle
+  kept-alive connection, which is closed (a browser keeps several); failing that, the new one is closed
+  before anything is read from it. Closing, rather than answering 503, because the face of a request is
+  known only from its request line, and reading that takes the wait (and, for a slow sender, the thread)
+  that the limit is there to save; a refused client sees its connection closed and may retry, and the
+  worker logs one warning per address now and then.
 - A kept-alive connection carries at most ``keepalive_requests`` requests (GATEWAY_KEEPALIVE_REQUESTS); the
   last is answered with ``Connection: close``. A connection stays with the worker that accepted it, so two
   clients that kept theirs on one worker left the other idle; closing now and then lets the next connection
@@ -191,7 +193,12 @@ class GatewayWorker(ThreadWorker):
                 raise
             return
         address = client_addr[0] if isinstance(client_addr, tuple) and client_addr else None
-        if address is not None and self.per_address and self._open[address] >= self.per_address:
+        if (
+            address is not None
+            and self.per_address
+            and self._open[address] >= self.per_address
+            and not self._evict_idle(address)
+        ):
             self._refuse(client_sock, address)
             return
         if address is not None:
@@ -214,6 +221,20 @@ class GatewayWorker(ThreadWorker):
         self.poller.register(
             client_sock, selectors.EVENT_READ, partial(self.on_pending_socket_readable, conn)
         )
+
+    def _evict_idle(self, address: str) -> bool:
+        """Close the address's oldest connection that waits, kept alive, for a next request, to make room for
+        its new one (a browser keeps several; an idle kept connection costs the client nothing to open
+        again). False when it has none: all of its connections are in a request or not yet sent one."""
+        for conn in self.keepalived_conns:  # oldest first
+            if isinstance(conn.client, tuple) and conn.client and conn.client[0] == address:
+                self.keepalived_conns.remove(conn)
+                with contextlib.suppress(OSError, ValueError, KeyError):
+                    self.poller.unregister(conn.sock)
+                self.nr_conns -= 1
+                conn.close()
+                return True
+        return False
 
     def _release(self, address: str) -> None:
         self._open[address] -= 1

@@ -140,3 +140,25 @@ def test_keepalive_zero_closes_after_every_answer(tmp_path, migrated_sqlite):
             conn.close()
     finally:
         running.stop()
+
+
+def test_a_new_connection_over_the_address_cap_takes_the_place_of_an_idle_kept_one(tmp_path, migrated_sqlite):
+    """A browser keeps several connections: at the per-address cap, a new connection closes the address's
+    oldest idle kept-alive one instead of being refused; connections that never sent a request are not
+    evicted (tests/e2e/test_hostile.py)."""
+    running = _serving(tmp_path, migrated_sqlite, {"GATEWAY_MAX_CONNECTIONS_PER_ADDRESS": "2"})
+    conns = []
+    try:
+        for _ in range(2):
+            conns.append(_Connection(running.url))
+            assert conns[-1].ask(COMMAND, running.token)[0] == 200
+        conns.append(_Connection(running.url))
+        status, headers, _body = conns[2].ask(COMMAND, running.token)
+        assert (status, headers["connection"]) == (200, "keep-alive")
+        assert conns[0].closed_by_server(), "the oldest idle connection made room"
+        assert conns[1].ask(COMMAND, running.token)[0] == 200, "the other one is still kept"
+        assert "GATEWAY_MAX_CONNECTIONS_PER_ADDRESS" not in running.log.read_text(), "nobody was refused"
+    finally:
+        for conn in conns:
+            conn.close()
+        running.stop()
