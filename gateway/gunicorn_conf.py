@@ -134,3 +134,11 @@ def child_exit(server, worker):
 def on_exit(server):
     if _METRICS_DIR_OWNED:
         shutil.rmtree(os.environ["PROMETHEUS_MULTIPROC_DIR"], ignore_errors=True)
+
+
+def worker_exit(server, worker):
+    """The journal entries the worker's writer still holds are written before it ends (a graceful stop
+    loses none; gateway/controls/journal.py)."""
+    services = getattr(getattr(worker, "flask_app", None), "extensions", {}).get("gateway")
+    if services is not None:
+        services.controls.journal.close()

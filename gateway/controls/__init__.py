@@ -34,6 +34,7 @@ class Controls:
             wait_max=config.get("JOURNAL_WAIT_MAX_SECONDS", 60.0),
             recheck=config.get("JOURNAL_WAIT_RECHECK_SECONDS", 0.1),
             budget=config.get("JOURNAL_MAX_BYTES"),
+            board=storage.journal.pending_board(),
         )
         defaults = RateLimitSettings(
             config["RATE_LIMIT"], config["RATE_LIMIT_PER_SECOND"], config["RATE_LIMIT_PER_HOUR"]

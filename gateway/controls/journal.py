@@ -11,6 +11,17 @@ to 64: gateway.storage.journal.prune_every), and no more than
 GATEWAY_JOURNAL_MAX_BYTES of them (the oldest go first); GATEWAY_JOURNAL=false turns it off (load tests).
 A call no account made keeps PARAMS_TEXT_ANONYMOUS characters of parameters and PATH_TEXT of its path.
 
+Written behind the answers (SQLite): a request hands its entry to this process's journal writer, a thread
+that writes whatever has gathered in one transaction, and answers at once. Each process posts how many
+entries it has recorded and written on a board every process of the database shares
+(gateway.storage.pending); a read of the journal (query, count, wait, clear), from any worker or from the
+CLI, first waits until every process has written what it had recorded when the read began. So a client that
+has read a whole answer finds its call in the journal on its next read, as when entries were written before
+the answer; what a clean shutdown has not written yet is written before the process ends (``close``); a
+killed worker loses what it had not written (a write's time: about a millisecond). At most PENDING_MAX
+entries wait in a process; past that a request waits for room (the database is slower than the requests).
+On PostgreSQL, whose nodes share no board, entries are written before the answer, in groups (``record``).
+
 Verification: ``count`` says how many entries match a filter, ``wait`` blocks until that many do (or a
 timeout). Entries are rows of the shared database, written by every worker and node, so a wait cannot be
 told of every write: it sleeps on a condition that this process's own writes notify at once, and wakes
@@ -20,8 +31,12 @@ no notification between processes; PostgreSQL's NOTIFY would cost a trigger on e
 
 from __future__ import annotations
 
+import atexit
+import logging
+import os
 import threading
 import time
+import weakref
 from collections.abc import Callable, Mapping
 
 from marshmallow import RAISE, Schema, fields
@@ -30,9 +45,11 @@ from marshmallow.validate import Length, OneOf, Range
 from gateway.clock import iso8601
 from gateway.controls.clock import Instant
 from gateway.controls.faults import FACES
-from gateway.controls.ports import JournalLog
+from gateway.controls.ports import JournalLog, PendingBoard
 from gateway.errors import InvalidRequestError
 from gateway.registry.schemas import xml_safe
+
+log = logging.getLogger(__name__)
 
 REDACTED = "[redacted]"
 #: Parameter names whose values never reach the journal (compared in lower case).
@@ -211,6 +228,27 @@ class WaitOut(CountOut):
     waited = fields.Float(required=True, metadata={"description": "Seconds the wait took."})
 
 
+#: Entries one process may hold unwritten (each at most about 14 KB: PARAMS_TEXT, HEADERS_TEXT, ERROR_TEXT).
+PENDING_MAX = 1024
+#: Seconds a read waits for the other processes' unwritten entries at most (a stalled database).
+SETTLE_MAX = 10.0
+#: Seconds the writer lets entries gather before it writes them: fewer, larger transactions (a read of the
+#: journal waits for them: this long, and the write).
+GATHER = 0.002
+#: Seconds the writer thread waits for entries before it ends (the next entry starts another).
+WRITER_IDLE = 2.0
+
+
+#: Journals with a writer in this process: what they hold is written when the process exits cleanly.
+_OPEN: weakref.WeakSet[Journal] = weakref.WeakSet()
+
+
+@atexit.register
+def _write_at_exit() -> None:
+    for journal in list(_OPEN):
+        journal.close()
+
+
 def public(entry: dict) -> dict:
     return {**entry, "time": iso8601(int(entry["ts"]))}
 
@@ -231,11 +269,12 @@ class _Batch:
 
 
 class Journal:
-    """Entries are written in groups: a request's entry joins the group being gathered; the first request
-    to find no write in progress writes the group (one transaction) while later entries gather in the
-    next. Every caller returns once its own entry is committed, so a request is journaled before its
-    answer's last byte leaves, as before; under load one commit serves several requests, and the write
-    lock is taken once per group instead of once per request."""
+    """With a ``board``, entries are written behind the answers by one thread of each process, whatever has
+    gathered in one transaction, and reads first wait for every process's earlier entries (see the
+    module). Without one, entries are written in groups before the answers: a request's entry joins the
+    group being gathered; the first request to find no write in progress writes the group (one
+    transaction) while later entries gather in the next. Every caller returns once its own entry is
+    committed; under load one commit serves several requests."""
 
     def __init__(
         self,
@@ -246,6 +285,9 @@ class Journal:
         wait_max: float = 60.0,
         recheck: float = 0.1,
         budget: int | None = None,
+        board: PendingBoard | None = None,
+        pending_max: int = PENDING_MAX,
+        settle_max: float = SETTLE_MAX,
     ):
         self.store = store
         self.enabled = enabled
@@ -258,6 +300,18 @@ class Journal:
         self._writes = 0
         self._gathering = _Batch()
         self._writing = False
+        # Written behind the answers: entries waiting for this process's writer, counted.
+        self.board = board
+        self.pending_max = pending_max
+        self.settle_max = settle_max
+        self._pending: list[dict] = []
+        self._enqueued = 0
+        self._settled = 0  # written, or given up after a failed write
+        self._writer: threading.Thread | None = None
+        self._writer_pid: int | None = None
+        self._closing = False
+        if board is not None:
+            store.on_close(self.close)  # before its connections go: the writer may be using one
 
     @property
     def writing(self) -> bool:
@@ -271,13 +325,23 @@ class Journal:
         with self._written:
             return len(self._gathering.entries)
 
+    @property
+    def pending(self) -> int:
+        """Entries handed to this process's writer and not taken by it yet (written behind the answers)."""
+        with self._written:
+            return len(self._pending)
+
     def record(self, entry: dict) -> None:
-        """Write ``entry``; returns once it is committed (raises what its group's write raised)."""
+        """Write ``entry``: behind the answer (with a board), or now, returning once it is committed (and
+        raising what its group's write raised)."""
         if not self.enabled:
             return
         path = entry.get("path")
         if isinstance(path, str) and len(path) > PATH_TEXT:
             entry = {**entry, "path": path[:PATH_TEXT] + LEFT_OUT}
+        if self.board is not None:
+            self._hand_over(entry)
+            return
         with self._written:
             batch = self._gathering
             batch.entries.append(entry)
@@ -302,9 +366,97 @@ class Journal:
                     self._writes += len(batch.entries)
                 self._written.notify_all()
 
+    # --- written behind the answers ----------------------------------------------------------------
+    def _hand_over(self, entry: dict) -> None:
+        board = self.board
+        assert board is not None
+        with self._written:
+            if self._writer is None or self._writer_pid != os.getpid():  # (a forked child has no writer)
+                self._start_writer()
+            while len(self._pending) >= self.pending_max and not self._closing:
+                self._written.wait()  # the database is slower than the requests: wait for room
+            if self._closing:  # the process is ending: write it here
+                self._write([entry])
+                return
+            self._pending.append(entry)
+            self._enqueued += 1
+            board.post(self._enqueued, self._settled)  # under the lock: posts in counter order
+            if len(self._pending) == 1:
+                self._written.notify_all()  # the writer sleeps until there is something to write
+
+    def _start_writer(self) -> None:
+        if self._writer_pid != os.getpid():  # this process's first entry: the parent's are the parent's
+            self._pending, self._enqueued, self._settled = [], 0, 0
+            self._writer_pid = os.getpid()
+            _OPEN.add(self)  # written at exit (a weak set: a journal nobody holds is not kept for it)
+        self._writer = threading.Thread(target=self._write_behind, name="journal-writer", daemon=True)
+        self._writer.start()
+
+    def _write_behind(self) -> None:
+        while True:
+            with self._written:
+                if not self._pending and not self._closing:
+                    self._written.wait(WRITER_IDLE)
+                if not self._pending:
+                    self._writer = None  # idle or closing: the next entry starts another
+                    return
+                closing = self._closing
+            if not closing:
+                time.sleep(GATHER)  # let the entries of the requests running now join this write
+            with self._written:
+                batch, self._pending = self._pending, []
+                self._written.notify_all()  # room for requests waiting for it
+            self._write(batch)
+
+    def _write(self, batch: list[dict]) -> None:
+        """Write ``batch`` in one transaction, and count it settled; a failed write is logged and given up
+        (the requests were answered long ago; a reader must not wait for it forever)."""
+        written = False
+        try:
+            self.store.append_journal(batch, self.keep, self.budget)
+            written = True
+        except Exception:
+            log.exception("%d journal entries could not be written", len(batch))
+        with self._written:
+            self._settled += len(batch)
+            if written:
+                self._writes += len(batch)
+            if self.board is not None:
+                self.board.post(self._enqueued, self._settled)
+            self._written.notify_all()
+
+    def settle(self) -> None:
+        """Return once every entry recorded before this call - by this process, and by every other process
+        of the database - is written (or given up), or SETTLE_MAX seconds passed."""
+        board = self.board
+        if board is None:
+            return
+        deadline = time.monotonic() + self.settle_max
+        with self._written:
+            target = self._enqueued
+            while self._settled < target and (remaining := deadline - time.monotonic()) > 0:
+                self._written.wait(remaining)
+        waiting = {pid: enqueued for pid, (enqueued, settled) in board.others().items() if settled < enqueued}
+        while waiting and time.monotonic() < deadline:
+            time.sleep(0.001)  # another process's writer: its next commit is about a millisecond away
+            now = board.others()
+            waiting = {pid: target for pid, target in waiting.items() if pid in now and now[pid][1] < target}
+
+    def close(self) -> None:
+        """Write every entry still waiting and stop this process's writer (a clean shutdown loses none)."""
+        with self._written:
+            writer = self._writer if self._writer_pid == os.getpid() else None
+            self._closing = True
+            self._written.notify_all()
+        if writer is not None:
+            writer.join(self.settle_max)
+        if self.board is not None:
+            self.board.close()
+
     def query(self, *, limit: int = 100, tail: bool = False, **filters) -> dict:
         """A page of entries (oldest first), the cursor of the next page (None at the end) and how many
         entries match in all (so a reader knows when more exist than it was shown)."""
+        self.settle()
         entries = self.store.query_journal(limit=limit, tail=tail, **filters)
         total = self.store.count_journal(**filters)
         next_after = entries[-1]["seq"] if len(entries) == limit and not tail and total > limit else None
@@ -316,6 +468,7 @@ class Journal:
         }
 
     def count(self, **filters) -> dict:
+        self.settle()
         return {"enabled": self.enabled, "count": self.store.count_journal(**filters)}
 
     def wait(
@@ -330,6 +483,7 @@ class Journal:
             )
         started = time.monotonic()
         deadline = started + timeout
+        self.settle()
         while True:
             with self._written:
                 writes = self._writes
@@ -349,4 +503,5 @@ class Journal:
         }
 
     def clear(self) -> int:
+        self.settle()  # entries of requests answered before the clear go with it
         return self.store.clear_journal()

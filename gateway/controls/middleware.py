@@ -2,7 +2,8 @@
 malformed bodies, and the one place where a finished request is recorded (journal, metrics, log).
 
 A request is recorded before its last chunk leaves, so a client that has read a whole response finds
-it in the journal on its very next request, whichever worker answers.
+it in the journal on its very next request, whichever worker answers (on SQLite the entry is written just
+behind the answer, and journal reads wait for it: gateway/controls/journal.py).
 """
 
 from __future__ import annotations

@@ -44,7 +44,27 @@ class RateCounters(Protocol):
     def clear_rate_limits(self) -> None: ...
 
 
+class PendingBoard(Protocol):
+    """Journal entries recorded and settled (written, or given up) by each process sharing the database."""
+
+    def post(self, enqueued: int, settled: int) -> None:
+        """This process's counters."""
+
+    def others(self) -> dict[int, tuple[int, int]]:
+        """The other live processes' (enqueued, settled)."""
+        ...
+
+    def close(self) -> None: ...
+
+
 class JournalLog(Protocol):
+    def pending_board(self) -> PendingBoard | None:
+        """Where entries not yet written are posted, if the journal may be written behind the answers."""
+        ...
+
+    def on_close(self, callback: Callable[[], None]) -> None:
+        """Call ``callback`` when the database is closed, before its connections are."""
+
     def append_journal(self, entries: list[dict[str, Any]], keep: int, budget: int | None = None) -> None:
         """Add the entries in one transaction; keep the newest ``keep`` and ``budget`` bytes of them."""
 

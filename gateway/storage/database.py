@@ -180,6 +180,11 @@ class Database:
         self.row_types: dict[object, type] = {}
         self._prepared: dict[object, Prepared] = {}
         self._guard = _OutageGuard(dialect)
+        self._on_close: list[Callable[[], None]] = []
+
+    def on_close(self, callback: Callable[[], None]) -> None:
+        """Call ``callback`` first when the database is closed (a writer thread using its connections)."""
+        self._on_close.append(callback)
 
     def prepare(self, key: object, build: Build) -> Prepared:
         """The statement ``build()`` compiled once for this engine."""
@@ -234,5 +239,7 @@ class Database:
             tx.execute(select(1))
 
     def close(self) -> None:
+        for callback in self._on_close:
+            callback()
         self.fastpath.close()
         self.engine.dispose()

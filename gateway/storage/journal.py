@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import partial
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import ColumnElement, and_, bindparam, delete, func, insert, or_, select
@@ -10,6 +12,7 @@ from sqlalchemy import ColumnElement, and_, bindparam, delete, func, insert, or_
 from gateway.storage import jsontext
 from gateway.storage import tables as t
 from gateway.storage.database import Database
+from gateway.storage.pending import FileBoard, LocalBoard
 
 
 def _entry(row: Any) -> dict[str, Any]:
@@ -88,6 +91,20 @@ def prune_every(keep: int) -> int:
 class JournalRepository:
     def __init__(self, db: Database):
         self.db = db
+
+    def on_close(self, callback: Callable[[], None]) -> None:
+        self.db.on_close(callback)
+
+    def pending_board(self) -> FileBoard | LocalBoard | None:
+        """Where the processes writing this database post the journal entries they have not written yet
+        (gateway.storage.pending), so the journal can be written behind the answers; None where it cannot:
+        on PostgreSQL, nodes on other machines share the database but could not share the board."""
+        if self.db.dialect.name != "sqlite":
+            return None
+        database = self.db.engine.url.database
+        if not database or database == ":memory:":
+            return LocalBoard()
+        return FileBoard(Path(database + "-journal-pending"))
 
     def append_journal(self, entries: list[dict[str, Any]], keep: int, budget: int | None = None) -> None:
         """Add entries, in one transaction, and drop those older than the newest ``keep`` (every

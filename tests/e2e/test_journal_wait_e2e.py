@@ -4,7 +4,11 @@ holds a wait still answers), and a wait on one worker sees what another worker r
 from __future__ import annotations
 
 import concurrent.futures
+import contextlib
+import signal
+import subprocess
 import threading
+from contextlib import ExitStack
 
 import pytest
 import requests
@@ -56,3 +60,75 @@ def test_a_wait_answers_as_the_calls_come(tmp_path, workers):
     finally:
         server.stop()
     assert "Traceback" not in server.log.read_text()
+
+
+def _journal_setup(tmp_path, workers: int):
+    url = f"sqlite:///{tmp_path / 'e2e.db'}"
+    admin = prepare(url, "admin", "read_only", admin=True)
+    server = start(
+        {"GATEWAY_DATABASE_URL": url, "GATEWAY_REQUEST_LOG": "false"},
+        tmp_path / "gunicorn.log",
+        workers=workers,
+    )
+    client = AdminClient(server.url, Credentials("admin", admin.account.client_id, admin.client_secret))
+    return url, server, client
+
+
+def test_each_call_is_in_the_journal_as_soon_as_it_is_answered_whichever_worker_reads(tmp_path):
+    """Entries are written behind the answers (SQLite): a read on any worker waits for what every worker
+    recorded before it began, so each call is found right after its answer."""
+    _url, server, client = _journal_setup(tmp_path, workers=2)
+    try:
+        assert len(server.wait_for_workers(2)) == 2
+        headers = {**client.bearer(), "Connection": "close"}  # each request on a new connection: any worker
+        for n in range(40):
+            rid = f"e2e-journal-{n:04d}"
+            answer = requests.get(
+                f"{server.url}/api/command",
+                params={"action": "get_api_info"},
+                headers={**headers, "X-Request-ID": rid},
+                timeout=30,
+            )
+            assert answer.status_code == 200
+            assert client.journal_count(request_id=rid) == 1, f"call {n} was not in the journal yet"
+    finally:
+        server.stop()
+
+
+def test_a_graceful_stop_writes_every_entry_its_workers_still_held(tmp_path):
+    """While another connection holds the database's write lock, answered calls' entries wait in the
+    workers; a graceful stop writes them all before the workers end."""
+    from gateway.storage import open_store
+
+    url, server, client = _journal_setup(tmp_path, workers=2)
+    headers = client.bearer()
+    other = open_store(url)
+    locked = ExitStack()
+    try:
+        locked.enter_context(other.database.write())
+        with concurrent.futures.ThreadPoolExecutor(4) as pool:
+            answers = list(
+                pool.map(
+                    lambda n: (
+                        requests.get(
+                            f"{server.url}/api/command",
+                            params={"action": "get_api_info", "n": str(n)},
+                            headers={**headers, "Connection": "close"},
+                            timeout=30,
+                        ).status_code
+                    ),
+                    range(40),
+                )
+            )
+        assert answers == [200] * 40
+        server.process.send_signal(signal.SIGTERM)
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            server.process.wait(0.5)
+        assert server.process.poll() is None, "the workers ended before writing their entries"
+        locked.close()  # the lock is free: the workers write their entries and end
+        assert server.process.wait(30) == 0
+        assert other.journal.count_journal(action="get_api_info") == 40
+    finally:
+        locked.close()
+        other.close()
+        server.stop()

@@ -1,0 +1,117 @@
+"""The board where each process posts how many journal entries it has recorded and how many of them are
+written (gateway.controls.journal writes them behind the answers): one small file per process, in a
+folder beside the SQLite database, which every process using that file shares (SQLite's own files must be
+on one machine, so its writers are too). A reader of the journal waits until each other process has
+written what it had recorded when the read began.
+
+A process posts with a write to its file's shared memory (no system call); readers open the others' files.
+A process that died without removing its file (a killed worker: what it had not written is lost) is
+skipped and its file removed; its process id is checked with its start time, so a reused id is not it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import mmap
+import os
+import struct
+import threading
+from pathlib import Path
+
+#: enqueued, settled (written or given up), the process's start time
+_LAYOUT = struct.Struct("<QQQ")
+
+
+def _started(pid: int) -> int | None:
+    """The process's start time (clock ticks since boot, /proc/PID/stat) or None when it is gone."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_bytes()
+    except FileNotFoundError:
+        return None
+    except OSError:
+        return 0  # not readable here: alive, start unknown
+    # the command name (field 2) may hold spaces and parentheses: count fields after its last ")"
+    return int(stat.rsplit(b")", 1)[1].split()[19])
+
+
+class FileBoard:
+    """Counters of the processes sharing one SQLite database (see the module)."""
+
+    def __init__(self, folder: Path):
+        self.folder = folder
+        self._lock = threading.Lock()
+        self._pid: int | None = None
+        self._map: mmap.mmap | None = None
+
+    def post(self, enqueued: int, settled: int) -> None:
+        """This process's counters (callers serialize their posts, in counter order)."""
+        if self._pid != os.getpid():  # first post, or a forked child of the process that posted
+            self._open()
+        assert self._map is not None
+        _LAYOUT.pack_into(self._map, 0, enqueued, settled, self._start)
+
+    def _open(self) -> None:
+        with self._lock:
+            pid = os.getpid()
+            if self._pid == pid:
+                return
+            self.folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+            self._start = _started(pid) or 0
+            path = self.folder / str(pid)
+            fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_TRUNC, 0o600)
+            try:
+                os.ftruncate(fd, _LAYOUT.size)
+                self._map = mmap.mmap(fd, _LAYOUT.size)
+            finally:
+                os.close(fd)
+            self._pid = pid
+
+    def others(self) -> dict[int, tuple[int, int]]:
+        """The other live processes' (enqueued, settled)."""
+        found: dict[int, tuple[int, int]] = {}
+        try:
+            names = os.listdir(self.folder)
+        except FileNotFoundError:
+            return found
+        own = os.getpid()
+        for name in names:
+            if not name.isdigit() or int(name) == own:
+                continue
+            pid, path = int(name), self.folder / name
+            try:
+                data = path.read_bytes()
+            except FileNotFoundError:
+                continue
+            if len(data) < _LAYOUT.size:
+                continue  # being created
+            enqueued, settled, start = _LAYOUT.unpack_from(data)
+            now = _started(pid)
+            if now is None or (start and now and now != start):
+                with contextlib.suppress(FileNotFoundError):
+                    path.unlink()  # its process is gone
+                continue
+            found[pid] = (enqueued, settled)
+        return found
+
+    def close(self) -> None:
+        """Remove this process's file (it has written everything it recorded)."""
+        with self._lock:
+            if self._pid == os.getpid():
+                with contextlib.suppress(FileNotFoundError):
+                    (self.folder / str(self._pid)).unlink()
+            if self._map is not None:
+                self._map.close()
+            self._map, self._pid = None, None
+
+
+class LocalBoard:
+    """No other process can write the database (an in-memory SQLite): nothing to post or wait for."""
+
+    def post(self, enqueued: int, settled: int) -> None:
+        return None
+
+    def others(self) -> dict[int, tuple[int, int]]:
+        return {}
+
+    def close(self) -> None:
+        return None

@@ -1,0 +1,168 @@
+"""On SQLite the journal is written behind the answers (gateway.controls.journal, gateway.storage.pending):
+a request hands its entry over and goes on; a read of the journal - in this process or another - waits for
+every entry recorded before it began; a clean exit writes what is left; a killed process is not waited
+for; and a process holds at most ``pending_max`` unwritten entries.
+
+Each test holds the database's write lock from another connection, so nothing can be written meanwhile."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+from pathlib import Path
+
+import pytest
+
+from gateway.controls.journal import Journal
+from gateway.storage import open_store
+from tests.controls.test_journal_groups import entry, until
+
+
+@pytest.fixture
+def sqlite_url(tmp_path, migrated_sqlite) -> str:
+    path = tmp_path / "gateway.db"
+    shutil.copyfile(migrated_sqlite, path)
+    return f"sqlite:///{path}"
+
+
+def board_folder(url: str) -> Path:
+    return Path(url.removeprefix("sqlite:///") + "-journal-pending")
+
+
+@contextmanager
+def journal_on(url: str, **options) -> Iterator[Journal]:
+    store = open_store(url)
+    board = store.journal.pending_board()
+    assert board is not None, "SQLite writes the journal behind the answers"
+    try:
+        yield Journal(store.journal, enabled=True, keep=1000, board=board, **options)
+    finally:
+        store.close()
+
+
+@contextmanager
+def write_lock(url: str) -> Iterator[None]:
+    other = open_store(url)
+    try:
+        with other.database.write():
+            yield
+    finally:
+        other.close()
+
+
+def in_thread(call) -> tuple[threading.Thread, dict]:
+    """Run ``call`` on a thread; (the thread, {"result": what it returned} once it has)."""
+    done: dict = {}
+    thread = threading.Thread(target=lambda: done.update(result=call()), daemon=True)
+    thread.start()
+    return thread, done
+
+
+def written(url: str) -> list[str]:
+    """The request ids a fresh reader finds (no settling: what is committed)."""
+    store = open_store(url)
+    try:
+        return sorted(e["request_id"] for e in store.journal.query_journal(limit=100))
+    finally:
+        store.close()
+
+
+def test_entries_are_handed_over_and_a_read_waits_for_them(sqlite_url):
+    with journal_on(sqlite_url) as journal:
+        with write_lock(sqlite_url):
+            for i in range(6):
+                journal.record(entry(i))  # returns at once: nothing can be written now
+            assert written(sqlite_url) == []
+            reader, done = in_thread(journal.count)
+            reader.join(0.3)
+            assert reader.is_alive(), "a read answered before the entries recorded before it were written"
+        reader.join(30)
+        assert done["result"]["count"] == 6
+        assert written(sqlite_url) == [f"r{i}" for i in range(6)]
+
+
+def test_a_process_holds_at_most_pending_max_unwritten_entries(sqlite_url):
+    with journal_on(sqlite_url, pending_max=3) as journal:
+        with write_lock(sqlite_url):
+            journal.record(entry(0))
+            until(lambda: journal.pending == 0, "the writer took the first entry")  # and waits for the lock
+            for i in range(1, 4):
+                journal.record(entry(i))
+            fourth, _ = in_thread(lambda: journal.record(entry(4)))
+            fourth.join(0.3)
+            assert fourth.is_alive(), "a fourth unwritten entry was taken"
+        fourth.join(30)
+        assert journal.count()["count"] == 5
+
+
+RECORDER = """
+import sys
+from gateway.controls.journal import Journal
+from gateway.storage import open_store
+from tests.controls.test_journal_groups import entry
+
+store = open_store(sys.argv[1])
+journal = Journal(store.journal, enabled=True, keep=1000, board=store.journal.pending_board())
+journal.record(entry(int(sys.argv[2])))
+print("recorded", flush=True)
+sys.stdin.read()  # until the test closes it: then a clean exit
+"""
+
+
+@contextmanager
+def recorder(url: str, index: int) -> Iterator[subprocess.Popen]:
+    """Another process that records entry ``index`` and exits cleanly when its stdin is closed."""
+    root = Path(__file__).resolve().parents[2]
+    process = subprocess.Popen(
+        [sys.executable, "-c", RECORDER, url, str(index)],
+        cwd=root,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert process.stdout is not None and process.stdout.readline().strip() == "recorded"
+        yield process
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+
+
+def test_a_read_waits_for_what_other_processes_recorded_and_a_clean_exit_writes_it(sqlite_url):
+    with journal_on(sqlite_url) as journal, ExitStack() as locked:
+        locked.enter_context(write_lock(sqlite_url))
+        with recorder(sqlite_url, 7) as other:
+            assert [p.name for p in board_folder(sqlite_url).iterdir()] == [str(other.pid)]
+            reader, done = in_thread(journal.count)
+            reader.join(0.3)
+            assert reader.is_alive(), "a read did not wait for another process's entry"
+            assert other.stdin is not None
+            other.stdin.close()  # a clean exit: it writes its entry first, once the lock is free
+            exited, _ = in_thread(other.wait)
+            exited.join(0.3)
+            assert exited.is_alive(), "the process ended before its entry was written"
+            locked.close()  # the lock is free: the other process writes its entry and ends
+            exited.join(30)
+            reader.join(30)
+            assert other.returncode == 0
+    assert done["result"]["count"] == 1 and written(sqlite_url) == ["r7"]
+    assert list(board_folder(sqlite_url).iterdir()) == [], "a process that ended cleanly left its file"
+
+
+def test_a_killed_process_is_not_waited_for(sqlite_url):
+    with journal_on(sqlite_url) as journal:
+        with write_lock(sqlite_url), recorder(sqlite_url, 8) as other:
+            os.kill(other.pid, signal.SIGKILL)
+            other.wait()
+        # its entry is lost (it was never written); a read does not wait for it, and removes its file
+        reader, done = in_thread(journal.count)
+        reader.join(30)
+        assert not reader.is_alive() and done["result"]["count"] == 0
+        assert list(board_folder(sqlite_url).iterdir()) == []
