@@ -371,8 +371,9 @@ class Journal:
         board = self.board
         assert board is not None
         with self._written:
-            if self._writer is None or self._writer_pid != os.getpid():  # (a forked child has no writer)
-                self._start_writer()
+            writer = self._writer
+            if writer is None or not writer.is_alive() or self._writer_pid != os.getpid():
+                self._start_writer()  # the first entry, after an idle time, or in a forked child
             while len(self._pending) >= self.pending_max and not self._closing:
                 self._written.wait()  # the database is slower than the requests: wait for room
             if self._closing:  # the process is ending: write it here
@@ -393,6 +394,15 @@ class Journal:
         self._writer.start()
 
     def _write_behind(self) -> None:
+        try:
+            self._write_batches()
+        except BaseException:  # not expected (_write logs a failed write): the next entry starts a writer
+            log.exception("the journal writer stopped")
+            with self._written:
+                self._writer = None
+            raise
+
+    def _write_batches(self) -> None:
         while True:
             with self._written:
                 if not self._pending and not self._closing:

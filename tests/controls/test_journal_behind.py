@@ -166,3 +166,13 @@ def test_a_killed_process_is_not_waited_for(sqlite_url):
         reader.join(30)
         assert not reader.is_alive() and done["result"]["count"] == 0
         assert list(board_folder(sqlite_url).iterdir()) == []
+
+
+def test_a_failed_write_is_given_up_and_the_writer_goes_on(sqlite_url, caplog):
+    with journal_on(sqlite_url) as journal:
+        journal.record(entry(0, no_such_column=1))  # its batch cannot be written
+        assert journal.count()["count"] == 0, "a read waited for the failed write, then went on"
+        assert "journal entries could not be written" in caplog.text
+        journal.record(entry(1))
+        assert journal.count()["count"] == 1
+        assert written(sqlite_url) == ["r1"]
