@@ -12,7 +12,7 @@ import requests
 
 from gateway.config import NAMESPACE_PRESETS
 from tests.conftest import assert_wire_body
-from tests.server import prepare, start
+from tests.server import prepare, serving, start
 
 pytestmark = pytest.mark.e2e
 NAMESPACE = NAMESPACE_PRESETS["beyondtrust"]
@@ -21,20 +21,7 @@ NAMESPACE = NAMESPACE_PRESETS["beyondtrust"]
 def _serving(tmp_path, migrated_sqlite, settings: dict[str, str], workers: int):
     """A gunicorn gateway on a copy of the migrated database with ``settings``, and a token of a
     full_access feed account as ``.token`` (the fixture stops it)."""
-    import shutil
-
-    path = tmp_path / "gateway.db"
-    shutil.copyfile(migrated_sqlite, path)
-    url = f"sqlite:///{path}"
-    creds = prepare(url, permission="full_access", feed=True)
-    running = start({"GATEWAY_DATABASE_URL": url, **settings}, tmp_path / "gunicorn.log", workers=workers)
-    running.token = requests.post(
-        f"{running.url}/oauth2/token",
-        data={"grant_type": "client_credentials"},
-        auth=(creds.account.client_id, creds.client_secret),
-        timeout=10,
-    ).json()["access_token"]
-    return running
+    return serving(tmp_path, migrated_sqlite, settings, workers, permission="full_access", feed=True)
 
 
 @pytest.fixture

@@ -4,38 +4,22 @@ answer with GATEWAY_CONNECTION_CLOSE (gateway/worker.py)."""
 
 from __future__ import annotations
 
-import shutil
 import socket
 
 import pytest
-import requests
 
 from gateway.config import NAMESPACE_PRESETS
 from tests.conftest import assert_wire_body
-from tests.server import prepare, start
+from tests.server import serving
 
 pytestmark = pytest.mark.e2e
 NAMESPACE = NAMESPACE_PRESETS["beyondtrust"]
 
 
 def _serving(tmp_path, migrated_sqlite, settings: dict[str, str]):
-    path = tmp_path / "gateway.db"
-    shutil.copyfile(migrated_sqlite, path)
-    url = f"sqlite:///{path}"
-    creds = prepare(url)
     # An idle connection is kept a minute: a close seen within the test is the one the answer announced.
-    running = start(
-        {"GATEWAY_DATABASE_URL": url, "GATEWAY_REQUEST_LOG": "false", "GATEWAY_KEEPALIVE": "60", **settings},
-        tmp_path / "gunicorn.log",
-        workers=1,
-    )
-    running.token = requests.post(
-        f"{running.url}/oauth2/token",
-        data={"grant_type": "client_credentials"},
-        auth=(creds.account.client_id, creds.client_secret),
-        timeout=10,
-    ).json()["access_token"]
-    return running
+    env = {"GATEWAY_REQUEST_LOG": "false", "GATEWAY_KEEPALIVE": "60", **settings}
+    return serving(tmp_path, migrated_sqlite, env, workers=1)
 
 
 class _Connection:
@@ -79,6 +63,17 @@ class _Connection:
         self.sock.close()
 
 
+def _closes_after_one_answer(url: str, path: str, token: str) -> None:
+    """A new connection's first answer to ``path`` says ``Connection: close``; the server then closes it."""
+    conn = _Connection(url)
+    try:
+        status, headers, _body = conn.ask(path, token)
+        assert (status, headers["connection"]) == (200, "close")
+        assert conn.closed_by_server()
+    finally:
+        conn.close()
+
+
 COMMAND = "/api/command?action=get_api_info"
 
 
@@ -107,13 +102,7 @@ def test_a_connection_is_kept_for_keepalive_requests_answers_then_closed(limited
 def test_connection_close_closes_after_every_command_answer_only(tmp_path, migrated_sqlite):
     running = _serving(tmp_path, migrated_sqlite, {"GATEWAY_CONNECTION_CLOSE": "true"})
     try:
-        conn = _Connection(running.url)
-        try:
-            status, headers, _body = conn.ask(COMMAND, running.token)
-            assert (status, headers["connection"]) == (200, "close")
-            assert conn.closed_by_server()
-        finally:
-            conn.close()
+        _closes_after_one_answer(running.url, COMMAND, running.token)
         conn = _Connection(running.url)
         try:
             for _ in range(2):  # the JSON face keeps its connection
@@ -131,13 +120,7 @@ def test_connection_close_closes_after_every_command_answer_only(tmp_path, migra
 def test_keepalive_zero_closes_after_every_answer(tmp_path, migrated_sqlite):
     running = _serving(tmp_path, migrated_sqlite, {"GATEWAY_KEEPALIVE": "0"})
     try:
-        conn = _Connection(running.url)
-        try:
-            status, headers, _body = conn.ask("/api/v1/clients", running.token)
-            assert (status, headers["connection"]) == (200, "close")
-            assert conn.closed_by_server()
-        finally:
-            conn.close()
+        _closes_after_one_answer(running.url, "/api/v1/clients", running.token)
     finally:
         running.stop()
 
