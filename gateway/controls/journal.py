@@ -371,16 +371,20 @@ class Journal:
         board = self.board
         assert board is not None
         with self._written:
+            if self._closing:  # the process is ending: write it here, counted as any other
+                self._enqueued += 1
+                self._write([entry])
+                return
             writer = self._writer
             if writer is None or not writer.is_alive() or self._writer_pid != os.getpid():
                 self._start_writer()  # the first entry, after an idle time, or in a forked child
             while len(self._pending) >= self.pending_max and not self._closing:
                 self._written.wait()  # the database is slower than the requests: wait for room
-            if self._closing:  # the process is ending: write it here
+            self._enqueued += 1
+            if self._closing:  # closed while this request waited for room
                 self._write([entry])
                 return
             self._pending.append(entry)
-            self._enqueued += 1
             board.post(self._enqueued, self._settled)  # under the lock: posts in counter order
             if len(self._pending) == 1:
                 self._written.notify_all()  # the writer sleeps until there is something to write

@@ -176,3 +176,14 @@ def test_a_failed_write_is_given_up_and_the_writer_goes_on(sqlite_url, caplog):
         journal.record(entry(1))
         assert journal.count()["count"] == 1
         assert written(sqlite_url) == ["r1"]
+
+
+def test_after_close_an_entry_is_written_before_record_returns(sqlite_url):
+    """A process that is ending (its journal closed) writes a late request's entry at once."""
+    with journal_on(sqlite_url) as journal:
+        journal.record(entry(0))
+        journal.close()
+        assert written(sqlite_url) == ["r0"], "close wrote what was held"
+        journal.record(entry(1))
+        assert written(sqlite_url) == ["r0", "r1"], "written before record returned"
+        assert journal.count()["count"] == 2
