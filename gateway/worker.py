@@ -20,6 +20,11 @@
   last is answered with ``Connection: close``. A connection stays with the worker that accepted it, so two
   clients that kept theirs on one worker left the other idle; closing now and then lets the next connection
   go to whichever worker accepts first. With GATEWAY_CONNECTION_CLOSE every command answer closes.
+- A kept-alive connection's next request is awaited on the thread that answered the last one, for
+  ``NEXT_REQUEST_WAIT`` (2 ms): a client that sends it within that time is served at once, without the
+  round trip through the main loop and the pool's queue (two thread hand-offs, a pipe, two poller
+  registrations) that cost about a quarter of a small answer's CPU. A client that waits longer goes back
+  to the poller as before. Such a wait counts as idle for the per-address cap: it can be evicted.
 - A finished connection's graceful close (wait for the client's end of file, 2 s at most) happens on the
   poller; gunicorn waited on its main loop, so clients that kept their connection stalled the worker.
 - Secrets never reach a log line: gunicorn's warning for a malformed request quotes the request line, and a
@@ -35,9 +40,11 @@ import errno
 import json
 import logging
 import re
+import select
 import selectors
 import socket
 import ssl
+import threading
 import time
 from functools import partial
 from typing import Any
@@ -115,6 +122,10 @@ class _CountedConn(TConn):
 _WARN_EVERY = 10.0
 #: Seconds a closed connection waits for the client's end of file (gunicorn's close_graceful: 2 s).
 _LINGER = 2.0
+#: Seconds the thread that answered a kept-alive connection waits for its next request before handing it
+#: back to the poller. A client in a loop sends it within microseconds; 2 ms held the most of the gain
+#: (0.5 ms and 0 caught fewer on a loaded machine, 10 ms gained nothing more; docs/performance.md).
+NEXT_REQUEST_WAIT = 0.002
 
 
 class GatewayWorker(ThreadWorker):
@@ -141,6 +152,10 @@ class GatewayWorker(ThreadWorker):
         self._open: collections.Counter[str] = collections.Counter()
         self._refused: dict[str, tuple[int, float]] = {}
         self._lingering: collections.deque[_CountedConn] = collections.deque()
+        # Connections whose next request a pool thread awaits (NEXT_REQUEST_WAIT), oldest wait first; the
+        # main thread may evict them (_evict_idle), so both sides take the lock.
+        self._awaited: dict[_CountedConn, None] = {}
+        self._awaited_lock = threading.Lock()
         return super().run()
 
     # gunicorn closes a finished connection "gracefully" on its main thread: it sends its FIN, then reads
@@ -234,6 +249,13 @@ class GatewayWorker(ThreadWorker):
                 self.nr_conns -= 1
                 conn.close()
                 return True
+        with self._awaited_lock:  # idle for less than NEXT_REQUEST_WAIT: the newest idle ones
+            for conn in self._awaited:
+                if isinstance(conn.client, tuple) and conn.client and conn.client[0] == address:
+                    del self._awaited[conn]  # its thread sees it gone, ends the connection
+                    with contextlib.suppress(OSError):
+                        conn.sock.shutdown(socket.SHUT_RDWR)  # wakes that thread's wait
+                    return True
         return False
 
     def _release(self, address: str) -> None:
@@ -268,10 +290,33 @@ class GatewayWorker(ThreadWorker):
         super().enqueue_req(conn)
 
     def handle(self, conn):
+        kept = self._handle_one(conn)
+        while kept is True and self.alive and self._next_request_soon(conn):
+            deadlines.watch(conn.sock, time.monotonic() + self.header_timeout)  # as enqueue_req does
+            kept = self._handle_one(conn)
+        return kept
+
+    def _handle_one(self, conn):
         try:
             return super().handle(conn)
         finally:
             deadlines.forget(conn.sock)
+
+    def _next_request_soon(self, conn: _CountedConn) -> bool:
+        """Whether the connection's next request arrived, or arrives within NEXT_REQUEST_WAIT (on this
+        thread: the caller serves it). False when it did not, or when the connection was evicted meanwhile."""
+        sock = conn.sock
+        if conn.parser.unreader.buf.getvalue() or (isinstance(sock, ssl.SSLSocket) and sock.pending()):
+            return True  # already read (sent together with the last one)
+        with self._awaited_lock:
+            self._awaited[conn] = None
+        try:
+            ready = _readable_within(sock, NEXT_REQUEST_WAIT)
+        finally:
+            with self._awaited_lock:
+                evicted = conn not in self._awaited
+                self._awaited.pop(conn, None)
+        return ready and not evicted
 
     def handle_request(self, req, conn):
         # gunicorn drops an app's Connection header (hop-by-hop); a request marked must_close is answered
@@ -321,6 +366,17 @@ class GatewayWorker(ThreadWorker):
             if name.lower() not in ("content-length", "connection")
         ]
         return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + body
+
+
+def _readable_within(sock: Any, timeout: float) -> bool:
+    """Whether ``sock`` becomes readable within ``timeout`` seconds (or is closed or reset meanwhile): one
+    poll(2) call, on a descriptor of any number."""
+    poller = select.poll()
+    poller.register(sock, select.POLLIN)
+    try:
+        return bool(poller.poll(timeout * 1000))
+    except (OSError, ValueError):
+        return False
 
 
 def _status_of(page: bytes) -> int:

@@ -32,6 +32,10 @@ class _Connection:
 
     def ask(self, path: str, token: str) -> tuple[int, dict[str, str], bytes]:
         self.sock.sendall(f"GET {path} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {token}\r\n\r\n".encode())
+        return self.answer(path)
+
+    def answer(self, path: str) -> tuple[int, dict[str, str], bytes]:
+        """The next answer on the connection (to a request for ``path``), its body checked."""
         while b"\r\n\r\n" not in self.buffer:
             self.buffer += self._more()
         head, _, self.buffer = self.buffer.partition(b"\r\n\r\n")
@@ -144,4 +148,29 @@ def test_a_new_connection_over_the_address_cap_takes_the_place_of_an_idle_kept_o
     finally:
         for conn in conns:
             conn.close()
+        running.stop()
+
+
+def test_requests_sent_together_are_answered_in_order_and_a_partial_next_one_meets_the_header_time(
+    tmp_path, migrated_sqlite
+):
+    """The thread that answered a kept connection serves its next request at once when it is already
+    there (gateway.worker NEXT_REQUEST_WAIT): two requests sent in one write get both answers in order,
+    and a next request whose headers never end is cut off at GATEWAY_HEADER_TIMEOUT like any other."""
+    running = _serving(tmp_path, migrated_sqlite, {"GATEWAY_HEADER_TIMEOUT": "1"})
+    conn = _Connection(running.url)
+    try:
+        request = f"GET {{}} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {running.token}\r\n\r\n"
+        conn.sock.sendall((request.format(COMMAND) + request.format("/api/v1/clients")).encode())
+        first = conn.answer(COMMAND)
+        second = conn.answer("/api/v1/clients")
+        assert (first[0], first[1]["content-type"].split(";")[0]) == (200, "text/xml")
+        assert (second[0], second[1]["content-type"].split(";")[0]) == (200, "application/json")
+        # Another request and, in the same write, the start of one that never ends.
+        conn.sock.sendall((request.format(COMMAND) + "GET /api/command HTTP/1.1\r\nHost: x\r\n").encode())
+        assert conn.answer(COMMAND)[0] == 200
+        conn.sock.settimeout(15)
+        assert conn.closed_by_server(), "the unfinished request was cut off at its header time"
+    finally:
+        conn.close()
         running.stop()
