@@ -373,7 +373,7 @@ class Journal:
         with self._written:
             if self._closing:  # the process is ending: write it here, counted as any other
                 self._enqueued += 1
-                self._write([entry])
+                self._write([self._numbered(entry, board)])
                 return
             writer = self._writer
             if writer is None or not writer.is_alive() or self._writer_pid != os.getpid():
@@ -382,12 +382,16 @@ class Journal:
                 self._written.wait()  # the database is slower than the requests: wait for room
             self._enqueued += 1
             if self._closing:  # closed while this request waited for room
-                self._write([entry])
+                self._write([self._numbered(entry, board)])
                 return
-            self._pending.append(entry)
-            board.post(self._enqueued, self._settled)  # under the lock: posts in counter order
+            self._pending.append(self._numbered(entry, board))  # posted under the lock: in counter order
             if len(self._pending) == 1:
                 self._written.notify_all()  # the writer sleeps until there is something to write
+
+    def _numbered(self, entry: dict, board: PendingBoard) -> dict:
+        """The entry with its ``seq``: hand-over order across every process of the database, so calls
+        answered one after the other are listed in that order, whichever worker's writer writes first."""
+        return {**entry, "seq": board.take(self._enqueued, self._settled, self.store.last_journal_seq)}
 
     def _start_writer(self) -> None:
         if self._writer_pid != os.getpid():  # this process's first entry: the parent's are the parent's
@@ -447,10 +451,13 @@ class Journal:
             return
         deadline = time.monotonic() + self.settle_max
         with self._written:
+            # One cut of every process's hand-overs (this one's under its lock, the others' under the
+            # board's): every entry numbered before it is waited for, so none numbered lower appears later.
             target = self._enqueued
+            others = board.others()
             while self._settled < target and (remaining := deadline - time.monotonic()) > 0:
                 self._written.wait(remaining)
-        waiting = {pid: enqueued for pid, (enqueued, settled) in board.others().items() if settled < enqueued}
+        waiting = {pid: enqueued for pid, (enqueued, settled) in others.items() if settled < enqueued}
         while waiting and time.monotonic() < deadline:
             time.sleep(0.001)  # another process's writer: its next commit is about a millisecond away
             now = board.others()

@@ -50,6 +50,11 @@ class PendingBoard(Protocol):
     def post(self, enqueued: int, settled: int) -> None:
         """This process's counters."""
 
+    def take(self, enqueued: int, settled: int, floor: Callable[[], int]) -> int:
+        """The number (``seq``) of the entry being handed over, in hand-over order across the processes and
+        above ``floor()``, posted with this process's counters in one step."""
+        ...
+
     def others(self) -> dict[int, tuple[int, int]]:
         """The other live processes' (enqueued, settled)."""
         ...
@@ -64,6 +69,10 @@ class JournalLog(Protocol):
 
     def on_close(self, callback: Callable[[], None]) -> None:
         """Call ``callback`` when the database is closed, before its connections are."""
+
+    def last_journal_seq(self) -> int:
+        """The highest ``seq`` in the journal (0 when it is empty)."""
+        ...
 
     def append_journal(self, entries: list[dict[str, Any]], keep: int, budget: int | None = None) -> None:
         """Add the entries in one transaction; keep the newest ``keep`` and ``budget`` bytes of them."""

@@ -70,11 +70,10 @@ def _insert(names: tuple[str, ...]) -> Any:
         .values(
             {
                 **{name: bindparam(name) for name in names},
-                # the running size: the newest entry's, plus this one's (one statement, so writers that
-                # take turns on the database's write lock never count the same bytes twice)
-                "bytes_upto": func.coalesce(
-                    select(j.c.bytes_upto).order_by(j.c.seq.desc()).limit(1).scalar_subquery(), 0
-                )
+                # the running size: the last written entry's (the highest; an entry numbered before
+                # another may be written after it), plus this one's (one statement, so writers that take
+                # turns on the database's write lock never count the same bytes twice)
+                "bytes_upto": func.coalesce(select(func.max(j.c.bytes_upto)).scalar_subquery(), 0)
                 + bindparam("entry_size"),
             }
         )
@@ -106,10 +105,16 @@ class JournalRepository:
             return LocalBoard()
         return FileBoard(Path(database + "-journal-pending"))
 
+    def last_journal_seq(self) -> int:
+        with self.db.read() as tx:
+            return int(tx.execute(select(func.coalesce(func.max(t.journal.c.seq), 0))).scalar_one())
+
     def append_journal(self, entries: list[dict[str, Any]], keep: int, budget: int | None = None) -> None:
         """Add entries, in one transaction, and drop those older than the newest ``keep`` (every
         ``prune_every(keep)`` entries) and the oldest past ``budget`` bytes in all (on the fast path,
-        committed without waiting for the disk: a killed worker loses nothing, a power cut the last few)."""
+        committed without waiting for the disk: a killed worker loses nothing, a power cut the last few).
+        An entry that carries its ``seq`` (numbered when it was handed over: gateway.storage.pending) keeps
+        it; the others are numbered as they are inserted."""
         if not entries:
             return
         j = t.journal
@@ -121,7 +126,9 @@ class JournalRepository:
                     values["headers"] = jsontext.dumps(values["headers"]) if values["headers"] else None
                 names = tuple(sorted(values))
                 # The entry's size: its text as stored, and a fixed share for the row and its index entries.
-                size = 64 + sum(len(str(value)) for value in values.values() if value is not None)
+                size = 64 + sum(
+                    len(str(value)) for name, value in values.items() if value is not None and name != "seq"
+                )
                 prepared = self.db.prepare(("journal", names), partial(_insert, names))
                 seq, total = run(prepared, {**values, "entry_size": size})
                 seqs.append(seq)

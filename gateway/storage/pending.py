@@ -4,7 +4,14 @@ folder beside the SQLite database, which every process using that file shares (S
 on one machine, so its writers are too). A reader of the journal waits until each other process has
 written what it had recorded when the read began.
 
-A process posts with a write to its file's shared memory (no system call); readers open the others' files.
+A process posts with a write to its file's shared memory; readers open the others' files. The board also
+numbers the entries (the journal's ``seq``) in the order they are handed over by every process: the last
+number is in a shared file (``seq``), taken together with the process's post under a file lock that readers
+take too. So a reader sees, for every number given out, the process that holds its entry; once they have
+written what they held, no entry with a lower number can appear later (a client paging with ``after`` misses
+none), and calls answered one after the other are in that order even when different workers answered
+them and their writers wrote them in the other order.
+
 A process that died without removing its file (a killed worker: what it had not written is lost) is
 skipped and its file removed; its process id is checked with its start time, so a reused id is not it.
 """
@@ -12,14 +19,18 @@ skipped and its file removed; its process id is checked with its start time, so 
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import mmap
 import os
 import struct
 import threading
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 #: enqueued, settled (written or given up), the process's start time
 _LAYOUT = struct.Struct("<QQQ")
+#: the last number given to an entry
+_SEQ = struct.Struct("<Q")
 
 
 def _started(pid: int) -> int | None:
@@ -42,6 +53,11 @@ class FileBoard:
         self._lock = threading.Lock()
         self._pid: int | None = None
         self._map: mmap.mmap | None = None
+        self._held = threading.Lock()  # the file lock is the process's: its threads take turns first
+        self._seq_pid: int | None = None
+        self._seq_fd = -1
+        self._seq_map: mmap.mmap | None = None
+        self._floored = False
 
     def post(self, enqueued: int, settled: int) -> None:
         """This process's counters (callers serialize their posts, in counter order)."""
@@ -49,6 +65,43 @@ class FileBoard:
             self._open()
         assert self._map is not None
         _LAYOUT.pack_into(self._map, 0, enqueued, settled, self._start)
+
+    def take(self, enqueued: int, settled: int, floor: Callable[[], int]) -> int:
+        """The number of the entry being handed over (the next after every number any process took, and
+        after ``floor()``, the highest in the database, asked once per process), posted with this process's
+        counters in one step under the board's lock. Callers serialize their calls, as for ``post``."""
+        if self._pid != os.getpid():
+            self._open()
+        assert self._map is not None
+        with self._sequence() as numbers:
+            (last,) = _SEQ.unpack_from(numbers)
+            if not self._floored:  # a database copied in, or written before this board
+                last = max(last, floor())
+                self._floored = True
+            last += 1
+            _SEQ.pack_into(numbers, 0, last)
+            _LAYOUT.pack_into(self._map, 0, enqueued, settled, self._start)
+        return int(last)
+
+    @contextlib.contextmanager
+    def _sequence(self) -> Iterator[mmap.mmap]:
+        """The shared last number, under the lock every process's ``take`` and ``others`` take."""
+        if self._seq_pid != os.getpid():
+            with self._lock:
+                if self._seq_pid != os.getpid():
+                    self.folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+                    fd = os.open(self.folder / "seq", os.O_RDWR | os.O_CREAT, 0o600)
+                    if os.fstat(fd).st_size < _SEQ.size:
+                        os.ftruncate(fd, _SEQ.size)
+                    self._seq_map, self._seq_fd = mmap.mmap(fd, _SEQ.size), fd
+                    self._seq_pid, self._floored = os.getpid(), False
+        assert self._seq_map is not None
+        with self._held:
+            fcntl.flock(self._seq_fd, fcntl.LOCK_EX)
+            try:
+                yield self._seq_map
+            finally:
+                fcntl.flock(self._seq_fd, fcntl.LOCK_UN)
 
     def _open(self) -> None:
         with self._lock:
@@ -67,7 +120,12 @@ class FileBoard:
             self._pid = pid
 
     def others(self) -> dict[int, tuple[int, int]]:
-        """The other live processes' (enqueued, settled)."""
+        """The other live processes' (enqueued, settled), read under the board's lock: every number taken
+        so far is counted in its process's ``enqueued``."""
+        with self._sequence():
+            return self._others()
+
+    def _others(self) -> dict[int, tuple[int, int]]:
         found: dict[int, tuple[int, int]] = {}
         try:
             names = os.listdir(self.folder)
@@ -102,13 +160,25 @@ class FileBoard:
             if self._map is not None:
                 self._map.close()
             self._map, self._pid = None, None
+            if self._seq_pid == os.getpid() and self._seq_map is not None:
+                self._seq_map.close()
+                os.close(self._seq_fd)
+            self._seq_map, self._seq_fd, self._seq_pid = None, -1, None
 
 
 class LocalBoard:
-    """No other process can write the database (an in-memory SQLite): nothing to post or wait for."""
+    """No other process can write the database (an in-memory SQLite): nothing to post or wait for; entries
+    are numbered by this process."""
+
+    def __init__(self) -> None:
+        self._last: int | None = None
 
     def post(self, enqueued: int, settled: int) -> None:
         return None
+
+    def take(self, enqueued: int, settled: int, floor: Callable[[], int]) -> int:
+        self._last = (floor() if self._last is None else self._last) + 1
+        return self._last
 
     def others(self) -> dict[int, tuple[int, int]]:
         return {}

@@ -35,6 +35,11 @@ def board_folder(url: str) -> Path:
     return Path(url.removeprefix("sqlite:///") + "-journal-pending")
 
 
+def process_files(url: str) -> list[str]:
+    """The board's per-process files (beside them, ``seq`` holds the last number given out)."""
+    return sorted(p.name for p in board_folder(url).iterdir() if p.name.isdigit())
+
+
 @contextmanager
 def journal_on(url: str, **options) -> Iterator[Journal]:
     store = open_store(url)
@@ -139,7 +144,7 @@ def test_a_read_waits_for_what_other_processes_recorded_and_a_clean_exit_writes_
     with journal_on(sqlite_url) as journal, ExitStack() as locked:
         locked.enter_context(write_lock(sqlite_url))
         with recorder(sqlite_url, 7) as other:
-            assert [p.name for p in board_folder(sqlite_url).iterdir()] == [str(other.pid)]
+            assert process_files(sqlite_url) == [str(other.pid)]
             reader, done = in_thread(journal.count)
             reader.join(0.3)
             assert reader.is_alive(), "a read did not wait for another process's entry"
@@ -153,7 +158,30 @@ def test_a_read_waits_for_what_other_processes_recorded_and_a_clean_exit_writes_
             reader.join(30)
             assert other.returncode == 0
     assert done["result"]["count"] == 1 and written(sqlite_url) == ["r7"]
-    assert list(board_folder(sqlite_url).iterdir()) == [], "a process that ended cleanly left its file"
+    assert process_files(sqlite_url) == [], "a process that ended cleanly left its file"
+
+
+def test_entries_are_listed_in_the_order_they_were_handed_over_whichever_process_writes_first(sqlite_url):
+    """Another process hands its entry over first and is stopped before it can write it; this process's
+    later entry is written first. The journal still lists them in hand-over order (the call answered first
+    comes first), and a reader that saw the later one waited for the earlier one."""
+    with journal_on(sqlite_url) as journal:
+        with ExitStack() as locked:
+            locked.enter_context(write_lock(sqlite_url))
+            with recorder(sqlite_url, 7) as other:
+                os.kill(other.pid, signal.SIGSTOP)
+                try:
+                    locked.close()
+                    journal.record(entry(8))
+                    until(lambda: written(sqlite_url) == ["r8"], "this process wrote its later entry first")
+                finally:
+                    os.kill(other.pid, signal.SIGCONT)
+                entries = journal.query()["entries"]
+                assert other.stdin is not None
+                other.stdin.close()
+                assert other.wait(30) == 0
+        assert [e["request_id"] for e in entries] == ["r7", "r8"]
+        assert entries[0]["seq"] < entries[1]["seq"]
 
 
 def test_a_killed_process_is_not_waited_for(sqlite_url):
@@ -165,7 +193,7 @@ def test_a_killed_process_is_not_waited_for(sqlite_url):
         reader, done = in_thread(journal.count)
         reader.join(30)
         assert not reader.is_alive() and done["result"]["count"] == 0
-        assert list(board_folder(sqlite_url).iterdir()) == []
+        assert process_files(sqlite_url) == []
 
 
 def test_a_failed_write_is_given_up_and_the_writer_goes_on(sqlite_url, caplog):
