@@ -59,6 +59,12 @@ class PendingBoard(Protocol):
         """The other live processes' (enqueued, settled)."""
         ...
 
+    def nap(self, seconds: float) -> None:
+        """Sleep ``seconds`` (this process's writer), or less if ``wake`` names this process."""
+
+    def wake(self, pids: Iterable[int]) -> None:
+        """End the naps of the writers of processes ``pids``: a reader waits for what they hold."""
+
     def close(self) -> None: ...
 
 

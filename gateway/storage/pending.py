@@ -22,13 +22,17 @@ import contextlib
 import fcntl
 import mmap
 import os
+import secrets
+import select
+import socket
 import struct
 import threading
-from collections.abc import Callable, Iterator
+import time
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
-#: enqueued, settled (written or given up), the process's start time
-_LAYOUT = struct.Struct("<QQQ")
+#: enqueued, settled (written or given up), the process's start time, its writer's wake-up address
+_LAYOUT = struct.Struct("<QQQQ")
 #: the last number given to an entry
 _SEQ = struct.Struct("<Q")
 
@@ -58,13 +62,17 @@ class FileBoard:
         self._seq_fd = -1
         self._seq_map: mmap.mmap | None = None
         self._floored = False
+        self._wake: socket.socket | None = None  # this process's writer naps on it
+        self._token = 0
+        self._tokens: dict[int, int] = {}  # the other processes' wake-up addresses, as last read
+        self._poker: socket.socket | None = None
 
     def post(self, enqueued: int, settled: int) -> None:
         """This process's counters (callers serialize their posts, in counter order)."""
         if self._pid != os.getpid():  # first post, or a forked child of the process that posted
             self._open()
         assert self._map is not None
-        _LAYOUT.pack_into(self._map, 0, enqueued, settled, self._start)
+        _LAYOUT.pack_into(self._map, 0, enqueued, settled, self._start, self._token)
 
     def take(self, enqueued: int, settled: int, floor: Callable[[], int]) -> int:
         """The number of the entry being handed over (the next after every number any process took, and
@@ -80,7 +88,7 @@ class FileBoard:
                 self._floored = True
             last += 1
             _SEQ.pack_into(numbers, 0, last)
-            _LAYOUT.pack_into(self._map, 0, enqueued, settled, self._start)
+            _LAYOUT.pack_into(self._map, 0, enqueued, settled, self._start, self._token)
         return int(last)
 
     @contextlib.contextmanager
@@ -110,6 +118,9 @@ class FileBoard:
                 return
             self.folder.mkdir(mode=0o700, parents=True, exist_ok=True)
             self._start = _started(pid) or 0
+            if self._wake is not None:
+                self._wake.close()
+            self._wake, self._token = _bound()
             path = self.folder / str(pid)
             fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_TRUNC, 0o600)
             try:
@@ -142,14 +153,38 @@ class FileBoard:
                 continue
             if len(data) < _LAYOUT.size:
                 continue  # being created
-            enqueued, settled, start = _LAYOUT.unpack_from(data)
+            enqueued, settled, start, token = _LAYOUT.unpack_from(data)
             now = _started(pid)
             if now is None or (start and now and now != start):
                 with contextlib.suppress(FileNotFoundError):
                     path.unlink()  # its process is gone
                 continue
             found[pid] = (enqueued, settled)
+            self._tokens[pid] = token
         return found
+
+    def nap(self, seconds: float) -> None:
+        """Sleep ``seconds``, or less if a reader wakes this process's writer (``wake``)."""
+        sock = self._wake if self._pid == os.getpid() else None
+        if sock is None:
+            time.sleep(seconds)
+            return
+        with contextlib.suppress(OSError, ValueError):
+            if select.select([sock], [], [], seconds)[0]:
+                while True:  # one nap ends for every wake-up sent meanwhile
+                    sock.recv(16, socket.MSG_DONTWAIT)
+
+    def wake(self, pids: Iterable[int]) -> None:
+        """Ask the writers of processes ``pids`` (this one's included) to write what they hold now."""
+        if self._poker is None:
+            self._poker = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+            self._poker.setblocking(False)
+        own = os.getpid()
+        for pid in pids:
+            token = self._token if pid == own and self._pid == own else self._tokens.get(pid)
+            if token:
+                with contextlib.suppress(OSError):  # gone, or already woken (its queue is full)
+                    self._poker.sendto(b"!", _address(token))
 
     def close(self) -> None:
         """Remove this process's file (it has written everything it recorded)."""
@@ -159,11 +194,32 @@ class FileBoard:
                     (self.folder / str(self._pid)).unlink()
             if self._map is not None:
                 self._map.close()
-            self._map, self._pid = None, None
+            if self._wake is not None:
+                self._wake.close()
+            self._map, self._pid, self._wake, self._token = None, None, None, 0
             if self._seq_pid == os.getpid() and self._seq_map is not None:
                 self._seq_map.close()
                 os.close(self._seq_fd)
             self._seq_map, self._seq_fd, self._seq_pid = None, -1, None
+
+
+def _address(token: int) -> bytes:
+    """A writer's wake-up address: a Linux abstract socket name (no file; gone with its process)."""
+    return b"\0gateway-journal-%016x" % token
+
+
+def _bound() -> tuple[socket.socket, int]:
+    """A datagram socket bound to a new wake-up address, and its token."""
+    while True:
+        token = secrets.randbits(63) or 1
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        try:
+            sock.bind(_address(token))
+        except OSError:  # taken (never seen: 63 random bits)
+            sock.close()
+            continue
+        sock.setblocking(False)
+        return sock, token
 
 
 class LocalBoard:
@@ -172,6 +228,7 @@ class LocalBoard:
 
     def __init__(self) -> None:
         self._last: int | None = None
+        self._woken = threading.Event()
 
     def post(self, enqueued: int, settled: int) -> None:
         return None
@@ -179,6 +236,13 @@ class LocalBoard:
     def take(self, enqueued: int, settled: int, floor: Callable[[], int]) -> int:
         self._last = (floor() if self._last is None else self._last) + 1
         return self._last
+
+    def nap(self, seconds: float) -> None:
+        self._woken.wait(seconds)
+        self._woken.clear()
+
+    def wake(self, pids: Iterable[int]) -> None:
+        self._woken.set()
 
     def others(self) -> dict[int, tuple[int, int]]:
         return {}

@@ -19,6 +19,7 @@ from pathlib import Path
 
 import pytest
 
+from gateway.controls import journal as journal_module
 from gateway.controls.journal import Journal
 from gateway.storage import open_store
 from tests.controls.test_journal_groups import entry, until
@@ -108,10 +109,14 @@ def test_a_process_holds_at_most_pending_max_unwritten_entries(sqlite_url):
 
 RECORDER = """
 import sys
+from gateway.controls import journal as journal_module
 from gateway.controls.journal import Journal
 from gateway.storage import open_store
 from tests.controls.test_journal_groups import entry
 
+import gateway.controls.journal
+if len(sys.argv) > 3:
+    gateway.controls.journal.GATHER = float(sys.argv[3])
 store = open_store(sys.argv[1])
 journal = Journal(store.journal, enabled=True, keep=1000, board=store.journal.pending_board())
 journal.record(entry(int(sys.argv[2])))
@@ -121,11 +126,12 @@ sys.stdin.read()  # until the test closes it: then a clean exit
 
 
 @contextmanager
-def recorder(url: str, index: int) -> Iterator[subprocess.Popen]:
-    """Another process that records entry ``index`` and exits cleanly when its stdin is closed."""
+def recorder(url: str, index: int, gather: float | None = None) -> Iterator[subprocess.Popen]:
+    """Another process that records entry ``index`` (its writer gathering for ``gather`` seconds) and exits
+    cleanly when its stdin is closed."""
     root = Path(__file__).resolve().parents[2]
     process = subprocess.Popen(
-        [sys.executable, "-c", RECORDER, url, str(index)],
+        [sys.executable, "-c", RECORDER, url, str(index), *([] if gather is None else [str(gather)])],
         cwd=root,
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
@@ -182,6 +188,25 @@ def test_entries_are_listed_in_the_order_they_were_handed_over_whichever_process
                 assert other.wait(30) == 0
         assert [e["request_id"] for e in entries] == ["r7", "r8"]
         assert entries[0]["seq"] < entries[1]["seq"]
+
+
+def test_a_read_wakes_the_writers_it_waits_for_and_close_wakes_its_own(sqlite_url, monkeypatch):
+    """Writers that would gather for ten minutes: a read still finds both entries (it wakes this process's
+    writer and the other's instead of waiting SETTLE_MAX for them), and close writes at once."""
+    monkeypatch.setattr(journal_module, "GATHER", 600.0)
+    with journal_on(sqlite_url) as journal:
+        with recorder(sqlite_url, 5, gather=600.0) as other:
+            journal.record(entry(6))
+            reader, done = in_thread(journal.count)
+            reader.join(30)
+            assert done["result"]["count"] == 2, "the read found both entries written"
+            assert other.stdin is not None
+            other.stdin.close()
+            assert other.wait(30) == 0
+        journal.record(entry(7))
+        closing, _ = in_thread(journal.close)
+        closing.join(30)
+        assert written(sqlite_url) == ["r5", "r6", "r7"], "close woke its writer, which wrote the last entry"
 
 
 def test_a_killed_process_is_not_waited_for(sqlite_url):
