@@ -12,6 +12,10 @@ written what they held, no entry with a lower number can appear later (a client 
 none), and calls answered one after the other are in that order even when different workers answered
 them and their writers wrote them in the other order.
 
+A process's journal writer naps between writes on a datagram socket with an abstract name (Linux; no file),
+whose address it posts on its file; a reader that waits for a process's entries sends it a byte, and the
+writer writes at once instead of finishing its nap.
+
 A process that died without removing its file (a killed worker: what it had not written is lost) is
 skipped and its file removed; its process id is checked with its start time, so a reused id is not it.
 """
@@ -208,18 +212,20 @@ def _address(token: int) -> bytes:
     return b"\0gateway-journal-%016x" % token
 
 
-def _bound() -> tuple[socket.socket, int]:
-    """A datagram socket bound to a new wake-up address, and its token."""
-    while True:
+def _bound() -> tuple[socket.socket | None, int]:
+    """A datagram socket bound to a new wake-up address, and its token; (None, 0) where there are no abstract
+    socket names (not Linux): the writer then naps its whole time, and readers wait for it."""
+    for _ in range(3):
         token = secrets.randbits(63) or 1
         sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
         try:
             sock.bind(_address(token))
-        except OSError:  # taken (never seen: 63 random bits)
+        except OSError:  # taken (63 random bits: never seen), or no abstract names here
             sock.close()
             continue
         sock.setblocking(False)
         return sock, token
+    return None, 0
 
 
 class LocalBoard:
