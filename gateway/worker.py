@@ -106,6 +106,7 @@ class _CountedConn(TConn):
         self._linger = linger
         self.linger_until = 0.0
         self.served = 0  # requests read from it
+        self.evicted = False  # closed to make room while idle off the poller (GatewayWorker._awaited)
 
     def close(self, graceful: bool = False) -> None:
         linger, self._linger = self._linger, None
@@ -152,8 +153,9 @@ class GatewayWorker(ThreadWorker):
         self._open: collections.Counter[str] = collections.Counter()
         self._refused: dict[str, tuple[int, float]] = {}
         self._lingering: collections.deque[_CountedConn] = collections.deque()
-        # Connections whose next request a pool thread awaits (NEXT_REQUEST_WAIT), oldest wait first; the
-        # main thread may evict them (_evict_idle), so both sides take the lock.
+        # Idle connections not on the poller: a pool thread awaits their next request (NEXT_REQUEST_WAIT), or
+        # has given up and the main thread is yet to put them on the poller (finish_request). Oldest first;
+        # the main thread may evict them (_evict_idle), so both sides take the lock.
         self._awaited: dict[_CountedConn, None] = {}
         self._awaited_lock = threading.Lock()
         return super().run()
@@ -249,10 +251,11 @@ class GatewayWorker(ThreadWorker):
                 self.nr_conns -= 1
                 conn.close()
                 return True
-        with self._awaited_lock:  # idle for less than NEXT_REQUEST_WAIT: the newest idle ones
+        with self._awaited_lock:  # idle, not yet on the poller: the newest idle ones
             for conn in self._awaited:
                 if isinstance(conn.client, tuple) and conn.client and conn.client[0] == address:
-                    del self._awaited[conn]  # its thread sees it gone, ends the connection
+                    del self._awaited[conn]
+                    conn.evicted = True  # its thread, or finish_request, ends the connection
                     with contextlib.suppress(OSError):
                         conn.sock.shutdown(socket.SHUT_RDWR)  # wakes that thread's wait
                     return True
@@ -304,19 +307,31 @@ class GatewayWorker(ThreadWorker):
 
     def _next_request_soon(self, conn: _CountedConn) -> bool:
         """Whether the connection's next request arrived, or arrives within NEXT_REQUEST_WAIT (on this
-        thread: the caller serves it). False when it did not, or when the connection was evicted meanwhile."""
+        thread: the caller serves it). If not, it stays listed as idle until finish_request puts it on the
+        poller - or closes it, if it was evicted meanwhile."""
         sock = conn.sock
         if conn.parser.unreader.buf.getvalue() or (isinstance(sock, ssl.SSLSocket) and sock.pending()):
             return True  # already read (sent together with the last one)
         with self._awaited_lock:
             self._awaited[conn] = None
+        ready = False
         try:
             ready = _readable_within(sock, NEXT_REQUEST_WAIT)
         finally:
             with self._awaited_lock:
-                evicted = conn not in self._awaited
-                self._awaited.pop(conn, None)
-        return ready and not evicted
+                if ready and not conn.evicted:
+                    del self._awaited[conn]  # served here
+        return ready and not conn.evicted
+
+    def finish_request(self, conn, fs):
+        with self._awaited_lock:
+            self._awaited.pop(conn, None)
+            evicted = conn.evicted
+        if evicted:  # while idle off the poller: its place went to a new connection of its address
+            self.nr_conns -= 1
+            conn.close()
+            return
+        super().finish_request(conn, fs)
 
     def handle_request(self, req, conn):
         # gunicorn drops an app's Connection header (hop-by-hop); a request marked must_close is answered
