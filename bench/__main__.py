@@ -263,6 +263,9 @@ WIREMOCK_PATHS = {
     name: "/api/command?" + "&".join(f"{k}={v}" for k, v in query.items())
     for name, query in (("one client", ONE_CLIENT), ("full dump", FULL_DUMP))
 }
+#: The gateway's default number of workers on this machine (gateway/gunicorn_conf.py: twice the cores, at
+#: most 4), which the "vs WireMock" rows use: they measure the default settings, as a user runs them.
+DEFAULT_WORKERS = min(4, (os.cpu_count() or 1) * 2)
 #: Seconds of load WireMock gets on each answer once it has started, before anything is measured.
 WIREMOCK_WARMUP = 15
 
@@ -331,7 +334,7 @@ def bench_wiremock(report: Report, work: Path, seconds: int, pairs: int = 5) -> 
             env = {"GATEWAY_DATABASE_URL": url, "GATEWAY_REQUEST_LOG": "false"}
             if journal == "off":
                 env["GATEWAY_JOURNAL"] = "false"
-            server = start(env, work / f"wiremock-ours-{journal}.log", workers=2)
+            server = start(env, work / f"wiremock-ours-{journal}.log", workers=DEFAULT_WORKERS)
             try:
                 if stub_server is None:
                     # One token for both servers (it lives in the shared database) and the stubs, so
@@ -985,7 +988,10 @@ def write_markdown(report: Report, args) -> Path:
         "(4) WireMock (the standalone jar of the npm package `wiremock`, on Debian's JRE, warmed up,",
         "`--no-request-journal`) serving the gateway's own answers as static stubs matched on the same query",
         "parameters and bearer header; there the gateway runs with its default settings (request journal on,",
-        "document cache on), and again with `GATEWAY_JOURNAL=false`.",
+        (
+            f"document cache on, {DEFAULT_WORKERS} workers: twice the cores, at most 4), and again with "
+            "`GATEWAY_JOURNAL=false`."
+        ),
         "",
         "HTTP load comes from wrk (2 threads; 2 connections for full dumps, 8 for single-client requests).",
         "",
