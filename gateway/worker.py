@@ -23,7 +23,7 @@
 - A kept-alive connection's next request is awaited on the thread that answered the last one, for
   ``NEXT_REQUEST_WAIT`` (2 ms): a client that sends it within that time is served at once, without the
   round trip through the main loop and the pool's queue (two thread hand-offs, a pipe, two poller
-  registrations) that cost about a quarter of a small answer's CPU. A client that waits longer goes back
+  registrations) that cost about a sixth of a small answer's CPU. A client that waits longer goes back
   to the poller as before. Such a wait counts as idle for the per-address cap: it can be evicted.
 - A finished connection's graceful close (wait for the client's end of file, 2 s at most) happens on the
   poller; gunicorn waited on its main loop, so clients that kept their connection stalled the worker.

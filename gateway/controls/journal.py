@@ -16,11 +16,11 @@ that writes whatever has gathered over GATHER in one transaction, and answers at
 how many entries it has recorded and written on a board every process of the database shares
 (gateway.storage.pending); a read of the journal (query, count, wait, clear), from any worker or from the
 CLI, wakes the writers holding entries and waits until every process has written what it had recorded when
-the read began. So a client that
-has read a whole answer finds its call in the journal on its next read, as when entries were written before
-the answer; what a clean shutdown has not written yet is written before the process ends (``close``); a
-killed worker loses what it had not written (at most GATHER of calls). At most PENDING_MAX
-entries wait in a process; past that a request waits for room (the database is slower than the requests).
+the read began. So a client that has read a whole answer finds its call in the journal on its next read, as
+when entries were written before the answer; what a clean shutdown has not written yet is written before
+the process ends (``close``); a killed worker loses what it had not written (at most GATHER of calls). At
+most PENDING_MAX entries wait in a process; past that a request waits for room (the database is slower
+than the requests).
 On PostgreSQL, whose nodes share no board, entries are written before the answer, in groups (``record``).
 
 Verification: ``count`` says how many entries match a filter, ``wait`` blocks until that many do (or a

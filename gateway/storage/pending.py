@@ -162,6 +162,7 @@ class FileBoard:
             if now is None or (start and now and now != start):
                 with contextlib.suppress(FileNotFoundError):
                     path.unlink()  # its process is gone
+                self._tokens.pop(pid, None)
                 continue
             found[pid] = (enqueued, settled)
             self._tokens[pid] = token
@@ -173,8 +174,10 @@ class FileBoard:
         if sock is None:
             time.sleep(seconds)
             return
+        poller = select.poll()  # not select(): a worker's descriptors may number past 1024
+        poller.register(sock, select.POLLIN)
         with contextlib.suppress(OSError, ValueError):
-            if select.select([sock], [], [], seconds)[0]:
+            if poller.poll(seconds * 1000):
                 while True:  # one nap ends for every wake-up sent meanwhile
                     sock.recv(16, socket.MSG_DONTWAIT)
 
