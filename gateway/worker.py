@@ -209,7 +209,7 @@ class GatewayWorker(ThreadWorker):
             if e.errno not in (errno.EAGAIN, errno.ECONNABORTED, errno.EWOULDBLOCK):
                 raise
             return
-        address = client_addr[0] if isinstance(client_addr, tuple) and client_addr else None
+        address = _address_of(client_addr)
         if (
             address is not None
             and self.per_address
@@ -244,7 +244,7 @@ class GatewayWorker(ThreadWorker):
         its new one (a browser keeps several; an idle kept connection costs the client nothing to open
         again). False when it has none: all of its connections are in a request or not yet sent one."""
         for conn in self.keepalived_conns:  # oldest first
-            if isinstance(conn.client, tuple) and conn.client and conn.client[0] == address:
+            if _address_of(conn.client) == address:
                 self.keepalived_conns.remove(conn)
                 with contextlib.suppress(OSError, ValueError, KeyError):
                     self.poller.unregister(conn.sock)
@@ -253,7 +253,7 @@ class GatewayWorker(ThreadWorker):
                 return True
         with self._awaited_lock:  # idle, not yet on the poller: the newest idle ones
             for conn in self._awaited:
-                if isinstance(conn.client, tuple) and conn.client and conn.client[0] == address:
+                if _address_of(conn.client) == address:
                     del self._awaited[conn]
                     conn.evicted = True  # its thread, or finish_request, ends the connection
                     with contextlib.suppress(OSError):
@@ -381,6 +381,11 @@ class GatewayWorker(ThreadWorker):
             if name.lower() not in ("content-length", "connection")
         ]
         return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + body
+
+
+def _address_of(client: Any) -> str | None:
+    """A connection's client address (None for a UNIX socket's peer)."""
+    return client[0] if isinstance(client, tuple) and client else None
 
 
 def _readable_within(sock: Any, timeout: float) -> bool:

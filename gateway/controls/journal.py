@@ -377,20 +377,18 @@ class Journal:
         board = self.board
         assert board is not None
         with self._written:
-            if self._closing:  # the process is ending: write it here, counted as any other
-                self._enqueued += 1
-                self._write([self._numbered(entry, board)])
-                return
-            writer = self._writer
-            if writer is None or not writer.is_alive() or self._writer_pid != os.getpid():
-                self._start_writer()  # the first entry, after an idle time, or in a forked child
-            while len(self._pending) >= self.pending_max and not self._closing:
-                self._written.wait()  # the database is slower than the requests: wait for room
+            if not self._closing:
+                writer = self._writer
+                if writer is None or not writer.is_alive() or self._writer_pid != os.getpid():
+                    self._start_writer()  # the first entry, after an idle time, or in a forked child
+                while len(self._pending) >= self.pending_max and not self._closing:
+                    self._written.wait()  # the database is slower than the requests: wait for room
             self._enqueued += 1
-            if self._closing:  # closed while this request waited for room
-                self._write([self._numbered(entry, board)])
+            entry = self._numbered(entry, board)  # posted under the lock: in counter order
+            if self._closing:  # the process is ending (or ended while this waited): written here, counted
+                self._write([entry])
                 return
-            self._pending.append(self._numbered(entry, board))  # posted under the lock: in counter order
+            self._pending.append(entry)
             if len(self._pending) == GATHER_FULL:
                 board.wake([os.getpid()])
             if len(self._pending) == 1:
