@@ -160,3 +160,60 @@ def test_an_expired_token_is_refused_though_its_answer_is_kept(client, auth, svc
     advanced = client.post("/api/v1/admin/clock/advance", json={"seconds": 3601}, headers=admin_auth)
     assert advanced.status_code == 200
     assert client.get(url, headers=auth).status_code == 401
+
+
+def fast_path(app):
+    """The fast path's WSGI layer (inside the controls' middleware)."""
+    return app.wsgi_app.app
+
+
+def test_remembered_query_strings_and_header_sets_are_journaled_as_worked_out_afresh(
+    app, client, auth, svc, dispatched
+):
+    populations.load(svc.registry)
+    plain = "/api/command?action=get_connected_clients&id=101"
+    legacy = plain + "&username=x&password=not-journaled"  # worked out every time: a password is not kept
+    variants = [
+        {"User-Agent": "inventory-adapter/2.1"},
+        {"User-Agent": "inventory-adapter/2.2", "Accept": "application/xml"},
+        {"User-Agent": "inventory-adapter/2.1", "X-Api-Key": "first-key"},
+        {"User-Agent": "inventory-adapter/2.1", "X-Api-Key": "second-key", "X-Session-Id": "session-one"},
+    ]
+    for url in (plain, legacy):
+        for headers in variants * 2:  # the second time round, what may be remembered is
+            with through_flask(app):
+                client.get(url, headers={**auth, **headers})
+            del dispatched[:]
+            client.get(url, headers={**auth, **headers})
+            assert dispatched == [], "the fast path did not answer"
+            by_flask, fast = journal(svc, 2)
+            assert fast == by_flask and fast["params"]["id"] == "101"
+            assert fast["headers"]["User-Agent"] == headers["User-Agent"]
+            assert fast["headers"]["Authorization"] == "[redacted]"
+            for secret in ("X-Api-Key", "X-Session-Id"):
+                assert fast["headers"].get(secret, "[redacted]") == "[redacted]"
+            assert fast["params"].get("password", "[redacted]") == "[redacted]"
+    memo = fast_path(app)
+    assert len(memo._queries) == 1 and len(memo._header_sets) == len(variants)
+    token = auth["Authorization"].split()[1]
+    remembered = repr(memo._queries) + repr(memo._header_sets)
+    for secret in (token, "first-key", "session-one", "not-journaled"):
+        assert secret not in remembered
+
+
+def test_the_memos_are_bounded_and_keep_no_error_nor_long_text(app, client, auth, svc, monkeypatch):
+    from gateway.command import fast
+
+    populations.load(svc.registry)
+    monkeypatch.setattr(fast, "MEMO_SIZE", 8)
+    memo = fast_path(app)
+    for n in range(30):  # kept, then answered by the fast path: each id a query string of its own
+        for _ in range(2):
+            client.get(f"/api/command?action=get_connected_clients&id={101 + n % 10}&n={n}", headers=auth)
+        assert 0 < len(memo._queries) <= 8
+    remembered = dict(memo._queries)
+    long_query = "action=get_connected_clients&id=101&" + "&".join(f"x{n}=1" for n in range(200))
+    bad_query = "action=get_connected_clients&id=101&include_connections=maybe"
+    for query in (long_query, long_query, bad_query, bad_query):
+        assert client.get(f"/api/command?{query}", headers=auth).status_code == 200
+    assert memo._queries == remembered
