@@ -27,6 +27,9 @@
   to the poller as before. Such a wait counts as idle for the per-address cap: it can be evicted.
 - A finished connection's graceful close (wait for the client's end of file, 2 s at most) happens on the
   poller; gunicorn waited on its main loop, so clients that kept their connection stalled the worker.
+- What gunicorn works out on every request though its answer does not change is worked out once (its
+  settings, the Date header of the current second, whether a peer address may set forwarding headers): see
+  the section at the end.
 - Secrets never reach a log line: gunicorn's warning for a malformed request quotes the request line, and a
   legacy client sends ``password=...`` in the query string. :class:`RedactSecrets` masks them in every
   record of gunicorn's loggers.
@@ -49,7 +52,9 @@ import time
 from functools import partial
 from typing import Any
 
-from gunicorn.workers.gthread import TConn, ThreadWorker  # type: ignore[import-untyped]  # no types
+from gunicorn import util as gunicorn_util  # type: ignore[import-untyped]  # no types
+from gunicorn.http import message as gunicorn_message  # type: ignore[import-untyped]
+from gunicorn.workers.gthread import TConn, ThreadWorker  # type: ignore[import-untyped]
 from werkzeug.exceptions import default_exceptions
 
 from gateway import faces
@@ -142,6 +147,7 @@ class GatewayWorker(ThreadWorker):
     close_commands: bool = DEFAULTS["CONNECTION_CLOSE"]
 
     def run(self):
+        _settle(self.cfg)
         # post_worker_init has put the app in place: its settings are the gateway's (another WSGI app served
         # with these settings, as the benchmark's baseline, keeps the defaults).
         config = getattr(self.flask_app, "config", None) or {}
@@ -381,6 +387,58 @@ class GatewayWorker(ThreadWorker):
             if name.lower() not in ("content-length", "connection")
         ]
         return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + body
+
+
+# --- what gunicorn works out on every request, worked out once ---------------------------------------------
+# A small kept answer cost about 200 µs of CPU, a sixth of it in three things gunicorn redoes for each request
+# though their answer does not change (docs/performance.md has the figures):
+# - its settings are read through Config.__getattr__, which Python calls only after the normal attribute
+#   lookup has failed, dozens of times a request; a worker's settings never change (a reload starts new
+#   workers), so each is put where the normal lookup finds it (a property of Config still wins, as before);
+# - the Date header is formatted anew, though it changes once a second;
+# - whether the peer may set forwarding headers parses its address and matches it against the allowed
+#   networks, though the answer is the same for every request from that address.
+
+
+def _settle(cfg: Any) -> None:
+    for name, setting in cfg.settings.items():
+        cfg.__dict__.setdefault(name, setting.get())
+    gunicorn_util.http_date = _http_date
+    gunicorn_message._ip_in_allow_list = _ip_in_allow_list
+
+
+_format_date = gunicorn_util.http_date
+_date: tuple[int, str] = (0, "")
+
+
+def _http_date(timestamp: float | None = None) -> str:
+    """gunicorn's http_date, the current second's formatted once (the header has a resolution of seconds)."""
+    global _date
+    if timestamp is not None:
+        return _format_date(timestamp)
+    now = int(time.time())
+    second, text = _date
+    if second != now:
+        text = _format_date(now)
+        _date = (now, text)
+    return text
+
+
+_match_address = gunicorn_message._ip_in_allow_list
+_matched: dict[tuple[str, tuple[str, ...]], bool] = {}
+
+
+def _ip_in_allow_list(ip: str, allow_list: Any, networks: Any) -> bool:
+    """gunicorn's check, remembered per address and allow list (its networks are made from it), for at
+    most 1,024 of them."""
+    key = (ip, tuple(allow_list))
+    allowed = _matched.get(key)
+    if allowed is None:
+        allowed = _match_address(ip, allow_list, networks)
+        if len(_matched) >= 1024:
+            _matched.clear()
+        _matched[key] = allowed
+    return allowed
 
 
 def _address_of(client: Any) -> str | None:
