@@ -55,6 +55,23 @@ class Prepared:
         return tuple(map(merged.__getitem__, self.order)) if self.order is not None else merged
 
 
+class Statements:
+    """The statements of one FastPath.transaction."""
+
+    def __init__(self, cursor: Any):
+        self._cursor = cursor
+
+    def one(self, prepared: Prepared, values: Mapping[str, object]) -> Any:
+        """Run one statement; its first returned row, if any."""
+        cursor = self._cursor
+        cursor.execute(prepared.sql, prepared.params(values))
+        return cursor.fetchone() if cursor.description else None
+
+    def many(self, prepared: Prepared, rows: Sequence[Mapping[str, object]]) -> None:
+        """Run one statement (that returns nothing) for each of ``rows``, in one call of the driver."""
+        self._cursor.executemany(prepared.sql, [prepared.params(values) for values in rows])
+
+
 class FastPath:
     """Runs prepared statements; ``dedicated``: per-thread connections set up with those statements,
     else pooled connections (``write_prologue`` runs at the start of each write transaction)."""
@@ -195,22 +212,17 @@ class FastPath:
         return found
 
     @contextmanager
-    def transaction(self) -> Iterator[Callable[[Prepared, Mapping[str, object]], Any]]:
+    def transaction(self) -> Iterator[Statements]:
         """Several writes in one transaction, committed without waiting for the disk where the engine
-        allows it: yields a function that runs one statement and returns its first returned row, if any.
-        Committed at the end; rolled back if anything inside raises."""
-
-        def run(prepared: Prepared, values: Mapping[str, object]) -> Any:
-            cursor.execute(prepared.sql, prepared.params(values))
-            return cursor.fetchone() if cursor.description else None
-
+        allows it (yields the :class:`Statements` that run them). Committed at the end; rolled back if
+        anything inside raises."""
         pooled = self.dedicated is None
         with self.writer() if self.writer else nullcontext(), self.cursor() as cursor:
             # A pooled connection opens its transaction by itself; a dedicated one is in autocommit mode.
             for sql in self.write_prologue if pooled else (self.begin,):
                 cursor.execute(sql)
             try:
-                yield run
+                yield Statements(cursor)
             except BaseException:
                 if pooled:
                     cursor.connection.rollback()

@@ -122,3 +122,55 @@ def test_connected_clients_by_type(store):
         "presentation_attendee": 1,
         "push_agent": 1,
     }
+
+
+def _stored_rows(store) -> list[dict]:
+    from sqlalchemy import select
+
+    from gateway.storage import tables as t
+
+    with store.journal.db.read() as tx:
+        return [dict(row._mapping) for row in tx.execute(select(t.journal).order_by(t.journal.c.seq))]
+
+
+def test_entries_numbered_when_handed_over_are_stored_as_entries_numbered_on_insert(store):
+    """The journal writer's entries carry their seq (gateway.storage.pending) and go in one statement per
+    set of columns; their rows, running sizes included, are those of entries numbered as they are
+    inserted, and the byte budget drops the oldest of them the same way."""
+    made = []
+    for i in range(7):
+        entry = {
+            "ts": 100.0 + i,
+            "request_id": f"r{i}",
+            "face": "command",
+            "method": "GET",
+            "path": "/api/command",
+            "action": "get_connected_clients",
+            "account": "x",
+            "params": {"id": str(i) * (i + 1)},
+            "status": 200,
+            "duration_ms": 1.5,
+            "fault": None,
+        }
+        if i % 3:  # entries with and without some columns, in one batch
+            entry["headers"] = {"User-Agent": "é" * i} if i % 3 == 1 else {}
+            entry["error"] = "bad" if i == 5 else None
+        made.append(entry)
+    store.journal.append_journal(made, keep=100)
+    on_insert = _stored_rows(store)
+    store.journal.clear_journal()
+    store.journal.append_journal([{**entry, "seq": 1000 + i} for i, entry in enumerate(made)], keep=100)
+    numbered = _stored_rows(store)
+    assert [row.pop("seq") for row in numbered] == list(range(1000, 1007))
+    for row in on_insert:
+        del row["seq"]
+    assert numbered == on_insert and numbered[-1]["bytes_upto"] > numbered[0]["bytes_upto"] > 0
+
+    # a budget of the last three entries' bytes keeps those three
+    last = numbered[-1]["bytes_upto"]
+    budget = last - numbered[-4]["bytes_upto"]
+    more = [{**entry, "seq": 2000 + i} for i, entry in enumerate(made)]
+    store.journal.append_journal(more, keep=10_000, budget=budget)  # only the budget prunes
+    kept = _stored_rows(store)
+    assert [row["seq"] for row in kept] == [2004, 2005, 2006]
+    assert kept[-1]["bytes_upto"] - kept[0]["bytes_upto"] <= budget
