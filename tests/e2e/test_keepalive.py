@@ -41,13 +41,33 @@ class _Connection:
         head, _, self.buffer = self.buffer.partition(b"\r\n\r\n")
         lines = head.decode("latin-1").split("\r\n")
         headers = {k.lower(): v.strip() for k, v in (line.split(":", 1) for line in lines[1:])}
-        length = int(headers["content-length"])
-        while len(self.buffer) < length:
-            self.buffer += self._more()
-        body, self.buffer = self.buffer[:length], self.buffer[length:]
+        if headers.get("transfer-encoding") == "chunked":  # a document streamed as it is rendered
+            body = b""
+            while True:
+                size = int(self._line(), 16)
+                chunk = self._take(size + 2)  # the chunk and its line end (the last: the end, no trailers)
+                assert chunk.endswith(b"\r\n")
+                if not size:
+                    break
+                body += chunk[:-2]
+        else:
+            body = self._take(int(headers["content-length"]))
         status = int(lines[0].split()[1])
         assert_wire_body(status, headers.get("content-type", ""), body, NAMESPACE, path)
         return status, headers, body
+
+    def _take(self, length: int) -> bytes:
+        """The next ``length`` bytes."""
+        while len(self.buffer) < length:
+            self.buffer += self._more()
+        data, self.buffer = self.buffer[:length], self.buffer[length:]
+        return data
+
+    def _line(self) -> bytes:
+        while b"\r\n" not in self.buffer:
+            self.buffer += self._more()
+        line, _, self.buffer = self.buffer.partition(b"\r\n")
+        return line
 
     def _more(self) -> bytes:
         chunk = self.sock.recv(65536)

@@ -59,3 +59,40 @@ def test_a_remembered_peer_check_is_one_of_its_allow_list():
         assert check("10.1.2.3", ["10.0.0.0/8"]) is True
         assert check("10.1.2.3", ["127.0.0.1", "::1"]) is False
         assert check("::1", ["127.0.0.1", "::1"]) is True
+
+
+def test_answers_sent_with_their_headers_are_framed_whole_on_a_kept_connection(tmp_path, migrated_sqlite):
+    """A small answer's headers and body leave in one write, a larger one's body in gunicorn's own writes,
+    a HEAD's headers alone: on one kept connection, each answer is whole and nothing runs into the next."""
+    from gateway.config import settings
+    from gateway.seeding import demo
+    from gateway.services import build_services
+    from tests.e2e.test_keepalive import _Connection
+
+    server = serving(
+        tmp_path, migrated_sqlite, {"GATEWAY_REQUEST_LOG": "false", "GATEWAY_KEEPALIVE": "60"}, 1
+    )
+    svc = build_services(settings({"DATABASE_URL": f"sqlite:///{tmp_path / 'gateway.db'}"}))
+    try:
+        svc.registry.replace_population(*demo.build(1_790_000_000))
+        small = "/api/command?action=get_connected_clients&id=12&include_connections=1"
+        full = "/api/command?action=get_connected_clients&include_connections=1"
+        conn = _Connection(server.url)
+        bodies: dict[str, bytes] = {}
+        for path in (small, full, small, full, "/api/command?action=get_api_info"):  # rendered, then kept
+            status, headers, body = conn.ask(path, server.token)
+            assert (status, headers["connection"]) == (200, "keep-alive")
+            assert bodies.setdefault(path, body) == body
+        assert len(bodies[full]) > 4 * worker.ONE_WRITE > len(bodies[small]) > 0
+        conn.sock.sendall(
+            f"HEAD {small} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {server.token}\r\n\r\n".encode()
+        )
+        while b"\r\n\r\n" not in conn.buffer:
+            conn.buffer += conn._more()
+        head, _, conn.buffer = conn.buffer.partition(b"\r\n\r\n")
+        assert head.startswith(b"HTTP/1.1 200") and f"Content-Length: {len(bodies[small])}".encode() in head
+        assert conn.ask(small, server.token)[2] == bodies[small]  # no body bytes followed the HEAD's headers
+        conn.close()
+    finally:
+        svc.store.close()
+        server.stop()
