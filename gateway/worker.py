@@ -40,6 +40,7 @@ from __future__ import annotations
 import collections
 import contextlib
 import errno
+import itertools
 import json
 import logging
 import re
@@ -113,6 +114,7 @@ class _CountedConn(TConn):
         self.linger_until = 0.0
         self.served = 0  # requests read from it
         self.evicted = False  # closed to make room while idle off the poller (GatewayWorker._awaited)
+        self.last_request = 0  # the worker's count of requests when its last one began (_evict_idle)
 
     def close(self, graceful: bool = False) -> None:
         linger, self._linger = self._linger, None
@@ -165,6 +167,7 @@ class GatewayWorker(ThreadWorker):
         # the main thread may evict them (_evict_idle), so both sides take the lock.
         self._awaited: dict[_CountedConn, None] = {}
         self._awaited_lock = threading.Lock()
+        self._requests = itertools.count(1)  # (next() on it is atomic: one C call under the GIL)
         return super().run()
 
     # gunicorn closes a finished connection "gracefully" on its main thread: it sends its FIN, then reads
@@ -247,26 +250,33 @@ class GatewayWorker(ThreadWorker):
         )
 
     def _evict_idle(self, address: str) -> bool:
-        """Close the address's oldest connection that waits, kept alive, for a next request, to make room for
-        its new one (a browser keeps several; an idle kept connection costs the client nothing to open
-        again). False when it has none: all of its connections are in a request or not yet sent one."""
-        for conn in self.keepalived_conns:  # oldest first
-            if _address_of(conn.client) == address:
-                self.keepalived_conns.remove(conn)
-                with contextlib.suppress(OSError, ValueError, KeyError):
-                    self.poller.unregister(conn.sock)
-                self.nr_conns -= 1
-                conn.close()
+        """Close the address's least recently used connection that is kept alive, waiting for a next request,
+        to make room for its new one (a browser keeps several; an idle kept connection costs the client
+        nothing to open again). False when it has none: all of its connections are in a request or not yet
+        sent one. (Least recently used by the order its last request began: the main loop puts connections
+        whose wait ended together on the poller in no particular order, and on a loaded machine a thread
+        may reach its wait after a later request's thread has reached its own.)"""
+        with self._awaited_lock:
+            idle = [
+                conn
+                for conn in (*self.keepalived_conns, *self._awaited)
+                if _address_of(conn.client) == address
+            ]
+            if not idle:
+                return False
+            conn = min(idle, key=lambda conn: conn.last_request)
+            if conn in self._awaited:  # not yet on the poller: its thread, or finish_request, ends it
+                del self._awaited[conn]
+                conn.evicted = True
+                with contextlib.suppress(OSError):
+                    conn.sock.shutdown(socket.SHUT_RDWR)  # wakes that thread's wait
                 return True
-        with self._awaited_lock:  # idle, not yet on the poller: the newest idle ones
-            for conn in self._awaited:
-                if _address_of(conn.client) == address:
-                    del self._awaited[conn]
-                    conn.evicted = True  # its thread, or finish_request, ends the connection
-                    with contextlib.suppress(OSError):
-                        conn.sock.shutdown(socket.SHUT_RDWR)  # wakes that thread's wait
-                    return True
-        return False
+        self.keepalived_conns.remove(conn)
+        with contextlib.suppress(OSError, ValueError, KeyError):
+            self.poller.unregister(conn.sock)
+        self.nr_conns -= 1
+        conn.close()
+        return True
 
     def _release(self, address: str) -> None:
         self._open[address] -= 1
@@ -344,6 +354,7 @@ class GatewayWorker(ThreadWorker):
         # gunicorn drops an app's Connection header (hop-by-hop); a request marked must_close is answered
         # with "Connection: close" and its connection closed after the answer.
         conn.served += 1
+        conn.last_request = next(self._requests)
         if conn.served >= self.keepalive_requests or (
             self.close_commands and faces.of_path(req.path) is faces.COMMAND
         ):

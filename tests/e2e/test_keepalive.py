@@ -25,9 +25,9 @@ def _serving(tmp_path, migrated_sqlite, settings: dict[str, str]):
 class _Connection:
     """One raw connection: requests sent on it one after the other, each answer read by its length."""
 
-    def __init__(self, url: str):
+    def __init__(self, url: str, source: str = ""):
         host, port = url.rsplit("//", 1)[1].split(":")
-        self.sock = socket.create_connection((host, int(port)), timeout=10)
+        self.sock = socket.create_connection((host, int(port)), timeout=10, source_address=(source, 0))
         self.buffer = b""
 
     def ask(self, path: str, token: str) -> tuple[int, dict[str, str], bytes]:
@@ -99,6 +99,8 @@ def _closes_after_one_answer(url: str, path: str, token: str) -> None:
 
 
 COMMAND = "/api/command?action=get_api_info"
+#: Another loopback address (all of 127.0.0.0/8 is this host) for connections counted on their own.
+SOURCE = "127.0.0.2"
 
 
 @pytest.fixture
@@ -154,12 +156,13 @@ def test_a_new_connection_over_the_address_cap_takes_the_place_of_an_idle_kept_o
     oldest idle kept-alive one instead of being refused; connections that never sent a request are not
     evicted (tests/e2e/test_hostile.py)."""
     running = _serving(tmp_path, migrated_sqlite, {"GATEWAY_MAX_CONNECTIONS_PER_ADDRESS": "2"})
+    # From an address of their own: the connection that fetched the token may not be closed yet.
     conns = []
     try:
         for _ in range(2):
-            conns.append(_Connection(running.url))
+            conns.append(_Connection(running.url, SOURCE))
             assert conns[-1].ask(COMMAND, running.token)[0] == 200
-        conns.append(_Connection(running.url))
+        conns.append(_Connection(running.url, SOURCE))
         status, headers, _body = conns[2].ask(COMMAND, running.token)
         assert (status, headers["connection"]) == (200, "keep-alive")
         assert conns[0].closed_by_server(), "the oldest idle connection made room"
