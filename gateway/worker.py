@@ -10,12 +10,12 @@
 - A connection waits for its first bytes on the worker's poller, not on a pool thread: an idle connection
   holds a file descriptor, never a thread, and is closed when its header time is up.
 - One client address holds at most ``per_address`` connections at once in a worker
-  (GATEWAY_MAX_CONNECTIONS_PER_ADDRESS). A new one over it takes the place of the address's oldest idle
-  kept-alive connection, which is closed (a browser keeps several); failing that, the new one is closed
-  before anything is read from it. Closing, rather than answering 503, because the face of a request is
-  known only from its request line, and reading that takes the wait (and, for a slow sender, the thread)
-  that the limit is there to save; a refused client sees its connection closed and may retry, and the
-  worker logs one warning per address now and then.
+  (GATEWAY_MAX_CONNECTIONS_PER_ADDRESS). A new one over it takes the place of the address's least recently
+  used idle kept-alive connection, which is closed (a browser keeps several); failing that, the new one is
+  closed before anything is read from it. Closing, rather than answering 503, because the face of a request is
+  known only from its request line, and reading that takes the wait (and, for a slow sender, the thread) that
+  the limit is there to save; a refused client sees its connection closed and may retry, and the worker logs
+  one warning per address now and then.
 - A kept-alive connection carries at most ``keepalive_requests`` requests (GATEWAY_KEEPALIVE_REQUESTS); the
   last is answered with ``Connection: close``. A connection stays with the worker that accepted it, so two
   clients that kept theirs on one worker left the other idle; closing now and then lets the next connection
