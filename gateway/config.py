@@ -186,7 +186,7 @@ HELP: dict[str, str] = {
     "HEADER_TIMEOUT": "Seconds a connection has, once accepted, to send its request line and headers (else "
     "it is closed).",
     "MAX_CONNECTIONS_PER_ADDRESS": "Connections one client address may hold open in one worker; a new one "
-    "over it replaces the address's oldest idle kept-alive connection, or is closed unread "
+    "over it replaces the address's least recently used idle kept-alive connection, or is closed unread "
     "(raise it behind a proxy, where every client shares one address).",
     "KEEPALIVE_REQUESTS": "Requests one kept-alive connection may carry; the last is answered with "
     "`Connection: close`, so the client's next connection may go to another worker.",
