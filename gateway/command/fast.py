@@ -113,7 +113,7 @@ class KeptDocuments:
         account = svc.accounts.account_of_bearer(header)
         if account is None:
             return None
-        query = self._query(environ.get("QUERY_STRING", ""), environ, account)
+        query = self._query(environ, account)
         if query is None or not query.action.cached:
             return None
         action, args = query.action, query.args
@@ -136,9 +136,10 @@ class KeptDocuments:
             facts.headers = self._journal_headers(environ)
         return kept
 
-    def _query(self, text: str, environ: dict, account: Any) -> _Query | None:
+    def _query(self, environ: dict, account: Any) -> _Query | None:
         """The query string's action and parameters for this account; None when it is in error (Flask words
         the error, and an error is not remembered)."""
+        text = environ.get("QUERY_STRING", "")
         key = (text, account.permission)
         query = self._queries.get(key)
         if query is None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from functools import partial
 from itertools import groupby
+from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
@@ -182,13 +183,10 @@ class JournalRepository:
         for entry in entries:
             values, size = _stored(entry)
             total += size
-            values["bytes_upto"] = total
-            rows.append(values)
-        for names, group in groupby(rows, key=lambda values: tuple(sorted(values))):
-            names = tuple(name for name in names if name != "bytes_upto")
-            tx.many(
-                self.db.prepare(("journal_numbered", names), partial(_insert_numbered, names)), list(group)
-            )
+            rows.append((tuple(sorted(values)), {**values, "bytes_upto": total}))
+        for names, group in groupby(rows, key=itemgetter(0)):
+            prepared = self.db.prepare(("journal_numbered", names), partial(_insert_numbered, names))
+            tx.many(prepared, [values for _, values in group])
         return [entry["seq"] for entry in entries], total
 
     def query_journal(self, *, limit: int = 100, tail: bool = False, **filters: Any) -> list[dict[str, Any]]:
